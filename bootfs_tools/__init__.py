@@ -1,0 +1,1 @@
+"""bootfs_tools: read, check and build BOOTFS images."""

@@ -1,0 +1,1 @@
+"""harness: boot ZBIs in QEMU and drive them over serial and QMP."""

@@ -1,0 +1,1 @@
+"""zbi_tools: read, check and build Zircon Boot Images (ZBI)."""
