@@ -1,0 +1,69 @@
+// x86-64 kernel entry (ZBI boot protocol, reference 6.3).
+//
+// The loader put the container header at 0x100000 and the KERNEL_X64 item header after it,
+// so this file's zbi_kernel_t lands at 0x100040 (kernel.ld links it there). It jumps to
+// `entry` in 64-bit mode on an identity mapping with %rsi = the data ZBI's physical address.
+// Here: take a stack from bss, load our own GDT, zero bss, install our own page tables,
+// call kernel_main(zbi).
+
+#define KERNEL_CS 0x08
+#define KERNEL_DS 0x10
+
+// zbi_kernel_t: the first 16 bytes of kernel.bin.
+.section .boot.header, "a"
+.quad _start                 // entry: absolute physical address
+.quad __kernel_reserve_size  // reserve_memory_size: bss (stack, page tables) past the image
+
+.section .text.boot, "ax"
+.code64
+.global _start
+_start:
+    cli
+    cld
+    mov %rsi, %r12           // the data ZBI, kept in a callee-saved register
+    lea boot_stack_top(%rip), %rsp  // the loader's %rsp is unspecified: use ours at once
+    xor %ebp, %ebp
+
+    lgdt gdt_pointer(%rip)
+    pushq $KERNEL_CS
+    lea 1f(%rip), %rax
+    pushq %rax
+    lretq                    // reload %cs from our GDT
+1:
+    mov $KERNEL_DS, %eax
+    mov %eax, %ds
+    mov %eax, %es
+    mov %eax, %ss
+    mov %eax, %fs
+    mov %eax, %gs
+
+    lea __bss_start(%rip), %rdi
+    lea _end(%rip), %rcx
+    sub %rdi, %rcx
+    xor %eax, %eax
+    rep stosb                // the stack is in bss too, but holds nothing live here
+
+    call x86_mmu_init
+    mov %r12, %rdi
+    call kernel_main
+2:
+    cli
+    hlt
+    jmp 2b
+
+.section .rodata.gdt, "a"
+.balign 8
+gdt:
+    .quad 0                   // null
+    .quad 0x00af9a000000ffff  // KERNEL_CS: 64-bit code, DPL 0
+    .quad 0x00cf92000000ffff  // KERNEL_DS: data, DPL 0
+gdt_end:
+gdt_pointer:
+    .word gdt_end - gdt - 1
+    .quad gdt
+
+.section .bss.boot_stack, "aw", @nobits
+.balign 16
+boot_stack:
+    .skip 16384
+boot_stack_top:
