@@ -1,0 +1,60 @@
+// arm64 kernel entry: the first bytes of kernel.bin (the KERNEL_ARM64 item's payload).
+//
+// Boot protocol (zircon-reference 6.3): the loader put the container header, the kernel item
+// header and this payload contiguously at a page-aligned physical address, and jumps to
+// `entry` bytes past that container header at EL1 (or EL2), MMU and caches off, with x0 = the
+// physical address of the data ZBI. Image layout (link addresses == offsets from the
+// container header, see kernel.ld):
+//
+//     0x00  container header   (written by the ZBI builder, not part of kernel.bin)
+//     0x20  KERNEL_ARM64 item header
+//     0x40  zbi_kernel_t { entry = _start, reserve_memory_size = bss + stack }
+//     0x50  _start, then text, rodata, relocations, data          <- end of kernel.bin
+//           bss, boot stack                                      <- reserve_memory_size
+//
+// The kernel is a static PIE linked at 0: _start leaves EL2 if started there, turns the MMU
+// and caches off, finds where it runs, clears bss, takes the boot stack, applies its own
+// R_AARCH64_RELATIVE relocations, installs the exception vectors (vectors.S) and calls
+// kernel_main(zbi). Its code only uses PC-relative addressing before that point. Any load address that is a
+// multiple of 4 KiB works (adrp needs page-granular displacement); the shim uses 64 KiB.
+
+#include <arch/arm64/asm.h>
+
+// Offset of kernel.bin inside the loaded image: the container and kernel item headers.
+#define KERNEL_PAYLOAD_OFFSET 64
+
+.section .text.boot.zbi_kernel, "ax"
+
+// zbi_kernel_t. entry is fixed at assembly time (same section); the reserve size is an
+// absolute symbol computed by kernel.ld, so neither needs a run-time relocation.
+.globl __zbi_kernel
+__zbi_kernel:
+    .quad _start - __zbi_kernel + KERNEL_PAYLOAD_OFFSET
+    .quad __kernel_reserve_size
+
+// x0 = data ZBI physical address. x19 keeps it, x20 holds the run-time address of link
+// address 0 (the container header in front of this kernel).
+.globl _start
+_start:
+    mov x19, x0
+    msr daifset, #0xf
+    arm64_drop_to_el1 x9
+    arm64_el1_mmu_off x9
+
+    adr x20, __zbi_kernel
+    sub x20, x20, #KERNEL_PAYLOAD_OFFSET
+
+    arm64_zero_range __bss_start, __bss_end, x9, x10
+    adr_l x9, __stack_top
+    mov sp, x9
+    arm64_apply_relocs x20, x9, x10, x11, x12, x13
+
+    adr_l x9, arm64_vectors
+    msr vbar_el1, x9
+    isb
+
+    mov x0, x19
+    bl kernel_main
+.Lhalt:
+    wfi
+    b .Lhalt
