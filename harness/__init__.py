@@ -1,1 +1,16 @@
-"""harness: boot ZBIs in QEMU and drive them over serial and QMP."""
+"""harness: boot ZBIs in QEMU and drive them over serial and QMP.
+
+Modules, bottom up:
+
+    errors    the HarnessError tree (structured fields; GuestError carries the console tail)
+    profiles  per-architecture QEMU settings as frozen dataclasses, in one registry
+    console   the guest's console contract as bytes regexes; parse_console(), tail()
+    qmp       QmpEvent, EventLog, QmpChannel (qemu.qmp's QMPClient on its own thread)
+    outcome   Status (PASS < TIMEOUT < NO_OUTPUT < FAIL < CRASH), classify(), Outcome
+    lockfile  flock-based locks shared by parallel workers
+    image     build_guest() (incremental make), build_image() / pack_image() with zbi_tools
+    machine   Machine: QEMU as a context manager (launch, expect, wait_exit, shutdown); boot()
+    accel     --accel=auto|tcg|kvm: KVM only when usable and measured faster to start
+    plugin    the pytest plugin (options, per-arch parametrization, fixtures)
+    cli       `python -m harness boot|image|accel`
+"""

@@ -1,0 +1,186 @@
+"""`python -m harness`: boot a guest, write a bootable image, or show the accelerator choice.
+
+    python -m harness boot  --arch ARCH [IMAGE] [--append TEXT] [--timeout S] [--accel A]
+                            [--keep-artifacts]
+    python -m harness image --arch ARCH -o FILE [--append TEXT]
+    python -m harness accel [--arch ARCH|all] [--fresh]
+
+`boot` builds the guest if needed, boots IMAGE (default: a fresh image with no command line),
+streams the serial console to stdout and exits 0 only when the guest powered the machine off
+cleanly; otherwise it prints one line (the outcome and its reason) on stderr and exits 1.
+
+`image` writes the bootable file and prints, on stdout, a QEMU command line that boots it.
+What the file is depends on the architecture: for arm64 it is the boot shim with the ZBI
+appended, the one file QEMU loads with -kernel; for x86_64 it is the ZBI itself, which QEMU
+takes as -initrd while the shim (out/x86_64/shim.elf) is the -kernel, as the printed command
+shows. `boot IMAGE` takes the same kind of file. `--append` puts TEXT in the image's CMDLINE
+item for `image`, and on QEMU's -append (the boot loader's command line) for `boot`.
+
+`accel` prints, per architecture, which accelerator `--accel=auto` picks and the measured
+start-up times of the power-off image (`--fresh` measures again instead of using the cache).
+
+Exit status: 0 success, 1 failure (one line on stderr), 2 usage error, 130 interrupted
+(SIGINT or SIGTERM; QEMU is shut down either way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+from harness.accel import CHOICES, AccelDecision, choose_accel, default_cache_dir
+from harness.errors import HarnessError
+from harness.image import build_image, image_from_file, pack_image
+from harness.machine import DEFAULT_TIMEOUT_S, boot, qemu_args
+from harness.outcome import Status
+from harness.profiles import PROFILES, Accel, get_profile, select_profiles
+
+ARCH_HELP = f"guest architecture: {', '.join(PROFILES)} (aliases x64, aarch64)"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m harness",
+        description="Boot zhb guests in QEMU and build their boot images.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "boot", help="boot a guest; exit 0 only on a clean guest power-off",
+        description="Boot IMAGE (default: a fresh image of the guest build) in QEMU, stream "
+                    "its serial console to stdout and exit 0 only when the guest powers the "
+                    "machine off by itself.",
+    )
+    run.add_argument("--arch", required=True, help=ARCH_HELP)
+    run.add_argument(
+        "image", nargs="?", type=Path, metavar="IMAGE",
+        help="file written by `image` (arm64: shim + ZBI; x86_64: the ZBI, booted with "
+             "out/x86_64/shim.elf)",
+    )
+    run.add_argument("--append", default="", metavar="TEXT",
+                     help="QEMU -append text (the boot loader's command line)")
+    run.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S",
+                     help=f"seconds to wait for the power-off (default {DEFAULT_TIMEOUT_S:g})")
+    run.add_argument("--accel", choices=CHOICES, default="auto",
+                     help="accelerator (default auto: KVM only when usable and faster)")
+    run.add_argument("--keep-artifacts", action="store_true",
+                     help="keep the image and the logs and print the directory holding them")
+
+    image = commands.add_parser(
+        "image", help="write a bootable image and print a QEMU command line for it",
+        description="Write the bootable image of the guest build to FILE and print a QEMU "
+                    "command line that boots it. arm64: FILE is the shim with the ZBI "
+                    "appended (QEMU -kernel). x86_64: FILE is the ZBI (QEMU -initrd); the "
+                    "shim out/x86_64/shim.elf is the -kernel.",
+    )
+    image.add_argument("--arch", required=True, help=ARCH_HELP)
+    image.add_argument("-o", "--output", required=True, type=Path, metavar="FILE",
+                       help="where to write the image")
+    image.add_argument("--append", default="", metavar="TEXT",
+                       help="command line to put in the image's CMDLINE item")
+
+    accel = commands.add_parser(
+        "accel", help="show which accelerator --accel=auto picks, and why",
+        description="Decide the accelerator as `--accel=auto` does (KVM only when usable "
+                    "and faster to start than TCG) and print the decision with the measured "
+                    "start-up times of the power-off image.",
+    )
+    accel.add_argument("--arch", default="all", help=f"{ARCH_HELP}, or all (default)")
+    accel.add_argument("--fresh", action="store_true",
+                       help="measure again instead of using the cached decision")
+    return parser
+
+
+def _boot(args: argparse.Namespace) -> int:
+    profile = get_profile(args.arch)
+    accel = choose_accel(profile, args.accel, default_cache_dir()).accel
+    scratch = Path(tempfile.mkdtemp(prefix="zhb-boot-"))
+    try:
+        if args.image is not None:
+            image = image_from_file(profile.name, args.image.resolve())
+        else:
+            image = build_image(profile.name, scratch)
+        outcome = boot(
+            profile, image, accel=accel, append=args.append, timeout=args.timeout,
+            log_dir=scratch, echo=sys.stdout.buffer,
+        )
+    finally:
+        if not args.keep_artifacts:
+            shutil.rmtree(scratch, ignore_errors=True)
+    kept = f" (image and logs kept in {scratch})" if args.keep_artifacts else ""
+    if outcome.status is not Status.PASS:
+        print(f"boot: {outcome.status.name}: {outcome.reason}{kept}", file=sys.stderr)
+        return 1
+    if kept:
+        print(f"boot: PASS{kept}", file=sys.stderr)
+    return 0
+
+
+def _image(args: argparse.Namespace) -> int:
+    profile = get_profile(args.arch)
+    data = pack_image(profile.name, cmdline=args.append)
+    args.output.write_bytes(data)
+    image = image_from_file(profile.name, args.output.resolve())
+    print(shlex.join([*qemu_args(profile, image, Accel.TCG), "-serial", "stdio"]))
+    return 0
+
+
+def _describe(name: str, decision: AccelDecision) -> str:
+    times = [
+        f"{label} {seconds * 1000:.0f} ms"
+        for label, seconds in (("tcg", decision.tcg_s), ("kvm", decision.kvm_s))
+        if seconds is not None
+    ]
+    measured = f" [{', '.join(times)}]" if times else ""
+    return f"{name}: {decision.accel.value} ({decision.reason}){measured}"
+
+
+def _accel(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="zhb-accel-") as fresh:
+        cache = Path(fresh) if args.fresh else default_cache_dir()
+        for profile in select_profiles(args.arch):
+            print(_describe(profile.name, choose_accel(profile, "auto", cache)))
+    return 0
+
+
+_COMMANDS = {"boot": _boot, "image": _image, "accel": _accel}
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt for the body, so that QEMU (in a session of its own,
+    out of reach of signals sent to ours) is still shut down when a tool is terminated."""
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line `argv` (default: sys.argv[1:]); return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        with sigterm_interrupts():
+            return _COMMANDS[args.command](args)
+    except HarnessError as exc:
+        print(f"{args.command}: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"{args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{args.command}: interrupted", file=sys.stderr)
+        return 130

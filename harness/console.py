@@ -1,0 +1,97 @@
+"""The guest's serial-console contract, as patterns over bytes.
+
+The guest side prints these lines (exactly; each ends in a newline, possibly `\\r\\n`)::
+
+    zhb-shim: error: <why>                      the boot shim rejected the image; then power-off
+    zhb kernel: booting on <arch>               the kernel's banner
+    zhb kernel: cmdline: <text>                 the command line it was handed
+    zhb kernel: memory: <N> MiB RAM in <K> ranges
+    zhb kernel: powering off
+    ZIRCON KERNEL PANIC...                      a panic (then pvpanic -> QMP GUEST_PANICKED)
+
+All patterns are compiled `bytes` regexes so they can be handed straight to pexpect.
+`parse_console()` turns a whole transcript into a `ConsoleReport`; it is what the recorded-log
+tests in `tests/data/console-*` exercise. `tail()` gives the last lines for error messages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Patterns that capture the rest of a line end in the newline, so that a console wait never
+# matches a line the guest has only half written yet.
+PANIC = re.compile(rb"ZIRCON KERNEL PANIC")
+SHIM_ERROR = re.compile(rb"zhb-shim: error: ([^\r\n]*)\r?\n")
+BANNER = re.compile(rb"zhb kernel: booting on ([^\r\n]*)\r?\n")
+CMDLINE = re.compile(rb"zhb kernel: cmdline: ([^\r\n]*)\r?\n")
+MEMORY = re.compile(rb"zhb kernel: memory: (\d+) MiB RAM in (\d+) ranges\r?\n")
+POWERING_OFF = re.compile(rb"zhb kernel: powering off\r?\n")
+
+PatternLike = bytes | str | re.Pattern[bytes]
+"""What a console wait accepts: a compiled bytes regex, or the source of one."""
+
+
+def compile_pattern(pattern: PatternLike) -> re.Pattern[bytes]:
+    """Compile `pattern` (bytes or str regex source, or a compiled bytes regex)."""
+    if isinstance(pattern, re.Pattern):
+        return pattern
+    if isinstance(pattern, str):
+        pattern = pattern.encode()
+    return re.compile(pattern)
+
+
+def decode(raw: bytes) -> str:
+    """Console bytes as text: invalid UTF-8 replaced, carriage returns dropped."""
+    return raw.decode("utf-8", errors="replace").replace("\r", "")
+
+
+def tail(transcript: bytes, lines: int = 20) -> list[str]:
+    """The last `lines` non-empty lines of a console transcript."""
+    text = [line for line in decode(transcript).split("\n") if line.strip()]
+    return text[-lines:]
+
+
+def line_at(transcript: bytes, match: re.Match[bytes]) -> str:
+    """The whole console line that contains `match`, as text."""
+    start = transcript.rfind(b"\n", 0, match.start()) + 1
+    end = transcript.find(b"\n", match.end())
+    return decode(transcript[start : end if end >= 0 else len(transcript)]).strip()
+
+
+@dataclass(frozen=True)
+class ConsoleReport:
+    """What a console transcript says about one boot (None / False: the line never appeared)."""
+
+    arch: str | None = None
+    cmdline: str | None = None
+    memory_mib: int | None = None
+    memory_ranges: int | None = None
+    powering_off: bool = False
+    shim_error: str | None = None
+    panic: str | None = None
+
+    @property
+    def silent(self) -> bool:
+        """True when the transcript had no recognised line at all."""
+        return self == ConsoleReport()
+
+
+def _group(pattern: re.Pattern[bytes], transcript: bytes) -> str | None:
+    match = pattern.search(transcript)
+    return None if match is None else decode(match.group(1)).strip()
+
+
+def parse_console(transcript: bytes) -> ConsoleReport:
+    """Read the contract lines out of a console transcript (first occurrence of each)."""
+    memory = MEMORY.search(transcript)
+    panic = PANIC.search(transcript)
+    return ConsoleReport(
+        arch=_group(BANNER, transcript),
+        cmdline=_group(CMDLINE, transcript),
+        memory_mib=None if memory is None else int(memory.group(1)),
+        memory_ranges=None if memory is None else int(memory.group(2)),
+        powering_off=POWERING_OFF.search(transcript) is not None,
+        shim_error=_group(SHIM_ERROR, transcript),
+        panic=None if panic is None else line_at(transcript, panic),
+    )

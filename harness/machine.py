@@ -1,0 +1,588 @@
+"""`Machine`: one QEMU guest, driven over its serial console (pexpect) and QMP (qemu.qmp).
+
+Modelled on QEMU's `qemu.machine.QEMUMachine`: a context manager whose life is
+launch -> waits -> shutdown (QMP `quit`, then SIGKILL) -> cleanup, the last two always run.
+
+Plumbing of one machine (all in a private temp dir with a short path, for AF_UNIX's limit)::
+
+    harness                                     QEMU (own session + process group, -S)
+    console.sock  (listening) <--- connects --- -chardev socket,id=console,logfile=console.log
+                                                -serial chardev:console
+    qmp.sock      (listening) <--- connects --- -chardev socket,id=qmp  -mon chardev=qmp
+    qemu.log      <----------------------------- QEMU's own stdout / stderr
+
+QEMU starts paused (-S); the harness accepts both connections, negotiates QMP, then sends
+`cont`, so no console byte and no QMP event is ever missed, however fast the guest is. The
+serial socket is read with `pexpect.fdpexpect`; every byte read is kept (`transcript`) and may
+be echoed. QMP events are recorded by `harness.qmp.QmpChannel` as they arrive and written to
+harness.log together with the command line and, on a timeout, the CPU registers.
+
+Every wait has a timeout and failure patterns (`harness.outcome.DEFAULT_FAILURES`: the panic
+prefix and the shim's error line, unless the caller expects that very line). `wait_exit()` ends
+promptly when QEMU exits, and soon (`FAILURE_GRACE_S`) after a line that ends the run when it
+does not.
+
+QEMU is never reaped before its process group has been killed: `_exited()` looks with
+`waitid(WNOWAIT)`, so the (zombie) leader keeps the group id reserved until `_reap()` has sent
+SIGKILL to the group. A module-level registry kills what is left at interpreter exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import select
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+import pexpect
+from pexpect import fdpexpect
+
+from harness import console
+from harness.errors import (
+    ConsoleClosed,
+    ConsoleTimeout,
+    GuestCrashed,
+    GuestError,
+    GuestFailed,
+    HarnessError,
+    LaunchError,
+    QmpError,
+)
+from harness.image import BootImage
+from harness.outcome import (
+    DEFAULT_FAILURES,
+    FailurePattern,
+    Outcome,
+    Status,
+    classify,
+    guest_powered_off,
+)
+from harness.profiles import Accel, Profile
+from harness.qmp import EventLog, QmpChannel, QmpEvent
+
+DEFAULT_TIMEOUT_S = 30.0
+LAUNCH_TIMEOUT_S = 30.0
+"""How long QEMU may take to connect its sockets and answer QMP (loaded CI, KVM start-up)."""
+QUIT_GRACE_S = 3.0
+"""How long QEMU gets to exit after QMP `quit` before its process group is killed."""
+FAILURE_GRACE_S = 5.0
+"""After a failure line: how long the guest gets to finish (pvpanic, power-off) and exit."""
+REAP_TIMEOUT_S = 10.0
+"""How long a SIGKILLed QEMU may take to die (it can sit in an uninterruptible sleep)."""
+TAIL_LINES = 20
+SOCKET_PATH_MAX = 107
+_POLL_S = 0.002
+
+_LIVE: weakref.WeakSet[Machine] = weakref.WeakSet()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for machine in list(_LIVE):
+        machine.kill()
+
+
+def qemu_args(profile: Profile, image: BootImage, accel: Accel, append: str = "") -> list[str]:
+    """The QEMU command line booting `image`, without console and QMP plumbing.
+
+    Minimal devices (`-nodefaults`), no display, a reset ends QEMU (`-no-reboot`) and a panic
+    reported through pvpanic makes QEMU exit with a failure status.
+    """
+    args = [
+        profile.qemu_binary,
+        "-machine", profile.machine,
+        "-accel", accel.value,
+        "-cpu", profile.cpu(accel),
+        "-m", profile.memory,
+        "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+        "-action", "panic=exit-failure",
+    ]
+    for device in profile.devices:
+        args += ["-device", device]
+    args += ["-kernel", str(image.kernel)]
+    if image.initrd is not None:
+        args += ["-initrd", str(image.initrd)]
+    if append:
+        args += ["-append", append]
+    return args
+
+
+def _opt(path: Path) -> str:
+    """A path as a QEMU option value (commas doubled)."""
+    return str(path).replace(",", ",,")
+
+
+def plumbing_args(serial: Path, qmp: Path, console_log: Path) -> list[str]:
+    """Arguments connecting QEMU's serial port and QMP monitor to the harness's sockets."""
+    return [
+        "-chardev", f"socket,id=console,path={_opt(serial)},logfile={_opt(console_log)},"
+                    "logappend=off",
+        "-serial", "chardev:console",
+        "-chardev", f"socket,id=qmp,path={_opt(qmp)}",
+        "-mon", "chardev=qmp,mode=control",
+        "-S",
+    ]
+
+
+def _socket_root() -> str:
+    """A temp directory short enough for two socket paths below a mkdtemp() name."""
+    root = tempfile.gettempdir()
+    return root if len(root) <= SOCKET_PATH_MAX - 40 else "/tmp"
+
+
+def _listen(path: Path) -> socket.socket:
+    if len(os.fsencode(path)) > SOCKET_PATH_MAX:
+        raise OSError(f"socket path {path} is longer than {SOCKET_PATH_MAX} bytes")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+    return listener
+
+
+class _Transcript:
+    """pexpect's `logfile_read`: keeps every console byte read, optionally echoing it."""
+
+    def __init__(self, echo: BinaryIO | None) -> None:
+        self.data = bytearray()
+        self._echo = echo
+
+    def write(self, chunk: bytes) -> None:
+        self.data += chunk
+        if self._echo is not None:
+            self._echo.write(chunk)
+            self._echo.flush()
+
+    def flush(self) -> None:
+        """Nothing to flush: writes go straight to `data` and the echo stream."""
+
+
+def _as_failure(pattern: console.PatternLike | FailurePattern) -> FailurePattern:
+    if isinstance(pattern, FailurePattern):
+        return pattern
+    regex = console.compile_pattern(pattern)
+    return FailurePattern(f"failure pattern {regex.pattern!r}", regex, Status.FAIL)
+
+
+class Machine:
+    """One QEMU guest booting `image` under `profile`; use it as a context manager."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        image: BootImage,
+        *,
+        accel: Accel = Accel.TCG,
+        append: str = "",
+        timeout: float = DEFAULT_TIMEOUT_S,
+        log_dir: Path | None = None,
+        keep_artifacts: bool = False,
+        echo: BinaryIO | None = None,
+        launch_timeout: float = LAUNCH_TIMEOUT_S,
+    ) -> None:
+        """`timeout` is the default for waits; logs go to `log_dir` (default: the private
+        temp dir, removed on exit unless `keep_artifacts`); console bytes are copied to `echo`."""
+        self.profile = profile
+        self.image = image
+        self.accel = accel
+        self.append = append
+        self.timeout = timeout
+        self.keep_artifacts = keep_artifacts
+        self.launch_timeout = launch_timeout
+        self.events = EventLog(sink=self._log_event)
+        self.workdir: Path | None = None
+        self.command: list[str] = []
+        self._log_dir = log_dir
+        self._transcript = _Transcript(echo)
+        self._log_lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._reaped = False
+        self._console: fdpexpect.fdspawn | None = None
+        self._qmp: QmpChannel | None = None
+        self._launched_at = 0.0
+        self._ended_at: float | None = None
+        self._outcome: Outcome | None = None
+
+    # -- paths and state -------------------------------------------------------------------
+
+    @property
+    def log_dir(self) -> Path:
+        if self._log_dir is not None:
+            return self._log_dir
+        if self.workdir is None:
+            raise HarnessError("the machine has not been launched")
+        return self.workdir
+
+    @property
+    def console_log(self) -> Path:
+        """The full serial console log, written by QEMU itself."""
+        return self.log_dir / "console.log"
+
+    @property
+    def qemu_log(self) -> Path:
+        return self.log_dir / "qemu.log"
+
+    @property
+    def harness_log(self) -> Path:
+        """Command line, QMP events, register dumps and the outcome of this run."""
+        return self.log_dir / "harness.log"
+
+    @property
+    def transcript(self) -> bytes:
+        """Every console byte read so far."""
+        return bytes(self._transcript.data)
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._proc is None else self._proc.pid
+
+    def _log(self, text: str) -> None:
+        """Append to harness.log; best effort, a log that cannot be written never stops a run."""
+        stamp = time.monotonic() - self._launched_at if self._launched_at else 0.0
+        try:
+            with self._log_lock, open(self.harness_log, "a", encoding="utf-8") as log:
+                for line in text.splitlines() or [""]:
+                    log.write(f"[{stamp:9.3f}] {line}\n")
+        except OSError:
+            pass
+
+    def _log_event(self, event: QmpEvent) -> None:
+        self._log(f"QMP event {event.describe()}")
+
+    def _error(self, cls: type[GuestError], reason: str) -> GuestError:
+        return cls(
+            reason,
+            console_tail=console.tail(self.transcript, TAIL_LINES),
+            events=[e.describe() for e in self.events.snapshot()],
+            log_path=self.console_log,
+            exit_status=self._proc.returncode if self._reaped and self._proc else None,
+        )
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def __enter__(self) -> Machine:
+        return self.launch()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, KeyboardInterrupt):
+            self.kill()  # the user wants out now: no QMP quit grace period
+        self.close()
+
+    def launch(self) -> Machine:
+        """Start QEMU paused, connect console and QMP, then let the guest run."""
+        if self.workdir is not None:
+            raise HarnessError("a Machine can be launched only once")
+        self.workdir = Path(tempfile.mkdtemp(prefix="zhb-", dir=_socket_root()))
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        serial_path, qmp_path = self.workdir / "console.sock", self.workdir / "qmp.sock"
+        self.command = [
+            *qemu_args(self.profile, self.image, self.accel, self.append),
+            *plumbing_args(serial_path, qmp_path, self.console_log),
+        ]
+        listeners: list[socket.socket] = []
+        try:
+            listeners = [_listen(serial_path), _listen(qmp_path)]
+            self._log(f"command: {shlex.join(self.command)}")
+            with open(self.qemu_log, "wb") as qemu_output:
+                self._launched_at = time.monotonic()
+                self._proc = subprocess.Popen(
+                    self.command, stdin=subprocess.DEVNULL, stdout=qemu_output,
+                    stderr=subprocess.STDOUT, start_new_session=True,
+                )
+            _LIVE.add(self)
+            deadline = self._launched_at + self.launch_timeout
+            serial = self._accept(listeners[0], deadline, "serial console")
+            qmp_sock = self._accept(listeners[1], deadline, "QMP")
+            self._console = fdpexpect.fdspawn(
+                serial.detach(), logfile=None, use_poll=True
+            )
+            self._console.logfile_read = self._transcript
+            self._qmp = QmpChannel(self.workdir.name, self.events)
+            self._qmp.connect(qmp_sock, max(deadline - time.monotonic(), 0.1))
+            self._qmp.execute("cont", timeout=max(deadline - time.monotonic(), 0.1))
+        except (OSError, QmpError) as exc:
+            reason = exc.reason if isinstance(exc, QmpError) else str(exc)
+            if self._proc is not None and self._exited():
+                self._reap()
+                reason = f"QEMU exited with status {self._proc.returncode} during start-up"
+            self.shutdown()
+            error = self._launch_error(reason)
+            self.close()
+            raise error from exc
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            for listener in listeners:
+                listener.close()
+        return self
+
+    def _launch_error(self, reason: str) -> LaunchError:
+        try:
+            output = self.qemu_log.read_text(errors="replace")
+        except OSError:
+            output = ""
+        tail = "\n".join(output.splitlines()[-TAIL_LINES:])
+        kept = self.keep_artifacts or self._log_dir is not None
+        return LaunchError(self.command, reason, tail, self.harness_log if kept else None)
+
+    def _accept(self, listener: socket.socket, deadline: float, what: str) -> socket.socket:
+        """Accept QEMU's connection to `listener`, failing early if QEMU exits."""
+        while True:
+            ready, _, _ = select.select([listener], [], [], 0.05)
+            if ready:
+                conn, _ = listener.accept()
+                return conn
+            if self._exited():
+                raise OSError(f"QEMU exited before connecting its {what} socket")
+            if time.monotonic() >= deadline:
+                limit = self.launch_timeout
+                raise OSError(f"QEMU did not connect its {what} socket within {limit:g} s")
+
+    def _exited(self) -> bool:
+        """True once QEMU has exited; it is not reaped here (see the module docstring)."""
+        if self._proc is None or self._reaped:
+            return True
+        try:
+            info = os.waitid(os.P_PID, self._proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return True
+        return info is not None
+
+    def _wait_exited(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self._exited():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(_POLL_S)
+        return True
+
+    def _reap(self) -> None:
+        """SIGKILL QEMU's process group (a no-op for an exited leader), then reap QEMU."""
+        if self._proc is None or self._reaped:
+            return
+        try:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            self._proc.wait(REAP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self._log(f"QEMU (pid {self._proc.pid}) survived SIGKILL for {REAP_TIMEOUT_S:g} s")
+            return  # still registered in _LIVE: the exit handler tries again
+        self._reaped = True
+        if self._ended_at is None:
+            self._ended_at = time.monotonic()
+        self._log(f"QEMU exit status {self._proc.returncode}")
+
+    def kill(self) -> None:
+        """Kill QEMU's process group and reap it at once (no QMP `quit`)."""
+        self._reap()
+
+    def shutdown(self, grace: float = QUIT_GRACE_S) -> None:
+        """Stop QEMU: QMP `quit`, `grace` seconds to exit, then SIGKILL the group; reap."""
+        if self._proc is None or self._reaped:
+            return
+        deadline = time.monotonic() + grace
+        if not self._exited() and self._qmp is not None:
+            try:
+                self._qmp.execute("quit", timeout=grace)
+            except QmpError as exc:
+                self._log(f"QMP quit: {exc.reason}")
+        self._wait_exited(deadline - time.monotonic())
+        self._reap()
+
+    def close(self) -> None:
+        """Shut QEMU down if it still runs, then release sockets and (unless kept) files."""
+        try:
+            self.shutdown()
+        finally:
+            if self._reaped or self._proc is None:
+                _LIVE.discard(self)
+            if self._qmp is not None:
+                self._qmp.close()
+            if self._console is not None:
+                self._console.close()
+                self._console = None
+            if self.workdir is not None and not self.keep_artifacts:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # -- waits -----------------------------------------------------------------------------
+
+    def _failures(
+        self, want: re.Pattern[bytes] | None, extra: Sequence[console.PatternLike | FailurePattern]
+    ) -> list[FailurePattern]:
+        failures = [*DEFAULT_FAILURES, *(_as_failure(p) for p in extra)]
+        return [f for f in failures if want is None or f.regex.pattern != want.pattern]
+
+    def _require_console(self) -> fdpexpect.fdspawn:
+        if self._console is None:
+            raise HarnessError("the machine is not running (launch it first)")
+        return self._console
+
+    def _read_until_eof(self, timeout: float) -> bool:
+        """Read the console until QEMU closes it or `timeout` runs out; True on EOF."""
+        index = self._require_console().expect_list(
+            [pexpect.EOF, pexpect.TIMEOUT], timeout=max(timeout, 0.0)
+        )
+        return index == 0
+
+    def expect(
+        self,
+        pattern: console.PatternLike,
+        timeout: float | None = None,
+        fail_patterns: Sequence[console.PatternLike | FailurePattern] = (),
+    ) -> re.Match[bytes]:
+        """Wait for `pattern` on the console; return its match.
+
+        Raises GuestCrashed / GuestFailed when a failure pattern comes first (after giving a
+        guest that stops there `FAILURE_GRACE_S` to finish, so the error holds the whole story),
+        ConsoleClosed when QEMU exits first and ConsoleTimeout after `timeout` seconds
+        (default: the machine's), having dumped the CPU registers into harness.log.
+        """
+        timeout = self.timeout if timeout is None else timeout
+        want = console.compile_pattern(pattern)
+        failures = self._failures(want, fail_patterns)
+        session = self._require_console()
+        index = session.expect_list(
+            [want, *(f.regex for f in failures), pexpect.EOF, pexpect.TIMEOUT], timeout=timeout
+        )
+        if index == 0:
+            match = session.match
+            assert isinstance(match, re.Match)
+            return match
+        if index <= len(failures):
+            failure = failures[index - 1]
+            if failure.ends_run and self._read_until_eof(FAILURE_GRACE_S):
+                self._finish()
+            seen = failure.regex.search(self.transcript)
+            line = console.line_at(self.transcript, seen) if seen else failure.name
+            cls = GuestCrashed if failure.status is Status.CRASH else GuestFailed
+            raise self._error(cls, f"{failure.name} while waiting for {want.pattern!r}: {line}")
+        if index == len(failures) + 1:
+            self._finish()
+            raise self._error(ConsoleClosed, f"QEMU exited before {want.pattern!r} appeared")
+        self.dump_registers()
+        raise self._error(
+            ConsoleTimeout, f"{want.pattern!r} did not appear within {timeout:g} s"
+        )
+
+    def _finish(self) -> None:
+        """QEMU closed the console: note when it exited, reap it, collect its QMP events."""
+        self._wait_exited(QUIT_GRACE_S)
+        if self._ended_at is None:
+            self._ended_at = time.monotonic()
+        self._reap()
+        if self._qmp is not None:
+            self._qmp.settle(QUIT_GRACE_S)
+
+    def wait_exit(
+        self,
+        timeout: float | None = None,
+        fail_patterns: Sequence[console.PatternLike | FailurePattern] = (),
+    ) -> Outcome:
+        """Wait until QEMU exits (the guest powers off, panics...), at most `timeout` seconds.
+
+        After a line that ends the run (a panic, the shim's error) the wait is cut to
+        `FAILURE_GRACE_S`; other failure lines count only for the outcome. On a timeout the CPU
+        registers go to harness.log and QEMU is stopped. The result is classified by
+        `harness.outcome.classify` (it is computed once; later calls return it again).
+        """
+        if self._outcome is not None:
+            return self._outcome
+        timeout = self.timeout if timeout is None else timeout
+        failures = self._failures(None, fail_patterns)
+        session = self._require_console()
+        deadline = time.monotonic() + timeout
+        patterns = [*(f.regex for f in failures), pexpect.EOF, pexpect.TIMEOUT]
+        timed_out = False
+        while True:
+            index = session.expect_list(
+                patterns, timeout=max(deadline - time.monotonic(), 0.0)
+            )
+            if index < len(failures):
+                if failures[index].ends_run:
+                    deadline = min(deadline, time.monotonic() + FAILURE_GRACE_S)
+                continue
+            timed_out = index == len(failures) + 1
+            break
+        if timed_out:
+            self._ended_at = time.monotonic()
+            self.dump_registers()
+            self.shutdown()
+            self._read_until_eof(QUIT_GRACE_S)
+        self._finish()
+        assert self._proc is not None and self._ended_at is not None
+        events = self.events.snapshot()
+        status, reason = classify(
+            self.transcript, events, self._proc.returncode, timed_out=timed_out,
+            debug_exit_status=self.profile.debug_exit_status, failures=failures,
+        )
+        self._outcome = Outcome(
+            status=status, reason=reason, exit_status=self._proc.returncode, events=events,
+            transcript=self.transcript,
+            powered_off=guest_powered_off(
+                events, self._proc.returncode, self.profile.debug_exit_status
+            ),
+            log_path=self.console_log, elapsed=self._ended_at - self._launched_at,
+        )
+        self._log(f"outcome {status.name}: {reason} ({self._outcome.elapsed:.3f} s)")
+        return self._outcome
+
+    # -- QMP -------------------------------------------------------------------------------
+
+    def qmp(self, command: str, arguments: dict[str, object] | None = None,
+            timeout: float = QUIT_GRACE_S) -> object:
+        """Execute a QMP command and return its result."""
+        if self._qmp is None:
+            raise HarnessError("the machine is not running (launch it first)")
+        return self._qmp.execute(command, arguments, timeout)
+
+    def hmp(self, command_line: str, timeout: float = QUIT_GRACE_S) -> str:
+        """Run a human-monitor command (e.g. `info registers`) and return its text."""
+        return str(
+            self.qmp("human-monitor-command", {"command-line": command_line}, timeout)
+        )
+
+    def dump_registers(self) -> None:
+        """Append `info registers` to harness.log (best effort: QEMU may be gone)."""
+        try:
+            self._log(f"info registers:\n{self.hmp('info registers')}")
+        except (QmpError, HarnessError) as exc:
+            self._log(f"info registers failed: {exc}")
+
+
+def boot(
+    profile: Profile,
+    image: BootImage,
+    *,
+    accel: Accel = Accel.TCG,
+    append: str = "",
+    timeout: float = DEFAULT_TIMEOUT_S,
+    log_dir: Path | None = None,
+    keep_artifacts: bool = False,
+    echo: BinaryIO | None = None,
+) -> Outcome:
+    """Boot `image` once and wait for QEMU to exit: launch, `wait_exit(timeout)`, clean up."""
+    with Machine(
+        profile, image, accel=accel, append=append, timeout=timeout, log_dir=log_dir,
+        keep_artifacts=keep_artifacts, echo=echo,
+    ) as machine:
+        return machine.wait_exit()

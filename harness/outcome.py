@@ -1,0 +1,163 @@
+"""How a boot ended: a closed set of statuses, ranked, and the evidence behind them.
+
+Modelled on kunit_tool: every run ends in exactly one `Status`; when several verdicts apply the
+highest-ranked wins::
+
+    PASS < TIMEOUT < NO_OUTPUT < FAIL < CRASH
+
+so a panic outranks a failure line, a failure line explains a hang better than the hang itself,
+and silence is never a pass. `classify()` is a pure function of the console transcript, the QMP
+events, QEMU's exit status and whether the wait ran out; `Outcome` carries its result with the
+evidence, and `Outcome.raise_for_status()` turns anything but PASS into the matching
+`GuestError`.
+
+A run PASSes only when the guest powered the machine off itself: a QMP `SHUTDOWN` with
+`guest=true, reason=guest-shutdown`, or (x86) QEMU's exit through the isa-debug-exit fallback
+with the profile's `debug_exit_status`.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import console
+from harness.errors import (
+    GuestCrashed,
+    GuestError,
+    GuestFailed,
+    GuestSilent,
+    GuestTimeout,
+)
+from harness.qmp import QmpEvent
+
+
+class Status(enum.IntEnum):
+    """The closed set of run outcomes; a larger value outranks a smaller one."""
+
+    PASS = 0
+    TIMEOUT = 1
+    NO_OUTPUT = 2
+    FAIL = 3
+    CRASH = 4
+
+
+@dataclass(frozen=True)
+class FailurePattern:
+    """A console line that decides the outcome whenever it appears.
+
+    `ends_run`: the guest stops after printing it (it panics or powers off), so a wait cuts
+    itself short once the line has appeared instead of running to its full timeout.
+    """
+
+    name: str
+    regex: re.Pattern[bytes]
+    status: Status
+    ends_run: bool = False
+
+
+DEFAULT_FAILURES: tuple[FailurePattern, ...] = (
+    FailurePattern("kernel panic", console.PANIC, Status.CRASH, ends_run=True),
+    FailurePattern("shim error", console.SHIM_ERROR, Status.FAIL, ends_run=True),
+)
+"""Failure patterns every console wait watches for unless the caller expects that very line."""
+
+_ERRORS: dict[Status, type[GuestError]] = {
+    Status.TIMEOUT: GuestTimeout,
+    Status.NO_OUTPUT: GuestSilent,
+    Status.FAIL: GuestFailed,
+    Status.CRASH: GuestCrashed,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The end of one run: status, reason and the evidence (exit status, events, console)."""
+
+    status: Status
+    reason: str
+    exit_status: int | None
+    events: tuple[QmpEvent, ...]
+    transcript: bytes
+    powered_off: bool = False
+    """The guest powered the machine off itself (whatever it printed)."""
+    log_path: Path | None = None
+    elapsed: float = 0.0
+    """Wall time from QEMU's launch to its exit (or to the end of the wait), in seconds."""
+
+    @property
+    def event_names(self) -> tuple[str, ...]:
+        return tuple(e.name for e in self.events)
+
+    def console_tail(self, lines: int = 20) -> list[str]:
+        return console.tail(self.transcript, lines)
+
+    def error(self) -> GuestError:
+        """The `GuestError` describing this outcome (also for PASS, as a GuestFailed)."""
+        cls = _ERRORS.get(self.status, GuestFailed)
+        return cls(
+            f"{self.status.name}: {self.reason}",
+            console_tail=self.console_tail(),
+            events=[e.describe() for e in self.events],
+            log_path=self.log_path,
+            exit_status=self.exit_status,
+        )
+
+    def raise_for_status(self) -> Outcome:
+        """Return self when the run passed; raise the matching GuestError otherwise."""
+        if self.status is not Status.PASS:
+            raise self.error()
+        return self
+
+
+def guest_powered_off(
+    events: Sequence[QmpEvent], exit_status: int | None, debug_exit_status: int | None
+) -> bool:
+    """A guest power-off: QMP SHUTDOWN(guest, guest-shutdown) or the debug-exit status."""
+    return any(e.is_guest_poweroff for e in events) or (
+        debug_exit_status is not None and exit_status == debug_exit_status
+    )
+
+
+def classify(
+    transcript: bytes,
+    events: Sequence[QmpEvent],
+    exit_status: int | None,
+    *,
+    timed_out: bool,
+    debug_exit_status: int | None = None,
+    failures: Sequence[FailurePattern] = DEFAULT_FAILURES,
+) -> tuple[Status, str]:
+    """Rank every verdict the evidence supports and return the worst, with its reason.
+
+    `exit_status` is None while QEMU still runs (or when it had to be killed); `timed_out` says
+    the wait ran out before QEMU exited.
+    """
+    verdicts: list[tuple[Status, str]] = []
+    for failure in failures:
+        match = failure.regex.search(transcript)
+        if match is not None:
+            line = console.line_at(transcript, match)
+            verdicts.append((failure.status, f"{failure.name}: {line}"))
+    panicked = [e for e in events if e.name == "GUEST_PANICKED"]
+    if panicked:
+        verdicts.append((Status.CRASH, f"QMP {panicked[0].describe()}"))
+    if not transcript.strip():
+        verdicts.append((Status.NO_OUTPUT, "the guest printed nothing on its console"))
+
+    if timed_out:
+        verdicts.append((Status.TIMEOUT, "the guest did not power the machine off in time"))
+    elif any(e.is_guest_poweroff for e in events):
+        verdicts.append((Status.PASS, "the guest powered the machine off"))
+    elif guest_powered_off((), exit_status, debug_exit_status):
+        verdicts.append((Status.PASS, f"the guest exited through debug-exit ({exit_status})"))
+    else:
+        shutdowns = [e.describe() for e in events if e.name == "SHUTDOWN"]
+        how = f" ({', '.join(shutdowns)})" if shutdowns else ""
+        verdicts.append(
+            (Status.FAIL, f"QEMU exited with status {exit_status} without a guest power-off{how}")
+        )
+    return max(verdicts, key=lambda v: v[0])

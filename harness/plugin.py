@@ -1,0 +1,264 @@
+"""The pytest plugin: options, per-architecture parametrization and boot fixtures.
+
+Registered by `tests/conftest.py` (`pytest_plugins = ["harness.plugin"]`). Options::
+
+    --arch=x86_64|arm64|all   names or aliases, comma separated (default: all)
+    --accel=auto|tcg|kvm      auto: KVM only if usable and faster to start (see harness.accel)
+    --boot-timeout=SECONDS    every console wait and every wait for power-off (default 30)
+    --keep-artifacts          keep images and logs of passing tests too
+
+Every test that uses the `arch` fixture, directly or through the fixtures below, runs once per
+selected architecture with the architecture as its id (`test_banner[arm64]`), unless it
+parametrizes `arch` itself. Tests that use none of them (the unit tests) never build a guest
+or start QEMU.
+
+Fixtures (function scope unless noted)::
+
+    arch            canonical architecture name (parametrized)
+    profile         its harness.profiles.Profile
+    boot_timeout    --boot-timeout (session)
+    guest_build     the guest build outputs; make runs at most once per session per arch, and
+                    under a file lock, so pytest-xdist workers never build concurrently
+    accel           the Accel to boot with; `auto` is decided once per arch (harness.accel)
+    artifacts       this test's directory (under tmp_path) for images and logs
+    make_image      factory: make_image(cmdline="", bootfs=None, extra_items=(), *,
+                    corrupt_item=None) -> BootImage
+    launch          factory: launch(image, append="") -> a running Machine, closed at teardown
+    booted_machine  a running Machine booting the default image (no command line)
+
+Everything per test (image files, logs, QEMU's sockets in a private mkdtemp directory) is
+unique to that test, so `pytest -n auto` boots in parallel safely. A failing test keeps its
+artifacts directory; its error message names the console log in it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from harness.accel import CHOICES, AccelDecision, choose_accel
+from harness.errors import HarnessError, ProfileError
+from harness.image import BootImage, GuestOutputs, build_guest, build_image
+from harness.machine import DEFAULT_TIMEOUT_S, Machine
+from harness.profiles import Accel, Profile, get_profile, select_profiles
+from zbi_tools import ZbiItem
+
+T = TypeVar("T")
+
+
+@dataclass
+class HarnessSession:
+    """Options and per-session memos (guest builds, accelerator decisions) of one pytest run.
+
+    A failure is memoized like a result, so the first test reports it and the others fail
+    fast with the same error instead of running make again.
+    """
+
+    profiles: tuple[Profile, ...]
+    accel: str
+    boot_timeout: float
+    keep_artifacts: bool
+    cache_dir: Path
+    _builds: dict[str, GuestOutputs | HarnessError] = field(default_factory=dict, init=False)
+    _decisions: dict[str, AccelDecision | HarnessError] = field(
+        default_factory=dict, init=False
+    )
+
+    def build(self, profile: Profile) -> GuestOutputs:
+        return _memoized(self._builds, profile.name, lambda: build_guest(profile.name))
+
+    def decide_accel(self, profile: Profile) -> AccelDecision:
+        return _memoized(
+            self._decisions, profile.name,
+            lambda: choose_accel(profile, self.accel, self.cache_dir),
+        )
+
+
+def _memoized(memo: dict[str, T | HarnessError], key: str, compute: Callable[[], T]) -> T:
+    """`memo[key]`, computed once; a HarnessError is remembered and raised again."""
+    if key not in memo:
+        try:
+            memo[key] = compute()
+        except HarnessError as exc:
+            memo[key] = exc
+    result = memo[key]
+    if isinstance(result, HarnessError):
+        raise result
+    return result
+
+
+_SESSION = pytest.StashKey[HarnessSession]()
+_PASSED = pytest.StashKey[bool]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("zhb", "zhb QEMU boot harness")
+    group.addoption(
+        "--arch", default="all",
+        help="guest architectures to boot: x86_64, arm64 (aliases x64, aarch64), "
+             "comma separated, or all (default: all)",
+    )
+    group.addoption(
+        "--accel", default="auto", choices=CHOICES,
+        help="QEMU accelerator: tcg, kvm, or auto = KVM only when usable and faster to start "
+             "than TCG (measured once per host and cached) (default: auto)",
+    )
+    group.addoption(
+        "--boot-timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
+        help=f"timeout of each console wait and of each wait for power-off "
+             f"(default: {DEFAULT_TIMEOUT_S:g})",
+    )
+    group.addoption(
+        "--keep-artifacts", action="store_true",
+        help="keep boot images and logs of passing tests too (failing tests always keep them)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        profiles = select_profiles(config.getoption("--arch"))
+    except ProfileError as exc:
+        raise pytest.UsageError(f"--arch: {exc}") from None
+    timeout = config.getoption("--boot-timeout")
+    if not timeout > 0:
+        raise pytest.UsageError(f"--boot-timeout must be positive, not {timeout}")
+    cache = getattr(config, "cache", None)
+    cache_dir = cache.mkdir("zhb") if cache is not None else Path(tempfile.gettempdir())
+    config.stash[_SESSION] = HarnessSession(
+        profiles=profiles,
+        accel=config.getoption("--accel"),
+        boot_timeout=timeout,
+        keep_artifacts=config.getoption("--keep-artifacts"),
+        cache_dir=Path(cache_dir),
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    session = config.stash[_SESSION]
+    arches = ",".join(p.name for p in session.profiles)
+    return (
+        f"zhb: arch={arches} accel={session.accel} boot-timeout={session.boot_timeout:g}s"
+        f"{' keep-artifacts' if session.keep_artifacts else ''}"
+    )
+
+
+def _parametrizes_arch_itself(metafunc: pytest.Metafunc) -> bool:
+    """True when the test has its own `@pytest.mark.parametrize("arch", ...)`."""
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", ())
+        if isinstance(names, str):
+            names = [name.strip() for name in names.split(",")]
+        if "arch" in names:
+            return True
+    return False
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "arch" in metafunc.fixturenames and not _parametrizes_arch_itself(metafunc):
+        names = [p.name for p in metafunc.config.stash[_SESSION].profiles]
+        metafunc.parametrize("arch", names, ids=names, indirect=True)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Remember whether the test body passed, for the `artifacts` fixture's teardown."""
+    report = yield
+    if report.when == "call":
+        item.stash[_PASSED] = report.passed
+    return report
+
+
+@pytest.fixture(scope="session")
+def harness_session(pytestconfig: pytest.Config) -> HarnessSession:
+    return pytestconfig.stash[_SESSION]
+
+
+@pytest.fixture
+def arch(request: pytest.FixtureRequest) -> str:
+    """The architecture under test (parametrized from --arch)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def profile(arch: str) -> Profile:
+    return get_profile(arch)
+
+
+@pytest.fixture(scope="session")
+def boot_timeout(harness_session: HarnessSession) -> float:
+    return harness_session.boot_timeout
+
+
+@pytest.fixture
+def guest_build(harness_session: HarnessSession, profile: Profile) -> GuestOutputs:
+    return harness_session.build(profile)
+
+
+@pytest.fixture
+def accel(harness_session: HarnessSession, profile: Profile, guest_build: GuestOutputs) -> Accel:
+    return harness_session.decide_accel(profile).accel
+
+
+@pytest.fixture
+def artifacts(
+    request: pytest.FixtureRequest, tmp_path: Path, harness_session: HarnessSession
+) -> Iterator[Path]:
+    """This test's directory for images and logs; removed after a pass unless kept."""
+    yield tmp_path
+    if request.node.stash.get(_PASSED, False) and not harness_session.keep_artifacts:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+@pytest.fixture
+def make_image(
+    profile: Profile, artifacts: Path, guest_build: GuestOutputs
+) -> Callable[..., BootImage]:
+    names = (f"image{n}" for n in itertools.count())
+
+    def make(
+        cmdline: str = "",
+        bootfs: bytes | None = None,
+        extra_items: Iterable[ZbiItem] = (),
+        *,
+        corrupt_item: int | None = None,
+    ) -> BootImage:
+        return build_image(
+            profile.name, artifacts, cmdline, bootfs, extra_items,
+            corrupt_item=corrupt_item, name=next(names), outputs=guest_build,
+        )
+
+    return make
+
+
+@pytest.fixture
+def launch(
+    profile: Profile, accel: Accel, boot_timeout: float, artifacts: Path
+) -> Iterator[Callable[..., Machine]]:
+    log_dirs = (artifacts / f"machine{n}" for n in itertools.count())
+    with ExitStack() as machines:
+
+        def start(image: BootImage, append: str = "") -> Machine:
+            machine = Machine(
+                profile, image, accel=accel, append=append, timeout=boot_timeout,
+                log_dir=next(log_dirs),
+            )
+            return machines.enter_context(machine)
+
+        yield start
+
+
+@pytest.fixture
+def booted_machine(
+    make_image: Callable[..., BootImage], launch: Callable[..., Machine]
+) -> Machine:
+    return launch(make_image())
