@@ -1,18 +1,29 @@
-// Generic kernel entry: decode the data ZBI, bring up the console, print the boot banner,
-// power off. arch/<arch>/start.S calls kernel_main with a stack and a zeroed bss.
+// Generic kernel entry. arch/<arch>/start.S calls kernel_main with a stack and a zeroed bss:
 //
-// Console lines (the harness matches them exactly):
+//   arch_init (exception table) -> bootinfo_parse + platform_init (console) -> banner ->
+//   pmm_init -> thread_init (heap, idle thread) -> platform_init_interrupts -> timer_init ->
+//   interrupts on -> [kernel.selftest: selftest_run] -> power off
+//
+// Console lines (the harness matches the first four exactly):
 //   zhb kernel: booting on <arch>
 //   zhb kernel: cmdline: <CMDLINE items joined by spaces>
 //   zhb kernel: memory: <N> MiB RAM in <K> ranges      (K counts the RAM ranges)
 //   zhb kernel: powering off
-// The command-line word kernel.test.panic makes it panic right after the banner instead.
+//   zhb kernel: pmm: <F> of <T> pages free (<M> MiB) in <A> arenas
+// Command-line words: kernel.test.panic panics right after the banner; kernel.test.fault
+// executes a trap instruction there (the exception handler must panic naming it);
+// kernel.selftest runs the KTAP self-tests (kernel/selftest.c) before powering off.
 #include <stdbool.h>
 
+#include <kernel/arch.h>
 #include <kernel/bootinfo.h>
 #include <kernel/bootinfo_parse.h>
 #include <kernel/panic.h>
 #include <kernel/platform.h>
+#include <kernel/pmm.h>
+#include <kernel/selftest.h>
+#include <kernel/thread.h>
+#include <kernel/timer.h>
 #include <lib/console.h>
 #include <lib/string.h>
 
@@ -56,7 +67,15 @@ static void print_memory(const struct boot_info *bi) {
            ranges);
 }
 
+// Prints the page allocator's counts.
+static void print_pmm(void) {
+    struct pmm_stats s = pmm_stats();
+    printf("zhb kernel: pmm: %zu of %zu pages free (%zu MiB) in %zu arenas\n", s.free_pages,
+           s.total_pages, s.free_pages / (MIB / PAGE_SIZE), s.ranges);
+}
+
 void kernel_main(uintptr_t zbi_paddr) {
+    arch_init();
     const char *why = NULL;
     int parsed = bootinfo_parse(&boot_info, zbi_paddr, &why);
     if (platform_init(&boot_info) != 0) {
@@ -72,6 +91,19 @@ void kernel_main(uintptr_t zbi_paddr) {
     if (cmdline_has_word(boot_info.cmdline, "kernel.test.panic")) {
         panic("kernel_main: kernel.test.panic on the command line");
     }
+    if (cmdline_has_word(boot_info.cmdline, "kernel.test.fault")) {
+        __builtin_trap();
+    }
+    pmm_init(&boot_info);
+    print_pmm();
+    thread_init();
+    platform_init_interrupts(&boot_info);
+    timer_init();
+    arch_irq_enable();
+    if (cmdline_has_word(boot_info.cmdline, "kernel.selftest")) {
+        selftest_run();
+    }
+    arch_irq_disable();
     printf("zhb kernel: powering off\n");
     platform_poweroff();
 }

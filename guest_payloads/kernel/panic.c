@@ -3,10 +3,12 @@
 
 #include <stdarg.h>
 
+#include <kernel/arch.h>
 #include <kernel/platform.h>
 #include <lib/console.h>
 
 void panic(const char *fmt, ...) {
+    arch_irq_disable();  // nothing may preempt or interrupt the way down
     va_list ap;
     va_start(ap, fmt);
     printf("ZIRCON KERNEL PANIC: ");

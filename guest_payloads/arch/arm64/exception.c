@@ -1,21 +1,123 @@
-// Unexpected exceptions in the arm64 kernel: every one is a kernel bug, so it panics with the
-// syndrome. If the panic path itself faults, the next exception only powers off, and one after
-// that halts, so a broken console or conduit cannot loop forever.
-
+// arm64 exceptions and the arch hooks of include/kernel/arch.h.
+//
+//   slot 5 (IRQ, current EL, SPx)  -> platform_irq(0), then thread_preempt() if it asks
+//   any other slot                 -> register dump + panic (a kernel bug: the kernel takes
+//                                     no faults on purpose and runs no lower EL yet)
+// If the panic path itself faults, the next exception only powers off, and one after that
+// halts, so a broken console or conduit cannot loop forever.
+//
+// The kernel runs with the MMU off (README "Address spaces"), so every physical address is
+// reachable and arch_phys_limit() has no bound to report.
 #include <arch/arm64/exception.h>
 #include <arch/arm64/psci.h>
+#include <kernel/arch.h>
 #include <kernel/panic.h>
 #include <kernel/platform.h>
+#include <kernel/thread.h>
+#include <lib/console.h>
 
-void arm64_exception(uint64_t vector, uint64_t esr, uint64_t elr, uint64_t far) {
+#define DAIF_IRQ (1u << 7)  // PSTATE.I as mrs daif reports it
+#define ESR_EC_SHIFT 26
+#define ESR_EC_MASK 0x3fu
+
+extern const char arm64_vectors[];
+void arm64_context_switch(uintptr_t *from_sp, uintptr_t to_sp);
+
+static const char *const slot_groups[] = {"current EL SP0", "current EL SPx", "lower EL AArch64",
+                                          "lower EL AArch32"};
+static const char *const slot_kinds[ARM64_SLOT_KINDS] = {"sync", "IRQ", "FIQ", "SError"};
+
+void arch_init(void) {
+    __asm__ volatile("msr vbar_el1, %0; isb" : : "r"(arm64_vectors) : "memory");
+}
+
+// Prints x0-x30, sp, elr, spsr of `f` before a panic.
+static void arm64_dump_frame(const struct arm64_iframe *f) {
+    printf("arm64 registers: elr 0x%016lx spsr 0x%08lx sp 0x%016lx\n", f->elr, f->spsr, f->sp);
+    for (int i = 0; i < 31; i += 4) {
+        printf(" x%02d", i);  // one row: up to 4 registers from x<i>
+        for (int j = i; j < i + 4 && j < 31; j++) {
+            printf(" 0x%016lx", f->x[j]);
+        }
+        printf("\n");
+    }
+}
+
+void arm64_exception(struct arm64_iframe *frame, uint64_t slot) {
+    if (slot == ARM64_SLOT_CURRENT_SPX_IRQ) {
+        if (platform_irq(0)) {
+            thread_preempt();
+        }
+        return;
+    }
     static int nested;
     switch (nested++) {
     case 0:
-        panic("arm64_exception: vector %lu, ESR 0x%lx, ELR 0x%lx, FAR 0x%lx", (unsigned long)vector,
-              (unsigned long)esr, (unsigned long)elr, (unsigned long)far);
+        break;
     case 1:
         platform_poweroff();
     default:
         arm64_halt();
     }
+    uint64_t esr, far;
+    __asm__ volatile("mrs %0, esr_el1" : "=r"(esr));
+    __asm__ volatile("mrs %0, far_el1" : "=r"(far));
+    arm64_dump_frame(frame);
+    panic("arm64_exception: %s %s (slot %lu), ESR 0x%lx (EC 0x%lx), ELR 0x%lx, FAR 0x%lx",
+          slot_groups[slot / ARM64_SLOT_KINDS], slot_kinds[slot % ARM64_SLOT_KINDS], slot, esr,
+          (esr >> ESR_EC_SHIFT) & ESR_EC_MASK, frame->elr, far);
+}
+
+void arch_irq_enable(void) {
+    __asm__ volatile("msr daifclr, #2" ::: "memory");
+}
+
+void arch_irq_disable(void) {
+    __asm__ volatile("msr daifset, #2" ::: "memory");
+}
+
+static uint64_t read_daif(void) {
+    uint64_t daif;
+    __asm__ volatile("mrs %0, daif" : "=r"(daif) : : "memory");
+    return daif;
+}
+
+arch_irq_state_t arch_irq_save(void) {
+    uint64_t daif = read_daif();
+    arch_irq_disable();
+    return daif & DAIF_IRQ;
+}
+
+void arch_irq_restore(arch_irq_state_t state) {
+    if (!(state & DAIF_IRQ)) {
+        arch_irq_enable();
+    }
+}
+
+void arch_idle(void) {
+    __asm__ volatile("wfi" ::: "memory");
+}
+
+uint64_t arch_phys_limit(void) {
+    return UINT64_MAX;
+}
+
+// The switch frame arm64_context_switch pops (thread.S), as a new thread's stack holds it.
+struct arm64_switch_frame {
+    uint64_t x19, x20, x21, x22, x23, x24, x25, x26, x27, x28;
+    uint64_t x29;  // frame pointer: 0 ends backtraces
+    uint64_t x30;  // where `ret` goes: the thread's start function
+};
+_Static_assert(sizeof(struct arm64_switch_frame) % 16 == 0, "sp stays 16-byte aligned");
+
+void arch_thread_init(struct arch_thread *t, uintptr_t stack_base, uintptr_t stack_size,
+                      void (*start)(void)) {
+    uintptr_t top = (stack_base + stack_size) & ~(uintptr_t)15;
+    struct arm64_switch_frame *f = (struct arm64_switch_frame *)(top - sizeof(*f));
+    *f = (struct arm64_switch_frame){.x29 = 0, .x30 = (uintptr_t)start};
+    t->sp = (uintptr_t)f;
+}
+
+void arch_context_switch(struct arch_thread *from, struct arch_thread *to) {
+    arm64_context_switch(&from->sp, to->sp);
 }

@@ -13,7 +13,8 @@ ARCH_CFLAGS := -mgeneral-regs-only -mstrict-align -fpie
 ARCH_INCLUDES := arch/arm64/include platform/qemu-virt/include
 
 KERNEL_SRCS += arch/arm64/start.S arch/arm64/vectors.S arch/arm64/exception.c \
-	platform/qemu-virt/platform.c platform/qemu-virt/pvpanic.c
+	arch/arm64/thread.S platform/qemu-virt/platform.c platform/qemu-virt/pvpanic.c \
+	platform/qemu-virt/gic.c platform/qemu-virt/timer.c
 KERNEL_LDSCRIPT := arch/arm64/kernel.ld
 KERNEL_LDFLAGS := -pie
 

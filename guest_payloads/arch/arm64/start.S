@@ -14,9 +14,10 @@
 //
 // The kernel is a static PIE linked at 0: _start leaves EL2 if started there, turns the MMU
 // and caches off, finds where it runs, clears bss, takes the boot stack, applies its own
-// R_AARCH64_RELATIVE relocations, installs the exception vectors (vectors.S) and calls
-// kernel_main(zbi). Its code only uses PC-relative addressing before that point. Any load address that is a
-// multiple of 4 KiB works (adrp needs page-granular displacement); the shim uses 64 KiB.
+// R_AARCH64_RELATIVE relocations and calls kernel_main(zbi), whose first act (arch_init)
+// installs the exception vectors (vectors.S). Its code only uses PC-relative addressing
+// before that point. Any load address that is a multiple of 4 KiB works (adrp needs
+// page-granular displacement); the shim uses 64 KiB.
 
 #include <arch/arm64/asm.h>
 
@@ -48,10 +49,6 @@ _start:
     adr_l x9, __stack_top
     mov sp, x9
     arm64_apply_relocs x20, x9, x10, x11, x12, x13
-
-    adr_l x9, arm64_vectors
-    msr vbar_el1, x9
-    isb
 
     mov x0, x19
     bl kernel_main

@@ -10,7 +10,9 @@ ARCH_INCLUDES := arch/x86_64/include platform/pc/include
 # platform/pc pieces linked into the kernel and the PVH programs alike.
 PC_SHARED_SRCS := platform/pc/uart.c platform/pc/acpi.c platform/pc/power.c
 
-KERNEL_SRCS += arch/x86_64/start.S arch/x86_64/mmu.c platform/pc/platform.c $(PC_SHARED_SRCS)
+KERNEL_SRCS += arch/x86_64/start.S arch/x86_64/mmu.c arch/x86_64/arch.c \
+	arch/x86_64/exceptions.S arch/x86_64/thread.S \
+	platform/pc/platform.c platform/pc/interrupts.c platform/pc/timer.c $(PC_SHARED_SRCS)
 KERNEL_LDSCRIPT := arch/x86_64/kernel.ld
 
 include phys/x86_64/rules.mk

@@ -6,11 +6,12 @@
 // Here: take a stack from bss, load our own GDT, zero bss, install our own page tables,
 // call kernel_main(zbi).
 
-#define KERNEL_CS 0x08
-#define KERNEL_DS 0x10
+#include <arch/x86_64/gdt.h>
 
-// zbi_kernel_t: the first 16 bytes of kernel.bin.
+// zbi_kernel_t: the first 16 bytes of kernel.bin (kernel/pmm.c finds the image by it).
 .section .boot.header, "a"
+.globl __zbi_kernel
+__zbi_kernel:
 .quad _start                 // entry: absolute physical address
 .quad __kernel_reserve_size  // reserve_memory_size: bss (stack, page tables) past the image
 
@@ -25,12 +26,12 @@ _start:
     xor %ebp, %ebp
 
     lgdt gdt_pointer(%rip)
-    pushq $KERNEL_CS
+    pushq $X86_KERNEL_CS
     lea 1f(%rip), %rax
     pushq %rax
     lretq                    // reload %cs from our GDT
 1:
-    mov $KERNEL_DS, %eax
+    mov $X86_KERNEL_DS, %eax
     mov %eax, %ds
     mov %eax, %es
     mov %eax, %ss
@@ -55,8 +56,8 @@ _start:
 .balign 8
 gdt:
     .quad 0                   // null
-    .quad 0x00af9a000000ffff  // KERNEL_CS: 64-bit code, DPL 0
-    .quad 0x00cf92000000ffff  // KERNEL_DS: data, DPL 0
+    .quad 0x00af9a000000ffff  // X86_KERNEL_CS: 64-bit code, DPL 0
+    .quad 0x00cf92000000ffff  // X86_KERNEL_DS: data, DPL 0
 gdt_end:
 gdt_pointer:
     .word gdt_end - gdt - 1

@@ -7,9 +7,11 @@
 #include <lib/zbiutil.h>
 #include <platform/pc.h>
 
+#include "pc-kernel.h"
+
 const char platform_arch_name[] = "x86_64";
 
-static uint64_t pc_rsdp;  // from the ACPI_RSDP item; 0 makes power-off search for it
+uint64_t pc_rsdp;  // from the ACPI_RSDP item; 0 makes power-off search for it
 
 // zbi_item_fn: stores the ACPI_RSDP item's address into *(uint64_t *)ctx and stops.
 static int pc_find_rsdp_item(const zbi_header_t *hdr, const void *payload, void *ctx) {

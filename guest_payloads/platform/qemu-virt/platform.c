@@ -4,12 +4,15 @@
 //   PL011_UART  -> console (platform_putc)
 //   ARM_PSCI    -> platform_poweroff: PSCI SYSTEM_OFF via HVC or SMC as use_hvc says
 //   zhb PCIE_ECAM -> pvpanic-pci for platform_panic_signal (pvpanic.c)
+//   ARM_GIC_V3 / ARM_GIC_V2 -> interrupts (gic.c); ARM_GENERIC_TIMER -> tick, clock (timer.c)
 
 #include <stdint.h>
 
 #include <arch/arm64/psci.h>
 #include <kernel/bootinfo.h>
+#include <kernel/panic.h>
 #include <kernel/platform.h>
+#include <kernel/timer.h>
 #include <lib/zbi-format/driver-config.h>
 #include <platform/pcie-ecam.h>
 #include <platform/pl011.h>
@@ -20,20 +23,24 @@ const char platform_arch_name[] = "arm64";
 
 struct qemu_virt qemu_virt = {.uart = 0, .psci_use_hvc = -1, .pcie = NULL};
 
-// Items shorter than the config struct they should hold are ignored as if absent.
-static const void *driver_config(const struct boot_info *bi, uint32_t kind, uint32_t size) {
+// GIC INTIDs from this one up are special (1023: spurious, nothing pending).
+#define GIC_INTID_SPECIAL 1020u
+
+const void *qemu_virt_driver_config(const struct boot_info *bi, uint32_t kind, uint32_t size) {
     const struct boot_driver *driver = boot_find_driver(bi, kind);
     return driver != NULL && driver->length >= size ? driver->config : NULL;
 }
 
 int platform_init(const struct boot_info *bi) {
     const zbi_dcfg_arm_psci_driver_t *psci =
-        driver_config(bi, ZBI_KERNEL_DRIVER_ARM_PSCI, sizeof(*psci));
+        qemu_virt_driver_config(bi, ZBI_KERNEL_DRIVER_ARM_PSCI, sizeof(*psci));
     if (psci != NULL) {
         qemu_virt.psci_use_hvc = psci->use_hvc;
     }
-    qemu_virt.pcie = driver_config(bi, ZHB_KERNEL_DRIVER_PCIE_ECAM, sizeof(*qemu_virt.pcie));
-    const zbi_dcfg_simple_t *uart = driver_config(bi, ZBI_KERNEL_DRIVER_PL011_UART, sizeof(*uart));
+    qemu_virt.pcie =
+        qemu_virt_driver_config(bi, ZHB_KERNEL_DRIVER_PCIE_ECAM, sizeof(*qemu_virt.pcie));
+    const zbi_dcfg_simple_t *uart =
+        qemu_virt_driver_config(bi, ZBI_KERNEL_DRIVER_PL011_UART, sizeof(*uart));
     if (uart == NULL || uart->mmio_phys == 0) {
         return -1;
     }
@@ -45,6 +52,25 @@ void platform_putc(char c) {
     if (qemu_virt.uart != 0) {
         pl011_putc(qemu_virt.uart, c);
     }
+}
+
+void platform_init_interrupts(const struct boot_info *bi) {
+    gic_init(bi);
+    generic_timer_init(bi);
+}
+
+bool platform_irq(uint32_t vector) {
+    (void)vector;  // the GIC names the source
+    uint32_t intid = gic_ack();
+    if (intid >= GIC_INTID_SPECIAL) {
+        return false;
+    }
+    bool tick = generic_timer_irq(intid);
+    gic_eoi(intid);  // before the handler: it may switch threads
+    if (!tick) {
+        panic("platform_irq: unexpected INTID %u", intid);
+    }
+    return timer_tick();
 }
 
 void platform_poweroff(void) {

@@ -1,5 +1,6 @@
 // x86-64 CPU primitives shared by the kernel, platform/pc and the PVH boot programs:
-// port I/O, interrupt masking and halting. All static inline, no state.
+// port I/O, model-specific registers, interrupt masking and halting. All static inline, no
+// state.
 #pragma once
 
 #include <stdint.h>
@@ -22,6 +23,19 @@ static inline uint32_t inl(uint16_t port) {
     uint32_t value;
     __asm__ volatile("inl %1, %0" : "=a"(value) : "Nd"(port) : "memory");
     return value;
+}
+
+static inline uint64_t x86_rdmsr(uint32_t msr) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return (uint64_t)hi << 32 | lo;
+}
+
+static inline void x86_wrmsr(uint32_t msr, uint64_t value) {
+    __asm__ volatile("wrmsr"
+                     :
+                     : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
+                     : "memory");
 }
 
 static inline void x86_pause(void) {

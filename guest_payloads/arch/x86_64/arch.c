@@ -1,0 +1,186 @@
+// The x86-64 arch hooks (include/kernel/arch.h): IDT, interrupt masking, idle, threads.
+//
+//   IDT vector  0-31   CPU exceptions      -> register dump + panic
+//               32-255 interrupts          -> platform_irq(vector), then thread_preempt()
+//                                             if it asks (platform/pc assigns the vectors)
+// Every vector is a 64-bit interrupt gate (IF cleared on entry) to its stub in
+// exceptions.S, DPL 0, no IST: a kernel stack overflow therefore still triple-faults.
+#include <kernel/arch.h>
+
+#include <stddef.h>
+
+#include <arch/x86_64/cpu.h>
+#include <arch/x86_64/gdt.h>
+#include <arch/x86_64/iframe.h>
+#include <kernel/panic.h>
+#include <kernel/platform.h>
+#include <kernel/thread.h>
+#include <lib/console.h>
+
+#define X86_IDT_VECTORS 256
+#define X86_EXCEPTIONS 32
+#define X86_GATE_INTERRUPT 0x8e  // present, DPL 0, 64-bit interrupt gate
+#define X86_RFLAGS_IF (1ull << 9)
+// arch/x86_64/mmu.c maps the low 4 GiB; nothing above is reachable.
+#define X86_PHYS_LIMIT (4ull << 30)
+
+struct x86_idt_gate {
+    uint16_t offset_low;
+    uint16_t selector;
+    uint8_t ist;
+    uint8_t type_attr;
+    uint16_t offset_mid;
+    uint32_t offset_high;
+    uint32_t reserved;
+} __attribute__((packed));
+_Static_assert(sizeof(struct x86_idt_gate) == 16, "64-bit IDT gates are 16 bytes");
+
+struct x86_descriptor_pointer {
+    uint16_t limit;
+    uint64_t base;
+} __attribute__((packed));
+
+extern const char x86_isr_stubs[];
+void x86_context_switch(uintptr_t *from_sp, uintptr_t to_sp);
+
+// Written once by arch_init, read by the CPU.
+static struct x86_idt_gate idt[X86_IDT_VECTORS] __attribute__((aligned(16)));
+
+static const char *const exception_names[X86_EXCEPTIONS] = {
+    "#DE divide error",
+    "#DB debug",
+    "NMI",
+    "#BP breakpoint",
+    "#OF overflow",
+    "#BR bound range",
+    "#UD invalid opcode",
+    "#NM device not available",
+    "#DF double fault",
+    "coprocessor segment overrun",
+    "#TS invalid TSS",
+    "#NP segment not present",
+    "#SS stack fault",
+    "#GP general protection",
+    "#PF page fault",
+    "reserved 15",
+    "#MF x87 error",
+    "#AC alignment check",
+    "#MC machine check",
+    "#XM SIMD error",
+    "#VE virtualization",
+    "#CP control protection",
+    "reserved 22",
+    "reserved 23",
+    "reserved 24",
+    "reserved 25",
+    "reserved 26",
+    "reserved 27",
+    "#HV hypervisor injection",
+    "#VC VMM communication",
+    "#SX security",
+    "reserved 31",
+};
+
+void arch_init(void) {
+    for (int v = 0; v < X86_IDT_VECTORS; v++) {
+        uint64_t stub = (uint64_t)(uintptr_t)(x86_isr_stubs + v * X86_ISR_STUB_SIZE);
+        idt[v] = (struct x86_idt_gate){
+            .offset_low = (uint16_t)stub,
+            .selector = X86_KERNEL_CS,
+            .ist = 0,
+            .type_attr = X86_GATE_INTERRUPT,
+            .offset_mid = (uint16_t)(stub >> 16),
+            .offset_high = (uint32_t)(stub >> 32),
+        };
+    }
+    struct x86_descriptor_pointer ptr = {.limit = sizeof(idt) - 1, .base = (uintptr_t)idt};
+    __asm__ volatile("lidt %0" : : "m"(ptr) : "memory");
+}
+
+static uint64_t read_cr2(void) {
+    uint64_t v;
+    __asm__ volatile("mov %%cr2, %0" : "=r"(v));
+    return v;
+}
+
+// Prints every register of `f` (and CR2 for a page fault) before a panic.
+static void x86_dump_frame(const struct x86_iframe *f, uint64_t cr2) {
+    printf("x86 registers: rip 0x%016lx cs 0x%lx rflags 0x%lx rsp 0x%016lx ss 0x%lx\n", f->rip,
+           f->cs, f->rflags, f->rsp, f->ss);
+    printf(" rax 0x%016lx rbx 0x%016lx rcx 0x%016lx rdx 0x%016lx\n", f->rax, f->rbx, f->rcx,
+           f->rdx);
+    printf(" rsi 0x%016lx rdi 0x%016lx rbp 0x%016lx r8  0x%016lx\n", f->rsi, f->rdi, f->rbp, f->r8);
+    printf(" r9  0x%016lx r10 0x%016lx r11 0x%016lx r12 0x%016lx\n", f->r9, f->r10, f->r11, f->r12);
+    printf(" r13 0x%016lx r14 0x%016lx r15 0x%016lx cr2 0x%016lx\n", f->r13, f->r14, f->r15, cr2);
+}
+
+void x86_exception_handler(struct x86_iframe *frame) {
+    if (frame->vector >= X86_EXCEPTIONS) {
+        if (platform_irq((uint32_t)frame->vector)) {
+            thread_preempt();
+        }
+        return;
+    }
+    static int nested;  // a fault on the panic path must not recurse forever
+    if (nested++ > 0) {
+        platform_poweroff();
+    }
+    uint64_t cr2 = read_cr2();
+    x86_dump_frame(frame, cr2);
+    panic("x86_exception: vector %lu (%s), error code 0x%lx, RIP 0x%lx, CR2 0x%lx", frame->vector,
+          exception_names[frame->vector], frame->err, frame->rip, cr2);
+}
+
+void arch_irq_enable(void) {
+    __asm__ volatile("sti" ::: "memory");
+}
+
+void arch_irq_disable(void) {
+    __asm__ volatile("cli" ::: "memory");
+}
+
+static uint64_t read_rflags(void) {
+    uint64_t flags;
+    __asm__ volatile("pushfq; popq %0" : "=r"(flags) : : "memory");
+    return flags;
+}
+
+arch_irq_state_t arch_irq_save(void) {
+    uint64_t flags = read_rflags();
+    arch_irq_disable();
+    return flags & X86_RFLAGS_IF;
+}
+
+void arch_irq_restore(arch_irq_state_t state) {
+    if (state & X86_RFLAGS_IF) {
+        arch_irq_enable();
+    }
+}
+
+void arch_idle(void) {
+    __asm__ volatile("sti; hlt" ::: "memory");
+}
+
+uint64_t arch_phys_limit(void) {
+    return X86_PHYS_LIMIT;
+}
+
+// The switch frame x86_context_switch pops (thread.S), as a new thread's stack holds it.
+struct x86_switch_frame {
+    uint64_t r15, r14, r13, r12, rbx, rbp;
+    uint64_t rip;          // where `ret` goes: the thread's start function
+    uint64_t return_slot;  // fake return address of the start function (0 ends backtraces)
+};
+
+void arch_thread_init(struct arch_thread *t, uintptr_t stack_base, uintptr_t stack_size,
+                      void (*start)(void)) {
+    // After `ret` pops rip, %rsp points at return_slot: 8 mod 16, as right after a call.
+    uintptr_t top = (stack_base + stack_size) & ~(uintptr_t)15;
+    struct x86_switch_frame *f = (struct x86_switch_frame *)(top - sizeof(*f));
+    *f = (struct x86_switch_frame){.rip = (uintptr_t)start, .return_slot = 0};
+    t->sp = (uintptr_t)f;
+}
+
+void arch_context_switch(struct arch_thread *from, struct arch_thread *to) {
+    x86_context_switch(&from->sp, to->sp);
+}

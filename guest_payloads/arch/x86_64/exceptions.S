@@ -1,0 +1,69 @@
+// x86-64 interrupt and exception entry: one 16-byte stub per IDT vector (0-255), all
+// funnelling into x86_isr_common, which saves the general registers as a struct x86_iframe
+// (arch/x86_64/include/arch/x86_64/iframe.h) and calls x86_exception_handler(frame).
+//
+//   stub n:  [pushq $0 unless the CPU pushes an error code]  pushq $n  jmp x86_isr_common
+//
+// Stack on the C call, lowest address first (what struct x86_iframe mirrors):
+//   r15 r14 r13 r12 r11 r10 r9 r8 rbp rdi rsi rdx rcx rbx rax | vector error | rip cs rflags rsp ss
+// The CPU aligns %rsp to 16 before pushing its 5 words, so with 2 + 15 more the C call sees a
+// 16-byte aligned stack.
+
+#include <arch/x86_64/iframe.h>
+
+.section .text.isr, "ax"
+.code64
+
+.balign X86_ISR_STUB_SIZE
+.globl x86_isr_stubs
+x86_isr_stubs:
+.set vector, 0
+.rept 256
+    .balign X86_ISR_STUB_SIZE
+    // Vectors whose exception pushes an error code: #DF #TS #NP #SS #GP #PF #AC #CP #VC #SX.
+    .if (vector == 8) | ((vector >= 10) & (vector <= 14)) | (vector == 17) | (vector == 21) | \
+        (vector == 29) | (vector == 30)
+    .else
+    pushq $0
+    .endif
+    pushq $vector
+    jmp x86_isr_common
+    .set vector, vector + 1
+.endr
+
+x86_isr_common:
+    cld
+    push %rax
+    push %rbx
+    push %rcx
+    push %rdx
+    push %rsi
+    push %rdi
+    push %rbp
+    push %r8
+    push %r9
+    push %r10
+    push %r11
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    mov %rsp, %rdi
+    call x86_exception_handler
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %r11
+    pop %r10
+    pop %r9
+    pop %r8
+    pop %rbp
+    pop %rdi
+    pop %rsi
+    pop %rdx
+    pop %rcx
+    pop %rbx
+    pop %rax
+    add $16, %rsp  // vector and error code
+    iretq

@@ -1,0 +1,48 @@
+// The hooks every architecture (arch/<arch>/) provides to generic kernel code: CPU set-up,
+// interrupt masking, idling, and thread context switching. Generic code never names a CPU:
+// it calls these. Implemented in arch/x86_64/arch.c and arch/arm64/exception.c, with the
+// register-level context switch in arch/<arch>/thread.S.
+//
+// Interrupt rule for the whole kernel: there is one CPU, so "interrupts disabled" is the only
+// lock. Code that touches scheduler, timer, allocator or other shared state does
+//     arch_irq_state_t s = arch_irq_save(); ... arch_irq_restore(s);
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <arch/arch_thread.h>  // struct arch_thread: what arch_context_switch saves per thread
+
+// Opaque saved interrupt-enable state (arch_irq_save / arch_irq_restore).
+typedef uint64_t arch_irq_state_t;
+
+// Installs the exception/interrupt table (x86-64 IDT, arm64 VBAR_EL1) and any CPU state the
+// kernel needs. Called first thing in kernel_main, interrupts masked.
+void arch_init(void);
+
+// Unmasks / masks interrupts on this CPU.
+void arch_irq_enable(void);
+void arch_irq_disable(void);
+// Masks interrupts and returns the previous state, for arch_irq_restore.
+arch_irq_state_t arch_irq_save(void);
+// Puts back the interrupt state arch_irq_save returned.
+void arch_irq_restore(arch_irq_state_t state);
+
+// Waits for the next interrupt (hlt / wfi). Called by the idle thread with interrupts
+// enabled; the interrupt is taken (and may switch threads) before this returns.
+void arch_idle(void);
+
+// The first physical address past what the kernel can touch directly (its own mapping of
+// physical memory). Memory at or above it is never handed out by the page allocator.
+uint64_t arch_phys_limit(void);
+
+// Prepares `t`'s kernel stack [stack_base, stack_base + stack_size) so that the first
+// arch_context_switch to `t` enters `start()` on that stack with interrupts masked.
+// `start` must never return.
+void arch_thread_init(struct arch_thread *t, uintptr_t stack_base, uintptr_t stack_size,
+                      void (*start)(void));
+
+// Saves the callee-saved registers and stack pointer of the running thread into `from` and
+// resumes `to` where it last switched away (or at its start function). Interrupts must be
+// masked; the caller's interrupt state comes back when `from` is resumed.
+void arch_context_switch(struct arch_thread *from, struct arch_thread *to);

@@ -1,0 +1,62 @@
+// Kernel threads and the scheduler (kernel/thread.c).
+//
+// Every thread has its own kernel stack (from the heap) and runs until it returns from its
+// entry function or calls thread_exit(). One CPU, round-robin: a thread runs for at most
+// THREAD_QUANTUM_TICKS ticks of the timer before the tick preempts it in favour of the next
+// ready thread, so a thread spinning in a tight loop cannot starve the others. When nothing is
+// ready the idle thread halts the CPU until the next interrupt.
+//
+// Lifetime: thread_create() returns a ready thread; exactly one other thread must
+// thread_join() it, which reaps its stack and struct (threads are never detached yet).
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define THREAD_QUANTUM_TICKS 10u
+#define THREAD_STACK_SIZE 16384u
+#define THREAD_NAME_MAX 32
+
+typedef int (*thread_start_fn)(void *arg);
+
+struct thread;
+
+// Turns the boot context (kernel_main on the boot stack) into the thread "bootstrap" and
+// creates the idle thread. Called once, with interrupts masked, after the heap works.
+void thread_init(void);
+
+// Creates a thread running entry(arg) on a fresh stack and makes it ready (it runs when the
+// scheduler picks it). Returns NULL if memory is exhausted.
+struct thread *thread_create(const char *name, thread_start_fn entry, void *arg);
+
+// The running thread.
+struct thread *thread_current(void);
+
+// Gives up the CPU to the next ready thread (returns at once if none is ready).
+void thread_yield(void);
+
+// Blocks the calling thread for at least `ns` nanoseconds (rounded up to the next tick).
+void thread_sleep(uint64_t ns);
+
+// Ends the calling thread with `retcode` (what thread_join reports). Never returns.
+__attribute__((noreturn)) void thread_exit(int retcode);
+
+// Waits until `t` has exited, stores its return code in *retcode (if not NULL) and frees it.
+// Returns 0, or -1 if `t` is the caller or already has a joiner.
+int thread_join(struct thread *t, int *retcode);
+
+// Called from the arch interrupt exit with interrupts masked when the handler asked for a
+// reschedule: puts the running thread at the back of the run queue and switches to the next.
+void thread_preempt(void);
+
+// Called by timer_tick (interrupts masked) at time `now`: wakes sleepers that are due and
+// accounts the running thread's quantum. Returns true if the running thread should be
+// preempted.
+bool thread_timer_tick(uint64_t now);
+
+// Counters for diagnostics and the self-tests.
+struct thread_stats {
+    uint64_t context_switches;
+    uint64_t preemptions;  // switches forced by the tick
+};
+struct thread_stats thread_stats(void);

@@ -1,0 +1,285 @@
+// Boot-time kernel self-tests (include/kernel/selftest.h), printed as KTAP.
+//
+// A case is a function returning true on success; it explains a failure with check() /
+// diag(), which print "# " lines before the case's "ok"/"not ok" line. Cases run in table
+// order on the bootstrap thread with interrupts on and the tick running.
+#include <kernel/selftest.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <kernel/heap.h>
+#include <kernel/pmm.h>
+#include <kernel/thread.h>
+#include <kernel/timer.h>
+#include <lib/console.h>
+#include <lib/string.h>
+
+#define diag(...) (printf("# " __VA_ARGS__), printf("\n"))
+// Evaluates `cond`; on failure prints the condition and its line and makes the case fail.
+#define check(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            diag("%s:%d: check failed: %s", __FILE__, __LINE__, #cond);                            \
+            return false;                                                                          \
+        }                                                                                          \
+    } while (0)
+
+// Busy-waits (without yielding) until current_time() has advanced by `ns`.
+static void spin_for(uint64_t ns) {
+    uint64_t end = current_time() + ns;
+    while (current_time() < end) {
+    }
+}
+
+// ---- pmm ----
+
+static bool test_pmm_alloc_free_reuse(void) {
+    struct pmm_stats before = pmm_stats();
+    uintptr_t a = pmm_alloc_page();
+    uintptr_t b = pmm_alloc_page();
+    check(a != 0 && b != 0 && a != b);
+    check(a % PAGE_SIZE == 0 && b % PAGE_SIZE == 0);
+    check(pmm_stats().free_pages == before.free_pages - 2);
+    memset((void *)a, 0xa5, PAGE_SIZE);
+    pmm_free_page(a);
+    check(pmm_stats().free_pages == before.free_pages - 1);
+    uintptr_t c = pmm_alloc_zeroed_page();
+    check(c == a);  // first fit: the page just freed comes back
+    const uint8_t *bytes = (const uint8_t *)c;
+    for (size_t i = 0; i < PAGE_SIZE; i++) {
+        check(bytes[i] == 0);
+    }
+    pmm_free_page(b);
+    pmm_free_page(c);
+    check(pmm_stats().free_pages == before.free_pages);
+    return true;
+}
+
+static bool test_pmm_contiguous(void) {
+    struct pmm_stats before = pmm_stats();
+    uintptr_t run = pmm_alloc_pages(8);
+    check(run != 0 && run % PAGE_SIZE == 0);
+    check(pmm_stats().free_pages == before.free_pages - 8);
+    uintptr_t single = pmm_alloc_page();
+    check(single != 0 && (single < run || single >= run + 8 * PAGE_SIZE));
+    pmm_free_pages(run, 8);
+    pmm_free_page(single);
+    check(pmm_stats().free_pages == before.free_pages);
+    check(pmm_alloc_pages(before.total_pages + 1) == 0);  // more than exists: refused
+    return true;
+}
+
+// ---- heap ----
+
+static bool test_heap_alloc_free(void) {
+    static const size_t sizes[] = {1, 16, 17, 100, 512, 2032, 2033, 5000, 70000};
+    void *blocks[sizeof(sizes) / sizeof(sizes[0])];
+    struct heap_stats before = heap_stats();
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        blocks[i] = kmalloc(sizes[i]);
+        check(blocks[i] != NULL);
+        check((uintptr_t)blocks[i] % 16 == 0);
+        memset(blocks[i], (int)i + 1, sizes[i]);
+    }
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        const uint8_t *p = blocks[i];
+        check(p[0] == i + 1 && p[sizes[i] - 1] == i + 1);  // no block overlaps another
+    }
+    check(heap_stats().allocated_blocks == before.allocated_blocks + 9);
+    void *first = blocks[3];
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        kfree(blocks[i]);
+    }
+    check(heap_stats().allocated_blocks == before.allocated_blocks);
+    check(heap_stats().allocated_bytes == before.allocated_bytes);
+    void *again = kzalloc(100);
+    check(again == first);  // LIFO free list: the block just freed is reused
+    check(((const uint8_t *)again)[99] == 0);
+    kfree(again);
+    check(kmalloc(0) == NULL);
+    return true;
+}
+
+// ---- timer ----
+
+static bool test_timer_advances(void) {
+    uint64_t t0 = current_time();
+    uint64_t ticks0 = timer_ticks();
+    spin_for(ZX_MSEC(20));
+    uint64_t t1 = current_time();
+    uint64_t ticks1 = timer_ticks();
+    diag("20 ms spin: %llu ns, %llu ticks", (unsigned long long)(t1 - t0),
+         (unsigned long long)(ticks1 - ticks0));
+    check(t1 - t0 >= ZX_MSEC(20));
+    check(ticks1 > ticks0);  // the tick interrupt fired while we spun
+    uint64_t prev = current_time();
+    for (int i = 0; i < 1000; i++) {
+        uint64_t now = current_time();
+        check(now >= prev);
+        prev = now;
+    }
+    return true;
+}
+
+// Sleeps of a few lengths: never shorter than asked, and woken within a few ticks of the
+// deadline. The upper bound counts ticks, not nanoseconds: when the host stalls the guest,
+// the timer skips missed periods, so ticks measure what the scheduler did.
+static bool test_sleep_duration(void) {
+    static const uint64_t durations[] = {ZX_MSEC(1), ZX_MSEC(10), ZX_MSEC(50)};
+    const uint64_t slack_ticks = 5;
+    for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
+        uint64_t t0 = current_time();
+        uint64_t ticks0 = timer_ticks();
+        thread_sleep(durations[i]);
+        uint64_t slept = current_time() - t0;
+        uint64_t ticks = timer_ticks() - ticks0;
+        diag("sleep %llu ms took %llu us, %llu ticks",
+             (unsigned long long)(durations[i] / ZX_MSEC(1)),
+             (unsigned long long)(slept / ZX_USEC(1)), (unsigned long long)ticks);
+        check(slept >= durations[i]);
+        check(ticks <= durations[i] / TIMER_TICK_NS + slack_ticks);
+    }
+    return true;
+}
+
+// ---- threads ----
+
+struct spinner {
+    volatile uint64_t count;
+    volatile bool *stop;
+};
+
+// Counts as fast as it can until told to stop, never yielding or sleeping.
+static int spin_thread(void *arg) {
+    struct spinner *s = arg;
+    while (!*s->stop) {
+        s->count = s->count + 1;
+    }
+    return 0;
+}
+
+static bool test_preemption(void) {
+    // Static: a spinner left running after a failed check must not point into a dead frame.
+    static volatile bool stop;
+    static struct spinner a, b;
+    stop = false;
+    a = (struct spinner){.count = 0, .stop = &stop};
+    b = (struct spinner){.count = 0, .stop = &stop};
+    struct thread_stats before = thread_stats();
+    struct thread *ta = thread_create("spin-a", spin_thread, &a);
+    struct thread *tb = thread_create("spin-b", spin_thread, &b);
+    check(ta != NULL && tb != NULL);
+    // Only the tick can bring this thread back: both spinners are always ready.
+    thread_sleep(ZX_MSEC(100));
+    uint64_t a1 = a.count, b1 = b.count;
+    thread_sleep(ZX_MSEC(50));
+    uint64_t a2 = a.count, b2 = b.count;
+    stop = true;
+    int ra = -1, rb = -1;
+    check(thread_join(ta, &ra) == 0 && thread_join(tb, &rb) == 0);
+    struct thread_stats after = thread_stats();
+    diag("spin-a %llu -> %llu, spin-b %llu -> %llu, %llu preemptions", (unsigned long long)a1,
+         (unsigned long long)a2, (unsigned long long)b1, (unsigned long long)b2,
+         (unsigned long long)(after.preemptions - before.preemptions));
+    check(a1 > 0 && b1 > 0);
+    check(a2 > a1 && b2 > b1);  // both keep running: round-robin, not just the first
+    check(after.preemptions - before.preemptions >= 2);
+    check(ra == 0 && rb == 0);
+    return true;
+}
+
+static int return_arg(void *arg) {
+    return (int)(uintptr_t)arg;
+}
+
+static int exit_early(void *arg) {
+    thread_sleep(ZX_MSEC(5));
+    thread_exit((int)(uintptr_t)arg);
+}
+
+static bool test_thread_join_exit(void) {
+    struct heap_stats heap_before = heap_stats();
+    struct pmm_stats pmm_before = pmm_stats();
+    struct thread *t1 = thread_create("returns", return_arg, (void *)42);
+    struct thread *t2 = thread_create("exits", exit_early, (void *)7);
+    check(t1 != NULL && t2 != NULL);
+    int r1 = 0, r2 = 0;
+    check(thread_join(t2, &r2) == 0);  // t2 is still sleeping: the join must block
+    check(thread_join(t1, &r1) == 0);  // t1 long finished: the join returns at once
+    diag("returned %d, exited %d", r1, r2);
+    check(r1 == 42 && r2 == 7);
+    check(thread_join(thread_current(), NULL) == -1);
+    // Joining reaped both: their structs and stacks are back.
+    check(heap_stats().allocated_blocks == heap_before.allocated_blocks);
+    check(pmm_stats().free_pages == pmm_before.free_pages);
+    return true;
+}
+
+struct ping {
+    volatile int turn;  // whose turn it is: 0 or 1
+    int log[8];
+    volatile int len;
+};
+
+struct pinger {
+    struct ping *ping;
+    int me;
+};
+
+// Appends `me` to the log on each of its turns, yielding in between.
+static int ping_thread(void *arg) {
+    struct pinger *p = arg;
+    for (int round = 0; round < 4; round++) {
+        while (p->ping->turn != p->me) {
+            thread_yield();
+        }
+        p->ping->log[p->ping->len] = p->me;
+        p->ping->len = p->ping->len + 1;
+        p->ping->turn = 1 - p->me;
+    }
+    return 0;
+}
+
+static bool test_thread_yield(void) {
+    struct ping ping = {.turn = 0, .len = 0};
+    struct pinger p0 = {&ping, 0}, p1 = {&ping, 1};
+    struct thread *t0 = thread_create("ping", ping_thread, &p0);
+    struct thread *t1 = thread_create("pong", ping_thread, &p1);
+    check(t0 != NULL && t1 != NULL);
+    check(thread_join(t0, NULL) == 0 && thread_join(t1, NULL) == 0);
+    check(ping.len == 8);
+    for (int i = 0; i < 8; i++) {
+        check(ping.log[i] == i % 2);
+    }
+    return true;
+}
+
+struct selftest_case {
+    const char *name;
+    bool (*run)(void);
+};
+
+static const struct selftest_case cases[] = {
+    {"pmm_alloc_free_reuse", test_pmm_alloc_free_reuse},
+    {"pmm_contiguous", test_pmm_contiguous},
+    {"heap_alloc_free", test_heap_alloc_free},
+    {"timer_advances", test_timer_advances},
+    {"sleep_duration", test_sleep_duration},
+    {"thread_yield", test_thread_yield},
+    {"thread_join_exit", test_thread_join_exit},
+    {"preemption", test_preemption},
+};
+
+void selftest_run(void) {
+    size_t n = sizeof(cases) / sizeof(cases[0]);
+    int failed = 0;
+    printf("KTAP version 1\n");
+    printf("1..%zu\n", n);
+    for (size_t i = 0; i < n; i++) {
+        bool ok = cases[i].run();
+        failed += !ok;
+        printf("%s %zu %s\n", ok ? "ok" : "not ok", i + 1, cases[i].name);
+    }
+    diag("selftest: %zu passed, %d failed", n - (size_t)failed, failed);
+}

@@ -1,0 +1,274 @@
+// Kernel threads and the round-robin scheduler (include/kernel/thread.h).
+//
+//   run_queue:  head -> t -> t -> ... -> tail   READY threads, FIFO; the running thread and
+//                                               the idle thread are never on it
+//   sleepers:   t -> t -> ...                   SLEEPING threads, unordered, each with wake_at
+//   a thread's joiner                           the one thread blocked in thread_join on it
+//
+//   create --> READY --schedule--> RUNNING --yield/preempt--> READY
+//                                     |--sleep--> SLEEPING --tick past wake_at--> READY
+//                                     |--join (target alive)--> BLOCKED --target exits--> READY
+//                                     '--exit--> DEAD --reaped by the joiner--> freed
+//
+// Every switch goes through thread_resched() with interrupts masked. A preempted thread is
+// switched out inside its timer interrupt handler and later resumes there, returning from the
+// interrupt; a thread that blocked resumes in thread_resched() and restores its own interrupt
+// state. A new thread starts in thread_start(), which unmasks interrupts.
+//
+// Lock rule: everything below (queues, states, current) is guarded by masking interrupts.
+#include <kernel/thread.h>
+
+#include <stddef.h>
+
+#include <kernel/arch.h>
+#include <kernel/heap.h>
+#include <kernel/panic.h>
+#include <kernel/pmm.h>
+#include <kernel/timer.h>
+#include <lib/string.h>
+
+#define THREAD_MAGIC 0x64726874u  // "thrd"
+// Written at the lowest address of every created thread's stack and checked each time the
+// thread is switched away from: a thread that ran off the end of its stack has overwritten it.
+#define THREAD_STACK_CANARY 0x6b63617473647268ull  // "hrdstack"
+
+enum thread_state { THREAD_READY, THREAD_RUNNING, THREAD_SLEEPING, THREAD_BLOCKED, THREAD_DEAD };
+
+struct thread {
+    uint32_t magic;  // THREAD_MAGIC while the struct is live; cleared when reaped
+    enum thread_state state;
+    struct arch_thread arch;  // saved context while not running
+    struct thread *next;      // link on the run queue or the sleeper list
+    struct thread *joiner;    // the thread waiting in thread_join for this one, or NULL
+    uint64_t wake_at;         // SLEEPING: current_time() at which it becomes READY
+    uint32_t quantum_left;    // ticks left before the tick preempts it
+    int retcode;              // DEAD: what it returned or passed to thread_exit
+    thread_start_fn entry;
+    void *arg;
+    uintptr_t stack;  // base of its kernel stack (0: the boot stack, not ours)
+    char name[THREAD_NAME_MAX];
+};
+
+// Guarded by masking interrupts.
+static struct thread *current;
+static struct thread *idle_thread;
+static struct thread *run_head, *run_tail;
+static struct thread *sleepers;
+static struct thread_stats stats;
+static struct thread bootstrap_thread;
+
+#define THREAD_STACK_PAGES (THREAD_STACK_SIZE / PAGE_SIZE)
+
+static void run_queue_push(struct thread *t) {
+    t->state = THREAD_READY;
+    t->next = NULL;
+    if (run_tail != NULL) {
+        run_tail->next = t;
+    } else {
+        run_head = t;
+    }
+    run_tail = t;
+}
+
+static struct thread *run_queue_pop(void) {
+    struct thread *t = run_head;
+    if (t != NULL) {
+        run_head = t->next;
+        if (run_head == NULL) {
+            run_tail = NULL;
+        }
+        t->next = NULL;
+    }
+    return t;
+}
+
+// Switches to the next ready thread (or idle). The caller masked interrupts and already put
+// the running thread where it belongs (run queue, sleepers, a joiner's wait, or DEAD).
+static void thread_resched(void) {
+    struct thread *old = current;
+    struct thread *next = run_queue_pop();
+    if (next == NULL) {
+        if (old->state == THREAD_RUNNING) {
+            return;  // nothing else to run: keep going
+        }
+        next = idle_thread;
+    }
+    if (old->state == THREAD_RUNNING && old != idle_thread) {
+        run_queue_push(old);
+    }
+    next->state = THREAD_RUNNING;
+    next->quantum_left = THREAD_QUANTUM_TICKS;
+    if (next == old) {
+        return;
+    }
+    if (next->magic != THREAD_MAGIC) {
+        panic("thread_resched: run queue holds a dead thread");
+    }
+    if (old->stack != 0 && *(const uint64_t *)old->stack != THREAD_STACK_CANARY) {
+        panic("thread_resched: thread %s overflowed its stack", old->name);
+    }
+    current = next;
+    stats.context_switches++;
+    arch_context_switch(&old->arch, &next->arch);
+}
+
+// First code of every created thread (arch_thread_init points its context here).
+__attribute__((noreturn)) static void thread_start(void) {
+    arch_irq_enable();
+    thread_exit(current->entry(current->arg));
+}
+
+static void thread_set_name(struct thread *t, const char *name) {
+    size_t n = strnlen(name, THREAD_NAME_MAX - 1);
+    memcpy(t->name, name, n);
+    t->name[n] = '\0';
+}
+
+// Allocates a thread and its stack, ready to start entry(arg), but on no queue.
+static struct thread *thread_alloc(const char *name, thread_start_fn entry, void *arg) {
+    struct thread *t = kzalloc(sizeof(*t));
+    if (t == NULL) {
+        return NULL;
+    }
+    t->stack = pmm_alloc_pages(THREAD_STACK_PAGES);
+    if (t->stack == 0) {
+        kfree(t);
+        return NULL;
+    }
+    *(uint64_t *)t->stack = THREAD_STACK_CANARY;
+    t->magic = THREAD_MAGIC;
+    t->entry = entry;
+    t->arg = arg;
+    thread_set_name(t, name);
+    arch_thread_init(&t->arch, t->stack, THREAD_STACK_SIZE, thread_start);
+    return t;
+}
+
+// Body of the idle thread: halt until an interrupt, forever. The tick preempts it as soon as
+// another thread is ready.
+static int idle_loop(void *arg) {
+    (void)arg;
+    for (;;) {
+        arch_idle();
+    }
+}
+
+void thread_init(void) {
+    struct thread *boot = &bootstrap_thread;
+    boot->magic = THREAD_MAGIC;
+    boot->state = THREAD_RUNNING;
+    boot->quantum_left = THREAD_QUANTUM_TICKS;
+    thread_set_name(boot, "bootstrap");
+    current = boot;
+    idle_thread = thread_alloc("idle", idle_loop, NULL);
+    if (idle_thread == NULL) {
+        panic("thread_init: no memory for the idle thread");
+    }
+}
+
+struct thread *thread_create(const char *name, thread_start_fn entry, void *arg) {
+    struct thread *t = thread_alloc(name, entry, arg);
+    if (t != NULL) {
+        arch_irq_state_t irq = arch_irq_save();
+        run_queue_push(t);
+        arch_irq_restore(irq);
+    }
+    return t;
+}
+
+struct thread *thread_current(void) {
+    return current;
+}
+
+void thread_yield(void) {
+    arch_irq_state_t irq = arch_irq_save();
+    thread_resched();
+    arch_irq_restore(irq);
+}
+
+void thread_preempt(void) {
+    stats.preemptions++;
+    thread_resched();
+}
+
+void thread_sleep(uint64_t ns) {
+    arch_irq_state_t irq = arch_irq_save();
+    struct thread *t = current;
+    if (t == idle_thread) {
+        panic("thread_sleep: the idle thread cannot sleep");
+    }
+    t->wake_at = current_time() + ns;
+    t->state = THREAD_SLEEPING;
+    t->next = sleepers;
+    sleepers = t;
+    thread_resched();
+    arch_irq_restore(irq);
+}
+
+bool thread_timer_tick(uint64_t now) {
+    bool woke = false;
+    for (struct thread **link = &sleepers; *link != NULL;) {
+        struct thread *t = *link;
+        if (t->wake_at <= now) {
+            *link = t->next;
+            run_queue_push(t);
+            woke = true;
+        } else {
+            link = &t->next;
+        }
+    }
+    if (current == idle_thread) {
+        return woke || run_head != NULL;
+    }
+    if (current->quantum_left > 0) {
+        current->quantum_left--;
+    }
+    return current->quantum_left == 0 && run_head != NULL;
+}
+
+void thread_exit(int retcode) {
+    arch_irq_disable();
+    struct thread *t = current;
+    if (t == idle_thread || t == &bootstrap_thread) {
+        panic("thread_exit: %s cannot exit", t->name);
+    }
+    t->retcode = retcode;
+    t->state = THREAD_DEAD;
+    if (t->joiner != NULL) {
+        run_queue_push(t->joiner);
+    }
+    thread_resched();
+    panic("thread_exit: a dead thread was resumed");
+}
+
+int thread_join(struct thread *t, int *retcode) {
+    arch_irq_state_t irq = arch_irq_save();
+    if (t->magic != THREAD_MAGIC) {
+        panic("thread_join: %p is not a live thread", (void *)t);
+    }
+    if (t == current || t->joiner != NULL) {
+        arch_irq_restore(irq);
+        return -1;
+    }
+    t->joiner = current;
+    while (t->state != THREAD_DEAD) {
+        current->state = THREAD_BLOCKED;
+        thread_resched();
+    }
+    arch_irq_restore(irq);
+    // Dead and switched away from for good: nothing runs on its stack any more.
+    if (retcode != NULL) {
+        *retcode = t->retcode;
+    }
+    t->magic = 0;
+    pmm_free_pages(t->stack, THREAD_STACK_PAGES);
+    kfree(t);
+    return 0;
+}
+
+struct thread_stats thread_stats(void) {
+    arch_irq_state_t irq = arch_irq_save();
+    struct thread_stats s = stats;
+    arch_irq_restore(irq);
+    return s;
+}

@@ -1,0 +1,80 @@
+// Interrupt controllers of the PC platform (include/kernel/platform.h): the local APIC in
+// xAPIC (MMIO) mode takes every interrupt; the legacy 8259 PICs are remapped out of the CPU
+// exception vectors and masked. Vector map in pc-kernel.h. No IO-APIC routing yet: the only
+// interrupt source is the local APIC timer.
+#include <kernel/platform.h>
+
+#include <arch/x86_64/cpu.h>
+#include <kernel/panic.h>
+#include <kernel/timer.h>
+
+#include "pc-kernel.h"
+
+#define IA32_APIC_BASE 0x1bu
+#define APIC_BASE_ENABLE (1ull << 11)
+#define APIC_BASE_ADDR_MASK 0xffffff000ull
+#define LAPIC_SVR_ENABLE (1u << 8)
+#define LAPIC_LVT_EXTINT (7u << 8)
+
+#define PIC1_CMD 0x20u
+#define PIC1_DATA 0x21u
+#define PIC2_CMD 0xa0u
+#define PIC2_DATA 0xa1u
+#define PIC_ICW1_INIT_ICW4 0x11u
+#define PIC_ICW4_8086 0x01u
+#define PIC_CASCADE_IRQ 2u
+
+static uintptr_t lapic_base;  // set once by platform_init_interrupts
+
+uint32_t pc_lapic_read(uint32_t reg) {
+    return *(volatile uint32_t *)(lapic_base + reg);
+}
+
+void pc_lapic_write(uint32_t reg, uint32_t value) {
+    *(volatile uint32_t *)(lapic_base + reg) = value;
+}
+
+// Reprograms both 8259s to vectors PC_VECTOR_PIC_BASE.. (so a stray IRQ cannot look like a
+// CPU exception) and masks every line.
+static void pc_pic_disable(void) {
+    outb(PIC1_CMD, PIC_ICW1_INIT_ICW4);
+    outb(PIC2_CMD, PIC_ICW1_INIT_ICW4);
+    outb(PIC1_DATA, PC_VECTOR_PIC_BASE);
+    outb(PIC2_DATA, PC_VECTOR_PIC_BASE + 8);
+    outb(PIC1_DATA, 1u << PIC_CASCADE_IRQ);
+    outb(PIC2_DATA, PIC_CASCADE_IRQ);
+    outb(PIC1_DATA, PIC_ICW4_8086);
+    outb(PIC2_DATA, PIC_ICW4_8086);
+    outb(PIC1_DATA, 0xff);
+    outb(PIC2_DATA, 0xff);
+}
+
+void platform_init_interrupts(const struct boot_info *bi) {
+    (void)bi;
+    pc_pic_disable();
+    uint64_t base = x86_rdmsr(IA32_APIC_BASE);
+    x86_wrmsr(IA32_APIC_BASE, base | APIC_BASE_ENABLE);
+    lapic_base = (uintptr_t)(base & APIC_BASE_ADDR_MASK);
+    if (lapic_base == 0) {
+        panic("platform_init_interrupts: no local APIC base");
+    }
+    pc_lapic_write(LAPIC_TPR, 0);
+    pc_lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED);
+    pc_lapic_write(LAPIC_LVT_LINT0, LAPIC_LVT_MASKED | LAPIC_LVT_EXTINT);
+    pc_lapic_write(LAPIC_LVT_LINT1, LAPIC_LVT_MASKED);
+    pc_lapic_write(LAPIC_LVT_ERROR, LAPIC_LVT_MASKED);
+    pc_lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | PC_VECTOR_SPURIOUS);
+    pc_timer_init(pc_rsdp);
+}
+
+bool platform_irq(uint32_t vector) {
+    if (vector == PC_VECTOR_TIMER) {
+        pc_lapic_write(LAPIC_EOI, 0);  // before the handler: it may switch threads
+        return timer_tick();
+    }
+    bool pic = vector >= PC_VECTOR_PIC_BASE && vector < PC_VECTOR_PIC_END;
+    if (vector == PC_VECTOR_SPURIOUS || pic) {
+        return false;  // spurious: no end-of-interrupt for these
+    }
+    panic("platform_irq: unexpected vector 0x%x", vector);
+}

@@ -1,0 +1,136 @@
+// The Arm Generic Interrupt Controller of qemu-virt, version 3 or 2 as the KERNEL_DRIVER item
+// says (ARM_GIC_V3 preferred). Only what one CPU needs for private peripheral interrupts:
+//
+//   GICv3: distributor (GICD) for the global enable; CPU 0's redistributor (GICR, the first
+//          frame: RD_base, then SGI_base 64 KiB later) for PPI group/priority/enable; the CPU
+//          interface through ICC_* system registers (Group 1, EOImode 0).
+//   GICv2: distributor (GICD, banked PPI registers) and the memory-mapped CPU interface (GICC).
+//
+// Every interrupt is Group 1 at priority GIC_PRIORITY, unmasked by a priority mask of 0xff.
+#include <stdint.h>
+
+#include <arch/arm64/mmio.h>
+#include <kernel/panic.h>
+#include <lib/zbi-format/driver-config.h>
+
+#include "qemu-virt.h"
+
+#define GIC_PRIORITY 0x80u
+#define GIC_PRIORITY_MASK_ALL 0xffu
+#define GIC_INTID_MASK 0xffffffu
+
+// Distributor (both versions).
+#define GICD_CTLR 0x0000u
+#define GICD_ISENABLER 0x0100u
+#define GICD_IPRIORITYR 0x0400u
+#define GICD_CTLR_RWP (1u << 31)
+#define GICD_CTLR_V2_ENABLE 1u
+// v3: EnableGrp0 | EnableGrp1 (single security state) or EnableGrp1NS | EnableGrp1A
+// (non-secure view), and affinity routing.
+#define GICD_CTLR_V3_ENABLE ((1u << 0) | (1u << 1) | (1u << 4))
+
+// v3 redistributor.
+#define GICR_WAKER 0x0014u
+#define GICR_WAKER_PROCESSOR_SLEEP (1u << 1)
+#define GICR_WAKER_CHILDREN_ASLEEP (1u << 2)
+#define GICR_SGI_BASE 0x10000u
+#define GICR_IGROUPR0 (GICR_SGI_BASE + 0x0080u)
+#define GICR_ISENABLER0 (GICR_SGI_BASE + 0x0100u)
+#define GICR_IPRIORITYR (GICR_SGI_BASE + 0x0400u)
+
+// v2 CPU interface.
+#define GICC_CTLR 0x0000u
+#define GICC_PMR 0x0004u
+#define GICC_BPR 0x0008u
+#define GICC_IAR 0x000cu
+#define GICC_EOIR 0x0010u
+#define GICC_IAR_ID_MASK 0x3ffu
+
+#define ICC_SRE_SRE 1u
+#define GIC_PPI_END 32u  // PPIs and SGIs are INTIDs 0-31
+
+// Set once by gic_init.
+static int gic_version;  // 3 or 2
+static uintptr_t gicd, gicr, gicc;
+
+// Sets the 8-bit priority field of `intid` in the priority register array at `regs`
+// (read-modify-write of the 32-bit word: safe on every GIC register interface).
+static void gic_set_priority(uintptr_t regs, uint32_t intid) {
+    uintptr_t word = regs + (intid & ~3u);
+    uint32_t shift = (intid % 4) * 8;
+    uint32_t v = mmio_read32(word) & ~(0xffu << shift);
+    mmio_write32(word, v | GIC_PRIORITY << shift);
+}
+
+static void gic_v3_init(const zbi_dcfg_arm_gic_v3_driver_t *cfg) {
+    gicd = (uintptr_t)(cfg->mmio_phys + cfg->gicd_offset);
+    gicr = (uintptr_t)(cfg->mmio_phys + cfg->gicr_offset);
+    mmio_write32(gicd + GICD_CTLR, GICD_CTLR_V3_ENABLE);
+    while (mmio_read32(gicd + GICD_CTLR) & GICD_CTLR_RWP) {
+    }
+    mmio_write32(gicr + GICR_WAKER, mmio_read32(gicr + GICR_WAKER) & ~GICR_WAKER_PROCESSOR_SLEEP);
+    while (mmio_read32(gicr + GICR_WAKER) & GICR_WAKER_CHILDREN_ASLEEP) {
+    }
+    uint64_t sre;
+    __asm__ volatile("mrs %0, icc_sre_el1" : "=r"(sre));
+    __asm__ volatile("msr icc_sre_el1, %0; isb" : : "r"(sre | ICC_SRE_SRE));
+    __asm__ volatile("msr icc_pmr_el1, %0" : : "r"((uint64_t)GIC_PRIORITY_MASK_ALL));
+    __asm__ volatile("msr icc_bpr1_el1, xzr");
+    __asm__ volatile("msr icc_igrpen1_el1, %0; isb" : : "r"((uint64_t)1));
+    gic_version = 3;
+}
+
+static void gic_v2_init(const zbi_dcfg_arm_gic_v2_driver_t *cfg) {
+    gicd = (uintptr_t)(cfg->mmio_phys + cfg->gicd_offset);
+    gicc = (uintptr_t)(cfg->mmio_phys + cfg->gicc_offset);
+    mmio_write32(gicd + GICD_CTLR, GICD_CTLR_V2_ENABLE);
+    mmio_write32(gicc + GICC_PMR, GIC_PRIORITY_MASK_ALL);
+    mmio_write32(gicc + GICC_BPR, 0);
+    mmio_write32(gicc + GICC_CTLR, 1);
+    gic_version = 2;
+}
+
+void gic_init(const struct boot_info *bi) {
+    const zbi_dcfg_arm_gic_v3_driver_t *v3 =
+        qemu_virt_driver_config(bi, ZBI_KERNEL_DRIVER_ARM_GIC_V3, sizeof(*v3));
+    const zbi_dcfg_arm_gic_v2_driver_t *v2 =
+        qemu_virt_driver_config(bi, ZBI_KERNEL_DRIVER_ARM_GIC_V2, sizeof(*v2));
+    if (v3 != NULL) {
+        gic_v3_init(v3);
+    } else if (v2 != NULL) {
+        gic_v2_init(v2);
+    } else {
+        panic("gic_init: no ARM_GIC_V3 or ARM_GIC_V2 item in the data ZBI");
+    }
+}
+
+void gic_enable_ppi(uint32_t intid) {
+    if (intid >= GIC_PPI_END) {
+        panic("gic_enable_ppi: INTID %u is not private", intid);
+    }
+    if (gic_version == 3) {
+        mmio_write32(gicr + GICR_IGROUPR0, mmio_read32(gicr + GICR_IGROUPR0) | 1u << intid);
+        gic_set_priority(gicr + GICR_IPRIORITYR, intid);
+        mmio_write32(gicr + GICR_ISENABLER0, 1u << intid);
+    } else {
+        gic_set_priority(gicd + GICD_IPRIORITYR, intid);
+        mmio_write32(gicd + GICD_ISENABLER, 1u << intid);
+    }
+}
+
+uint32_t gic_ack(void) {
+    if (gic_version == 3) {
+        uint64_t iar;
+        __asm__ volatile("mrs %0, icc_iar1_el1" : "=r"(iar) : : "memory");
+        return (uint32_t)iar & GIC_INTID_MASK;
+    }
+    return mmio_read32(gicc + GICC_IAR) & GICC_IAR_ID_MASK;
+}
+
+void gic_eoi(uint32_t intid) {
+    if (gic_version == 3) {
+        __asm__ volatile("msr icc_eoir1_el1, %0; isb" : : "r"((uint64_t)intid) : "memory");
+    } else {
+        mmio_write32(gicc + GICC_EOIR, intid);
+    }
+}
