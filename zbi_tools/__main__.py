@@ -1,0 +1,7 @@
+"""``python -m zbi_tools``: the zbi command (see zbi_tools.cli)."""
+
+import sys
+
+from zbi_tools.cli import main
+
+sys.exit(main())
