@@ -11,6 +11,9 @@ Modules, bottom up:
     image     build_guest() (incremental make), build_image() / pack_image() with zbi_tools
     machine   Machine: QEMU as a context manager (launch, expect, wait_exit, shutdown); boot()
     accel     --accel=auto|tcg|kvm: KVM only when usable and measured faster to start
-    plugin    the pytest plugin (options, per-arch parametrization, fixtures)
+    ktap      parse_ktap(): KTAP cases with their console excerpts; a cut-short run's crashes
+    suites    KtapSuite (case names read from C sources), run_suite() -> SuiteRun, SUITES
+    plugin    the pytest plugin (options, per-arch and per-KTAP-case parametrization, fixtures,
+              suite runs shared by xdist workers, SIGTERM as an interrupt)
     cli       `python -m harness boot|image|accel`
 """

@@ -7,6 +7,7 @@ The guest side prints these lines (exactly; each ends in a newline, possibly `\\
     zhb kernel: cmdline: <text>                 the command line it was handed
     zhb kernel: memory: <N> MiB RAM in <K> ranges
     zhb kernel: powering off
+    userboot: <program> exited with return code <N>   with userboot.shutdown, before power-off
     ZIRCON KERNEL PANIC...                      a panic (then pvpanic -> QMP GUEST_PANICKED)
 
 All patterns are compiled `bytes` regexes so they can be handed straight to pexpect.
@@ -27,6 +28,7 @@ BANNER = re.compile(rb"zhb kernel: booting on ([^\r\n]*)\r?\n")
 CMDLINE = re.compile(rb"zhb kernel: cmdline: ([^\r\n]*)\r?\n")
 MEMORY = re.compile(rb"zhb kernel: memory: (\d+) MiB RAM in (\d+) ranges\r?\n")
 POWERING_OFF = re.compile(rb"zhb kernel: powering off\r?\n")
+USERBOOT_EXIT = re.compile(rb"userboot: (\S+) exited with return code (-?\d+)\r?\n")
 
 PatternLike = bytes | str | re.Pattern[bytes]
 """What a console wait accepts: a compiled bytes regex, or the source of one."""
@@ -53,9 +55,10 @@ def tail(transcript: bytes, lines: int = 20) -> list[str]:
 
 
 def line_at(transcript: bytes, match: re.Match[bytes]) -> str:
-    """The whole console line that contains `match`, as text."""
+    """The whole console line that contains `match`, as text (only that line, also when the
+    match ends in the line's own newline)."""
     start = transcript.rfind(b"\n", 0, match.start()) + 1
-    end = transcript.find(b"\n", match.end())
+    end = transcript.find(b"\n", max(match.start(), match.end() - 1))
     return decode(transcript[start : end if end >= 0 else len(transcript)]).strip()
 
 

@@ -25,6 +25,24 @@ Fixtures (function scope unless noted)::
                     corrupt_item=None) -> BootImage
     launch          factory: launch(image, append="") -> a running Machine, closed at teardown
     booted_machine  a running Machine booting the default image (no command line)
+    suite_run       the SuiteRun of the test's `ktap_suite` marker on this arch (see below)
+    ktap_case       one KTAP case of that suite on this arch (parametrized): `.check()` passes,
+                    fails with the case's console excerpt, or skips
+
+KTAP suites (`harness.suites`): a test marked `@pytest.mark.ktap_suite(SUITE)` that uses
+`ktap_case` runs once per (arch, case), with ids like `test_kernel_selftest[x86_64-preemption]`;
+the case names are read from the suite's C sources at collection time. One that uses
+`suite_run` runs once per arch. Either way the suite boots once per (suite, arch) per pytest
+run: the run is memoized per process and, for pytest-xdist, in an on-disk cache the controller
+creates (a temp dir handed to every worker) where the first worker to need a run boots it under
+a file lock while the others wait and then read its pickled result. No `--dist` mode is needed.
+A suite run's image and logs stay in pytest's own temp directory (`<suite>-<arch>N` under the
+base temp of the worker that booted it; pytest keeps the last three runs), and every failure
+message names its console log.
+
+SIGTERM: while pytest runs, SIGTERM raises KeyboardInterrupt (as SIGINT does), so pytest stops
+cleanly and every Machine is shut down and its QEMU process group reaped (QEMU runs in a session
+of its own, out of reach of signals sent to ours) when CI terminates a run.
 
 Everything per test (image files, logs, QEMU's sockets in a private mkdtemp directory) is
 unique to that test, so `pytest -n auto` boots in parallel safely. A failing test keeps its
@@ -34,8 +52,10 @@ artifacts directory; its error message names the console log in it.
 from __future__ import annotations
 
 import itertools
+import pickle
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -45,10 +65,14 @@ from typing import TypeVar
 import pytest
 
 from harness.accel import CHOICES, AccelDecision, choose_accel
+from harness.cli import sigterm_interrupts
 from harness.errors import HarnessError, ProfileError
-from harness.image import BootImage, GuestOutputs, build_guest, build_image
-from harness.machine import DEFAULT_TIMEOUT_S, Machine
+from harness.image import BUILD_LOCK_TIMEOUT_S, BootImage, GuestOutputs, build_guest, build_image
+from harness.ktap import CaseStatus
+from harness.lockfile import locked
+from harness.machine import DEFAULT_TIMEOUT_S, FAILURE_GRACE_S, Machine
 from harness.profiles import Accel, Profile, get_profile, select_profiles
+from harness.suites import KtapSuite, SuiteRun, run_suite
 from zbi_tools import ZbiItem
 
 T = TypeVar("T")
@@ -67,6 +91,10 @@ class HarnessSession:
     boot_timeout: float
     keep_artifacts: bool
     cache_dir: Path
+    suite_dir: Path | None = None
+    """The on-disk cache of suite runs shared with the other pytest-xdist workers (None: this
+    process keeps them in memory only)."""
+    _suite_runs: dict[str, SuiteRun] = field(default_factory=dict, init=False)
     _builds: dict[str, GuestOutputs | HarnessError] = field(default_factory=dict, init=False)
     _decisions: dict[str, AccelDecision | HarnessError] = field(
         default_factory=dict, init=False
@@ -80,6 +108,36 @@ class HarnessSession:
             self._decisions, profile.name,
             lambda: choose_accel(profile, self.accel, self.cache_dir),
         )
+
+    def suite_run(
+        self, suite: KtapSuite, profile: Profile, work_dir: Callable[[], Path]
+    ) -> SuiteRun:
+        """The run of `suite` on `profile`: booted once per pytest run (see the docstring)."""
+        key = f"{suite.name}-{profile.name}"
+        if key not in self._suite_runs:
+            if self.suite_dir is None:
+                self._suite_runs[key] = self._run_suite(suite, profile, work_dir())
+            else:
+                cached = self.suite_dir / f"{key}.pickle"
+                wait = BUILD_LOCK_TIMEOUT_S + 2 * (self.boot_timeout + FAILURE_GRACE_S)
+                with locked(self.suite_dir / f"{key}.lock", wait):
+                    if cached.is_file():
+                        self._suite_runs[key] = pickle.loads(cached.read_bytes())
+                    else:
+                        run = self._run_suite(suite, profile, work_dir())
+                        cached.write_bytes(pickle.dumps(run))
+                        self._suite_runs[key] = run
+        return self._suite_runs[key]
+
+    def _run_suite(self, suite: KtapSuite, profile: Profile, work_dir: Path) -> SuiteRun:
+        try:
+            outputs = self.build(profile)
+            accel = self.decide_accel(profile).accel
+        except HarnessError as exc:
+            return SuiteRun(suite.name, profile.name, tuple(suite.case_names()),
+                            suite.end_lines, error=str(exc))
+        return run_suite(suite, profile, outputs, accel=accel, timeout=self.boot_timeout,
+                         work_dir=work_dir)
 
 
 def _memoized(memo: dict[str, T | HarnessError], key: str, compute: Callable[[], T]) -> T:
@@ -97,6 +155,9 @@ def _memoized(memo: dict[str, T | HarnessError], key: str, compute: Callable[[],
 
 _SESSION = pytest.StashKey[HarnessSession]()
 _PASSED = pytest.StashKey[bool]()
+_SIGNALS = pytest.StashKey[ExitStack]()
+_SUITE_DIR_KEY = "zhb_suite_dir"
+"""The `workerinput` key under which the controller hands its suite cache to xdist workers."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -132,13 +193,44 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--boot-timeout must be positive, not {timeout}")
     cache = getattr(config, "cache", None)
     cache_dir = cache.mkdir("zhb") if cache is not None else Path(tempfile.gettempdir())
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None:
+        suite_dir = Path(worker_input[_SUITE_DIR_KEY])
+    else:
+        suite_dir = Path(tempfile.mkdtemp(prefix="zhb-suites-"))
     config.stash[_SESSION] = HarnessSession(
         profiles=profiles,
         accel=config.getoption("--accel"),
         boot_timeout=timeout,
         keep_artifacts=config.getoption("--keep-artifacts"),
         cache_dir=Path(cache_dir),
+        suite_dir=suite_dir,
     )
+    config.addinivalue_line(
+        "markers",
+        "ktap_suite(suite): the harness.suites.KtapSuite whose run the suite_run and ktap_case "
+        "fixtures give (ktap_case parametrizes the test with the suite's case names)",
+    )
+    signals = config.stash[_SIGNALS] = ExitStack()
+    if threading.current_thread() is threading.main_thread():
+        signals.enter_context(sigterm_interrupts())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _SIGNALS in config.stash:
+        config.stash[_SIGNALS].close()
+    session = config.stash.get(_SESSION, None)
+    if session is not None and getattr(config, "workerinput", None) is None:
+        assert session.suite_dir is not None
+        shutil.rmtree(session.suite_dir, ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: object) -> None:
+    """pytest-xdist (controller): hand each worker the suite cache directory."""
+    config: pytest.Config = node.config  # type: ignore[attr-defined]
+    suite_dir = config.stash[_SESSION].suite_dir
+    node.workerinput[_SUITE_DIR_KEY] = str(suite_dir)  # type: ignore[attr-defined]
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -161,10 +253,25 @@ def _parametrizes_arch_itself(metafunc: pytest.Metafunc) -> bool:
     return False
 
 
+def _ktap_suite(node: pytest.Function | pytest.FunctionDefinition) -> KtapSuite:
+    mark = node.get_closest_marker("ktap_suite")
+    if mark is None or not mark.args or not isinstance(mark.args[0], KtapSuite):
+        raise pytest.UsageError(
+            f"{node.nodeid}: suite_run / ktap_case need @pytest.mark.ktap_suite(KtapSuite)"
+        )
+    return mark.args[0]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "arch" in metafunc.fixturenames and not _parametrizes_arch_itself(metafunc):
         names = [p.name for p in metafunc.config.stash[_SESSION].profiles]
         metafunc.parametrize("arch", names, ids=names, indirect=True)
+    if "ktap_case" in metafunc.fixturenames:
+        suite = _ktap_suite(metafunc.definition)
+        cases = suite.case_names()
+        params = cases or [pytest.param("", id="no-cases", marks=pytest.mark.skip(
+            reason=f"{suite.name}: no KTAP case declared in {', '.join(suite.sources)}"))]
+        metafunc.parametrize("ktap_case", params, ids=cases or None, indirect=True)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -255,6 +362,52 @@ def launch(
             return machines.enter_context(machine)
 
         yield start
+
+
+@pytest.fixture
+def suite_run(
+    request: pytest.FixtureRequest,
+    harness_session: HarnessSession,
+    profile: Profile,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> SuiteRun:
+    """The run of the test's `ktap_suite` on this arch; skips when the suite cannot run yet."""
+    suite = _ktap_suite(request.node)
+    run = harness_session.suite_run(
+        suite, profile, lambda: tmp_path_factory.mktemp(f"{suite.name}-{profile.name}")
+    )
+    if run.skip_reason is not None:
+        pytest.skip(run.skip_reason)
+    return run
+
+
+@dataclass(frozen=True)
+class KtapCaseRun:
+    """One case of a suite run, as the `ktap_case` fixture gives it."""
+
+    name: str
+    run: SuiteRun
+
+    def check(self) -> None:
+        """Pass, skip (a `# SKIP` case) or fail with the case's console excerpt."""
+        case = self.run.case(self.name)
+        if case is not None and case.status is CaseStatus.SKIP:
+            pytest.skip(f"{self.name}: {case.skip_reason or 'skipped by the guest'}")
+        failure = self.run.case_failure(self.name)
+        if failure is not None:
+            pytest.fail(f"{self.run.suite} on {self.run.arch}: {failure}", pytrace=False)
+
+
+def require_no_problems(problems: list[str]) -> None:
+    """Fail the test (without a Python traceback) listing `problems`, if there are any."""
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def ktap_case(request: pytest.FixtureRequest, suite_run: SuiteRun) -> KtapCaseRun:
+    """One KTAP case (by name, parametrized from the suite's sources) of this arch's run."""
+    return KtapCaseRun(str(request.param), suite_run)
 
 
 @pytest.fixture

@@ -3,6 +3,15 @@
 Each test runs once per `--arch` (ids like `test_banner[arm64]`). The guest must always end the
 run itself: a clean power-off (QMP SHUTDOWN guest=true), or for the negative cases the shim's
 error line followed by a power-off, or a panic reported through pvpanic.
+
+Guest programs run by userboot (`userboot.next=bin/<program> userboot.shutdown`, the program in
+the image's BOOTFS) are KTAP suites (harness.suites): every `KTAP_CASE(name)` of
+guest_payloads/programs/<program>/*.c is its own test per arch (`test_core_tests[arm64-<name>]`),
+plus a test that source and output agree and one that the run ends with userboot's return-code
+line, a guest power-off and no panic. They are skipped while the guest build does not make
+`out/<arch>/bin/<program>` or its kernel has no `*userboot*` symbol (it cannot start programs).
+Another program plugs in with these three small tests and one `program_suite()` entry in
+harness.suites.SUITES.
 """
 
 from __future__ import annotations
@@ -16,7 +25,9 @@ from harness.errors import GuestCrashed
 from harness.image import BootImage, build_poweroff_image
 from harness.machine import Machine
 from harness.outcome import Status
+from harness.plugin import KtapCaseRun, require_no_problems
 from harness.profiles import Profile
+from harness.suites import CORE_TESTS, SuiteRun
 
 MakeImage = Callable[..., BootImage]
 Launch = Callable[..., Machine]
@@ -90,3 +101,21 @@ def test_poweroff_baseline_image(profile: Profile, launch: Launch) -> None:
     outcome = launch(build_poweroff_image(profile.name)).wait_exit()
     assert outcome.powered_off, outcome.reason
     assert outcome.status is Status.NO_OUTPUT  # it prints nothing: never a pass by itself
+
+
+# -- guest programs: bin/core-tests ------------------------------------------------------------
+
+
+@pytest.mark.ktap_suite(CORE_TESTS)
+def test_core_tests(ktap_case: KtapCaseRun) -> None:
+    ktap_case.check()
+
+
+@pytest.mark.ktap_suite(CORE_TESTS)
+def test_core_tests_report_every_source_case(suite_run: SuiteRun) -> None:
+    require_no_problems(suite_run.summary_problems())
+
+
+@pytest.mark.ktap_suite(CORE_TESTS)
+def test_core_tests_shut_down_cleanly(suite_run: SuiteRun) -> None:
+    require_no_problems(suite_run.shutdown_problems())

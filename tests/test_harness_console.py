@@ -123,3 +123,13 @@ def test_default_failures() -> None:
     assert {(f.name, f.status) for f in DEFAULT_FAILURES} == {
         ("kernel panic", Status.CRASH), ("shim error", Status.FAIL),
     }
+
+
+def test_line_at_a_pattern_ending_in_its_newline_is_only_its_line() -> None:
+    transcript = b"zhb kernel: booting on arm64\r\nnext line\r\n"
+    match = console.BANNER.search(transcript)
+    assert match is not None and match.group(0).endswith(b"\n")
+    assert console.line_at(transcript, match) == "zhb kernel: booting on arm64"
+    last = console.POWERING_OFF.search(b"x\nzhb kernel: powering off\n")
+    assert last is not None
+    assert console.line_at(b"x\nzhb kernel: powering off\n", last) == "zhb kernel: powering off"

@@ -1,15 +1,24 @@
-"""The pytest plugin's options and parametrization, in pytester sandboxes (collection only:
-nothing is built or booted)."""
+"""The pytest plugin in pytester sandboxes: options, per-arch and per-KTAP-case
+parametrization, the suite-run cache shared by workers, and SIGTERM handling (a subprocess
+pytest running the fake QEMU of conftest.py). Nothing is built or booted."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+from conftest import process_gone
 
 from harness import plugin
 from harness.errors import BuildError
-from harness.profiles import ARM64, Accel
+from harness.image import GuestOutputs
+from harness.profiles import ARM64, Accel, Profile
+from harness.suites import KERNEL_SELFTEST, KERNEL_SELFTEST_VARIANT, KtapSuite, SuiteRun
 
 CONFTEST = 'pytest_plugins = ["harness.plugin"]\n'
 TESTS = """
@@ -113,3 +122,188 @@ def test_session_builds_once_and_remembers_failures(
             session.build(ARM64)
     assert calls == ["arm64"]
     assert session.decide_accel(ARM64).accel is Accel.TCG
+
+
+KTAP_TESTS = """
+from pathlib import Path
+
+import pytest
+
+from harness.suites import CaseSyntax, KtapSuite
+
+ROOT = Path(__file__).parent
+DEMO = KtapSuite("demo", ("demo/*.c",), CaseSyntax.MACRO, "", source_root=ROOT)
+EMPTY = KtapSuite("empty", ("none/*.c",), CaseSyntax.MACRO, "", source_root=ROOT)
+
+@pytest.mark.ktap_suite(DEMO)
+def test_demo(ktap_case):
+    pass
+
+@pytest.mark.ktap_suite(DEMO)
+def test_demo_summary(suite_run):
+    pass
+
+@pytest.mark.ktap_suite(EMPTY)
+def test_empty(ktap_case):
+    pass
+"""
+
+
+@pytest.fixture
+def ktap_sandbox(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_ktap=KTAP_TESTS)
+    (pytester.path / "demo").mkdir()
+    (pytester.path / "demo" / "a.c").write_text("KTAP_CASE(alpha) {}\nKTAP_CASE(beta) {}\n")
+    (pytester.path / "demo" / "b.c").write_text("KTAP_CASE(gamma) {}\n")
+    return pytester
+
+
+def test_ktap_cases_are_test_ids_per_arch(ktap_sandbox: pytest.Pytester) -> None:
+    assert collected(ktap_sandbox, "--arch=all") == [
+        *(f"test_ktap.py::test_demo[{arch}-{case}]" for arch in ("x86_64", "arm64")
+          for case in ("alpha", "beta", "gamma")),
+        "test_ktap.py::test_demo_summary[x86_64]",
+        "test_ktap.py::test_demo_summary[arm64]",
+        "test_ktap.py::test_empty[x86_64-no-cases]",
+        "test_ktap.py::test_empty[arm64-no-cases]",
+    ]
+
+
+def test_suite_without_cases_is_skipped_with_a_reason(ktap_sandbox: pytest.Pytester) -> None:
+    result = ktap_sandbox.runpytest("-rs", "--arch=x64", "-k", "empty")
+    result.assert_outcomes(skipped=1, deselected=4)
+    result.stdout.fnmatch_lines(["*empty: no KTAP case declared in none/*.c*"])
+
+
+def test_ktap_fixtures_need_the_marker(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_unmarked="def test_x(ktap_case):\n    pass\n")
+    result = pytester.runpytest("--collect-only")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*suite_run / ktap_case need @pytest.mark.ktap_suite*"])
+
+
+def test_suite_boots_once_for_all_workers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two sessions sharing a suite directory stand for two pytest-xdist workers."""
+    runs: list[tuple[str, str]] = []
+    outputs = GuestOutputs.of(ARM64, tmp_path / "out")
+
+    def fake_run_suite(suite: KtapSuite, profile: Profile, built: GuestOutputs,
+                       **options: object) -> SuiteRun:
+        assert built == outputs and options["accel"] is Accel.TCG
+        runs.append((suite.name, profile.name))
+        return SuiteRun(suite.name, profile.name, ("a",), error=f"run {len(runs)}")
+
+    monkeypatch.setattr(plugin, "build_guest", lambda arch: outputs)
+    monkeypatch.setattr(plugin, "run_suite", fake_run_suite)
+    shared = tmp_path / "suites"
+    shared.mkdir()
+    workers = [plugin.HarnessSession((ARM64,), "tcg", 30.0, False, tmp_path, shared)
+               for _ in range(2)]
+    results = [w.suite_run(KERNEL_SELFTEST, ARM64, lambda: tmp_path) for w in workers * 2]
+    assert runs == [("kernel-selftest", "arm64")]
+    assert {r.error for r in results} == {"run 1"}
+    workers[0].suite_run(KERNEL_SELFTEST_VARIANT, ARM64, lambda: tmp_path)
+    assert runs[-1] == ("kernel-selftest-variant", "arm64")
+
+
+SIGTERM_TESTS = """
+import dataclasses
+import os
+from pathlib import Path
+
+from harness.image import BootImage
+from harness.machine import Machine
+from harness.profiles import X86_64
+
+
+def test_hangs_until_terminated(tmp_path):
+    profile = dataclasses.replace(X86_64, name="fake", qemu_binary=os.environ["FAKE_QEMU"])
+    image = BootImage("fake", kernel=tmp_path / "kernel")
+    with Machine(profile, image, append="hang", timeout=600) as machine:
+        child = machine.expect(rb"fake: child (\\d+)\\r?\\n").group(1).decode()
+        Path(os.environ["PIDS"]).write_text(f"{machine.pid} {child}")
+        machine.wait_exit()
+"""
+
+
+def test_sigterm_stops_pytest_and_reaps_qemu(
+    pytester: pytest.Pytester, fake_profile: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_hang=SIGTERM_TESTS)
+    pids_file = pytester.path / "pids"
+    monkeypatch.setenv("FAKE_QEMU", fake_profile.qemu_binary)
+    monkeypatch.setenv("PIDS", str(pids_file))
+    monkeypatch.setenv("PYTHONPATH", str(Path(plugin.__file__).parent.parent))
+    proc = pytester.popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                           "test_hang.py"], stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not pids_file.exists() or not pids_file.read_text():
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "the fake QEMU never started"
+            time.sleep(0.05)
+        qemu, child = (int(pid) for pid in pids_file.read_text().split())
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert b"KeyboardInterrupt" in output
+    assert process_gone(qemu) and process_gone(child)
+
+
+XDIST_CONFTEST = r"""
+import os
+import time
+
+import pytest
+
+from harness import plugin
+from harness.image import GuestOutputs
+from harness.profiles import get_profile
+from harness.suites import SuiteRun
+
+pytest_plugins = ["harness.plugin"]
+
+
+def fake_run_suite(suite, profile, outputs, **options):
+    with open(os.environ["RUNS"], "a") as runs:
+        runs.write(f"{suite.name}-{profile.name}\n")
+    time.sleep(0.2)  # long enough for the other worker to want the same run meanwhile
+    return SuiteRun(suite.name, profile.name, ("alpha", "beta", "gamma"), error="fake")
+
+
+plugin.run_suite = fake_run_suite
+plugin.build_guest = lambda arch: GuestOutputs.of(get_profile(arch), plugin.Path("/none"))
+
+
+@pytest.fixture(autouse=True)
+def record_suite_dir(harness_session):
+    with open(os.environ["DIRS"], "a") as dirs:
+        dirs.write(f"{harness_session.suite_dir}\n")
+"""
+
+
+def test_xdist_workers_share_one_run_per_suite_and_arch(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makeconftest(XDIST_CONFTEST)
+    pytester.makepyfile(test_ktap=KTAP_TESTS)
+    (pytester.path / "demo").mkdir()
+    (pytester.path / "demo" / "a.c").write_text("KTAP_CASE(alpha)\nKTAP_CASE(beta)\n")
+    (pytester.path / "demo" / "b.c").write_text("KTAP_CASE(gamma)\n")
+    runs = pytester.path / "runs"
+    monkeypatch.setenv("RUNS", str(runs))
+    monkeypatch.setenv("DIRS", str(pytester.path / "dirs"))
+    result = pytester.runpytest_subprocess("-n", "2", "--accel=tcg", "-k", "demo")
+    result.assert_outcomes(passed=8)
+    assert sorted(runs.read_text().split()) == ["demo-arm64", "demo-x86_64"]
+    (shared,) = set(Path(os.environ["DIRS"]).read_text().split())
+    assert not Path(shared).exists()  # the controller removed it when the run ended

@@ -1,0 +1,297 @@
+"""Guest test suites that print KTAP: what to boot, which cases to expect, how a run ended.
+
+A `KtapSuite` is data: a name, the C sources that declare its cases, how they declare them,
+the command line to boot with, the files its BOOTFS needs from the guest build and the console
+lines that must end a good run. The case names are read from the sources (not from a boot), so
+pytest knows every case at collection time::
+
+    kernel self-tests   `struct selftest_case xxx[] = {{"name", fn}, ...};` tables in
+                        kernel/selftest.c and every kernel/**/selftest_*.c (each suite file,
+                        e.g. kernel/selftest_objects.c, declares a table of its own)
+    guest programs      one `KTAP_CASE(name)` line per case in programs/<prog>/*.c
+
+`suite_image()` writes the image that boots a suite (scripts/bench_boot times it too);
+`run_suite()` boots a suite once on one architecture and returns a `SuiteRun`: the outcome of
+the boot, its KTAP report (`harness.ktap`), or why it could not run (`skip_reason` when a file
+the BOOTFS needs was not built or the kernel lacks what the suite needs, e.g. a program suite
+before the kernel can start userboot: no symbol named `*userboot*` in kernel.elf; `error` when
+the build or QEMU failed). A SuiteRun holds only
+plain data, so it pickles: the pytest plugin shares one run per (suite, arch) between
+pytest-xdist workers through a file-locked on-disk cache (see `harness.plugin`).
+
+Adding a guest program is one `program_suite("name")` line in SUITES plus a test module that
+uses it (see tests/test_boot.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from bootfs_tools import BootfsError
+from bootfs_tools import build as build_bootfs
+from harness import console
+from harness.errors import HarnessError, ImageError
+from harness.image import GUEST_SOURCE, BootImage, GuestOutputs, build_image
+from harness.ktap import CaseStatus, KtapCase, KtapReport, parse_ktap
+from harness.machine import Machine
+from harness.outcome import Outcome, Status
+from harness.profiles import Accel, Profile
+
+KERNEL_ELF = "kernel.elf"
+"""The kernel with its symbols, beside kernel.bin in the guest build's output directory."""
+
+_BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+_LINE_COMMENT = re.compile(r"//[^\n]*")
+_TABLE = re.compile(r"struct\s+selftest_case\s+\w+\s*\[\s*\]\s*=\s*\{(.*?)\}\s*;", re.DOTALL)
+_TABLE_ENTRY = re.compile(
+    r"\{\s*(?:\.name\s*=\s*)?\"([^\"\\]+)\"\s*,\s*(?:\.\w+\s*=\s*)?&?[A-Za-z_]\w*\s*\}"
+)
+_MACRO_CASE = re.compile(r"^[ \t]*KTAP_CASE\(\s*([A-Za-z_]\w*)\s*\)", re.MULTILINE)
+
+
+def _strip_comments(text: str) -> str:
+    return _LINE_COMMENT.sub("", _BLOCK_COMMENT.sub("", text))
+
+
+class CaseSyntax(enum.Enum):
+    """How a suite's sources declare its cases."""
+
+    TABLE = "table"
+    """`struct selftest_case` arrays of `{"name", fn}` entries (or `{.name = "n", .run = fn}`)."""
+    MACRO = "macro"
+    """One `KTAP_CASE(name)` at the start of a line per case."""
+
+    def names(self, source: str) -> list[str]:
+        """The case names `source` (C text) declares, in order."""
+        text = _strip_comments(source)
+        if self is CaseSyntax.MACRO:
+            return _MACRO_CASE.findall(text)
+        return [name for table in _TABLE.findall(text) for name in _TABLE_ENTRY.findall(table)]
+
+
+@dataclass(frozen=True)
+class KtapSuite:
+    """One guest suite: booted with `cmdline`, its cases declared in `sources`.
+
+    `sources` are glob patterns relative to `source_root` (files that do not exist yet are
+    simply not read); `bootfs` are files of the guest build (`out/<arch>/<path>`) put in the
+    image's BOOTFS under the same path; `machines` replaces the profile's QEMU machine per
+    architecture; `end_lines` must all appear on the console of a good run.
+    """
+
+    name: str
+    sources: tuple[str, ...]
+    syntax: CaseSyntax
+    cmdline: str
+    bootfs: tuple[str, ...] = ()
+    machines: Mapping[str, str] = field(default_factory=dict)
+    end_lines: tuple[re.Pattern[bytes], ...] = ()
+    kernel_symbols: tuple[str, ...] = ()
+    """Each must be part of some symbol name of the built kernel.elf, or the suite is skipped
+    (it needs a kernel feature that is not there yet)."""
+    source_root: Path = GUEST_SOURCE
+
+    def source_files(self) -> list[Path]:
+        return [path for pattern in self.sources for path in sorted(self.source_root.glob(pattern))]
+
+    def case_names(self) -> list[str]:
+        """Every case the sources declare, in source order (files in `sources` order)."""
+        return [
+            name for path in self.source_files()
+            for name in self.syntax.names(path.read_text(errors="replace"))
+        ]
+
+    def profile_for(self, profile: Profile) -> Profile:
+        machine = self.machines.get(profile.name)
+        return profile if machine is None else dataclasses.replace(profile, machine=machine)
+
+
+def program_suite(program: str) -> KtapSuite:
+    """The suite of guest program `bin/<program>`, run by userboot, which then powers off."""
+    return KtapSuite(
+        name=program,
+        sources=(f"programs/{program}/*.c",),
+        syntax=CaseSyntax.MACRO,
+        cmdline=f"userboot.next=bin/{program} userboot.shutdown",
+        bootfs=(f"bin/{program}",),
+        end_lines=(console.USERBOOT_EXIT,),
+        kernel_symbols=("userboot",),
+    )
+
+
+KERNEL_SELFTEST_SOURCES = ("kernel/selftest.c", "kernel/**/selftest_*.c")
+
+KERNEL_SELFTEST = KtapSuite(
+    name="kernel-selftest",
+    sources=KERNEL_SELFTEST_SOURCES,
+    syntax=CaseSyntax.TABLE,
+    cmdline="kernel.selftest",
+    end_lines=(console.POWERING_OFF,),
+)
+
+KERNEL_SELFTEST_VARIANT = dataclasses.replace(
+    KERNEL_SELFTEST,
+    name="kernel-selftest-variant",
+    machines={
+        "x86_64": "pc",  # i440fx + PIIX4: another PM timer port, another ACPI block than q35
+        "arm64": "virt,gic-version=2",  # the GICv2 driver instead of GICv3
+    },
+)
+"""The self-tests on a second QEMU machine per arch whose interrupt controller or clock
+differs from the profile's, so the other driver path runs them too."""
+
+CORE_TESTS = program_suite("core-tests")
+
+SUITES: dict[str, KtapSuite] = {
+    suite.name: suite for suite in (KERNEL_SELFTEST, KERNEL_SELFTEST_VARIANT, CORE_TESTS)
+}
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    """One boot of a suite on one architecture (or why there was none)."""
+
+    suite: str
+    arch: str
+    expected: tuple[str, ...]
+    end_lines: tuple[re.Pattern[bytes], ...] = ()
+    outcome: Outcome | None = None
+    report: KtapReport | None = None
+    skip_reason: str | None = None
+    error: str | None = None
+    """The build or the launch failed: the guest never ran."""
+
+    def _story(self) -> list[str]:
+        """The harness's side: outcome, console log path."""
+        if self.outcome is None:
+            return [f"the guest did not run: {self.error}"]
+        return [f"boot outcome {self.outcome.status.name}: {self.outcome.reason}",
+                f"console log: {self.outcome.log_path}"]
+
+    def case_failure(self, name: str) -> str | None:
+        """Why case `name` did not pass, with its console excerpt; None when it passed."""
+        if self.report is None:
+            return "\n".join(self._story())
+        case = self.report.case(name)
+        if case is None:
+            reported = ", ".join(c.name for c in self.report.reported) or "none"
+            return "\n".join([f"case {name} never reported (the guest reported: {reported})",
+                              *self._story()])
+        if case.status in (CaseStatus.PASS, CaseStatus.SKIP):
+            return None
+        block = [] if self.report.version_seen else self.report.problems()
+        return "\n".join([case.describe(), *block, "console excerpt:",
+                          *(f"  | {line}" for line in case.excerpt), *self._story()])
+
+    def case(self, name: str) -> KtapCase | None:
+        return None if self.report is None else self.report.case(name)
+
+    def summary_problems(self) -> list[str]:
+        """How the reported cases differ from the source's (structure and names)."""
+        if self.report is None:
+            return self._story()
+        problems = self.report.problems() + self.report.name_mismatch(self.expected)
+        return problems + self._story() if problems else []
+
+    def shutdown_problems(self) -> list[str]:
+        """What keeps this run from being a clean guest shutdown with every end line."""
+        if self.outcome is None:
+            return self._story()
+        outcome = self.outcome
+        problems = []
+        if outcome.status is not Status.PASS:
+            problems.append(f"{outcome.status.name}: {outcome.reason}")
+        if not outcome.powered_off:
+            problems.append("no guest-initiated QMP SHUTDOWN (guest-shutdown)")
+        panic = console.parse_console(outcome.transcript).panic
+        if panic is not None or "GUEST_PANICKED" in outcome.event_names:
+            problems.append(f"the guest panicked: {panic or 'QMP GUEST_PANICKED'}")
+        problems += [f"missing console line {line.pattern!r}" for line in self.end_lines
+                     if line.search(outcome.transcript) is None]
+        if not problems:
+            return []
+        return [*problems, *self._story(), *(f"  | {line}" for line in outcome.console_tail())]
+
+
+def missing_bootfs_files(suite: KtapSuite, outputs: GuestOutputs) -> list[Path]:
+    out_dir = outputs.kernel.parent
+    return [out_dir / name for name in suite.bootfs if not (out_dir / name).is_file()]
+
+
+def _symbol_names(elf_path: Path) -> list[str]:
+    """The names in the symbol table of `elf_path` (none when it has no .symtab)."""
+    with open(elf_path, "rb") as stream:
+        symtab = ELFFile(stream).get_section_by_name(".symtab")
+        return [] if symtab is None else [sym.name for sym in symtab.iter_symbols()]
+
+
+def unmet_requirements(suite: KtapSuite, outputs: GuestOutputs) -> list[str]:
+    """Why the guest build cannot run `suite` yet (empty when it can), one reason each."""
+    reasons = [f"{path} does not exist" for path in missing_bootfs_files(suite, outputs)]
+    if suite.kernel_symbols:
+        kernel_elf = outputs.kernel.parent / KERNEL_ELF
+        try:
+            names = _symbol_names(kernel_elf)
+        except (OSError, ELFError) as exc:
+            raise ImageError(outputs.arch, f"cannot read its symbols: {exc}", kernel_elf) from exc
+        reasons += [
+            f"the kernel ({kernel_elf}) has no {part!r} symbol: it cannot start programs yet"
+            for part in suite.kernel_symbols if not any(part in name for name in names)
+        ]
+    return reasons
+
+
+def suite_image(
+    suite: KtapSuite, profile: Profile, outputs: GuestOutputs, work_dir: Path
+) -> BootImage:
+    """Write the image booting `suite` (its command line, its BOOTFS) to `work_dir`.
+
+    Raises ImageError when a BOOTFS file is missing or cannot be packed.
+    """
+    out_dir = outputs.kernel.parent
+    missing = missing_bootfs_files(suite, outputs)
+    if missing:
+        raise ImageError(profile.name, f"{suite.name} needs {', '.join(map(str, missing))}")
+    try:
+        bootfs = (
+            build_bootfs({name: (out_dir / name).read_bytes() for name in suite.bootfs})
+            if suite.bootfs else None
+        )
+    except BootfsError as exc:
+        raise ImageError(profile.name, f"{suite.name}: BOOTFS: {exc}") from exc
+    return build_image(profile.name, work_dir, suite.cmdline, bootfs, name=suite.name,
+                       outputs=outputs)
+
+
+def run_suite(
+    suite: KtapSuite,
+    profile: Profile,
+    outputs: GuestOutputs,
+    *,
+    accel: Accel,
+    timeout: float,
+    work_dir: Path,
+) -> SuiteRun:
+    """Boot `suite` once under `profile` and read its KTAP; never raises a HarnessError."""
+    expected = tuple(suite.case_names())
+    try:
+        unmet = unmet_requirements(suite, outputs)
+        if unmet:
+            return SuiteRun(suite.name, profile.name, expected, suite.end_lines,
+                            skip_reason=f"{suite.name}: {'; '.join(unmet)}")
+        image = suite_image(suite, profile, outputs, work_dir)
+        with Machine(suite.profile_for(profile), image, accel=accel, timeout=timeout,
+                     log_dir=work_dir / "machine") as machine:
+            outcome = machine.wait_exit()
+    except (HarnessError, OSError) as exc:
+        return SuiteRun(suite.name, profile.name, expected, suite.end_lines, error=str(exc))
+    return SuiteRun(suite.name, profile.name, expected, suite.end_lines, outcome=outcome,
+                    report=parse_ktap(outcome.transcript, expected))
