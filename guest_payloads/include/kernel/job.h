@@ -1,0 +1,62 @@
+// Jobs and job policy (kernel/object/job.c).
+//
+//   root job (job_root())
+//     '- child job (job_create) -- inherits the parent's policy when created
+//          '- processes (counted here through job_add_process / job_remove_process)
+//
+// Policy: one action per condition (ZX_POL_BAD_HANDLE .. ZX_POL_AMBIENT_MARK_VMO_EXEC),
+// ZX_POL_ACTION_ALLOW by default. zx_job_set_policy works only on a job with no child jobs and
+// no processes (ZX_ERR_BAD_STATE). ZX_POL_NEW_ANY sets every ZX_POL_NEW_* condition.
+// RELATIVE keeps an action the job already has (from its parent) when it is stricter than
+// ALLOW and differs; ABSOLUTE fails with ZX_ERR_ALREADY_EXISTS in that case.
+//
+// There are no exception channels, so the ALLOW_EXCEPTION / DENY_EXCEPTION actions end in an
+// unhandled exception, which kills the process: job_policy_check reports them as KILL.
+#pragma once
+
+#include <stdint.h>
+
+#include <kernel/object.h>
+#include <zircon/syscalls/policy.h>
+#include <zircon/types.h>
+
+#define JOB_POL_MAX 16u  // conditions ZX_POL_BAD_HANDLE .. ZX_POL_AMBIENT_MARK_VMO_EXEC
+
+struct job {
+    struct kobject obj;           // type ZX_OBJ_TYPE_JOB
+    struct job *parent;           // holds a reference; NULL for the root job
+    uint8_t policy[JOB_POL_MAX];  // ZX_POL_ACTION_* per condition
+    uint32_t child_jobs;          // live child jobs
+    uint32_t processes;           // live processes (job_add_process)
+};
+
+// The root job, created on first use (and never destroyed).
+struct job *job_root(void);
+
+// A new child job of `parent` with the parent's policy; *out holds the creator's reference.
+// ZX_ERR_INVALID_ARGS for non-zero options, ZX_ERR_NO_MEMORY.
+zx_status_t job_create(struct job *parent, uint32_t options, struct job **out);
+
+// zx_job_set_policy on kernel memory: `policy` holds `count` entries of the `topic`'s record
+// (zx_policy_basic_v1_t or _v2_t). Every entry is checked before any is applied.
+zx_status_t job_set_policy(struct job *job, uint32_t options, uint32_t topic, const void *policy,
+                           uint32_t count);
+
+// What a process in `job` gets for `condition` (a ZX_POL_*): ZX_POL_ACTION_ALLOW (go on),
+// ZX_POL_ACTION_DENY (fail the call: ZX_ERR_ACCESS_DENIED, or ZX_ERR_BAD_HANDLE for
+// ZX_POL_BAD_HANDLE) or ZX_POL_ACTION_KILL (also kill the calling process with
+// ZX_TASK_RETCODE_POLICY_KILL). A NULL job allows everything.
+uint32_t job_policy_check(struct job *job, uint32_t condition);
+
+// For syscalls creating objects (ZX_POL_NEW_*) in the process that owns `ht`: ZX_OK if its
+// job allows `condition`, else ZX_ERR_ACCESS_DENIED, after calling ht->on_policy_kill for KILL.
+struct handle_table;
+zx_status_t job_policy_enforce(struct handle_table *ht, uint32_t condition);
+
+// Process accounting, called by the process object (kernel/object/process.c) when a process
+// is created in / destroyed from `job`.
+void job_add_process(struct job *job);
+void job_remove_process(struct job *job);
+
+// Downcast; NULL if `obj` is not a job.
+struct job *job_from_kobject(struct kobject *obj);

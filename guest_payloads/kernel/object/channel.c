@@ -1,0 +1,260 @@
+// Channels (include/kernel/channel.h).
+//
+//   struct channel A                       struct channel B
+//     peer ------------------------------>   (a reference; cut when either side closes)
+//     head -> msg -> msg -> tail             messages B wrote, for A to read
+//
+//   struct channel_msg: { next, num_bytes, num_handles, handles[num_handles], bytes[num_bytes] }
+//
+// An endpoint is "closed" once its last handle is gone (on_last_handle): its queue is dropped,
+// the link to the peer is cut both ways and the peer gets PEER_CLOSED and loses WRITABLE.
+//
+// Lock rule: peer links, queues and `closed` are guarded by masking interrupts. Messages are
+// allocated and freed (and their handles dropped) with interrupts in the caller's state.
+#include <kernel/channel.h>
+
+#include <kernel/arch.h>
+#include <kernel/handle.h>
+#include <kernel/heap.h>
+#include <lib/string.h>
+
+struct channel_msg {
+    struct channel_msg *next;
+    uint32_t num_bytes;
+    uint32_t num_handles;
+    struct msg_handle handles[];  // then the bytes
+};
+
+struct channel {
+    struct kobject obj;    // type ZX_OBJ_TYPE_CHANNEL
+    struct channel *peer;  // a reference; NULL once either endpoint is closed
+    struct channel_msg *head, *tail;
+    bool closed;  // this endpoint's last handle is gone
+};
+
+static void *msg_byte_area(struct channel_msg *msg) {
+    return &msg->handles[msg->num_handles];
+}
+
+const void *channel_msg_bytes(const struct channel_msg *msg) {
+    return &msg->handles[msg->num_handles];
+}
+
+const struct msg_handle *channel_msg_handles(const struct channel_msg *msg) {
+    return msg->handles;
+}
+
+void channel_msg_free(struct channel_msg *msg, bool handles_moved) {
+    if (!handles_moved) {
+        for (uint32_t i = 0; i < msg->num_handles; i++) {
+            handle_drop(msg->handles[i].obj);
+        }
+    }
+    kfree(msg);
+}
+
+// Frees every message of a list (interrupts in the caller's state).
+static void msg_list_free(struct channel_msg *msg) {
+    while (msg != NULL) {
+        struct channel_msg *next = msg->next;
+        channel_msg_free(msg, false);
+        msg = next;
+    }
+}
+
+static void channel_destroy(struct kobject *obj) {
+    struct channel *ch = (struct channel *)obj;
+    msg_list_free(ch->head);  // only non-empty if the endpoint never had a handle
+    kfree(ch);
+}
+
+static void channel_on_last_handle(struct kobject *obj) {
+    struct channel *ch = (struct channel *)obj;
+    arch_irq_state_t irq = arch_irq_save();
+    ch->closed = true;
+    struct channel_msg *queue = ch->head;
+    ch->head = ch->tail = NULL;
+    struct channel *peer = ch->peer;
+    struct channel *back = NULL;
+    ch->peer = NULL;
+    if (peer != NULL) {
+        back = peer->peer;  // == ch: the peer's reference on us
+        peer->peer = NULL;
+    }
+    arch_irq_restore(irq);
+    if (peer != NULL) {
+        kobject_signal(&peer->obj, ZX_CHANNEL_WRITABLE, ZX_CHANNEL_PEER_CLOSED);
+        kobject_unref(&peer->obj);
+    }
+    kobject_signal(obj, ZX_CHANNEL_READABLE | ZX_CHANNEL_WRITABLE, 0);
+    msg_list_free(queue);
+    if (back != NULL) {
+        kobject_unref(&back->obj);
+    }
+}
+
+static struct kobject *channel_peer(struct kobject *obj) {
+    struct channel *ch = (struct channel *)obj;
+    arch_irq_state_t irq = arch_irq_save();
+    struct kobject *peer = ch->peer != NULL ? &ch->peer->obj : NULL;
+    if (peer != NULL) {
+        kobject_ref(peer);
+    }
+    arch_irq_restore(irq);
+    return peer;
+}
+
+static zx_koid_t channel_related_koid(struct kobject *obj) {
+    struct kobject *peer = channel_peer(obj);
+    zx_koid_t koid = peer != NULL ? peer->koid : ZX_KOID_INVALID;
+    kobject_unref(peer);
+    return koid;
+}
+
+static const struct kobject_ops channel_ops = {
+    .type_name = "channel",
+    .default_rights = ZX_DEFAULT_CHANNEL_RIGHTS,
+    .destroy = channel_destroy,
+    .on_last_handle = channel_on_last_handle,
+    .related_koid = channel_related_koid,
+    .peer = channel_peer,
+};
+
+zx_status_t channel_create(uint32_t options, struct kobject **out0, struct kobject **out1) {
+    if (options != 0) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    struct channel *a = kzalloc(sizeof(*a));
+    struct channel *b = kzalloc(sizeof(*b));
+    if (a == NULL || b == NULL) {
+        kfree(a);
+        kfree(b);
+        return ZX_ERR_NO_MEMORY;
+    }
+    kobject_init(&a->obj, ZX_OBJ_TYPE_CHANNEL, &channel_ops);
+    kobject_init(&b->obj, ZX_OBJ_TYPE_CHANNEL, &channel_ops);
+    kobject_ref(&a->obj);
+    kobject_ref(&b->obj);
+    a->peer = b;
+    b->peer = a;
+    a->obj.signals = ZX_CHANNEL_WRITABLE;
+    b->obj.signals = ZX_CHANNEL_WRITABLE;
+    *out0 = &a->obj;
+    *out1 = &b->obj;
+    return ZX_OK;
+}
+
+zx_status_t channel_write(struct kobject *obj, const void *bytes, uint32_t num_bytes,
+                          const struct msg_handle *handles, uint32_t num_handles) {
+    struct channel *ch = (struct channel *)obj;
+    if (num_bytes > ZX_CHANNEL_MAX_MSG_BYTES || num_handles > ZX_CHANNEL_MAX_MSG_HANDLES) {
+        return ZX_ERR_OUT_OF_RANGE;
+    }
+    for (uint32_t i = 0; i < num_handles; i++) {
+        if (handles[i].obj == obj) {
+            return ZX_ERR_NOT_SUPPORTED;
+        }
+    }
+    struct channel_msg *msg =
+        kmalloc(sizeof(*msg) + num_handles * sizeof(struct msg_handle) + num_bytes + 1);
+    if (msg == NULL) {
+        return ZX_ERR_NO_MEMORY;
+    }
+    msg->next = NULL;
+    msg->num_bytes = num_bytes;
+    msg->num_handles = num_handles;
+    memcpy(msg->handles, handles, num_handles * sizeof(struct msg_handle));
+    memcpy(msg_byte_area(msg), bytes, num_bytes);
+
+    arch_irq_state_t irq = arch_irq_save();
+    struct channel *peer = ch->peer;
+    if (peer == NULL) {
+        arch_irq_restore(irq);
+        kfree(msg);  // the handles stay the caller's
+        return ZX_ERR_PEER_CLOSED;
+    }
+    if (peer->tail != NULL) {
+        peer->tail->next = msg;
+    } else {
+        peer->head = msg;
+    }
+    peer->tail = msg;
+    kobject_signal(&peer->obj, 0, ZX_CHANNEL_READABLE);
+    arch_irq_restore(irq);
+    return ZX_OK;
+}
+
+// Unlinks the first message (interrupts masked, queue non-empty).
+static struct channel_msg *queue_pop(struct channel *ch) {
+    struct channel_msg *msg = ch->head;
+    ch->head = msg->next;
+    if (ch->head == NULL) {
+        ch->tail = NULL;
+        kobject_signal(&ch->obj, ZX_CHANNEL_READABLE, 0);
+    }
+    msg->next = NULL;
+    return msg;
+}
+
+zx_status_t channel_read_take(struct kobject *obj, uint32_t bytes_cap, uint32_t handles_cap,
+                              bool may_discard, struct channel_msg **out, uint32_t *actual_bytes,
+                              uint32_t *actual_handles) {
+    struct channel *ch = (struct channel *)obj;
+    arch_irq_state_t irq = arch_irq_save();
+    struct channel_msg *msg = ch->head;
+    if (msg == NULL) {
+        bool peer_gone = ch->peer == NULL;
+        arch_irq_restore(irq);
+        return peer_gone ? ZX_ERR_PEER_CLOSED : ZX_ERR_SHOULD_WAIT;
+    }
+    *actual_bytes = msg->num_bytes;
+    *actual_handles = msg->num_handles;
+    bool fits = msg->num_bytes <= bytes_cap && msg->num_handles <= handles_cap;
+    struct channel_msg *taken = fits || may_discard ? queue_pop(ch) : NULL;
+    arch_irq_restore(irq);
+    if (!fits) {
+        if (taken != NULL) {
+            channel_msg_free(taken, false);
+        }
+        return ZX_ERR_BUFFER_TOO_SMALL;
+    }
+    *out = taken;
+    return ZX_OK;
+}
+
+void channel_read_untake(struct kobject *obj, struct channel_msg *msg) {
+    struct channel *ch = (struct channel *)obj;
+    arch_irq_state_t irq = arch_irq_save();
+    bool closed = ch->closed;
+    if (!closed) {
+        msg->next = ch->head;
+        ch->head = msg;
+        if (ch->tail == NULL) {
+            ch->tail = msg;
+        }
+        kobject_signal(obj, 0, ZX_CHANNEL_READABLE);
+    }
+    arch_irq_restore(irq);
+    if (closed) {
+        channel_msg_free(msg, false);  // nobody can read it any more
+    }
+}
+
+zx_status_t channel_read(struct kobject *ch, uint32_t options, void *bytes, uint32_t bytes_cap,
+                         struct msg_handle *handles, uint32_t handles_cap, uint32_t *actual_bytes,
+                         uint32_t *actual_handles) {
+    if ((options & ~ZX_CHANNEL_READ_MAY_DISCARD) != 0) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    struct channel_msg *msg;
+    zx_status_t status =
+        channel_read_take(ch, bytes_cap, handles_cap, (options & ZX_CHANNEL_READ_MAY_DISCARD) != 0,
+                          &msg, actual_bytes, actual_handles);
+    if (status != ZX_OK) {
+        return status;
+    }
+    memcpy(bytes, channel_msg_bytes(msg), msg->num_bytes);
+    memcpy(handles, msg->handles, msg->num_handles * sizeof(struct msg_handle));
+    channel_msg_free(msg, true);
+    return ZX_OK;
+}

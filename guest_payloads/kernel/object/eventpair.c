@@ -1,0 +1,90 @@
+// Event pairs (include/kernel/event.h): two signal holders, each the other's peer.
+//
+//   side A <--peer--> side B     each holds a reference on the other until its own last
+//                                handle goes; then the survivor gets PEER_CLOSED
+//
+// Lock rule: `peer` links are guarded by masking interrupts.
+#include <kernel/event.h>
+
+#include <kernel/arch.h>
+#include <kernel/heap.h>
+
+struct eventpair {
+    struct kobject obj;      // type ZX_OBJ_TYPE_EVENTPAIR
+    struct eventpair *peer;  // a reference; NULL once either side lost its last handle
+};
+
+static void eventpair_destroy(struct kobject *obj) {
+    kfree(obj);
+}
+
+// Cuts the link both ways and tells the peer (its reference is dropped here).
+static void eventpair_on_last_handle(struct kobject *obj) {
+    struct eventpair *ep = (struct eventpair *)obj;
+    arch_irq_state_t irq = arch_irq_save();
+    struct eventpair *peer = ep->peer;
+    ep->peer = NULL;
+    struct eventpair *back = NULL;
+    if (peer != NULL) {
+        back = peer->peer;  // == ep, the peer's reference on us
+        peer->peer = NULL;
+    }
+    arch_irq_restore(irq);
+    if (peer != NULL) {
+        kobject_signal(&peer->obj, 0, ZX_EVENTPAIR_PEER_CLOSED);
+        kobject_unref(&peer->obj);
+    }
+    if (back != NULL) {
+        kobject_unref(&back->obj);
+    }
+}
+
+static struct kobject *eventpair_peer(struct kobject *obj) {
+    struct eventpair *ep = (struct eventpair *)obj;
+    arch_irq_state_t irq = arch_irq_save();
+    struct kobject *peer = ep->peer != NULL ? &ep->peer->obj : NULL;
+    if (peer != NULL) {
+        kobject_ref(peer);
+    }
+    arch_irq_restore(irq);
+    return peer;
+}
+
+static zx_koid_t eventpair_related_koid(struct kobject *obj) {
+    struct kobject *peer = eventpair_peer(obj);
+    zx_koid_t koid = peer != NULL ? peer->koid : ZX_KOID_INVALID;
+    kobject_unref(peer);
+    return koid;
+}
+
+static const struct kobject_ops eventpair_ops = {
+    .type_name = "eventpair",
+    .default_rights = ZX_DEFAULT_EVENTPAIR_RIGHTS,
+    .user_signals = ZX_USER_SIGNAL_ALL | ZX_EVENTPAIR_SIGNALED,
+    .destroy = eventpair_destroy,
+    .on_last_handle = eventpair_on_last_handle,
+    .related_koid = eventpair_related_koid,
+    .peer = eventpair_peer,
+};
+
+zx_status_t eventpair_create(uint32_t options, struct kobject **out0, struct kobject **out1) {
+    if (options != 0) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    struct eventpair *a = kzalloc(sizeof(*a));
+    struct eventpair *b = kzalloc(sizeof(*b));
+    if (a == NULL || b == NULL) {
+        kfree(a);
+        kfree(b);
+        return ZX_ERR_NO_MEMORY;
+    }
+    kobject_init(&a->obj, ZX_OBJ_TYPE_EVENTPAIR, &eventpair_ops);
+    kobject_init(&b->obj, ZX_OBJ_TYPE_EVENTPAIR, &eventpair_ops);
+    kobject_ref(&a->obj);
+    kobject_ref(&b->obj);
+    a->peer = b;
+    b->peer = a;
+    *out0 = &a->obj;
+    *out1 = &b->obj;
+    return ZX_OK;
+}

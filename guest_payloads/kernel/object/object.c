@@ -1,0 +1,142 @@
+// Kernel object base (include/kernel/object.h): koids, reference counts, names, signals.
+//
+//   koid_next:       ZX_KOID_FIRST, ZX_KOID_FIRST + 1, ...   (never reused)
+//   kobject_init:    magic, koid, refcount 1, handle_count 0, signals 0
+//   kobject_unref:   refcount 0 -> magic cleared -> ops->destroy frees the struct
+//   kobject_signal:  signals updated -> wait_wake_matching flags satisfied waiters
+//
+// Lock rule: interrupts masked around every read-modify-write (one CPU).
+#include <kernel/object.h>
+
+#include <kernel/arch.h>
+#include <kernel/panic.h>
+#include <kernel/wait.h>
+#include <lib/string.h>
+
+// Guarded by masking interrupts.
+static zx_koid_t next_koid = ZX_KOID_FIRST;
+static size_t live_objects;
+
+zx_koid_t koid_next(void) {
+    arch_irq_state_t irq = arch_irq_save();
+    zx_koid_t koid = next_koid++;
+    arch_irq_restore(irq);
+    return koid;
+}
+
+void kobject_init(struct kobject *obj, zx_obj_type_t type, const struct kobject_ops *ops) {
+    if (ops == NULL || ops->destroy == NULL) {
+        panic("kobject_init: type %u has no destroy op", type);
+    }
+    memset(obj, 0, sizeof(*obj));
+    obj->type = type;
+    obj->ops = ops;
+    obj->refcount = 1;
+    obj->koid = koid_next();
+    obj->magic = KOBJECT_MAGIC;
+    arch_irq_state_t irq = arch_irq_save();
+    live_objects++;
+    arch_irq_restore(irq);
+}
+
+bool kobject_live(const struct kobject *obj) {
+    return obj != NULL && obj->magic == KOBJECT_MAGIC;
+}
+
+void kobject_ref(struct kobject *obj) {
+    arch_irq_state_t irq = arch_irq_save();
+    if (!kobject_live(obj) || obj->refcount == 0) {
+        panic("kobject_ref: %p is not a live object", (void *)obj);
+    }
+    obj->refcount++;
+    arch_irq_restore(irq);
+}
+
+void kobject_unref(struct kobject *obj) {
+    if (obj == NULL) {
+        return;
+    }
+    arch_irq_state_t irq = arch_irq_save();
+    if (!kobject_live(obj) || obj->refcount == 0) {
+        panic("kobject_unref: %p is not a live object", (void *)obj);
+    }
+    bool last = --obj->refcount == 0;
+    if (last) {
+        if (obj->waiters != NULL || obj->handle_count != 0) {
+            panic("kobject_unref: %s koid %llu freed with waiters or handles", obj->ops->type_name,
+                  (unsigned long long)obj->koid);
+        }
+        obj->magic = 0;
+        live_objects--;
+    }
+    arch_irq_restore(irq);
+    if (last) {
+        obj->ops->destroy(obj);
+    }
+}
+
+void kobject_signal(struct kobject *obj, zx_signals_t clear_mask, zx_signals_t set_mask) {
+    arch_irq_state_t irq = arch_irq_save();
+    obj->signals = (obj->signals & ~clear_mask) | set_mask;
+    wait_wake_matching(obj);
+    arch_irq_restore(irq);
+}
+
+zx_signals_t kobject_signals(struct kobject *obj) {
+    arch_irq_state_t irq = arch_irq_save();
+    zx_signals_t s = obj->signals;
+    arch_irq_restore(irq);
+    return s;
+}
+
+static zx_signals_t user_signals(const struct kobject *obj) {
+    return obj->ops->user_signals != 0 ? obj->ops->user_signals : ZX_USER_SIGNAL_ALL;
+}
+
+zx_status_t object_signal(struct kobject *obj, zx_signals_t clear_mask, zx_signals_t set_mask) {
+    zx_signals_t allowed = user_signals(obj);
+    if (((clear_mask | set_mask) & ~allowed) != 0) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    kobject_signal(obj, clear_mask, set_mask);
+    return ZX_OK;
+}
+
+zx_status_t object_signal_peer(struct kobject *obj, zx_signals_t clear_mask,
+                               zx_signals_t set_mask) {
+    if (obj->ops->peer == NULL) {
+        return ZX_ERR_NOT_SUPPORTED;
+    }
+    struct kobject *peer = obj->ops->peer(obj);
+    if (peer == NULL) {
+        return ZX_ERR_PEER_CLOSED;
+    }
+    zx_status_t status = object_signal(peer, clear_mask, set_mask);
+    kobject_unref(peer);
+    return status;
+}
+
+void kobject_set_name(struct kobject *obj, const char *name, size_t len) {
+    size_t n = 0;
+    while (n < len && n < ZX_MAX_NAME_LEN - 1 && name[n] != '\0') {
+        n++;
+    }
+    arch_irq_state_t irq = arch_irq_save();
+    memcpy(obj->name, name, n);
+    memset(obj->name + n, 0, ZX_MAX_NAME_LEN - n);
+    arch_irq_restore(irq);
+}
+
+void kobject_get_name(struct kobject *obj, char out[ZX_MAX_NAME_LEN]) {
+    arch_irq_state_t irq = arch_irq_save();
+    memcpy(out, obj->name, ZX_MAX_NAME_LEN);
+    arch_irq_restore(irq);
+    out[ZX_MAX_NAME_LEN - 1] = '\0';
+}
+
+size_t kobject_live_count(void) {
+    arch_irq_state_t irq = arch_irq_save();
+    size_t n = live_objects;
+    arch_irq_restore(irq);
+    return n;
+}
