@@ -2,7 +2,8 @@
 //
 //   arch_init (exception table) -> bootinfo_parse + platform_init (console) -> banner ->
 //   pmm_init -> thread_init (heap, idle thread) -> platform_init_interrupts -> timer_init ->
-//   interrupts on -> [kernel.selftest: selftest_run] -> power off
+//   interrupts on -> kernel.selftest: selftest_run, else userboot_run (the first user process,
+//   waited for until every process of the root job has exited) -> power off
 //
 // Console lines (the harness matches the first four exactly):
 //   zhb kernel: booting on <arch>
@@ -12,7 +13,7 @@
 //   zhb kernel: pmm: <F> of <T> pages free (<M> MiB) in <A> arenas
 // Command-line words: kernel.test.panic panics right after the banner; kernel.test.fault
 // executes a trap instruction there (the exception handler must panic naming it);
-// kernel.selftest runs the KTAP self-tests (kernel/selftest.c) before powering off.
+// kernel.selftest runs the KTAP self-tests (kernel/selftest.c) instead of userboot.
 #include <stdbool.h>
 
 #include <kernel/arch.h>
@@ -24,6 +25,7 @@
 #include <kernel/selftest.h>
 #include <kernel/thread.h>
 #include <kernel/timer.h>
+#include <kernel/userboot.h>
 #include <lib/console.h>
 #include <lib/string.h>
 
@@ -102,6 +104,8 @@ void kernel_main(uintptr_t zbi_paddr) {
     arch_irq_enable();
     if (cmdline_has_word(boot_info.cmdline, "kernel.selftest")) {
         selftest_run();
+    } else {
+        userboot_run(&boot_info);
     }
     arch_irq_disable();
     printf("zhb kernel: powering off\n");

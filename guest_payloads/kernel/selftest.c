@@ -15,15 +15,8 @@
 #include <lib/console.h>
 #include <lib/string.h>
 
-#define diag(...) (printf("# " __VA_ARGS__), printf("\n"))
-// Evaluates `cond`; on failure prints the condition and its line and makes the case fail.
-#define check(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            diag("%s:%d: check failed: %s", __FILE__, __LINE__, #cond);                            \
-            return false;                                                                          \
-        }                                                                                          \
-    } while (0)
+#define diag SELFTEST_DIAG
+#define check SELFTEST_CHECK
 
 // Busy-waits (without yielding) until current_time() has advanced by `ns`.
 static void spin_for(uint64_t ns) {
@@ -255,12 +248,7 @@ static bool test_thread_yield(void) {
     return true;
 }
 
-struct selftest_case {
-    const char *name;
-    bool (*run)(void);
-};
-
-static const struct selftest_case cases[] = {
+static const struct selftest_case core_cases[] = {
     {"pmm_alloc_free_reuse", test_pmm_alloc_free_reuse},
     {"pmm_contiguous", test_pmm_contiguous},
     {"heap_alloc_free", test_heap_alloc_free},
@@ -271,15 +259,35 @@ static const struct selftest_case cases[] = {
     {"preemption", test_preemption},
 };
 
+static const struct selftest_suite core_suite = {core_cases,
+                                                 sizeof(core_cases) / sizeof(core_cases[0])};
+
+// The suites, in run order: add one line per suite file.
+extern const struct selftest_suite selftest_vm_suite;  // kernel/vm/selftest_vm.c
+extern const struct selftest_suite selftest_objects_suite;  // kernel/selftest_objects.c
+extern const struct selftest_suite selftest_process_suite;  // kernel/selftest_process.c
+static const struct selftest_suite *const suites[] = {
+    &core_suite,
+    &selftest_vm_suite,
+    &selftest_objects_suite,
+    &selftest_process_suite,
+};
+
 void selftest_run(void) {
-    size_t n = sizeof(cases) / sizeof(cases[0]);
-    int failed = 0;
+    size_t n = 0;
+    for (size_t s = 0; s < sizeof(suites) / sizeof(suites[0]); s++) {
+        n += suites[s]->count;
+    }
+    size_t failed = 0, number = 0;
     printf("KTAP version 1\n");
     printf("1..%zu\n", n);
-    for (size_t i = 0; i < n; i++) {
-        bool ok = cases[i].run();
-        failed += !ok;
-        printf("%s %zu %s\n", ok ? "ok" : "not ok", i + 1, cases[i].name);
+    for (size_t s = 0; s < sizeof(suites) / sizeof(suites[0]); s++) {
+        for (size_t i = 0; i < suites[s]->count; i++) {
+            const struct selftest_case *c = &suites[s]->cases[i];
+            bool ok = c->run();
+            failed += !ok;
+            printf("%s %zu %s\n", ok ? "ok" : "not ok", ++number, c->name);
+        }
     }
-    diag("selftest: %zu passed, %d failed", n - (size_t)failed, failed);
+    diag("selftest: %zu passed, %zu failed", n - failed, failed);
 }

@@ -16,6 +16,13 @@
 // state. A new thread starts in thread_start(), which unmasks interrupts.
 //
 // Lock rule: everything below (queues, states, current) is guarded by masking interrupts.
+// <kernel/timer.h> defines ZX_USEC/MSEC/SEC as <zircon/time.h> does (differently typed):
+// include it first and keep Zircon's (the process/VM headers bring them in).
+#include <kernel/timer.h>
+#undef ZX_USEC
+#undef ZX_MSEC
+#undef ZX_SEC
+
 #include <kernel/thread.h>
 
 #include <stddef.h>
@@ -24,7 +31,8 @@
 #include <kernel/heap.h>
 #include <kernel/panic.h>
 #include <kernel/pmm.h>
-#include <kernel/timer.h>
+#include <kernel/process.h>
+#include <kernel/vm.h>
 #include <lib/string.h>
 
 #define THREAD_MAGIC 0x64726874u  // "thrd"
@@ -47,6 +55,9 @@ struct thread {
     void *arg;
     uintptr_t stack;  // base of its kernel stack (0: the boot stack, not ours)
     char name[THREAD_NAME_MAX];
+    bool detached;            // reaped by the scheduler after it exits (no joiner)
+    struct uthread *user;     // the user thread it runs, or NULL (thread_set_user)
+    struct arch_aspace *aspace;  // user page tables to switch to, NULL: kernel-only
 };
 
 // Guarded by masking interrupts.
@@ -54,6 +65,7 @@ static struct thread *current;
 static struct thread *idle_thread;
 static struct thread *run_head, *run_tail;
 static struct thread *sleepers;
+static struct thread *zombies;  // detached DEAD threads, freed by reap_zombies()
 static struct thread_stats stats;
 static struct thread bootstrap_thread;
 
@@ -109,6 +121,16 @@ static void thread_resched(void) {
     }
     current = next;
     stats.context_switches++;
+    if (next->aspace != old->aspace) {
+        arch_aspace_activate(next->aspace);
+    }
+    if (next->stack != 0) {
+        arch_set_kernel_stack(next->stack + THREAD_STACK_SIZE);
+    }
+    if (old->state == THREAD_DEAD && old->detached) {
+        old->next = zombies;  // its stack is in use until the switch: free it later
+        zombies = old;
+    }
     arch_context_switch(&old->arch, &next->arch);
 }
 
@@ -144,11 +166,32 @@ static struct thread *thread_alloc(const char *name, thread_start_fn entry, void
     return t;
 }
 
-// Body of the idle thread: halt until an interrupt, forever. The tick preempts it as soon as
-// another thread is ready.
+static void thread_free(struct thread *t) {
+    t->magic = 0;
+    pmm_free_pages(t->stack, THREAD_STACK_PAGES);
+    kfree(t);
+}
+
+// Frees the detached threads that have exited (never the running one: it is not a zombie
+// until it switched away for good).
+static void reap_zombies(void) {
+    arch_irq_state_t irq = arch_irq_save();
+    struct thread *list = zombies;
+    zombies = NULL;
+    arch_irq_restore(irq);
+    while (list != NULL) {
+        struct thread *t = list;
+        list = t->next;
+        thread_free(t);
+    }
+}
+
+// Body of the idle thread: reap exited detached threads, then halt until an interrupt. The
+// tick preempts it as soon as another thread is ready.
 static int idle_loop(void *arg) {
     (void)arg;
     for (;;) {
+        reap_zombies();
         arch_idle();
     }
 }
@@ -178,6 +221,31 @@ struct thread *thread_create(const char *name, thread_start_fn entry, void *arg)
 
 struct thread *thread_current(void) {
     return current;
+}
+
+void thread_set_user(struct thread *t, struct uthread *user, struct arch_aspace *aspace) {
+    arch_irq_state_t irq = arch_irq_save();
+    t->user = user;
+    t->aspace = aspace;
+    if (t == current) {
+        arch_aspace_activate(aspace);
+    }
+    arch_irq_restore(irq);
+}
+
+void thread_detach(struct thread *t) {
+    arch_irq_state_t irq = arch_irq_save();
+    t->detached = true;
+    arch_irq_restore(irq);
+}
+
+struct uthread *uthread_current(void) {
+    return current != NULL ? current->user : NULL;
+}
+
+struct process *process_current(void) {
+    struct uthread *u = uthread_current();
+    return u != NULL ? u->process : NULL;
 }
 
 void thread_yield(void) {
@@ -250,6 +318,9 @@ int thread_join(struct thread *t, int *retcode) {
         arch_irq_restore(irq);
         return -1;
     }
+    if (t->detached) {
+        panic("thread_join: %s is detached", t->name);
+    }
     t->joiner = current;
     while (t->state != THREAD_DEAD) {
         current->state = THREAD_BLOCKED;
@@ -260,9 +331,7 @@ int thread_join(struct thread *t, int *retcode) {
     if (retcode != NULL) {
         *retcode = t->retcode;
     }
-    t->magic = 0;
-    pmm_free_pages(t->stack, THREAD_STACK_PAGES);
-    kfree(t);
+    thread_free(t);
     return 0;
 }
 

@@ -6,19 +6,27 @@
 // If the panic path itself faults, the next exception only powers off, and one after that
 // halts, so a broken console or conduit cannot loop forever.
 //
-// The kernel runs with the MMU off (README "Address spaces"), so every physical address is
-// reachable and arch_phys_limit() has no bound to report.
+// arch_init turns the MMU on over a 1:1 map (arch/arm64/mmu.c, which also reports
+// arch_phys_limit()).
 #include <arch/arm64/exception.h>
+#include <arch/arm64/mmu.h>
 #include <arch/arm64/psci.h>
 #include <kernel/arch.h>
 #include <kernel/panic.h>
 #include <kernel/platform.h>
+#include <kernel/syscall.h>
 #include <kernel/thread.h>
 #include <lib/console.h>
 
 #define DAIF_IRQ (1u << 7)  // PSTATE.I as mrs daif reports it
 #define ESR_EC_SHIFT 26
 #define ESR_EC_MASK 0x3fu
+#define ESR_EC_SVC64 0x15u
+#define ESR_EC_IABT_LOWER 0x20u
+#define ESR_EC_DABT_LOWER 0x24u
+// The kernel returns from a syscall past the stub's 12-byte speculation barrier.
+#define ARM64_SYSCALL_RETURN_SKIP 12
+#define ARM64_SYSCALL_NUM_REG 16
 
 extern const char arm64_vectors[];
 void arm64_context_switch(uintptr_t *from_sp, uintptr_t to_sp);
@@ -28,6 +36,7 @@ static const char *const slot_groups[] = {"current EL SP0", "current EL SPx", "l
 static const char *const slot_kinds[ARM64_SLOT_KINDS] = {"sync", "IRQ", "FIQ", "SError"};
 
 void arch_init(void) {
+    arm64_mmu_init();
     __asm__ volatile("msr vbar_el1, %0; isb" : : "r"(arm64_vectors) : "memory");
 }
 
@@ -43,11 +52,67 @@ static void arm64_dump_frame(const struct arm64_iframe *f) {
     }
 }
 
+__attribute__((noreturn)) void arm64_enter_user(uintptr_t entry, uintptr_t sp, uintptr_t arg1,
+                                                uintptr_t arg2);
+
+void arch_enter_user(uintptr_t entry, uintptr_t sp, uintptr_t arg1, uintptr_t arg2) {
+    arm64_enter_user(entry, sp, arg1, arg2);
+}
+
+static const char *user_fault_kind(uint64_t ec) {
+    switch (ec) {
+    case ESR_EC_IABT_LOWER:
+        return "instruction abort";
+    case ESR_EC_DABT_LOWER:
+        return "data abort";
+    case 0x22u:
+        return "PC alignment fault";
+    case 0x26u:
+        return "SP alignment fault";
+    case 0x3cu:
+        return "breakpoint (brk)";
+    case 0x00u:
+        return "undefined instruction";
+    default:
+        return "exception";
+    }
+}
+
+// An exception from EL0: a syscall, an interrupt, or a fault that kills the process.
+static void arm64_user_exception(struct arm64_iframe *frame, uint64_t slot) {
+    if (slot == ARM64_SLOT_LOWER_IRQ) {
+        if (platform_irq(0)) {
+            thread_preempt();
+        }
+        user_return_check();
+        return;
+    }
+    uint64_t esr, far;
+    __asm__ volatile("mrs %0, esr_el1" : "=r"(esr));
+    __asm__ volatile("mrs %0, far_el1" : "=r"(far));
+    uint64_t ec = (esr >> ESR_EC_SHIFT) & ESR_EC_MASK;
+    if (slot == ARM64_SLOT_LOWER_SYNC && ec == ESR_EC_SVC64) {
+        uintptr_t pc = frame->elr;  // the instruction after the svc
+        frame->x[0] = (uint64_t)syscall_dispatch(frame->x[ARM64_SYSCALL_NUM_REG], frame->x, pc);
+        frame->elr = pc + ARM64_SYSCALL_RETURN_SKIP;
+        arch_irq_disable();
+        user_return_check();
+        return;
+    }
+    bool abort = ec == ESR_EC_IABT_LOWER || ec == ESR_EC_DABT_LOWER;
+    arch_irq_enable();
+    user_fault(user_fault_kind(ec), abort ? far : frame->elr, frame->elr);
+}
+
 void arm64_exception(struct arm64_iframe *frame, uint64_t slot) {
     if (slot == ARM64_SLOT_CURRENT_SPX_IRQ) {
         if (platform_irq(0)) {
             thread_preempt();
         }
+        return;
+    }
+    if (slot >= ARM64_SLOT_LOWER_FIRST && slot < ARM64_SLOT_LOWER_FIRST + ARM64_SLOT_KINDS) {
+        arm64_user_exception(frame, slot);
         return;
     }
     static int nested;
@@ -98,10 +163,6 @@ void arch_idle(void) {
     __asm__ volatile("wfi" ::: "memory");
 }
 
-uint64_t arch_phys_limit(void) {
-    return UINT64_MAX;
-}
-
 // The switch frame arm64_context_switch pops (thread.S), as a new thread's stack holds it.
 struct arm64_switch_frame {
     uint64_t x19, x20, x21, x22, x23, x24, x25, x26, x27, x28;
@@ -120,4 +181,12 @@ void arch_thread_init(struct arch_thread *t, uintptr_t stack_base, uintptr_t sta
 
 void arch_context_switch(struct arch_thread *from, struct arch_thread *to) {
     arm64_context_switch(&from->sp, to->sp);
+}
+
+void arch_set_kernel_stack(uintptr_t top) {
+    (void)top;  // exceptions from EL0 use SP_EL1: the thread's own kernel sp at its eret
+}
+
+uintptr_t arch_user_stack_pointer(uintptr_t stack_top) {
+    return stack_top & ~(uintptr_t)15;
 }

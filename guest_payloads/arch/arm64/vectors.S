@@ -7,6 +7,12 @@
 // only "current EL with SPx, IRQ"; the rest panic.
 //
 // Frame, lowest address first: x0 x1 ... x29 | x30 sp(before the exception) | elr spsr
+// For the lower-EL slots (8-15: taken from EL0) `sp` is SP_EL0, the user stack pointer, and
+// it is written back to SP_EL0 on the way out (the handler may have changed it); the
+// exception itself runs on SP_EL1, the thread's kernel stack.
+//
+// arm64_enter_user(entry, sp, arg1, arg2): eret to EL0t at entry with SP_EL0 = sp, x0/x1 =
+// arg1/arg2, every other register zero and interrupts unmasked (SPSR_EL1 = 0).
 
 #include <arch/arm64/exception.h>
 
@@ -42,15 +48,24 @@ arm64_exception_common:
     stp x24, x25, [sp, #192]
     stp x26, x27, [sp, #208]
     stp x28, x29, [sp, #224]
+    mov x19, x0                 // the slot, kept across the call (x19 is saved above)
+    cmp x0, #ARM64_SLOT_LOWER_FIRST
+    b.hs 1f
     add x1, sp, #ARM64_IFRAME_SIZE
-    stp x30, x1, [sp, #240]
+    b 2f
+1:  mrs x1, sp_el0
+2:  stp x30, x1, [sp, #240]
     mrs x1, elr_el1
     mrs x2, spsr_el1
     stp x1, x2, [sp, #256]
     mov x1, x0
     mov x0, sp
     bl arm64_exception
-    ldp x1, x2, [sp, #256]
+    cmp x19, #ARM64_SLOT_LOWER_FIRST
+    b.lo 3f
+    ldr x1, [sp, #248]
+    msr sp_el0, x1
+3:  ldp x1, x2, [sp, #256]
     msr elr_el1, x1
     msr spsr_el1, x2
     ldp x0, x1, [sp, #0]
@@ -70,5 +85,21 @@ arm64_exception_common:
     ldp x28, x29, [sp, #224]
     ldr x30, [sp, #240]
     add sp, sp, #ARM64_IFRAME_SIZE
+    eret
+
+.globl arm64_enter_user
+arm64_enter_user:
+    msr daifset, #0xf
+    msr elr_el1, x0
+    msr sp_el0, x1
+    msr spsr_el1, xzr
+    mov x0, x2
+    mov x1, x3
+    .irp r, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
+    mov x\r, xzr
+    .endr
+    .irp r, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+    mov x\r, xzr
+    .endr
     eret
 .popsection

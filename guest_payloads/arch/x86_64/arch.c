@@ -4,7 +4,13 @@
 //               32-255 interrupts          -> platform_irq(vector), then thread_preempt()
 //                                             if it asks (platform/pc assigns the vectors)
 // Every vector is a 64-bit interrupt gate (IF cleared on entry) to its stub in
-// exceptions.S, DPL 0, no IST: a kernel stack overflow therefore still triple-faults.
+// exceptions.S, DPL 0; #DF runs on its own stack (TSS IST1), so a fault with a broken kernel
+// stack still reaches the register dump and panic instead of triple-faulting.
+//
+// User mode: a CPU exception taken in ring 3 is a user fault (kernel/syscall.c user_fault:
+// the process dies, the kernel goes on); an interrupt taken in ring 3 returns through
+// user_return_check. The TSS only supplies rsp0, the kernel stack ring-3 traps land on;
+// `syscall` enters at x86_syscall_entry (user.S) through MSR_LSTAR.
 #include <kernel/arch.h>
 
 #include <stddef.h>
@@ -14,6 +20,7 @@
 #include <arch/x86_64/iframe.h>
 #include <kernel/panic.h>
 #include <kernel/platform.h>
+#include <kernel/syscall.h>
 #include <kernel/thread.h>
 #include <lib/console.h>
 
@@ -23,6 +30,48 @@
 #define X86_RFLAGS_IF (1ull << 9)
 // arch/x86_64/mmu.c maps the low 4 GiB; nothing above is reachable.
 #define X86_PHYS_LIMIT (4ull << 30)
+#define X86_TSS_TYPE_AVAILABLE 0x89  // present, DPL 0, 64-bit TSS (available)
+#define MSR_EFER 0xc0000080u
+#define MSR_STAR 0xc0000081u
+#define MSR_LSTAR 0xc0000082u
+#define MSR_FMASK 0xc0000084u
+#define EFER_SCE (1ull << 0)
+// RFLAGS bits `syscall` clears: TF, IF, DF, AC.
+#define X86_SYSCALL_FMASK ((1ull << 8) | (1ull << 9) | (1ull << 10) | (1ull << 18))
+#define X86_VECTOR_PF 14
+
+struct x86_tss {
+    uint32_t reserved0;
+    uint64_t rsp0, rsp1, rsp2;
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base;
+} __attribute__((packed));
+_Static_assert(sizeof(struct x86_tss) == 104, "64-bit TSS layout");
+
+// What `syscall` leaves on the kernel stack (user.S), lowest address first.
+struct x86_syscall_frame {
+    uint64_t args[SYSCALL_MAX_ARGS];  // rdi rsi rdx r10 r8 r9 r12 r13
+    uint64_t num;                     // rax
+    uint64_t rip;                     // rcx: the return address
+    uint64_t rflags;                  // r11
+    uint64_t rsp;
+};
+
+extern uint64_t x86_gdt[X86_GDT_ENTRIES];
+extern uint64_t x86_kernel_rsp;
+void x86_syscall_entry(void);
+__attribute__((noreturn)) void x86_enter_user(uintptr_t entry, uintptr_t sp, uintptr_t arg1,
+                                              uintptr_t arg2);
+int64_t x86_syscall_handler(struct x86_syscall_frame *f);
+
+static struct x86_tss tss;
+#define X86_VECTOR_DF 8
+#define X86_DF_IST 1  // TSS.ist[0]
+#define X86_DF_STACK_SIZE 4096
+static char df_stack[X86_DF_STACK_SIZE] __attribute__((aligned(16)));
 
 struct x86_idt_gate {
     uint16_t offset_low;
@@ -87,7 +136,7 @@ void arch_init(void) {
         idt[v] = (struct x86_idt_gate){
             .offset_low = (uint16_t)stub,
             .selector = X86_KERNEL_CS,
-            .ist = 0,
+            .ist = v == X86_VECTOR_DF ? X86_DF_IST : 0,
             .type_attr = X86_GATE_INTERRUPT,
             .offset_mid = (uint16_t)(stub >> 16),
             .offset_high = (uint32_t)(stub >> 32),
@@ -95,6 +144,31 @@ void arch_init(void) {
     }
     struct x86_descriptor_pointer ptr = {.limit = sizeof(idt) - 1, .base = (uintptr_t)idt};
     __asm__ volatile("lidt %0" : : "m"(ptr) : "memory");
+
+    uint64_t base = (uintptr_t)&tss;
+    tss.iomap_base = sizeof(tss);  // no I/O permission bitmap: ring 3 gets no ports
+    tss.ist[X86_DF_IST - 1] = (uintptr_t)df_stack + sizeof(df_stack);
+    x86_gdt[X86_TSS_SEL / 8] = (sizeof(tss) - 1) | (base & 0xffffff) << 16 |
+                               (uint64_t)X86_TSS_TYPE_AVAILABLE << 40 |
+                               ((base >> 24) & 0xff) << 56;
+    x86_gdt[X86_TSS_SEL / 8 + 1] = base >> 32;
+    __asm__ volatile("ltr %w0" : : "r"(X86_TSS_SEL) : "memory");
+
+    x86_wrmsr(MSR_EFER, x86_rdmsr(MSR_EFER) | EFER_SCE);
+    x86_wrmsr(MSR_STAR, (uint64_t)X86_USER_CS32 << 48 | (uint64_t)X86_KERNEL_CS << 32);
+    x86_wrmsr(MSR_LSTAR, (uintptr_t)x86_syscall_entry);
+    x86_wrmsr(MSR_FMASK, X86_SYSCALL_FMASK);
+}
+
+int64_t x86_syscall_handler(struct x86_syscall_frame *f) {
+    int64_t ret = syscall_dispatch(f->num, f->args, f->rip);
+    arch_irq_disable();
+    user_return_check();
+    return ret;
+}
+
+void arch_enter_user(uintptr_t entry, uintptr_t sp, uintptr_t arg1, uintptr_t arg2) {
+    x86_enter_user(entry, sp, arg1, arg2);
 }
 
 static uint64_t read_cr2(void) {
@@ -114,12 +188,24 @@ static void x86_dump_frame(const struct x86_iframe *f, uint64_t cr2) {
     printf(" r13 0x%016lx r14 0x%016lx r15 0x%016lx cr2 0x%016lx\n", f->r13, f->r14, f->r15, cr2);
 }
 
+static bool from_user(const struct x86_iframe *frame) {
+    return (frame->cs & 3) == X86_RPL_USER;
+}
+
 void x86_exception_handler(struct x86_iframe *frame) {
     if (frame->vector >= X86_EXCEPTIONS) {
         if (platform_irq((uint32_t)frame->vector)) {
             thread_preempt();
         }
+        if (from_user(frame)) {
+            user_return_check();
+        }
         return;
+    }
+    if (from_user(frame)) {
+        uint64_t addr = frame->vector == X86_VECTOR_PF ? read_cr2() : frame->rip;
+        arch_irq_enable();
+        user_fault(exception_names[frame->vector], addr, frame->rip);
     }
     static int nested;  // a fault on the panic path must not recurse forever
     if (nested++ > 0) {
@@ -183,4 +269,13 @@ void arch_thread_init(struct arch_thread *t, uintptr_t stack_base, uintptr_t sta
 
 void arch_context_switch(struct arch_thread *from, struct arch_thread *to) {
     x86_context_switch(&from->sp, to->sp);
+}
+
+void arch_set_kernel_stack(uintptr_t top) {
+    tss.rsp0 = top;
+    x86_kernel_rsp = top;
+}
+
+uintptr_t arch_user_stack_pointer(uintptr_t stack_top) {
+    return (stack_top & ~(uintptr_t)15) - 8;
 }

@@ -3,7 +3,7 @@
 // The loader put the container header at 0x100000 and the KERNEL_X64 item header after it,
 // so this file's zbi_kernel_t lands at 0x100040 (kernel.ld links it there). It jumps to
 // `entry` in 64-bit mode on an identity mapping with %rsi = the data ZBI's physical address.
-// Here: take a stack from bss, load our own GDT, zero bss, install our own page tables,
+// Here: take a stack from bss, load our own GDT (gdt.h), zero bss, install our own page tables,
 // call kernel_main(zbi).
 
 #include <arch/x86_64/gdt.h>
@@ -52,12 +52,19 @@ _start:
     hlt
     jmp 2b
 
-.section .rodata.gdt, "a"
-.balign 8
+// Writable: arch_init fills in the TSS descriptor and `ltr` marks it busy.
+.section .data.gdt, "aw"
+.balign 16
+.globl x86_gdt
+x86_gdt:
 gdt:
     .quad 0                   // null
     .quad 0x00af9a000000ffff  // X86_KERNEL_CS: 64-bit code, DPL 0
     .quad 0x00cf92000000ffff  // X86_KERNEL_DS: data, DPL 0
+    .quad 0x00cffa000000ffff  // X86_USER_CS32: 32-bit code, DPL 3 (sysret's base only)
+    .quad 0x00cff2000000ffff  // X86_USER_DS: data, DPL 3
+    .quad 0x00affa000000ffff  // X86_USER_CS: 64-bit code, DPL 3
+    .quad 0, 0                // X86_TSS_SEL: filled in by arch_init
 gdt_end:
 gdt_pointer:
     .word gdt_end - gdt - 1

@@ -42,6 +42,21 @@ uint64_t arch_phys_limit(void);
 void arch_thread_init(struct arch_thread *t, uintptr_t stack_base, uintptr_t stack_size,
                       void (*start)(void));
 
+// Sets the kernel stack top the CPU switches to when user mode enters the kernel (x86-64:
+// TSS.rsp0 and the syscall entry stack; arm64: nothing, SP_EL1 is the thread's own sp).
+// Called by the scheduler for every thread it switches to.
+void arch_set_kernel_stack(uintptr_t top);
+
+// Leaves the kernel for good: enters user mode at `entry` with stack pointer `sp`, the
+// first two argument registers holding arg1 and arg2, interrupts enabled and every other
+// register zero. The current thread's address space must be active.
+__attribute__((noreturn)) void arch_enter_user(uintptr_t entry, uintptr_t sp, uintptr_t arg1,
+                                               uintptr_t arg2);
+
+// The initial user stack pointer for a stack ending at `stack_top`, as the ABI's function
+// entry expects it (x86-64: 16-byte aligned minus the return address slot; arm64: aligned).
+uintptr_t arch_user_stack_pointer(uintptr_t stack_top);
+
 // Saves the callee-saved registers and stack pointer of the running thread into `from` and
 // resumes `to` where it last switched away (or at its start function). Interrupts must be
 // masked; the caller's interrupt state comes back when `from` is resumed.

@@ -7,7 +7,12 @@
 // ready the idle thread halts the CPU until the next interrupt.
 //
 // Lifetime: thread_create() returns a ready thread; exactly one other thread must
-// thread_join() it, which reaps its stack and struct (threads are never detached yet).
+// thread_join() it, which reaps its stack and struct, unless it was thread_detach()ed: then
+// the idle thread frees it after it exited.
+//
+// A thread that runs a user thread (kernel/object/thread.c) carries that object and the
+// user page tables: the scheduler switches the page tables (arch_aspace_activate) and the
+// arch's kernel-entry stack (arch_set_kernel_stack) along with the thread.
 #pragma once
 
 #include <stdbool.h>
@@ -20,6 +25,8 @@
 typedef int (*thread_start_fn)(void *arg);
 
 struct thread;
+struct uthread;
+struct arch_aspace;
 
 // Turns the boot context (kernel_main on the boot stack) into the thread "bootstrap" and
 // creates the idle thread. Called once, with interrupts masked, after the heap works.
@@ -31,6 +38,12 @@ struct thread *thread_create(const char *name, thread_start_fn entry, void *arg)
 
 // The running thread.
 struct thread *thread_current(void);
+
+// Attaches the user thread object and address space `t` runs (NULL, NULL: none). Takes no
+// references: the user thread object outlives its kernel thread's time in user mode.
+void thread_set_user(struct thread *t, struct uthread *user, struct arch_aspace *aspace);
+// Nobody will join `t`: it is freed after it exits.
+void thread_detach(struct thread *t);
 
 // Gives up the CPU to the next ready thread (returns at once if none is ready).
 void thread_yield(void);

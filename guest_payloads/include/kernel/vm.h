@@ -1,0 +1,153 @@
+// Virtual memory (kernel/vm/, kernel/object/vmo.c, kernel/object/vmar.c): address spaces,
+// VMOs and VMARs. Owner: K1.
+//
+// Address-space split (README "Address spaces"): every address space shares the kernel's
+// mapping of the low 512 GiB (x86-64 PML4 entry 0 / arm64 level-0 entry 0: RAM and devices
+// 1:1, supervisor-only) and owns everything above it up to the top of the lower half:
+//
+//     [0, USER_ASPACE_BASE)                          kernel, 1:1, never user-accessible
+//     [USER_ASPACE_BASE, USER_ASPACE_BASE + USER_ASPACE_SIZE)   user (the root VMAR)
+//
+// Layers, bottom up:
+//   arch_aspace_*   page tables of one address space (arch/<arch>/mmu.c): map/unmap/protect
+//                   4 KiB pages with ARCH_MMU_FLAG_* and query a translation.
+//   struct vm_aspace  one per process: the arch tables, the root VMAR, the vDSO record.
+//   struct vmo      pages from the pmm, committed on first write or when mapped.
+//   struct vmar     a range of an aspace; children are sub-VMARs and mappings of VMOs.
+//
+// Locking: one CPU; every function here masks interrupts around its updates, so callers
+// need no lock. Every function validates all arguments before changing anything.
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zircon/types.h>
+
+#include <kernel/object.h>
+#include <kernel/pmm.h>  // PAGE_SIZE
+
+#define USER_ASPACE_BASE 0x0000008000000000ull  // 512 GiB: the first page-table top-level slot
+#define USER_ASPACE_TOP 0x00007ffffffff000ull   // exclusive; the last page below 2^47 stays out
+#define USER_ASPACE_SIZE (USER_ASPACE_TOP - USER_ASPACE_BASE)
+
+// ---- Page tables (arch/<arch>/mmu.c) ------------------------------------------------------
+#define ARCH_MMU_FLAG_READ 0x1u
+#define ARCH_MMU_FLAG_WRITE 0x2u
+#define ARCH_MMU_FLAG_EXECUTE 0x4u
+#define ARCH_MMU_FLAG_USER 0x8u  // user-accessible (else kernel-only)
+
+struct arch_aspace;  // opaque per-arch page-table root
+
+// Creates an address space whose tables share the kernel's half; NULL when out of memory.
+struct arch_aspace *arch_aspace_create(void);
+// Frees every page-table page (not the mapped pages). The aspace must not be active.
+void arch_aspace_destroy(struct arch_aspace *as);
+// Maps the page `paddr` at `vaddr` (both page-aligned, vaddr in the user range) with
+// ARCH_MMU_FLAG_*; WRITE together with EXECUTE is refused (W^X). Replaces any old mapping.
+zx_status_t arch_aspace_map(struct arch_aspace *as, uintptr_t vaddr, uintptr_t paddr,
+                            uint32_t flags);
+// Removes the mapping of `count` pages from `vaddr` (absent pages are skipped).
+void arch_aspace_unmap(struct arch_aspace *as, uintptr_t vaddr, size_t count);
+// Changes the flags of the mapped pages in [vaddr, vaddr + count pages).
+zx_status_t arch_aspace_protect(struct arch_aspace *as, uintptr_t vaddr, size_t count,
+                                uint32_t flags);
+// Looks up `vaddr`: ZX_OK with *paddr (of the byte) and *flags, or ZX_ERR_NOT_FOUND.
+zx_status_t arch_aspace_query(struct arch_aspace *as, uintptr_t vaddr, uintptr_t *paddr,
+                              uint32_t *flags);
+// Makes `as` the user half of the running CPU (NULL: the kernel-only tables).
+void arch_aspace_activate(struct arch_aspace *as);
+
+// ---- VMOs ---------------------------------------------------------------------------------
+#define VMO_FLAG_VDSO 0x1u  // the vDSO image: never writable; its code mapping is policed
+
+struct vmo {
+    struct kobject obj;  // ZX_OBJ_TYPE_VMO
+    uint64_t size;       // bytes, a multiple of PAGE_SIZE
+    size_t page_count;   // entries of pages[]
+    uintptr_t *pages;    // physical page per index, 0 = not committed yet (reads as zeros)
+    uint32_t options;    // ZX_VMO_RESIZABLE ...
+    uint32_t flags;      // VMO_FLAG_*
+    uint32_t mapping_count;
+    // VMO_FLAG_VDSO only: the image's executable segment [code_start, size): the one
+    // mapping with ZX_VM_PERM_EXECUTE a process may make of it.
+    uint64_t vdso_code_start;
+    // VMO_FLAG_VDSO only: ZX_SYS_COUNT offsets from the image start of each syscall's
+    // CODE_SYSRET label (0: no stub); the syscall PC check (kernel/syscall.c) uses them.
+    const uintptr_t *vdso_sysret;
+};
+
+// Creates a VMO of `size` bytes rounded up to pages (ZX_ERR_OUT_OF_RANGE past the limit,
+// ZX_ERR_INVALID_ARGS for unknown options). The caller holds the one reference.
+zx_status_t vmo_create(uint64_t size, uint32_t options, struct vmo **out);
+// Creates a VMO holding a copy of kernel data (vDSO, userboot, the ZBI) with VMO_FLAG_*.
+zx_status_t vmo_create_from_kernel(const void *data, size_t len, uint32_t flags,
+                                   struct vmo **out);
+// Copies between the VMO and a kernel buffer. ZX_ERR_OUT_OF_RANGE past the size;
+// ZX_ERR_ACCESS_DENIED for writes to a VMO_FLAG_VDSO VMO.
+zx_status_t vmo_read(struct vmo *vmo, void *kbuf, uint64_t offset, size_t len);
+zx_status_t vmo_write(struct vmo *vmo, const void *kbuf, uint64_t offset, size_t len);
+// The same with a user buffer (through copy_from_user/copy_to_user).
+zx_status_t vmo_read_user(struct vmo *vmo, uintptr_t ubuf, uint64_t offset, size_t len);
+zx_status_t vmo_write_user(struct vmo *vmo, uintptr_t ubuf, uint64_t offset, size_t len);
+uint64_t vmo_get_size(const struct vmo *vmo);
+// ZX_ERR_UNAVAILABLE unless ZX_VMO_RESIZABLE; ZX_ERR_BAD_STATE while mapped past the new size.
+zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size);
+// The physical page at `offset` (committing a zeroed page); 0 when out of memory/range.
+// vmar_map commits every page it maps, so user mappings never fault for lack of a page.
+uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset);
+
+// ---- VMARs --------------------------------------------------------------------------------
+struct vm_aspace;
+struct vm_region;
+
+struct vmar {
+    struct kobject obj;      // ZX_OBJ_TYPE_VMAR
+    struct vm_aspace *aspace;
+    struct vmar *parent;     // NULL for the root VMAR
+    uintptr_t base;
+    size_t size;
+    zx_vm_option_t flags;    // ZX_VM_CAN_MAP_* (and COMPACT/SPECIFIC as created)
+    bool destroyed;
+    struct vm_region *children;  // sorted by base, non-overlapping
+};
+
+// One child of a VMAR: a sub-VMAR or a mapping.
+struct vm_region {
+    struct vm_region *next;
+    uintptr_t base;
+    size_t size;
+    struct vmar *vmar;       // set for a sub-VMAR (the region holds a reference)
+    struct vmo *vmo;         // set for a mapping (the region holds a reference)
+    uint64_t vmo_offset;
+    uint32_t mmu_flags;      // ARCH_MMU_FLAG_* of a mapping
+    uint32_t max_mmu_flags;  // what vmar_protect may raise it to (VMAR and VMO-handle limits)
+    bool vdso_code;          // this is the process's one vDSO code mapping
+};
+
+struct vm_aspace {
+    struct arch_aspace *arch;
+    struct vmar *root;       // covers [USER_ASPACE_BASE, USER_ASPACE_TOP)
+    uintptr_t vdso_base;     // the vDSO image's address (code mapping - code_start); 0: none.
+                             // CODE_SYSRET offsets (from the image start) add to it.
+    struct vm_region *vdso_code;  // the recorded vDSO code mapping, NULL until mapped
+    const uintptr_t *vdso_sysret;  // the mapped vDSO's CODE_SYSRET offsets (struct vmo)
+};
+
+// Creates an aspace with its root VMAR (one reference, owned by the aspace).
+zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out);
+// Destroys every mapping and VMAR of the aspace, then its page tables.
+void vm_aspace_destroy(struct vm_aspace *as);
+
+// The Zircon operations (argument rules as zx_vmar_*; `options` are the ZX_VM_* bits).
+zx_status_t vmar_allocate(struct vmar *parent, zx_vm_option_t options, size_t offset,
+                          size_t size, struct vmar **child, zx_vaddr_t *child_addr);
+// `max_perms` are the ZX_VM_PERM_* the VMO handle's rights allow (READ/WRITE/EXECUTE);
+// protect can never go beyond them.
+zx_status_t vmar_map(struct vmar *vmar, zx_vm_option_t options, size_t vmar_offset,
+                     struct vmo *vmo, uint64_t vmo_offset, size_t len, zx_vm_option_t max_perms,
+                     zx_vaddr_t *mapped);
+zx_status_t vmar_unmap(struct vmar *vmar, zx_vaddr_t addr, size_t len);
+zx_status_t vmar_protect(struct vmar *vmar, zx_vm_option_t options, zx_vaddr_t addr,
+                         size_t len);
+zx_status_t vmar_destroy(struct vmar *vmar);

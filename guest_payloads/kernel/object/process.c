@@ -1,0 +1,216 @@
+// Process objects (include/kernel/process.h).
+//
+//   process_create -> INITIAL --first thread starts--> RUNNING
+//        --process_kill / zx_process_exit / last thread exits--> DYING (threads told to exit)
+//        --last running thread gone--> DEAD: handles closed, address space destroyed,
+//                                      ZX_PROCESS_TERMINATED, job no longer counts it
+//   The struct lives until the last reference: handles, its thread objects (each holds one).
+//
+// Every process that is not DEAD is on the `live` list, so that a job kill can find them.
+// A process dies from the context of its last exiting thread (which first switches to the
+// kernel-only page tables) or, with no thread running, from the killer's context.
+// Lock rule: one CPU; state changes happen with interrupts masked.
+// <kernel/timer.h> defines ZX_USEC/MSEC/SEC as <zircon/time.h> does (differently typed):
+// include it first and keep Zircon's.
+#include <kernel/timer.h>
+#undef ZX_USEC
+#undef ZX_MSEC
+#undef ZX_SEC
+
+#include <kernel/process.h>
+
+#include <stddef.h>
+
+#include <kernel/arch.h>
+#include <kernel/heap.h>
+#include <kernel/job.h>
+#include <kernel/thread.h>
+#include <kernel/vm.h>
+#include <lib/string.h>
+#include <zircon/errors.h>
+#include <zircon/rights.h>
+
+static struct process *live;  // guarded by masking interrupts
+
+static void live_remove(struct process *p) {
+    for (struct process **link = &live; *link != NULL; link = &(*link)->next_live) {
+        if (*link == p) {
+            *link = p->next_live;
+            return;
+        }
+    }
+}
+
+struct process *process_from_kobject(struct kobject *obj) {
+    return obj != NULL && obj->type == ZX_OBJ_TYPE_PROCESS ? (struct process *)obj : NULL;
+}
+
+static void process_destroy(struct kobject *obj) {
+    struct process *p = (struct process *)obj;
+    if (p->state != PROCESS_STATE_DEAD) {  // never started: nothing ran in it
+        arch_irq_state_t s = arch_irq_save();
+        live_remove(p);
+        arch_irq_restore(s);
+        handle_table_destroy(&p->handles);
+        vm_aspace_destroy(p->aspace);
+        job_remove_process(p->job);
+    }
+    kobject_unref(&p->job->obj);
+    kfree(p);
+}
+
+static zx_status_t process_get_info(struct kobject *obj, uint32_t topic, void *kbuf, size_t len,
+                                    size_t *actual) {
+    if (topic != ZX_INFO_PROCESS) {
+        return ZX_ERR_WRONG_TYPE;
+    }
+    if (len < sizeof(zx_info_process_t)) {
+        return ZX_ERR_BUFFER_TOO_SMALL;
+    }
+    struct process *p = (struct process *)obj;
+    arch_irq_state_t s = arch_irq_save();
+    zx_info_process_t info = {
+        .return_code = p->state == PROCESS_STATE_DEAD ? p->return_code : 0,
+        .start_time = p->start_time,
+        .flags = (p->state != PROCESS_STATE_INITIAL ? ZX_INFO_PROCESS_FLAG_STARTED : 0) |
+                 (p->state == PROCESS_STATE_DEAD ? ZX_INFO_PROCESS_FLAG_EXITED : 0),
+    };
+    arch_irq_restore(s);
+    memcpy(kbuf, &info, sizeof(info));
+    *actual = sizeof(info);
+    return ZX_OK;
+}
+
+static zx_koid_t process_related_koid(struct kobject *obj) {
+    return ((struct process *)obj)->job->obj.koid;
+}
+
+static const struct kobject_ops process_ops = {
+    .type_name = "process",
+    .default_rights = ZX_DEFAULT_PROCESS_RIGHTS,
+    .destroy = process_destroy,
+    .get_info = process_get_info,
+    .related_koid = process_related_koid,
+};
+
+// The bad-handle policy said KILL (handle.c calls this from the offending syscall).
+static void process_policy_kill(struct handle_table *ht) {
+    struct process *p = (struct process *)((char *)ht - offsetof(struct process, handles));
+    process_kill(p, ZX_TASK_RETCODE_POLICY_KILL);
+}
+
+zx_status_t process_create(struct job *job, const char *name, size_t name_len,
+                           struct process **out) {
+    struct process *p = kzalloc(sizeof(*p));
+    if (p == NULL) {
+        return ZX_ERR_NO_MEMORY;
+    }
+    char aspace_name[ZX_MAX_NAME_LEN] = {0};
+    memcpy(aspace_name, name, name_len < ZX_MAX_NAME_LEN - 1 ? name_len : ZX_MAX_NAME_LEN - 1);
+    zx_status_t st = vm_aspace_create(aspace_name, &p->aspace);
+    if (st != ZX_OK) {
+        kfree(p);
+        return st;
+    }
+    kobject_init(&p->obj, ZX_OBJ_TYPE_PROCESS, &process_ops);
+    kobject_set_name(&p->obj, name, name_len);
+    handle_table_init(&p->handles, job);
+    p->handles.on_policy_kill = process_policy_kill;
+    kobject_ref(&job->obj);
+    p->job = job;
+    job_add_process(job);
+    p->state = PROCESS_STATE_INITIAL;
+    arch_irq_state_t s = arch_irq_save();
+    p->next_live = live;
+    live = p;
+    arch_irq_restore(s);
+    *out = p;
+    return ZX_OK;
+}
+
+// The last running thread is gone (or none ever ran): the process dies. Interrupts masked;
+// the caller holds a reference and does not run on this process's page tables.
+static void process_finish(struct process *p) {
+    p->state = PROCESS_STATE_DEAD;
+    live_remove(p);
+    struct vm_aspace *as = p->aspace;
+    p->aspace = NULL;
+    for (struct uthread *t = p->threads; t != NULL; t = t->next_in_process) {
+        if (t->state == ZX_THREAD_STATE_NEW) {
+            t->state = ZX_THREAD_STATE_DEAD;
+            kobject_signal(&t->obj, 0, ZX_THREAD_TERMINATED);
+        }
+    }
+    handle_table_destroy(&p->handles);
+    vm_aspace_destroy(as);
+    job_remove_process(p->job);
+    kobject_signal(&p->obj, 0, ZX_PROCESS_TERMINATED);
+}
+
+void process_kill(struct process *p, int64_t retcode) {
+    arch_irq_state_t s = arch_irq_save();
+    if (p->state == PROCESS_STATE_DYING || p->state == PROCESS_STATE_DEAD) {
+        arch_irq_restore(s);
+        return;
+    }
+    p->return_code = retcode;
+    p->state = PROCESS_STATE_DYING;
+    for (struct uthread *t = p->threads; t != NULL; t = t->next_in_process) {
+        t->kill_requested = true;
+    }
+    if (p->running_threads == 0) {
+        kobject_ref(&p->obj);
+        process_finish(p);
+        arch_irq_restore(s);
+        kobject_unref(&p->obj);
+        return;
+    }
+    arch_irq_restore(s);
+}
+
+static bool job_contains(const struct job *job, const struct job *j) {
+    for (; j != NULL; j = j->parent) {
+        if (j == job) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void process_kill_job(struct job *job, int64_t retcode) {
+    arch_irq_state_t s = arch_irq_save();
+    // process_kill may end a process at once (unlinking it), so restart after each kill.
+    for (struct process *p = live; p != NULL;) {
+        if (p->state != PROCESS_STATE_DYING && job_contains(job, p->job)) {
+            process_kill(p, retcode);
+            p = live;
+        } else {
+            p = p->next_live;
+        }
+    }
+    arch_irq_restore(s);
+}
+
+void process_thread_exited(struct process *p) {
+    p->running_threads--;
+    if (p->running_threads == 0) {
+        if (p->state != PROCESS_STATE_DYING) {
+            p->state = PROCESS_STATE_DYING;  // last thread exited: return code stays 0
+        }
+        process_finish(p);
+    }
+}
+
+void process_exit_current(int64_t retcode) {
+    struct process *p = process_current();
+    process_kill(p, retcode);
+    uthread_exit_current();
+}
+
+void process_mark_started(struct process *p) {
+    p->running_threads++;
+    if (p->state == PROCESS_STATE_INITIAL) {
+        p->state = PROCESS_STATE_RUNNING;
+        p->start_time = (zx_time_t)current_time();
+    }
+}

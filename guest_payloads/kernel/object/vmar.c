@@ -1,0 +1,630 @@
+// Virtual memory address regions and address spaces (include/kernel/vm.h).
+//
+//   vm_aspace ── arch page tables
+//      └─ root vmar [USER_ASPACE_BASE, USER_ASPACE_TOP)
+//           children (sorted, non-overlapping struct vm_region):
+//             ├─ mapping: [base, base+size) of vmo from vmo_offset, mmu_flags
+//             └─ sub-vmar: a struct vmar of its own, with its own children
+//
+// Mappings are eager: vmar_map commits every VMO page of the range and enters it in the page
+// tables, so a user access faults only outside any mapping or against its permissions.
+// unmap/protect split a mapping where the range cuts it; protect reaches into sub-VMARs in
+// the range; every check runs before anything changes (a split alone changes nothing
+// visible).
+//
+// vDSO rules (README "vDSO rules"), for a VMO with VMO_FLAG_VDSO:
+//   1. no mapping may ask for ZX_VM_PERM_WRITE;
+//   2. a mapping asking for ZX_VM_PERM_EXECUTE must be exactly [code_start, size) of the VMO,
+//      and only one such mapping per address space: it is recorded as aspace->vdso_code;
+//   3. vmar_unmap, vmar_protect or vmar_destroy touching the recorded code mapping (whole or
+//      part) fail with ZX_ERR_ACCESS_DENIED; only the aspace's destruction removes it.
+// All three fail with ZX_ERR_ACCESS_DENIED.
+//
+// Placement without ZX_VM_SPECIFIC: a random page-aligned spot (ASLR) tried a few times,
+// then the lowest gap that fits; ZX_VM_COMPACT asks for the lowest gap directly.
+// Lock rule: one CPU; every public function masks interrupts for its whole run.
+#include <kernel/vm.h>
+
+#include <kernel/arch.h>
+#include <kernel/heap.h>
+#include <kernel/pmm.h>
+#include <kernel/random.h>
+#include <lib/string.h>
+#include <zircon/errors.h>
+#include <zircon/rights.h>
+#include <zircon/syscalls/object.h>
+
+#define VM_PERMS (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE)
+#define VM_CAN_MAP_PERMS (ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_EXECUTE)
+#define VM_CAN_MAP_ALL (VM_CAN_MAP_PERMS | ZX_VM_CAN_MAP_SPECIFIC)
+#define VM_ALIGN_MASK (31u << ZX_VM_ALIGN_BASE)
+#define RANDOM_PLACEMENT_TRIES 8
+
+// ZX_VM_CAN_MAP_READ/WRITE/EXECUTE sit 7 bits above ZX_VM_PERM_READ/WRITE/EXECUTE.
+#define CAN_MAP_SHIFT 7
+
+static struct vmar *vmar_from(struct kobject *obj) {
+    return (struct vmar *)obj;
+}
+
+static void vmar_kobj_destroy(struct kobject *obj) {
+    kfree(vmar_from(obj));
+}
+
+static zx_status_t vmar_get_info(struct kobject *obj, uint32_t topic, void *kbuf, size_t len,
+                                 size_t *actual) {
+    if (topic != ZX_INFO_VMAR) {
+        return ZX_ERR_WRONG_TYPE;
+    }
+    if (len < sizeof(zx_info_vmar_t)) {
+        return ZX_ERR_BUFFER_TOO_SMALL;
+    }
+    struct vmar *v = vmar_from(obj);
+    zx_info_vmar_t info = {.base = v->base, .len = v->size};
+    memcpy(kbuf, &info, sizeof(info));
+    *actual = sizeof(info);
+    return ZX_OK;
+}
+
+static const struct kobject_ops vmar_ops = {
+    .type_name = "vmar",
+    .default_rights = ZX_DEFAULT_VMAR_RIGHTS,
+    .destroy = vmar_kobj_destroy,
+    .get_info = vmar_get_info,
+};
+
+static struct vmar *vmar_new(struct vm_aspace *as, struct vmar *parent, uintptr_t base,
+                             size_t size, zx_vm_option_t flags) {
+    struct vmar *v = kzalloc(sizeof(*v));
+    if (v == NULL) {
+        return NULL;
+    }
+    v->aspace = as;
+    v->parent = parent;
+    v->base = base;
+    v->size = size;
+    v->flags = flags;
+    kobject_init(&v->obj, ZX_OBJ_TYPE_VMAR, &vmar_ops);
+    return v;
+}
+
+static uint32_t perms_to_mmu(zx_vm_option_t perms) {
+    return ARCH_MMU_FLAG_USER | ((perms & ZX_VM_PERM_READ) ? ARCH_MMU_FLAG_READ : 0) |
+           ((perms & ZX_VM_PERM_WRITE) ? ARCH_MMU_FLAG_WRITE : 0) |
+           ((perms & ZX_VM_PERM_EXECUTE) ? ARCH_MMU_FLAG_EXECUTE : 0);
+}
+
+// Perms must be readable if anything (ZX_ERR_INVALID_ARGS), never write+execute (W^X:
+// ZX_ERR_ACCESS_DENIED), and within the VMAR's CAN_MAP_* limits and `max`
+// (ZX_ERR_ACCESS_DENIED).
+static zx_status_t check_perms(const struct vmar *v, zx_vm_option_t perms, zx_vm_option_t max) {
+    if ((perms & (ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE)) && !(perms & ZX_VM_PERM_READ)) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    if ((perms & ZX_VM_PERM_WRITE) && (perms & ZX_VM_PERM_EXECUTE)) {
+        return ZX_ERR_ACCESS_DENIED;
+    }
+    zx_vm_option_t allowed = (v->flags & VM_CAN_MAP_PERMS) >> CAN_MAP_SHIFT;
+    if ((perms & ~allowed) != 0 || (perms & ~max) != 0) {
+        return ZX_ERR_ACCESS_DENIED;
+    }
+    return ZX_OK;
+}
+
+static bool overlaps(uintptr_t a, size_t alen, uintptr_t b, size_t blen) {
+    return a < b + blen && b < a + alen;
+}
+
+static bool range_free(const struct vmar *v, uintptr_t base, size_t size) {
+    for (const struct vm_region *r = v->children; r != NULL; r = r->next) {
+        if (overlaps(base, size, r->base, r->size)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void insert_region(struct vmar *v, struct vm_region *n) {
+    struct vm_region **link = &v->children;
+    while (*link != NULL && (*link)->base < n->base) {
+        link = &(*link)->next;
+    }
+    n->next = *link;
+    *link = n;
+}
+
+static void remove_region(struct vmar *v, struct vm_region *n) {
+    for (struct vm_region **link = &v->children; *link != NULL; link = &(*link)->next) {
+        if (*link == n) {
+            *link = n->next;
+            return;
+        }
+    }
+}
+
+// Decodes ZX_VM_ALIGN_*: the alignment in bytes (PAGE_SIZE if none), 0 if invalid.
+static size_t align_of(zx_vm_option_t options) {
+    uint32_t shift = (options & VM_ALIGN_MASK) >> ZX_VM_ALIGN_BASE;
+    if (shift == 0) {
+        return PAGE_SIZE;
+    }
+    if (shift < 10 || shift > 32) {
+        return 0;
+    }
+    return shift < PAGE_SHIFT ? PAGE_SIZE : (size_t)1 << shift;
+}
+
+// Picks where a child of `size` goes: at base + offset with ZX_VM_SPECIFIC, else a free spot.
+static zx_status_t place(struct vmar *v, zx_vm_option_t options, size_t offset, size_t size,
+                         uintptr_t *out) {
+    size_t align = align_of(options);
+    if (align == 0) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    if (options & ZX_VM_SPECIFIC) {
+        if (!(v->flags & ZX_VM_CAN_MAP_SPECIFIC)) {
+            return ZX_ERR_ACCESS_DENIED;
+        }
+        if ((offset & (PAGE_SIZE - 1)) != 0 || offset > v->size || size > v->size - offset) {
+            return ZX_ERR_INVALID_ARGS;
+        }
+        if (((v->base + offset) & (align - 1)) != 0) {
+            return ZX_ERR_INVALID_ARGS;
+        }
+        if (!range_free(v, v->base + offset, size)) {
+            return ZX_ERR_ALREADY_EXISTS;
+        }
+        *out = v->base + offset;
+        return ZX_OK;
+    }
+    if (offset != 0) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    if (size > v->size) {
+        return ZX_ERR_NO_RESOURCES;
+    }
+    uintptr_t first = (v->base + align - 1) & ~(uintptr_t)(align - 1);
+    if (first >= v->base + v->size || v->base + v->size - first < size) {
+        return ZX_ERR_NO_RESOURCES;
+    }
+    size_t slots = (v->base + v->size - first - size) / align + 1;
+    if (!(options & ZX_VM_COMPACT)) {
+        for (int i = 0; i < RANDOM_PLACEMENT_TRIES; i++) {
+            uintptr_t at = first + (uintptr_t)(random_u64() % slots) * align;
+            if (range_free(v, at, size)) {
+                *out = at;
+                return ZX_OK;
+            }
+        }
+    }
+    uintptr_t at = first;
+    for (const struct vm_region *r = v->children; r != NULL; r = r->next) {
+        if (r->base >= at && r->base - at >= size) {
+            break;
+        }
+        if (r->base + r->size > at) {
+            at = (r->base + r->size + align - 1) & ~(uintptr_t)(align - 1);
+        }
+    }
+    if (at < first || at > v->base + v->size || v->base + v->size - at < size) {
+        return ZX_ERR_NO_RESOURCES;
+    }
+    *out = at;
+    return ZX_OK;
+}
+
+static bool vmar_usable(const struct vmar *v) {
+    return !v->destroyed;
+}
+
+zx_status_t vmar_allocate(struct vmar *parent, zx_vm_option_t options, size_t offset,
+                          size_t size, struct vmar **child, zx_vaddr_t *child_addr) {
+    zx_vm_option_t allowed = VM_CAN_MAP_ALL | ZX_VM_COMPACT | ZX_VM_SPECIFIC | VM_ALIGN_MASK;
+    if ((options & ~allowed) != 0 || size == 0) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    size = PAGE_ALIGN_UP(size);
+    if (size == 0) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    arch_irq_state_t s = arch_irq_save();
+    zx_status_t st = ZX_ERR_BAD_STATE;
+    if (!vmar_usable(parent)) {
+        goto out;
+    }
+    st = ZX_ERR_ACCESS_DENIED;
+    if ((options & VM_CAN_MAP_PERMS & ~parent->flags) != 0) {
+        goto out;
+    }
+    uintptr_t base;
+    st = place(parent, options, offset, size, &base);
+    if (st != ZX_OK) {
+        goto out;
+    }
+    st = ZX_ERR_NO_MEMORY;
+    struct vm_region *r = kzalloc(sizeof(*r));
+    if (r == NULL) {
+        goto out;
+    }
+    struct vmar *v = vmar_new(parent->aspace, parent, base, size,
+                              options & (VM_CAN_MAP_ALL | ZX_VM_COMPACT));
+    if (v == NULL) {
+        kfree(r);
+        goto out;
+    }
+    kobject_ref(&v->obj);  // the region's reference; the caller gets the creation one
+    *r = (struct vm_region){.base = base, .size = size, .vmar = v};
+    insert_region(parent, r);
+    *child = v;
+    *child_addr = base;
+    st = ZX_OK;
+out:
+    arch_irq_restore(s);
+    return st;
+}
+
+// Removes a mapping region's pages from the page tables and drops it.
+static void mapping_free(struct vmar *v, struct vm_region *r) {
+    arch_aspace_unmap(v->aspace->arch, r->base, r->size / PAGE_SIZE);
+    if (v->aspace->vdso_code == r) {
+        v->aspace->vdso_code = NULL;
+        v->aspace->vdso_base = 0;
+        v->aspace->vdso_sysret = NULL;
+    }
+    r->vmo->mapping_count--;
+    kobject_unref(&r->vmo->obj);
+    kfree(r);
+}
+
+zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
+                     struct vmo *vmo, uint64_t vmo_offset, size_t len, zx_vm_option_t max_perms,
+                     zx_vaddr_t *mapped) {
+    zx_vm_option_t allowed = VM_PERMS | ZX_VM_SPECIFIC | ZX_VM_COMPACT | VM_ALIGN_MASK |
+                             ZX_VM_MAP_RANGE | ZX_VM_ALLOW_FAULTS |
+                             ZX_VM_REQUIRE_NON_RESIZABLE | ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED;
+    if ((options & ~allowed) != 0 || len == 0 || (vmo_offset & (PAGE_SIZE - 1)) != 0) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    if (options & ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED) {
+        options |= ZX_VM_PERM_READ;
+    }
+    zx_vm_option_t perms = options & VM_PERMS;
+    len = PAGE_ALIGN_UP(len);
+    if (len == 0) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    arch_irq_state_t s = arch_irq_save();
+    zx_status_t st = ZX_ERR_BAD_STATE;
+    if (!vmar_usable(v)) {
+        goto out;
+    }
+    st = check_perms(v, perms, max_perms);
+    if (st != ZX_OK) {
+        goto out;
+    }
+    st = ZX_ERR_NOT_SUPPORTED;
+    if ((options & ZX_VM_REQUIRE_NON_RESIZABLE) && (vmo->options & ZX_VMO_RESIZABLE)) {
+        goto out;
+    }
+    st = ZX_ERR_OUT_OF_RANGE;
+    if (vmo_offset > vmo->size || len > vmo->size - vmo_offset) {
+        goto out;
+    }
+    bool vdso_code = false;
+    if (vmo->flags & VMO_FLAG_VDSO) {
+        st = ZX_ERR_ACCESS_DENIED;
+        if (perms & ZX_VM_PERM_WRITE) {
+            goto out;
+        }
+        if (perms & ZX_VM_PERM_EXECUTE) {
+            if (vmo_offset != vmo->vdso_code_start || len != vmo->size - vmo_offset ||
+                v->aspace->vdso_code != NULL) {
+                goto out;
+            }
+            vdso_code = true;
+        }
+    }
+    uintptr_t base;
+    st = place(v, options, vmar_offset, len, &base);
+    if (st != ZX_OK) {
+        goto out;
+    }
+    st = ZX_ERR_NO_MEMORY;
+    struct vm_region *r = kzalloc(sizeof(*r));
+    if (r == NULL) {
+        goto out;
+    }
+    *r = (struct vm_region){.base = base,
+                            .size = len,
+                            .vmo = vmo,
+                            .vmo_offset = vmo_offset,
+                            .mmu_flags = perms_to_mmu(perms),
+                            .max_mmu_flags = perms_to_mmu(max_perms & VM_PERMS),
+                            .vdso_code = vdso_code};
+    kobject_ref(&vmo->obj);
+    vmo->mapping_count++;
+    insert_region(v, r);
+    for (size_t off = 0; off < len; off += PAGE_SIZE) {
+        uintptr_t page = vmo_commit_page(vmo, vmo_offset + off);
+        if (page == 0 || (perms != 0 && arch_aspace_map(v->aspace->arch, base + off, page,
+                                                        r->mmu_flags) != ZX_OK)) {
+            remove_region(v, r);
+            mapping_free(v, r);
+            goto out;
+        }
+    }
+    if (vdso_code) {
+        v->aspace->vdso_code = r;
+        v->aspace->vdso_base = base - vmo_offset;
+        v->aspace->vdso_sysret = vmo->vdso_sysret;
+    }
+    *mapped = base;
+    st = ZX_OK;
+out:
+    arch_irq_restore(s);
+    return st;
+}
+
+// True if the recorded vDSO code mapping lies (partly) in [addr, addr + len) of `v`'s tree.
+static bool touches_vdso(const struct vmar *v, uintptr_t addr, size_t len) {
+    const struct vm_region *code = v->aspace->vdso_code;
+    return code != NULL && overlaps(addr, len, code->base, code->size);
+}
+
+// Makes sure no mapping region of `v` straddles `addr` (splits one that does).
+static zx_status_t split_at(struct vmar *v, uintptr_t addr) {
+    for (struct vm_region *r = v->children; r != NULL; r = r->next) {
+        if (r->vmo == NULL || addr <= r->base || addr >= r->base + r->size) {
+            continue;
+        }
+        struct vm_region *tail = kzalloc(sizeof(*tail));
+        if (tail == NULL) {
+            return ZX_ERR_NO_MEMORY;
+        }
+        *tail = *r;
+        size_t head = addr - r->base;
+        tail->base = addr;
+        tail->size = r->size - head;
+        tail->vmo_offset = r->vmo_offset + head;
+        tail->vdso_code = false;  // never split: the code mapping refuses unmap/protect
+        r->size = head;
+        r->next = tail;
+        kobject_ref(&r->vmo->obj);
+        r->vmo->mapping_count++;
+        return ZX_OK;
+    }
+    return ZX_OK;
+}
+
+// Checks [addr, addr+len) of `v` for unmap: no sub-VMAR only partly inside
+// (ZX_ERR_INVALID_ARGS). The vDSO rule is checked by the caller.
+static bool subvmars_whole(const struct vmar *v, uintptr_t addr, size_t len) {
+    for (const struct vm_region *r = v->children; r != NULL; r = r->next) {
+        if (r->vmar != NULL && overlaps(addr, len, r->base, r->size) &&
+            (r->base < addr || r->base + r->size > addr + len)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void vmar_teardown(struct vmar *v);
+
+// Removes every region of `v` inside [addr, addr+len) (they were split to fit).
+static void remove_range(struct vmar *v, uintptr_t addr, size_t len) {
+    for (struct vm_region **link = &v->children; *link != NULL;) {
+        struct vm_region *r = *link;
+        if (r->base >= addr && r->base + r->size <= addr + len) {
+            *link = r->next;
+            if (r->vmo != NULL) {
+                mapping_free(v, r);
+            } else {
+                vmar_teardown(r->vmar);
+                kobject_unref(&r->vmar->obj);
+                kfree(r);
+            }
+        } else {
+            link = &r->next;
+        }
+    }
+}
+
+// Unmaps everything in `v` and marks it destroyed (it stays allocated until its last
+// reference goes). The caller removes it from its parent.
+static void vmar_teardown(struct vmar *v) {
+    remove_range(v, v->base, v->size);
+    v->destroyed = true;
+}
+
+static bool range_in(const struct vmar *v, uintptr_t addr, size_t len) {
+    return (addr & (PAGE_SIZE - 1)) == 0 && len != 0 && addr >= v->base &&
+           addr - v->base <= v->size && len <= v->size - (addr - v->base);
+}
+
+zx_status_t vmar_unmap(struct vmar *v, zx_vaddr_t addr, size_t len) {
+    len = PAGE_ALIGN_UP(len);
+    arch_irq_state_t s = arch_irq_save();
+    zx_status_t st = ZX_ERR_BAD_STATE;
+    if (!vmar_usable(v)) {
+        goto out;
+    }
+    st = ZX_ERR_INVALID_ARGS;
+    if (!range_in(v, addr, len)) {
+        goto out;
+    }
+    st = ZX_ERR_ACCESS_DENIED;  // the vDSO rule comes first, wherever its mapping sits
+    if (touches_vdso(v, addr, len)) {
+        goto out;
+    }
+    st = ZX_ERR_INVALID_ARGS;
+    if (!subvmars_whole(v, addr, len)) {
+        goto out;
+    }
+    st = split_at(v, addr);
+    if (st == ZX_OK) {
+        st = split_at(v, addr + len);
+    }
+    if (st == ZX_OK) {
+        remove_range(v, addr, len);
+    }
+out:
+    arch_irq_restore(s);
+    return st;
+}
+
+// vmar_protect's check: [addr, end) of `v` is covered without holes by mappings (of `v` or
+// of sub-VMARs, recursively), each allowing `perms` (ZX_ERR_NOT_FOUND / ZX_ERR_ACCESS_DENIED).
+static zx_status_t protect_check(const struct vmar *v, uintptr_t addr, uintptr_t end,
+                                 zx_vm_option_t perms) {
+    zx_vm_option_t allowed = (v->flags & VM_CAN_MAP_PERMS) >> CAN_MAP_SHIFT;
+    if ((perms & ~allowed) != 0) {
+        return ZX_ERR_ACCESS_DENIED;
+    }
+    uint32_t want = perms_to_mmu(perms);
+    uintptr_t at = addr;
+    for (const struct vm_region *r = v->children; r != NULL && at < end; r = r->next) {
+        if (r->base + r->size <= at) {
+            continue;
+        }
+        if (r->base > at) {
+            return ZX_ERR_NOT_FOUND;
+        }
+        uintptr_t stop = r->base + r->size < end ? r->base + r->size : end;
+        if (r->vmar != NULL) {
+            zx_status_t st = protect_check(r->vmar, at, stop, perms);
+            if (st != ZX_OK) {
+                return st;
+            }
+        } else if ((want & ~r->max_mmu_flags) != 0) {
+            return ZX_ERR_ACCESS_DENIED;
+        }
+        at = stop;
+    }
+    return at < end ? ZX_ERR_NOT_FOUND : ZX_OK;
+}
+
+// vmar_protect's change, after protect_check passed: splits the mappings at the range ends
+// and gives every mapping inside (recursively) the new permissions.
+static zx_status_t protect_apply(struct vmar *v, uintptr_t addr, uintptr_t end,
+                                 zx_vm_option_t perms) {
+    zx_status_t st = split_at(v, addr);
+    if (st == ZX_OK) {
+        st = split_at(v, end);
+    }
+    uint32_t want = perms_to_mmu(perms);
+    for (struct vm_region *r = v->children; r != NULL && st == ZX_OK; r = r->next) {
+        if (!overlaps(addr, end - addr, r->base, r->size)) {
+            continue;
+        }
+        if (r->vmar != NULL) {
+            uintptr_t lo = r->base > addr ? r->base : addr;
+            uintptr_t hi = r->base + r->size < end ? r->base + r->size : end;
+            st = protect_apply(r->vmar, lo, hi, perms);
+            continue;
+        }
+        r->mmu_flags = want;
+        size_t pages = r->size / PAGE_SIZE;
+        if (perms == 0) {
+            arch_aspace_unmap(v->aspace->arch, r->base, pages);
+            continue;
+        }
+        for (size_t i = 0; i < pages; i++) {
+            uintptr_t page = vmo_commit_page(r->vmo, r->vmo_offset + i * PAGE_SIZE);
+            arch_aspace_map(v->aspace->arch, r->base + i * PAGE_SIZE, page, want);
+        }
+    }
+    return st;
+}
+
+zx_status_t vmar_protect(struct vmar *v, zx_vm_option_t options, zx_vaddr_t addr, size_t len) {
+    if ((options & ~VM_PERMS) != 0) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    len = PAGE_ALIGN_UP(len);
+    arch_irq_state_t s = arch_irq_save();
+    zx_status_t st = ZX_ERR_BAD_STATE;
+    if (!vmar_usable(v)) {
+        goto out;
+    }
+    st = ZX_ERR_INVALID_ARGS;
+    if (!range_in(v, addr, len)) {
+        goto out;
+    }
+    st = check_perms(v, options, VM_PERMS);
+    if (st != ZX_OK) {
+        goto out;
+    }
+    st = ZX_ERR_ACCESS_DENIED;
+    if (touches_vdso(v, addr, len)) {
+        goto out;
+    }
+    st = protect_check(v, addr, addr + len, options);
+    if (st == ZX_OK) {
+        st = protect_apply(v, addr, addr + len, options);
+    }
+out:
+    arch_irq_restore(s);
+    return st;
+}
+
+zx_status_t vmar_destroy(struct vmar *v) {
+    arch_irq_state_t s = arch_irq_save();
+    zx_status_t st = ZX_ERR_BAD_STATE;
+    if (!vmar_usable(v)) {
+        goto out;
+    }
+    st = ZX_ERR_ACCESS_DENIED;
+    if (touches_vdso(v, v->base, v->size)) {
+        goto out;
+    }
+    vmar_teardown(v);
+    if (v->parent != NULL) {
+        for (struct vm_region *r = v->parent->children; r != NULL; r = r->next) {
+            if (r->vmar == v) {
+                remove_region(v->parent, r);
+                kfree(r);
+                kobject_unref(&v->obj);
+                break;
+            }
+        }
+    }
+    st = ZX_OK;
+out:
+    arch_irq_restore(s);
+    return st;
+}
+
+zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out) {
+    struct vm_aspace *as = kzalloc(sizeof(*as));
+    if (as == NULL) {
+        return ZX_ERR_NO_MEMORY;
+    }
+    as->arch = arch_aspace_create();
+    if (as->arch == NULL) {
+        kfree(as);
+        return ZX_ERR_NO_MEMORY;
+    }
+    as->root = vmar_new(as, NULL, USER_ASPACE_BASE, USER_ASPACE_SIZE, VM_CAN_MAP_ALL);
+    if (as->root == NULL) {
+        arch_aspace_destroy(as->arch);
+        kfree(as);
+        return ZX_ERR_NO_MEMORY;
+    }
+    kobject_set_name(&as->root->obj, name, strlen(name));
+    *out = as;
+    return ZX_OK;
+}
+
+void vm_aspace_destroy(struct vm_aspace *as) {
+    arch_irq_state_t s = arch_irq_save();
+    as->vdso_code = NULL;  // process exit is the one way the vDSO code mapping goes
+    as->vdso_base = 0;
+    as->vdso_sysret = NULL;
+    if (!as->root->destroyed) {
+        vmar_teardown(as->root);
+    }
+    arch_irq_restore(s);
+    kobject_unref(&as->root->obj);
+    arch_aspace_destroy(as->arch);
+    kfree(as);
+}

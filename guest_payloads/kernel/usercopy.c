@@ -1,0 +1,81 @@
+// Checked user copies (include/kernel/usercopy.h).
+//
+// The copy never dereferences a user address: each page of the user range is translated
+// through the address space's own tables (arch_aspace_query) and must be present with
+// ARCH_MMU_FLAG_USER (and ARCH_MMU_FLAG_WRITE for a copy out); the bytes then move through
+// the kernel's 1:1 map of the physical page. VMAR mappings commit and map every page when
+// they are created, so "not mapped" always means "not a valid user address". Interrupts are
+// masked per page so that no other thread can unmap it in between.
+#include <kernel/usercopy.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <kernel/arch.h>
+#include <kernel/pmm.h>
+#include <kernel/process.h>
+#include <kernel/vm.h>
+#include <lib/string.h>
+#include <zircon/errors.h>
+
+static bool user_range_ok(uintptr_t addr, size_t n) {
+    return addr >= USER_ASPACE_BASE && addr < USER_ASPACE_TOP && n <= USER_ASPACE_TOP - addr;
+}
+
+// Copies n bytes between user `uaddr` in `as` and kernel `kbuf`; `out` is the direction.
+static zx_status_t copy_user(struct vm_aspace *as, uintptr_t uaddr, void *kbuf, size_t n,
+                             bool out) {
+    if (n == 0) {
+        return ZX_OK;
+    }
+    if (as == NULL || !user_range_ok(uaddr, n)) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    uint32_t need = ARCH_MMU_FLAG_USER | (out ? ARCH_MMU_FLAG_WRITE : 0);
+    char *k = kbuf;
+    while (n > 0) {
+        size_t chunk = PAGE_SIZE - (uaddr & (PAGE_SIZE - 1));
+        if (chunk > n) {
+            chunk = n;
+        }
+        arch_irq_state_t s = arch_irq_save();
+        uintptr_t paddr;
+        uint32_t flags;
+        zx_status_t st = arch_aspace_query(as->arch, uaddr, &paddr, &flags);
+        if (st != ZX_OK || (flags & need) != need) {
+            arch_irq_restore(s);
+            return ZX_ERR_INVALID_ARGS;
+        }
+        if (out) {
+            memcpy((void *)paddr, k, chunk);
+        } else {
+            memcpy(k, (const void *)paddr, chunk);
+        }
+        arch_irq_restore(s);
+        uaddr += chunk;
+        k += chunk;
+        n -= chunk;
+    }
+    return ZX_OK;
+}
+
+zx_status_t copy_from_aspace(struct vm_aspace *as, void *dst, uintptr_t usrc, size_t n) {
+    return copy_user(as, usrc, dst, n, false);
+}
+
+zx_status_t copy_to_aspace(struct vm_aspace *as, uintptr_t udst, const void *src, size_t n) {
+    return copy_user(as, udst, (void *)src, n, true);
+}
+
+static struct vm_aspace *current_aspace(void) {
+    struct process *p = process_current();
+    return p != NULL ? p->aspace : NULL;
+}
+
+zx_status_t copy_from_user(void *dst, const void *usrc, size_t n) {
+    return copy_from_aspace(current_aspace(), dst, (uintptr_t)usrc, n);
+}
+
+zx_status_t copy_to_user(void *udst, const void *src, size_t n) {
+    return copy_to_aspace(current_aspace(), (uintptr_t)udst, src, n);
+}

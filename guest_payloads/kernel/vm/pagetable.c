@@ -1,0 +1,166 @@
+// Page tables of one address space: the arch_aspace_* functions of <kernel/vm.h>, as one
+// generic walk over the 4-level tree of <kernel/arch_mmu.h>.
+//
+// Tables are pages from the pmm, reached through the kernel's 1:1 map (paddr == kernel
+// vaddr below arch_phys_limit()). The root's entry 0 is the kernel's shared entry and is
+// never walked or freed here; everything the walker creates lies in the user range.
+// Intermediate tables stay until the aspace is destroyed (no reclaim of empty tables).
+#include <kernel/vm.h>
+
+#include <kernel/arch.h>
+#include <kernel/arch_mmu.h>
+#include <kernel/heap.h>
+#include <kernel/pmm.h>
+#include <zircon/errors.h>
+
+struct arch_aspace {
+    uintptr_t root;  // physical address of the level-0 table
+};
+
+static uint64_t *table_ptr(uintptr_t paddr) {
+    return (uint64_t *)paddr;
+}
+
+static unsigned index_at(uintptr_t vaddr, int level) {
+    return (unsigned)(vaddr >> (39 - 9 * level)) & (MMU_ENTRIES - 1);
+}
+
+static bool user_page_ok(uintptr_t vaddr) {
+    return (vaddr & (PAGE_SIZE - 1)) == 0 && vaddr >= USER_ASPACE_BASE &&
+           vaddr < USER_ASPACE_TOP;
+}
+
+struct arch_aspace *arch_aspace_create(void) {
+    struct arch_aspace *as = kzalloc(sizeof(*as));
+    if (as == NULL) {
+        return NULL;
+    }
+    as->root = pmm_alloc_zeroed_page();
+    if (as->root == 0) {
+        kfree(as);
+        return NULL;
+    }
+    table_ptr(as->root)[0] = arch_mmu_kernel_root_entry();
+    return as;
+}
+
+static void free_table(uintptr_t paddr, int level) {
+    uint64_t *t = table_ptr(paddr);
+    if (level < MMU_LEVELS - 1) {
+        for (unsigned i = level == 0 ? 1 : 0; i < MMU_ENTRIES; i++) {
+            if (mmu_pte_present(t[i])) {
+                free_table(t[i] & MMU_PTE_ADDR_MASK, level + 1);
+            }
+        }
+    }
+    pmm_free_page(paddr);
+}
+
+void arch_aspace_destroy(struct arch_aspace *as) {
+    if (as == NULL) {
+        return;
+    }
+    free_table(as->root, 0);
+    kfree(as);
+}
+
+// The level-3 entry for `vaddr`, creating missing tables when `create`; NULL if absent (or
+// out of memory while creating).
+static uint64_t *leaf_entry(struct arch_aspace *as, uintptr_t vaddr, bool create) {
+    uint64_t *t = table_ptr(as->root);
+    for (int level = 0; level < MMU_LEVELS - 1; level++) {
+        uint64_t *e = &t[index_at(vaddr, level)];
+        if (!mmu_pte_present(*e)) {
+            if (!create) {
+                return NULL;
+            }
+            uintptr_t page = pmm_alloc_zeroed_page();
+            if (page == 0) {
+                return NULL;
+            }
+            *e = arch_mmu_pte_table(page);
+        }
+        t = table_ptr(*e & MMU_PTE_ADDR_MASK);
+    }
+    return &t[index_at(vaddr, MMU_LEVELS - 1)];
+}
+
+static bool flags_ok(uint32_t flags) {
+    bool wx = (flags & ARCH_MMU_FLAG_WRITE) && (flags & ARCH_MMU_FLAG_EXECUTE);
+    return !wx && (flags & ARCH_MMU_FLAG_READ);
+}
+
+zx_status_t arch_aspace_map(struct arch_aspace *as, uintptr_t vaddr, uintptr_t paddr,
+                            uint32_t flags) {
+    if (!user_page_ok(vaddr) || (paddr & (PAGE_SIZE - 1)) != 0 || !flags_ok(flags)) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    arch_irq_state_t s = arch_irq_save();
+    uint64_t *e = leaf_entry(as, vaddr, true);
+    zx_status_t st = ZX_ERR_NO_MEMORY;
+    if (e != NULL) {
+        bool was = mmu_pte_present(*e);
+        *e = arch_mmu_pte_page(paddr, flags);
+        if (was) {
+            arch_mmu_invalidate_page(vaddr);
+        }
+        st = ZX_OK;
+    }
+    arch_irq_restore(s);
+    return st;
+}
+
+void arch_aspace_unmap(struct arch_aspace *as, uintptr_t vaddr, size_t count) {
+    arch_irq_state_t s = arch_irq_save();
+    for (size_t i = 0; i < count; i++, vaddr += PAGE_SIZE) {
+        uint64_t *e = user_page_ok(vaddr) ? leaf_entry(as, vaddr, false) : NULL;
+        if (e != NULL && mmu_pte_present(*e)) {
+            *e = 0;
+            arch_mmu_invalidate_page(vaddr);
+        }
+    }
+    arch_irq_restore(s);
+}
+
+zx_status_t arch_aspace_protect(struct arch_aspace *as, uintptr_t vaddr, size_t count,
+                                uint32_t flags) {
+    if (!flags_ok(flags)) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    arch_irq_state_t s = arch_irq_save();
+    for (size_t i = 0; i < count; i++, vaddr += PAGE_SIZE) {
+        uint64_t *e = user_page_ok(vaddr) ? leaf_entry(as, vaddr, false) : NULL;
+        if (e != NULL && mmu_pte_present(*e)) {
+            *e = arch_mmu_pte_page(*e & MMU_PTE_ADDR_MASK, flags);
+            arch_mmu_invalidate_page(vaddr);
+        }
+    }
+    arch_irq_restore(s);
+    return ZX_OK;
+}
+
+zx_status_t arch_aspace_query(struct arch_aspace *as, uintptr_t vaddr, uintptr_t *paddr,
+                              uint32_t *flags) {
+    uintptr_t page = vaddr & ~(uintptr_t)(PAGE_SIZE - 1);
+    if (!user_page_ok(page)) {
+        return ZX_ERR_NOT_FOUND;
+    }
+    arch_irq_state_t s = arch_irq_save();
+    uint64_t *e = leaf_entry(as, page, false);
+    zx_status_t st = ZX_ERR_NOT_FOUND;
+    if (e != NULL && mmu_pte_present(*e)) {
+        if (paddr != NULL) {
+            *paddr = (uintptr_t)(*e & MMU_PTE_ADDR_MASK) + (vaddr - page);
+        }
+        if (flags != NULL) {
+            *flags = arch_mmu_pte_flags(*e);
+        }
+        st = ZX_OK;
+    }
+    arch_irq_restore(s);
+    return st;
+}
+
+void arch_aspace_activate(struct arch_aspace *as) {
+    arch_mmu_set_root(as != NULL ? as->root : arch_mmu_kernel_root());
+}

@@ -1,0 +1,240 @@
+// Self-tests of the VM layer (a suite of kernel/selftest.c): page tables, user copies, VMOs,
+// VMARs and the vDSO mapping rules, all on address spaces the test builds itself.
+#include <kernel/selftest.h>
+
+#include <kernel/arch.h>
+#include <kernel/arch_mmu.h>
+#include <kernel/pmm.h>
+#include <kernel/thread.h>
+#include <kernel/usercopy.h>
+#include <kernel/vm.h>
+#include <lib/string.h>
+#include <zircon/errors.h>
+#include <zircon/syscalls/object.h>
+
+#define check SELFTEST_CHECK
+#define diag SELFTEST_DIAG
+
+#define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
+#define RX (ZX_VM_PERM_READ | ZX_VM_PERM_EXECUTE)
+#define RWX (RW | ZX_VM_PERM_EXECUTE)
+#define USER_RW (ARCH_MMU_FLAG_USER | ARCH_MMU_FLAG_READ | ARCH_MMU_FLAG_WRITE)
+
+static bool test_mmu_map_protect_unmap(void) {
+    struct arch_aspace *as = arch_aspace_create();
+    check(as != NULL);
+    uintptr_t page = pmm_alloc_zeroed_page();
+    uintptr_t va = USER_ASPACE_BASE + 0x123000;
+    uintptr_t pa;
+    uint32_t flags;
+    check(arch_aspace_query(as, va, &pa, &flags) == ZX_ERR_NOT_FOUND);
+    check(arch_aspace_map(as, va, page, USER_RW) == ZX_OK);
+    check(arch_aspace_query(as, va + 5, &pa, &flags) == ZX_OK);
+    check(pa == page + 5 && flags == USER_RW);
+    uint32_t rx = ARCH_MMU_FLAG_USER | ARCH_MMU_FLAG_READ | ARCH_MMU_FLAG_EXECUTE;
+    check(arch_aspace_protect(as, va, 1, rx) == ZX_OK);
+    check(arch_aspace_query(as, va, &pa, &flags) == ZX_OK && flags == rx);
+    check(arch_aspace_map(as, va, page, USER_RW | ARCH_MMU_FLAG_EXECUTE) ==
+          ZX_ERR_INVALID_ARGS);                                         // W^X
+    check(arch_aspace_map(as, 0x200000, page, USER_RW) == ZX_ERR_INVALID_ARGS);  // kernel half
+    check(arch_aspace_map(as, USER_ASPACE_TOP, page, USER_RW) == ZX_ERR_INVALID_ARGS);
+    arch_aspace_unmap(as, va, 1);
+    check(arch_aspace_query(as, va, &pa, &flags) == ZX_ERR_NOT_FOUND);
+    arch_aspace_destroy(as);
+    pmm_free_page(page);
+    return true;
+}
+
+// The CPU itself walks the new tables: the kernel writes through the user address of an
+// active address space and finds the bytes in the physical page.
+static bool test_mmu_hardware_walk(void) {
+    struct arch_aspace *as = arch_aspace_create();
+    check(as != NULL);
+    uintptr_t page = pmm_alloc_zeroed_page();
+    uintptr_t va = USER_ASPACE_BASE + (77ull << 30) + 0x5000;  // fresh upper-level tables
+    check(arch_aspace_map(as, va, page, USER_RW) == ZX_OK);
+    thread_set_user(thread_current(), NULL, as);
+    *(volatile uint64_t *)(va + 8) = 0x1122334455667788ull;
+    uint64_t seen = *(volatile uint64_t *)(page + 8);
+    // The kernel half is still there (this code and stack run from it).
+    thread_set_user(thread_current(), NULL, NULL);
+    check(seen == 0x1122334455667788ull);
+    arch_aspace_destroy(as);
+    pmm_free_page(page);
+    return true;
+}
+
+static bool test_vmo_read_write_resize(void) {
+    struct vmo *vmo;
+    check(vmo_create(3 * PAGE_SIZE - 100, 0, &vmo) == ZX_OK);
+    check(vmo_get_size(vmo) == 3 * PAGE_SIZE);
+    char buf[64], zeros[64] = {0};
+    check(vmo_read(vmo, buf, PAGE_SIZE, sizeof(buf)) == ZX_OK);
+    check(memcmp(buf, zeros, sizeof(buf)) == 0);
+    const char msg[] = "straddles a page boundary";
+    check(vmo_write(vmo, msg, PAGE_SIZE - 10, sizeof(msg)) == ZX_OK);
+    memset(buf, 0, sizeof(buf));
+    check(vmo_read(vmo, buf, PAGE_SIZE - 10, sizeof(msg)) == ZX_OK);
+    check(memcmp(buf, msg, sizeof(msg)) == 0);
+    check(vmo_read(vmo, buf, 3 * PAGE_SIZE - 8, 16) == ZX_ERR_OUT_OF_RANGE);
+    check(vmo_write(vmo, buf, UINT64_MAX - 4, 16) == ZX_ERR_OUT_OF_RANGE);
+    check(vmo_set_size(vmo, PAGE_SIZE) == ZX_ERR_UNAVAILABLE);
+    kobject_unref(&vmo->obj);
+
+    check(vmo_create(0, 0x80, &vmo) == ZX_ERR_INVALID_ARGS);
+    check(vmo_create(PAGE_SIZE, ZX_VMO_RESIZABLE, &vmo) == ZX_OK);
+    check(vmo_write(vmo, msg, 0, sizeof(msg)) == ZX_OK);
+    check(vmo_set_size(vmo, 5 * PAGE_SIZE + 1) == ZX_OK && vmo_get_size(vmo) == 6 * PAGE_SIZE);
+    check(vmo_write(vmo, msg, 5 * PAGE_SIZE, sizeof(msg)) == ZX_OK);
+    check(vmo_set_size(vmo, 0) == ZX_OK && vmo_get_size(vmo) == 0);
+    check(vmo_set_size(vmo, PAGE_SIZE) == ZX_OK);
+    check(vmo_read(vmo, buf, 0, sizeof(msg)) == ZX_OK);
+    check(memcmp(buf, zeros, sizeof(msg)) == 0);  // grown again: zeros, not the old bytes
+    zx_info_vmo_t info;
+    size_t actual = 0;
+    check(vmo->obj.ops->get_info(&vmo->obj, ZX_INFO_VMO, &info, sizeof(info), &actual) == ZX_OK);
+    check(actual == sizeof(info) && info.koid == vmo->obj.koid);
+    check(info.size_bytes == PAGE_SIZE && (info.flags & ZX_INFO_VMO_RESIZABLE));
+    kobject_unref(&vmo->obj);
+    return true;
+}
+
+static bool test_usercopy_checks(void) {
+    struct vm_aspace *as;
+    check(vm_aspace_create("selftest", &as) == ZX_OK);
+    struct vmo *vmo;
+    check(vmo_create(2 * PAGE_SIZE, 0, &vmo) == ZX_OK);
+    zx_vaddr_t rw, ro;
+    check(vmar_map(as->root, RW, 0, vmo, 0, PAGE_SIZE, RWX, &rw) == ZX_OK);
+    check(vmar_map(as->root, ZX_VM_PERM_READ, 0, vmo, PAGE_SIZE, PAGE_SIZE, RWX, &ro) == ZX_OK);
+    const char msg[] = "through the user mapping";
+    char buf[sizeof(msg)];
+    check(copy_to_aspace(as, rw + PAGE_SIZE - 4, msg, sizeof(msg)) == ZX_ERR_INVALID_ARGS ||
+          rw + PAGE_SIZE == ro);  // runs into the read-only page (when adjacent) or a hole
+    check(copy_to_aspace(as, rw + 100, msg, sizeof(msg)) == ZX_OK);
+    check(vmo_read(vmo, buf, 100, sizeof(msg)) == ZX_OK && memcmp(buf, msg, sizeof(msg)) == 0);
+    memset(buf, 0, sizeof(buf));
+    check(copy_from_aspace(as, buf, rw + 100, sizeof(msg)) == ZX_OK);
+    check(memcmp(buf, msg, sizeof(msg)) == 0);
+    check(copy_from_aspace(as, buf, ro, sizeof(buf)) == ZX_OK);
+    check(copy_to_aspace(as, ro, msg, sizeof(msg)) == ZX_ERR_INVALID_ARGS);
+    check(copy_from_aspace(as, buf, 0, sizeof(buf)) == ZX_ERR_INVALID_ARGS);
+    check(copy_from_aspace(as, buf, (uintptr_t)buf, sizeof(buf)) == ZX_ERR_INVALID_ARGS);
+    check(copy_from_aspace(as, buf, USER_ASPACE_BASE, 8) == ZX_ERR_INVALID_ARGS ||
+          rw == USER_ASPACE_BASE || ro == USER_ASPACE_BASE);
+    check(copy_from_aspace(as, buf, rw, SIZE_MAX) == ZX_ERR_INVALID_ARGS);
+    check(copy_from_aspace(as, buf, UINTPTR_MAX - 3, 8) == ZX_ERR_INVALID_ARGS);
+    check(copy_from_aspace(as, buf, rw, 0) == ZX_OK);
+    // No current process on a kernel thread: the syscall-facing form refuses everything.
+    check(copy_from_user(buf, (const void *)rw, 8) == ZX_ERR_INVALID_ARGS);
+    kobject_unref(&vmo->obj);
+    vm_aspace_destroy(as);
+    return true;
+}
+
+static bool test_vmar_allocate_map_unmap_protect(void) {
+    struct vm_aspace *as;
+    check(vm_aspace_create("selftest", &as) == ZX_OK);
+    struct vmar *sub;
+    zx_vaddr_t sub_base;
+    zx_vm_option_t can_rw = ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_SPECIFIC;
+    check(vmar_allocate(as->root, can_rw, 0, 16 * PAGE_SIZE, &sub, &sub_base) == ZX_OK);
+    check(sub_base >= USER_ASPACE_BASE && sub_base + 16 * PAGE_SIZE <= USER_ASPACE_TOP);
+    struct vmar *sub2;
+    zx_vaddr_t b2;
+    check(vmar_allocate(sub, ZX_VM_CAN_MAP_EXECUTE, 0, PAGE_SIZE, &sub2, &b2) ==
+          ZX_ERR_ACCESS_DENIED);
+    check(vmar_allocate(sub, 0, 0, 0, &sub2, &b2) == ZX_ERR_INVALID_ARGS);
+    check(vmar_allocate(sub, 0, PAGE_SIZE, PAGE_SIZE, &sub2, &b2) == ZX_ERR_INVALID_ARGS);
+    struct vmo *vmo;
+    check(vmo_create(8 * PAGE_SIZE, 0, &vmo) == ZX_OK);
+    zx_vaddr_t m;
+    check(vmar_map(sub, RX, 0, vmo, 0, PAGE_SIZE, RWX, &m) == ZX_ERR_ACCESS_DENIED);
+    check(vmar_map(sub, RW, 0, vmo, 0, PAGE_SIZE, ZX_VM_PERM_READ, &m) == ZX_ERR_ACCESS_DENIED);
+    check(vmar_map(as->root, RWX, 0, vmo, 0, PAGE_SIZE, RWX, &m) == ZX_ERR_ACCESS_DENIED);
+    check(vmar_map(sub, RW, 0, vmo, 0, 0, RWX, &m) == ZX_ERR_INVALID_ARGS);
+    check(vmar_map(sub, RW, 0, vmo, 4 * PAGE_SIZE, 8 * PAGE_SIZE, RWX, &m) ==
+          ZX_ERR_OUT_OF_RANGE);
+    check(vmar_map(sub, RW | ZX_VM_SPECIFIC, 4 * PAGE_SIZE, vmo, 0, 8 * PAGE_SIZE, RWX, &m) ==
+          ZX_OK);
+    check(m == sub_base + 4 * PAGE_SIZE);
+    check(vmar_map(sub, RW | ZX_VM_SPECIFIC, 8 * PAGE_SIZE, vmo, 0, PAGE_SIZE, RWX, &m) ==
+          ZX_ERR_ALREADY_EXISTS);
+    check(vmar_map(sub, RW | ZX_VM_SPECIFIC, 15 * PAGE_SIZE, vmo, 0, 2 * PAGE_SIZE, RWX, &m) ==
+          ZX_ERR_INVALID_ARGS);
+    uintptr_t base = sub_base + 4 * PAGE_SIZE;
+    // Punch a hole in the middle: pages 2-3 of the mapping go, the rest stays.
+    check(vmar_unmap(sub, base + 2 * PAGE_SIZE, 2 * PAGE_SIZE) == ZX_OK);
+    check(arch_aspace_query(as->arch, base + 2 * PAGE_SIZE, NULL, NULL) == ZX_ERR_NOT_FOUND);
+    check(arch_aspace_query(as->arch, base + 4 * PAGE_SIZE, NULL, NULL) == ZX_OK);
+    check(vmo->mapping_count == 2);
+    uint32_t flags;
+    check(vmar_protect(sub, ZX_VM_PERM_READ, base, PAGE_SIZE) == ZX_OK);
+    check(arch_aspace_query(as->arch, base, NULL, &flags) == ZX_OK);
+    check(flags == (ARCH_MMU_FLAG_USER | ARCH_MMU_FLAG_READ));
+    check(arch_aspace_query(as->arch, base + PAGE_SIZE, NULL, &flags) == ZX_OK);
+    check(flags == USER_RW);
+    check(vmar_protect(sub, RW, base, 4 * PAGE_SIZE) == ZX_ERR_NOT_FOUND);  // over the hole
+    check(vmar_protect(sub, RX, base, PAGE_SIZE) == ZX_ERR_ACCESS_DENIED);
+    check(vmar_destroy(sub) == ZX_OK);
+    check(arch_aspace_query(as->arch, base, NULL, NULL) == ZX_ERR_NOT_FOUND);
+    check(vmo->mapping_count == 0);
+    check(vmar_map(sub, ZX_VM_PERM_READ, 0, vmo, 0, PAGE_SIZE, RWX, &m) == ZX_ERR_BAD_STATE);
+    zx_info_vmar_t info;
+    size_t actual;
+    check(sub->obj.ops->get_info(&sub->obj, ZX_INFO_VMAR, &info, sizeof(info), &actual) == ZX_OK);
+    check(info.base == sub_base && info.len == 16 * PAGE_SIZE);
+    kobject_unref(&sub->obj);
+    kobject_unref(&vmo->obj);
+    vm_aspace_destroy(as);
+    return true;
+}
+
+static bool test_vdso_mapping_rules(void) {
+    static const char image[3 * PAGE_SIZE] = {0x7f, 'E', 'L', 'F'};
+    struct vmo *vdso;
+    check(vmo_create_from_kernel(image, sizeof(image), VMO_FLAG_VDSO, &vdso) == ZX_OK);
+    vdso->vdso_code_start = PAGE_SIZE;
+    check(vmo_write(vdso, "x", 0, 1) == ZX_ERR_ACCESS_DENIED);
+    struct vm_aspace *as;
+    check(vm_aspace_create("selftest", &as) == ZX_OK);
+    struct vmar *v;
+    zx_vaddr_t vb;
+    zx_vm_option_t can = ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_EXECUTE | ZX_VM_CAN_MAP_SPECIFIC;
+    check(vmar_allocate(as->root, can, 0, 3 * PAGE_SIZE, &v, &vb) == ZX_OK);
+    zx_vaddr_t m;
+    zx_vm_option_t vdso_max = RX;  // the vDSO handle has no WRITE right
+    zx_vm_option_t spec = ZX_VM_SPECIFIC;
+    check(vmar_map(v, spec | RW, 0, vdso, 0, PAGE_SIZE, RWX, &m) == ZX_ERR_ACCESS_DENIED);
+    check(vmar_map(v, spec | RX, 0, vdso, 0, 3 * PAGE_SIZE, vdso_max, &m) ==
+          ZX_ERR_ACCESS_DENIED);  // not the code segment's exact layout
+    check(vmar_map(v, spec | ZX_VM_PERM_READ, 0, vdso, 0, PAGE_SIZE, vdso_max, &m) == ZX_OK);
+    check(vmar_map(v, spec | RX, PAGE_SIZE, vdso, PAGE_SIZE, 2 * PAGE_SIZE, vdso_max, &m) ==
+          ZX_OK);
+    check(as->vdso_base == vb && as->vdso_code != NULL);
+    zx_vaddr_t m2;
+    check(vmar_map(as->root, RX, 0, vdso, PAGE_SIZE, 2 * PAGE_SIZE, vdso_max, &m2) ==
+          ZX_ERR_ACCESS_DENIED);  // only one code mapping per process
+    check(vmar_protect(v, ZX_VM_PERM_READ, m, PAGE_SIZE) == ZX_ERR_ACCESS_DENIED);
+    check(vmar_unmap(v, m + PAGE_SIZE, PAGE_SIZE) == ZX_ERR_ACCESS_DENIED);
+    check(vmar_unmap(as->root, vb, 3 * PAGE_SIZE) == ZX_ERR_ACCESS_DENIED);
+    check(vmar_destroy(v) == ZX_ERR_ACCESS_DENIED);
+    check(vmar_unmap(v, vb, PAGE_SIZE) == ZX_OK);  // the read-only part is ordinary
+    check(as->vdso_base == vb);
+    kobject_unref(&v->obj);
+    vm_aspace_destroy(as);  // process exit is the one way the code mapping goes
+    check(vdso->mapping_count == 0);
+    kobject_unref(&vdso->obj);
+    return true;
+}
+
+static const struct selftest_case vm_cases[] = {
+    {"mmu_map_protect_unmap", test_mmu_map_protect_unmap},
+    {"mmu_hardware_walk", test_mmu_hardware_walk},
+    {"vmo_read_write_resize", test_vmo_read_write_resize},
+    {"usercopy_checks", test_usercopy_checks},
+    {"vmar_allocate_map_unmap_protect", test_vmar_allocate_map_unmap_protect},
+    {"vdso_mapping_rules", test_vdso_mapping_rules},
+};
+
+const struct selftest_suite selftest_vm_suite = {vm_cases, sizeof(vm_cases) / sizeof(vm_cases[0])};
