@@ -1,0 +1,19 @@
+// VDSO_THUNK name, offset: the absolute symbol __zhb_vdso_off_<name> = offset (see
+// ZHB_VDSO_OFFSET in <zhb/runtime.h>) and a global function `name` that tail-jumps to the
+// vDSO the program was started with (__zhb_vdso_base, set by crt.c) plus `offset`, the
+// entry point's value in vdso.so. The generated vdso-thunks.S has one line per exported
+// zx_* (tools/vdso_syms.py).
+// %r11 is a scratch register at a call boundary; the arguments are untouched.
+.macro VDSO_THUNK name, offset
+    .globl __zhb_vdso_off_\name
+    .set __zhb_vdso_off_\name, \offset
+    .section .text.\name, "ax", %progbits
+    .globl \name
+    .type \name, %function
+    .p2align 4
+\name:
+    mov __zhb_vdso_base(%rip), %r11
+    add $\offset, %r11
+    jmp *%r11
+    .size \name, . - \name
+.endm

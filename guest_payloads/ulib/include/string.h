@@ -1,0 +1,4 @@
+// <string.h> for guest programs: lib/'s freestanding string and memory functions.
+#pragma once
+
+#include <lib/string.h>

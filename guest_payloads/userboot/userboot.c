@@ -1,0 +1,264 @@
+// userboot: the first user program (Zircon's userboot). The kernel maps this RODSO at a
+// random address with the vDSO right after it and starts it at _start (ulib/arch/<arch>/
+// start.S) -> __zhb_start(bootstrap channel) on a stack of its own. This file reads the
+// bootstrap message, finds the BOOTFS in the ZBI, decompresses it into a fresh VMO, picks the
+// program to run and, with userboot.shutdown, waits for it and powers off; loader.c starts
+// the program. Nothing here may use writable static data: everything lives on the stack.
+#include "userboot.h"
+
+#include <lib/console.h>
+#include <lib/string.h>
+#include <lib/zbi-format/zbi.h>
+#include <zhb/processargs.h>
+#include <zircon/processargs.h>
+
+#include "bootfs.h"
+#include "lz4.h"
+
+#define BOOTSTRAP_BYTES 8192
+#define BOOTSTRAP_HANDLES 16
+#define DEFAULT_NEXT "bin/core-tests"
+#define NEXT_PREFIX "userboot.next="
+#define SHUTDOWN_WORD "userboot.shutdown"
+#define PAGE_SIZE 4096u
+
+// End of userboot's image = where the vDSO is mapped. Hidden: a PC-relative address, no GOT.
+extern const char _end[] __attribute__((visibility("hidden")));
+
+// What the bootstrap message gave us.
+struct bootstrap {
+    zx_handle_t vmar_root;
+    zx_handle_t job;
+    zx_handle_t vdso_vmo;
+    zx_handle_t zbi_vmo;
+    zx_handle_t power;
+    const char *environ[USERBOOT_MAX_ENVIRON];
+    uint32_t num_environ;
+};
+
+__attribute__((noreturn)) void __zhb_start(zx_handle_t bootstrap, uintptr_t vdso_base);
+
+void userboot_say(const char *text) {
+    char line[USERBOOT_LINE_MAX];  // one zx_debug_write of at most 256 bytes
+    int n = snprintf(line, sizeof(line) - 1, "userboot: %s", text);
+    size_t len = (size_t)n < sizeof(line) - 2 ? (size_t)n : sizeof(line) - 2;
+    line[len++] = '\n';
+    zx_debug_write(line, len);
+}
+
+// "userboot: error: <text>", then power off; exit if even that fails (never hang).
+static __attribute__((noreturn)) void fail(zx_handle_t power, const char *text) {
+    char line[USERBOOT_LINE_MAX];
+    snprintf(line, sizeof(line), "error: %s", text);
+    userboot_say(line);
+    zx_system_powerctl(power, ZX_SYSTEM_POWERCTL_SHUTDOWN, NULL);
+    zx_process_exit(1);
+}
+
+static __attribute__((noreturn)) void fail_status(zx_handle_t power, const char *what,
+                                                  zx_status_t status) {
+    char text[USERBOOT_LINE_MAX];
+    snprintf(text, sizeof(text), "%s failed (status %d)", what, status);
+    fail(power, text);
+}
+
+static bool starts_with(const char *s, const char *prefix) {
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static void read_bootstrap(zx_handle_t channel, struct bootstrap *boot, uint8_t *msg) {
+    zx_handle_t handles[BOOTSTRAP_HANDLES];
+    uint32_t bytes = 0;
+    uint32_t num_handles = 0;
+    zx_status_t status = zx_channel_read(channel, 0, msg, handles, BOOTSTRAP_BYTES,
+                                         BOOTSTRAP_HANDLES, &bytes, &num_handles);
+    if (status != ZX_OK) {
+        fail_status(ZX_HANDLE_INVALID, "reading the bootstrap message", status);
+    }
+    zx_handle_close(channel);
+    struct processargs pa;
+    if (processargs_parse(&pa, msg, bytes, num_handles) != PROCESSARGS_OK) {
+        fail(ZX_HANDLE_INVALID, "malformed bootstrap message");
+    }
+    for (uint32_t i = 0; i < num_handles; i++) {
+        switch (PA_HND_TYPE(processargs_handle_info(&pa, i))) {
+        case PA_VMAR_ROOT:
+            boot->vmar_root = handles[i];
+            break;
+        case PA_JOB_DEFAULT:
+            boot->job = handles[i];
+            break;
+        case PA_VMO_VDSO:
+            boot->vdso_vmo = handles[i];
+            break;
+        case PA_VMO_BOOTDATA:
+            boot->zbi_vmo = handles[i];
+            break;
+        case PA_RESOURCE:
+            boot->power = handles[i];
+            break;
+        default:  // PA_PROC_SELF, PA_THREAD_SELF: kept, unused
+            break;
+        }
+    }
+    boot->num_environ = processargs_environ(&pa, boot->environ, USERBOOT_MAX_ENVIRON);
+    if (boot->vmar_root == ZX_HANDLE_INVALID || boot->job == ZX_HANDLE_INVALID ||
+        boot->vdso_vmo == ZX_HANDLE_INVALID || boot->zbi_vmo == ZX_HANDLE_INVALID) {
+        fail(boot->power, "bootstrap message lacks the root VMAR, job, vDSO or ZBI handle");
+    }
+}
+
+// Maps the whole of `vmo` with `perms` anywhere in `vmar`.
+static const uint8_t *map_vmo(const struct bootstrap *boot, zx_handle_t vmo, uint64_t size,
+                              zx_vm_option_t perms, const char *what) {
+    zx_vaddr_t addr = 0;
+    uint64_t mapped = (size + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+    zx_status_t status = zx_vmar_map(boot->vmar_root, perms, 0, vmo, 0, mapped, &addr);
+    if (status != ZX_OK) {
+        fail_status(boot->power, what, status);
+    }
+    return (const uint8_t *)addr;
+}
+
+// The first STORAGE_BOOTFS item of the ZBI, decompressed into a new VMO mapped at *image.
+static zx_handle_t unpack_bootfs(const struct bootstrap *boot, const uint8_t **image,
+                                 size_t *size) {
+    char text[USERBOOT_LINE_MAX];
+    uint64_t zbi_size = 0;
+    zx_status_t status = zx_vmo_get_size(boot->zbi_vmo, &zbi_size);
+    if (status != ZX_OK) {
+        fail_status(boot->power, "reading the ZBI size", status);
+    }
+    const uint8_t *zbi = map_vmo(boot, boot->zbi_vmo, zbi_size, ZX_VM_PERM_READ, "mapping the ZBI");
+    const void *header_ptr;
+    const void *payload;
+    int found = zbi_find_item(zbi, zbi_size, ZBI_TYPE_STORAGE_BOOTFS, &header_ptr, &payload);
+    if (found != BOOTFS_OK) {
+        fail(boot->power, bootfs_strerror(found));
+    }
+    zbi_header_t header;
+    memcpy(&header, header_ptr, sizeof(header));
+    bool compressed = (header.flags & ZBI_FLAGS_STORAGE_COMPRESSED) != 0;
+    *size = compressed ? header.extra : header.length;
+    zx_handle_t vmo;
+    if ((status = zx_vmo_create(*size, 0, &vmo)) != ZX_OK) {
+        fail_status(boot->power, "creating the BOOTFS VMO", status);
+    }
+    uint8_t *out = (uint8_t *)map_vmo(boot, vmo, *size, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE,
+                                      "mapping the BOOTFS VMO");
+    if (!compressed) {
+        memcpy(out, payload, *size);
+    } else {
+        size_t produced = 0;
+        size_t where = 0;
+        int lz4 = lz4_decompress(payload, header.length, out, *size, &produced, &where);
+        if (lz4 != LZ4_OK) {
+            snprintf(text, sizeof(text), "BOOTFS: %s at byte %zu", lz4_strerror(lz4), where);
+            fail(boot->power, text);
+        }
+        if (produced != *size) {
+            snprintf(text, sizeof(text), "BOOTFS: decompressed to %zu bytes, ZBI item says %zu",
+                     produced, *size);
+            fail(boot->power, text);
+        }
+    }
+    *image = out;
+    return vmo;
+}
+
+void __zhb_start(zx_handle_t bootstrap, uintptr_t vdso_base) {
+    (void)vdso_base;  // the vDSO is at _end
+    uint8_t msg[BOOTSTRAP_BYTES] __attribute__((aligned(8)));
+    struct bootstrap boot = {0};
+    read_bootstrap(bootstrap, &boot, msg);
+
+    const char *next = DEFAULT_NEXT;
+    bool shutdown = false;
+    for (uint32_t i = 0; i < boot.num_environ; i++) {
+        const char *word = boot.environ[i];
+        if (starts_with(word, NEXT_PREFIX)) {
+            next = word + strlen(NEXT_PREFIX);
+        } else if (strcmp(word, SHUTDOWN_WORD) == 0 || starts_with(word, SHUTDOWN_WORD "=")) {
+            shutdown = true;
+        }
+    }
+
+    // userboot.next=FILE+arg1+arg2...: split at '+' in a copy.
+    char next_buf[USERBOOT_LINE_MAX];
+    char text[USERBOOT_LINE_MAX];
+    if (strlen(next) >= sizeof(next_buf)) {
+        fail(boot.power, "userboot.next is too long");
+    }
+    memcpy(next_buf, next, strlen(next) + 1);
+    struct program prog = {
+        .environ = boot.environ,
+        .num_environ = boot.num_environ,
+        .job = boot.job,
+        .vdso_vmo = boot.vdso_vmo,
+        .vdso_image = _end,
+        .power = boot.power,
+    };
+    for (char *word = next_buf; word != NULL;) {
+        if (prog.num_args == USERBOOT_MAX_ARGS) {
+            fail(boot.power, "userboot.next has too many arguments");
+        }
+        prog.args[prog.num_args++] = word;
+        char *plus = strchr(word, '+');
+        if (plus != NULL) {
+            *plus++ = '\0';
+        }
+        word = plus;
+    }
+    prog.path = prog.args[0];
+
+    uint64_t vdso_size = 0;
+    zx_status_t status = zx_vmo_get_size(boot.vdso_vmo, &vdso_size);
+    if (status != ZX_OK) {
+        fail_status(boot.power, "reading the vDSO size", status);
+    }
+    prog.vdso_size = vdso_size;
+
+    const uint8_t *image;
+    size_t image_size;
+    prog.bootfs_vmo = unpack_bootfs(&boot, &image, &image_size);
+    struct bootfs fs;
+    struct bootfs_entry entry;
+    int found = bootfs_open(&fs, image, image_size);
+    if (found != BOOTFS_OK) {
+        snprintf(text, sizeof(text), "BOOTFS: %s", bootfs_strerror(found));
+        fail(boot.power, text);
+    }
+    if ((found = bootfs_find(&fs, prog.path, &entry)) != BOOTFS_OK) {
+        snprintf(text, sizeof(text), "%s: %s", prog.path, bootfs_strerror(found));
+        fail(boot.power, text);
+    }
+    prog.image = entry.data;
+    prog.size = entry.data_len;
+
+    zx_handle_t proc;
+    char why[USERBOOT_LINE_MAX];
+    if ((status = program_start(&prog, &proc, why, sizeof(why))) != ZX_OK) {
+        snprintf(text, sizeof(text), "%s: %s", prog.path, why);
+        fail(boot.power, text);
+    }
+    if (!shutdown) {
+        zx_handle_close(proc);
+        zx_process_exit(0);
+    }
+
+    zx_signals_t observed = 0;
+    status = zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, ZX_TIME_INFINITE, &observed);
+    if (status != ZX_OK) {
+        fail_status(boot.power, "waiting for the program", status);
+    }
+    zx_info_process_t info = {0};
+    status = zx_object_get_info(proc, ZX_INFO_PROCESS, &info, sizeof(info), NULL, NULL);
+    if (status != ZX_OK) {
+        fail_status(boot.power, "reading the program's return code", status);
+    }
+    snprintf(text, sizeof(text), "%s exited with return code %lld", prog.path,
+             (long long)info.return_code);
+    userboot_say(text);
+    status = zx_system_powerctl(boot.power, ZX_SYSTEM_POWERCTL_SHUTDOWN, NULL);
+    fail_status(boot.power, "powering off", status);
+}
