@@ -8,7 +8,13 @@ The guest side prints these lines (exactly; each ends in a newline, possibly `\\
     zhb kernel: memory: <N> MiB RAM in <K> ranges
     zhb kernel: powering off
     userboot: <program> exited with return code <N>   with userboot.shutdown, before power-off
+    userboot: error: <what>                     userboot could not run the program; power-off
+    zhb kernel: user fault: process <name> koid <K>: <kind> at address <A> pc <PC>
+    zhb kernel: bad syscall <N> from pc <PC>: process <name> koid <K> killed (<why>)
     ZIRCON KERNEL PANIC...                      a panic (then pvpanic -> QMP GUEST_PANICKED)
+
+The user-fault and bad-syscall lines report a user process the kernel killed; the kernel (and
+the rest of the run) goes on.
 
 All patterns are compiled `bytes` regexes so they can be handed straight to pexpect.
 `parse_console()` turns a whole transcript into a `ConsoleReport`; it is what the recorded-log
@@ -29,6 +35,26 @@ CMDLINE = re.compile(rb"zhb kernel: cmdline: ([^\r\n]*)\r?\n")
 MEMORY = re.compile(rb"zhb kernel: memory: (\d+) MiB RAM in (\d+) ranges\r?\n")
 POWERING_OFF = re.compile(rb"zhb kernel: powering off\r?\n")
 USERBOOT_EXIT = re.compile(rb"userboot: (\S+) exited with return code (-?\d+)\r?\n")
+USERBOOT_ERROR = re.compile(rb"userboot: error: ([^\r\n]*)\r?\n")
+USER_FAULT = re.compile(
+    rb"zhb kernel: user fault: process (.+?) koid (\d+): (.+?) at address (0x[0-9a-f]+) "
+    rb"pc (0x[0-9a-f]+)\r?\n"
+)
+"""Groups: process name, koid, kind of fault, fault address, PC."""
+BAD_SYSCALL = re.compile(
+    rb"zhb kernel: bad syscall (\d+) from pc (0x[0-9a-f]+): process (.+?) koid (\d+) "
+    rb"killed \(([^\r\n]*)\)\r?\n"
+)
+"""Groups: syscall number, PC, process name, koid, the policy exception."""
+
+
+def userboot_exit(program: str, code: int = 0) -> re.Pattern[bytes]:
+    """The exact line userboot prints once `program` (its BOOTFS path) returned `code`."""
+    return re.compile(
+        rb"userboot: " + re.escape(program.encode()) + rb" exited with return code "
+        + str(code).encode() + rb"\r?\n"
+    )
+
 
 PatternLike = bytes | str | re.Pattern[bytes]
 """What a console wait accepts: a compiled bytes regex, or the source of one."""
@@ -72,6 +98,7 @@ class ConsoleReport:
     memory_ranges: int | None = None
     powering_off: bool = False
     shim_error: str | None = None
+    userboot_error: str | None = None
     panic: str | None = None
 
     @property
@@ -96,5 +123,6 @@ def parse_console(transcript: bytes) -> ConsoleReport:
         memory_ranges=None if memory is None else int(memory.group(2)),
         powering_off=POWERING_OFF.search(transcript) is not None,
         shim_error=_group(SHIM_ERROR, transcript),
+        userboot_error=_group(USERBOOT_ERROR, transcript),
         panic=None if panic is None else line_at(transcript, panic),
     )

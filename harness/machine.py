@@ -45,7 +45,7 @@ import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, Self, TypedDict, Unpack
 
 import pexpect
 from pexpect import fdpexpect
@@ -128,8 +128,8 @@ def _opt(path: Path) -> str:
 def plumbing_args(serial: Path, qmp: Path, console_log: Path) -> list[str]:
     """Arguments connecting QEMU's serial port and QMP monitor to the harness's sockets."""
     return [
-        "-chardev", f"socket,id=console,path={_opt(serial)},logfile={_opt(console_log)},"
-                    "logappend=off",
+        "-chardev",
+        f"socket,id=console,path={_opt(serial)},logfile={_opt(console_log)},logappend=off",
         "-serial", "chardev:console",
         "-chardev", f"socket,id=qmp,path={_opt(qmp)}",
         "-mon", "chardev=qmp,mode=control",
@@ -253,8 +253,7 @@ class Machine:
         stamp = time.monotonic() - self._launched_at if self._launched_at else 0.0
         try:
             with self._log_lock, open(self.harness_log, "a", encoding="utf-8") as log:
-                for line in text.splitlines() or [""]:
-                    log.write(f"[{stamp:9.3f}] {line}\n")
+                log.writelines(f"[{stamp:9.3f}] {line}\n" for line in text.splitlines() or [""])
         except OSError:
             pass
 
@@ -272,8 +271,9 @@ class Machine:
 
     # -- life cycle ------------------------------------------------------------------------
 
-    def __enter__(self) -> Machine:
-        return self.launch()
+    def __enter__(self) -> Self:
+        self.launch()
+        return self
 
     def __exit__(
         self,
@@ -569,20 +569,20 @@ class Machine:
             self._log(f"info registers failed: {exc}")
 
 
-def boot(
-    profile: Profile,
-    image: BootImage,
-    *,
-    accel: Accel = Accel.TCG,
-    append: str = "",
-    timeout: float = DEFAULT_TIMEOUT_S,
-    log_dir: Path | None = None,
-    keep_artifacts: bool = False,
-    echo: BinaryIO | None = None,
-) -> Outcome:
-    """Boot `image` once and wait for QEMU to exit: launch, `wait_exit(timeout)`, clean up."""
-    with Machine(
-        profile, image, accel=accel, append=append, timeout=timeout, log_dir=log_dir,
-        keep_artifacts=keep_artifacts, echo=echo,
-    ) as machine:
+class MachineOptions(TypedDict, total=False):
+    """The keyword options of `Machine` (Machine.__init__ has their meaning and defaults)."""
+
+    accel: Accel
+    append: str
+    timeout: float
+    log_dir: Path | None
+    keep_artifacts: bool
+    echo: BinaryIO | None
+    launch_timeout: float
+
+
+def boot(profile: Profile, image: BootImage, **options: Unpack[MachineOptions]) -> Outcome:
+    """Boot `image` once and wait for QEMU to exit: `Machine(profile, image, **options)`,
+    launch, `wait_exit()` within the machine's `timeout`, clean up."""
+    with Machine(profile, image, **options) as machine:
         return machine.wait_exit()

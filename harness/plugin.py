@@ -253,7 +253,7 @@ def _parametrizes_arch_itself(metafunc: pytest.Metafunc) -> bool:
     return False
 
 
-def _ktap_suite(node: pytest.Function | pytest.FunctionDefinition) -> KtapSuite:
+def _ktap_suite(node: pytest.Item) -> KtapSuite:
     mark = node.get_closest_marker("ktap_suite")
     if mark is None or not mark.args or not isinstance(mark.args[0], KtapSuite):
         raise pytest.UsageError(
@@ -269,8 +269,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "ktap_case" in metafunc.fixturenames:
         suite = _ktap_suite(metafunc.definition)
         cases = suite.case_names()
-        params = cases or [pytest.param("", id="no-cases", marks=pytest.mark.skip(
-            reason=f"{suite.name}: no KTAP case declared in {', '.join(suite.sources)}"))]
+        no_cases = pytest.mark.skip(
+            reason=f"{suite.name}: no KTAP case declared in {', '.join(suite.sources)}")
+        params: list[object] = list(cases) or [pytest.param("", id="no-cases", marks=no_cases)]
         metafunc.parametrize("ktap_case", params, ids=cases or None, indirect=True)
 
 
@@ -371,14 +372,11 @@ def suite_run(
     profile: Profile,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> SuiteRun:
-    """The run of the test's `ktap_suite` on this arch; skips when the suite cannot run yet."""
+    """The run of the test's `ktap_suite` on this arch (one boot per suite and arch)."""
     suite = _ktap_suite(request.node)
-    run = harness_session.suite_run(
+    return harness_session.suite_run(
         suite, profile, lambda: tmp_path_factory.mktemp(f"{suite.name}-{profile.name}")
     )
-    if run.skip_reason is not None:
-        pytest.skip(run.skip_reason)
-    return run
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,11 @@ pytest knows every case at collection time::
 
 `suite_image()` writes the image that boots a suite (scripts/bench_boot times it too);
 `run_suite()` boots a suite once on one architecture and returns a `SuiteRun`: the outcome of
-the boot, its KTAP report (`harness.ktap`), or why it could not run (`skip_reason` when a file
-the BOOTFS needs was not built or the kernel lacks what the suite needs, e.g. a program suite
-before the kernel can start userboot: no symbol named `*userboot*` in kernel.elf; `error` when
-the build or QEMU failed). A SuiteRun holds only
-plain data, so it pickles: the pytest plugin shares one run per (suite, arch) between
-pytest-xdist workers through a file-locked on-disk cache (see `harness.plugin`).
+the boot and its KTAP report (`harness.ktap`), or why the guest never ran (`error`: the build
+failed, it did not make a file the suite's BOOTFS needs, or QEMU could not start; every test
+of the suite then fails with that reason). A SuiteRun holds only plain data, so it pickles:
+the pytest plugin shares one run per (suite, arch) between pytest-xdist workers through a
+file-locked on-disk cache (see `harness.plugin`).
 
 Adding a guest program is one `program_suite("name")` line in SUITES plus a test module that
 uses it (see tests/test_boot.py).
@@ -32,21 +31,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-
 from bootfs_tools import BootfsError
 from bootfs_tools import build as build_bootfs
 from harness import console
 from harness.errors import HarnessError, ImageError
 from harness.image import GUEST_SOURCE, BootImage, GuestOutputs, build_image
 from harness.ktap import CaseStatus, KtapCase, KtapReport, parse_ktap
-from harness.machine import Machine
+from harness.machine import boot
 from harness.outcome import Outcome, Status
 from harness.profiles import Accel, Profile
-
-KERNEL_ELF = "kernel.elf"
-"""The kernel with its symbols, beside kernel.bin in the guest build's output directory."""
 
 _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _LINE_COMMENT = re.compile(r"//[^\n]*")
@@ -94,9 +87,6 @@ class KtapSuite:
     bootfs: tuple[str, ...] = ()
     machines: Mapping[str, str] = field(default_factory=dict)
     end_lines: tuple[re.Pattern[bytes], ...] = ()
-    kernel_symbols: tuple[str, ...] = ()
-    """Each must be part of some symbol name of the built kernel.elf, or the suite is skipped
-    (it needs a kernel feature that is not there yet)."""
     source_root: Path = GUEST_SOURCE
 
     def source_files(self) -> list[Path]:
@@ -115,15 +105,15 @@ class KtapSuite:
 
 
 def program_suite(program: str) -> KtapSuite:
-    """The suite of guest program `bin/<program>`, run by userboot, which then powers off."""
+    """The suite of guest program `bin/<program>`, run by userboot, which then powers off; a
+    good run ends with userboot's `userboot: bin/<program> exited with return code 0`."""
     return KtapSuite(
         name=program,
         sources=(f"programs/{program}/*.c",),
         syntax=CaseSyntax.MACRO,
         cmdline=f"userboot.next=bin/{program} userboot.shutdown",
         bootfs=(f"bin/{program}",),
-        end_lines=(console.USERBOOT_EXIT,),
-        kernel_symbols=("userboot",),
+        end_lines=(console.userboot_exit(f"bin/{program}"),),
     )
 
 
@@ -165,9 +155,8 @@ class SuiteRun:
     end_lines: tuple[re.Pattern[bytes], ...] = ()
     outcome: Outcome | None = None
     report: KtapReport | None = None
-    skip_reason: str | None = None
     error: str | None = None
-    """The build or the launch failed: the guest never ran."""
+    """The build, the image or the launch failed: the guest never ran."""
 
     def _story(self) -> list[str]:
         """The harness's side: outcome, console log path."""
@@ -211,9 +200,11 @@ class SuiteRun:
             problems.append(f"{outcome.status.name}: {outcome.reason}")
         if not outcome.powered_off:
             problems.append("no guest-initiated QMP SHUTDOWN (guest-shutdown)")
-        panic = console.parse_console(outcome.transcript).panic
-        if panic is not None or "GUEST_PANICKED" in outcome.event_names:
-            problems.append(f"the guest panicked: {panic or 'QMP GUEST_PANICKED'}")
+        report = console.parse_console(outcome.transcript)
+        if report.panic is not None or "GUEST_PANICKED" in outcome.event_names:
+            problems.append(f"the guest panicked: {report.panic or 'QMP GUEST_PANICKED'}")
+        if report.userboot_error is not None:
+            problems.append(f"userboot: error: {report.userboot_error}")
         problems += [f"missing console line {line.pattern!r}" for line in self.end_lines
                      if line.search(outcome.transcript) is None]
         if not problems:
@@ -226,29 +217,6 @@ def missing_bootfs_files(suite: KtapSuite, outputs: GuestOutputs) -> list[Path]:
     return [out_dir / name for name in suite.bootfs if not (out_dir / name).is_file()]
 
 
-def _symbol_names(elf_path: Path) -> list[str]:
-    """The names in the symbol table of `elf_path` (none when it has no .symtab)."""
-    with open(elf_path, "rb") as stream:
-        symtab = ELFFile(stream).get_section_by_name(".symtab")
-        return [] if symtab is None else [sym.name for sym in symtab.iter_symbols()]
-
-
-def unmet_requirements(suite: KtapSuite, outputs: GuestOutputs) -> list[str]:
-    """Why the guest build cannot run `suite` yet (empty when it can), one reason each."""
-    reasons = [f"{path} does not exist" for path in missing_bootfs_files(suite, outputs)]
-    if suite.kernel_symbols:
-        kernel_elf = outputs.kernel.parent / KERNEL_ELF
-        try:
-            names = _symbol_names(kernel_elf)
-        except (OSError, ELFError) as exc:
-            raise ImageError(outputs.arch, f"cannot read its symbols: {exc}", kernel_elf) from exc
-        reasons += [
-            f"the kernel ({kernel_elf}) has no {part!r} symbol: it cannot start programs yet"
-            for part in suite.kernel_symbols if not any(part in name for name in names)
-        ]
-    return reasons
-
-
 def suite_image(
     suite: KtapSuite, profile: Profile, outputs: GuestOutputs, work_dir: Path
 ) -> BootImage:
@@ -259,7 +227,11 @@ def suite_image(
     out_dir = outputs.kernel.parent
     missing = missing_bootfs_files(suite, outputs)
     if missing:
-        raise ImageError(profile.name, f"{suite.name} needs {', '.join(map(str, missing))}")
+        raise ImageError(
+            profile.name,
+            f"{suite.name} needs {', '.join(map(str, missing))}, which the guest build did not "
+            "make",
+        )
     try:
         bootfs = (
             build_bootfs({name: (out_dir / name).read_bytes() for name in suite.bootfs})
@@ -283,14 +255,9 @@ def run_suite(
     """Boot `suite` once under `profile` and read its KTAP; never raises a HarnessError."""
     expected = tuple(suite.case_names())
     try:
-        unmet = unmet_requirements(suite, outputs)
-        if unmet:
-            return SuiteRun(suite.name, profile.name, expected, suite.end_lines,
-                            skip_reason=f"{suite.name}: {'; '.join(unmet)}")
         image = suite_image(suite, profile, outputs, work_dir)
-        with Machine(suite.profile_for(profile), image, accel=accel, timeout=timeout,
-                     log_dir=work_dir / "machine") as machine:
-            outcome = machine.wait_exit()
+        outcome = boot(suite.profile_for(profile), image, accel=accel, timeout=timeout,
+                       log_dir=work_dir / "machine")
     except (HarnessError, OSError) as exc:
         return SuiteRun(suite.name, profile.name, expected, suite.end_lines, error=str(exc))
     return SuiteRun(suite.name, profile.name, expected, suite.end_lines, outcome=outcome,

@@ -15,6 +15,7 @@ returns a Profile whose `qemu_binary` is that executable.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import socket
 import subprocess
@@ -118,7 +119,7 @@ SCENARIOS = {
 def fake_qemu_main(argv: list[str]) -> int:
     """Behave like qemu-system-* started by harness.machine.Machine (see the docstring)."""
     options: dict[str, list[str]] = {}
-    for flag, value in zip(argv, argv[1:], strict=False):
+    for flag, value in itertools.pairwise(argv):
         if flag.startswith("-"):
             options.setdefault(flag, []).append(value)
     scenario = options.get("-append", ["poweroff"])[0]

@@ -7,24 +7,32 @@ error line followed by a power-off, or a panic reported through pvpanic.
 Guest programs run by userboot (`userboot.next=bin/<program> userboot.shutdown`, the program in
 the image's BOOTFS) are KTAP suites (harness.suites): every `KTAP_CASE(name)` of
 guest_payloads/programs/<program>/*.c is its own test per arch (`test_core_tests[arm64-<name>]`),
-plus a test that source and output agree and one that the run ends with userboot's return-code
-line, a guest power-off and no panic. They are skipped while the guest build does not make
-`out/<arch>/bin/<program>` or its kernel has no `*userboot*` symbol (it cannot start programs).
-Another program plugs in with these three small tests and one `program_suite()` entry in
-harness.suites.SUITES.
+plus a test that source and output agree and one that the run ends with userboot's
+`userboot: bin/<program> exited with return code 0`, a guest power-off and no panic. A program
+the guest build did not make fails every one of these tests with that reason. Another program
+plugs in with these three small tests and one `program_suite()` entry in harness.suites.SUITES.
+
+userboot's other endings are booted with BOOTFS images made here (no guest code of their own):
+each error (program missing, corrupt BOOTFS, not an ELF file) is one `userboot: error: <what>`
+line and then a guest power-off, never a hang; a program the kernel kills for a fault is
+reported on the console (process, koid, address, PC) and userboot still prints its non-zero
+return code and powers off.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 
 import pytest
 
+from bootfs_tools import build as build_bootfs
+from bootfs_tools.format import BOOTFS_MAGIC
 from harness import console
 from harness.errors import GuestCrashed
-from harness.image import BootImage, build_poweroff_image
+from harness.image import BootImage, GuestOutputs, build_poweroff_image
 from harness.machine import Machine
-from harness.outcome import Status
+from harness.outcome import Outcome, Status
 from harness.plugin import KtapCaseRun, require_no_problems
 from harness.profiles import Profile
 from harness.suites import CORE_TESTS, SuiteRun
@@ -119,3 +127,101 @@ def test_core_tests_report_every_source_case(suite_run: SuiteRun) -> None:
 @pytest.mark.ktap_suite(CORE_TESTS)
 def test_core_tests_shut_down_cleanly(suite_run: SuiteRun) -> None:
     require_no_problems(suite_run.shutdown_problems())
+
+
+@pytest.mark.ktap_suite(CORE_TESTS)
+def test_bad_syscall_is_reported_and_the_kernel_goes_on(suite_run: SuiteRun) -> None:
+    """core-tests' direct_syscall_kills_caller child ("raw-syscall", programs/core-tests/
+    process.c) makes a syscall from outside the vDSO: the kernel names it and kills only it."""
+    outcome = suite_run.outcome
+    assert outcome is not None, suite_run.error
+    transcript = outcome.transcript
+    killed = console.BAD_SYSCALL.search(transcript)
+    assert killed is not None, "no bad-syscall line:\n" + "\n".join(outcome.console_tail())
+    number, pc, name, koid, why = killed.groups()
+    assert name == b"raw-syscall"
+    assert int(koid) > 0 and int(pc, 16) > 0 and int(number) >= 0
+    assert why == b"policy exception 0x8208 code 18"  # ZX_EXCP_POLICY_ERROR, BAD_SYSCALL
+    assert CORE_TESTS.end_lines[0].search(transcript, killed.end()) is not None
+    assert outcome.powered_off and console.parse_console(transcript).panic is None
+
+
+# -- userboot's other endings: errors, a faulting program ------------------------------------
+
+TEXT_FILE = "etc/motd"
+TEXT_BOOTFS = build_bootfs({TEXT_FILE: b"not a program\n"})
+ELF_HEADER = struct.Struct("<4sBBBBB7xHHIQQQIHHHHHH")
+ELF_PHDR = struct.Struct("<IIQQQQQQ")
+TRAP_FILE_SIZE = 0x1000
+TRAP_ENTRY = 0x800
+ZX_TASK_RETCODE_EXCEPTION_KILL = -1028
+
+
+def trap_elf(machine: int) -> bytes:
+    """A valid static ET_DYN ELF whose code is zeros: one R+X page (headers included), entry at
+    TRAP_ENTRY. Zero bytes fault on both arches (x86-64 `add [rax], al` with rax = 0 writes to
+    address 0; arm64 `udf #0`)."""
+    header = ELF_HEADER.pack(
+        b"\x7fELF", 2, 1, 1, 0, 0,  # ELFCLASS64, ELFDATA2LSB, EV_CURRENT, System V ABI
+        3, machine, 1, TRAP_ENTRY,  # ET_DYN, e_machine, EV_CURRENT, e_entry
+        ELF_HEADER.size, 0, 0, ELF_HEADER.size, ELF_PHDR.size, 1, 0, 0, 0,
+    )
+    load = ELF_PHDR.pack(1, 0x4 | 0x1, 0, 0, 0, TRAP_FILE_SIZE, TRAP_FILE_SIZE, 0x1000)
+    return (header + load).ljust(TRAP_FILE_SIZE, b"\0")
+
+
+def run_userboot(
+    make_image: MakeImage, launch: Launch, program: str, bootfs: bytes
+) -> Outcome:
+    """Boot with `userboot.next=<program> userboot.shutdown` and `bootfs` until QEMU exits."""
+    image = make_image(cmdline=f"userboot.next={program} userboot.shutdown", bootfs=bootfs)
+    return launch(image).wait_exit()
+
+
+def assert_clean_power_off(outcome: Outcome) -> None:
+    assert outcome.status is Status.PASS, outcome.reason  # not a timeout: it never hangs
+    assert outcome.powered_off
+    assert "GUEST_PANICKED" not in outcome.event_names
+    assert console.parse_console(outcome.transcript).panic is None
+
+
+def corrupt_magic(bootfs: bytes) -> bytes:
+    """`bootfs` with its header magic changed (it is still packed into a valid LZ4 frame)."""
+    assert int.from_bytes(bootfs[:4], "little") == BOOTFS_MAGIC
+    return (BOOTFS_MAGIC ^ 0xFF).to_bytes(4, "little") + bootfs[4:]
+
+
+@pytest.mark.parametrize("program, bootfs, error", [
+    pytest.param("bin/nope", TEXT_BOOTFS, "bin/nope: file not found in BOOTFS",
+                 id="missing-file"),
+    pytest.param(TEXT_FILE, corrupt_magic(TEXT_BOOTFS), "BOOTFS: bad BOOTFS magic",
+                 id="corrupt-bootfs"),
+    pytest.param(TEXT_FILE, TEXT_BOOTFS, f"{TEXT_FILE}: not a 64-bit little-endian ELF file",
+                 id="not-elf"),
+])
+def test_userboot_error_then_poweroff(
+    make_image: MakeImage, launch: Launch, program: str, bootfs: bytes, error: str
+) -> None:
+    outcome = run_userboot(make_image, launch, program, bootfs)
+    assert_clean_power_off(outcome)
+    assert console.parse_console(outcome.transcript).userboot_error == error
+    assert console.USERBOOT_EXIT.search(outcome.transcript) is None
+
+
+def test_faulting_program_is_killed_and_reported(
+    make_image: MakeImage, launch: Launch, guest_build: GuestOutputs
+) -> None:
+    core_tests = (guest_build.kernel.parent / CORE_TESTS.bootfs[0]).read_bytes()
+    machine = int.from_bytes(core_tests[18:20], "little")  # e_machine of this arch's programs
+    bootfs = build_bootfs({"bin/trap": trap_elf(machine)})
+    outcome = run_userboot(make_image, launch, "bin/trap", bootfs)
+    assert_clean_power_off(outcome)
+    fault = console.USER_FAULT.search(outcome.transcript)
+    assert fault is not None, "no user-fault line:\n" + "\n".join(outcome.console_tail())
+    name, koid, _kind, address, pc = fault.groups()
+    assert name == b"trap"  # the file's last path component
+    assert int(koid) > 0
+    assert int(pc, 16) % 0x1000 == TRAP_ENTRY  # the fault is the entry instruction
+    assert address in (b"0x0", pc)  # x86-64: the write to address 0; arm64: the instruction
+    exited = console.userboot_exit("bin/trap", ZX_TASK_RETCODE_EXCEPTION_KILL)
+    assert exited.search(outcome.transcript, fault.end()) is not None  # the kernel went on

@@ -45,8 +45,8 @@ def test_unknown_arch_is_one_line(command: str, capsys: pytest.CaptureFixture[st
     assert main([command, "--arch", "sparc", *extra]) == 1
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [
-        f"{command}: unknown architecture 'sparc' "
-        "(known: aarch64, amd64, arm64, x64, x86-64, x86_64)"
+        (f"{command}: unknown architecture 'sparc' "
+         "(known: aarch64, amd64, arm64, x64, x86-64, x86_64)"),
     ]
     assert captured.out == ""
 

@@ -133,3 +133,32 @@ def test_line_at_a_pattern_ending_in_its_newline_is_only_its_line() -> None:
     last = console.POWERING_OFF.search(b"x\nzhb kernel: powering off\n")
     assert last is not None
     assert console.line_at(b"x\nzhb kernel: powering off\n", last) == "zhb kernel: powering off"
+
+
+KILLED_LINES = [
+    (console.BAD_SYSCALL,
+     (b"zhb kernel: bad syscall 2 from pc 0x658cfa74e00c: process raw-syscall koid 1116 killed "
+      b"(policy exception 0x8208 code 18)\r\n"),
+     (b"2", b"0x658cfa74e00c", b"raw-syscall", b"1116", b"policy exception 0x8208 code 18")),
+    (console.USER_FAULT,
+     (b"zhb kernel: user fault: process my prog koid 1042: page fault (write) at address 0x0 "
+      b"pc 0x3a0012345800\n"),
+     (b"my prog", b"1042", b"page fault (write)", b"0x0", b"0x3a0012345800")),
+    (console.USERBOOT_ERROR, b"userboot: error: bin/nope: file not found in BOOTFS\r\n",
+     (b"bin/nope: file not found in BOOTFS",)),
+]
+
+
+@pytest.mark.parametrize("pattern, line, groups", KILLED_LINES)
+def test_user_process_lines(
+    pattern: re.Pattern[bytes], line: bytes, groups: tuple[bytes, ...]
+) -> None:
+    match = pattern.search(b"before\r\n" + line + b"after\r\n")
+    assert match is not None and match.groups() == groups
+    assert pattern.search(line.rstrip()) is None  # a half-written line
+
+
+def test_userboot_error_is_parsed() -> None:
+    transcript = b"zhb kernel: booting on arm64\nuserboot: error: BOOTFS: bad BOOTFS magic\n"
+    assert console.parse_console(transcript).userboot_error == "BOOTFS: bad BOOTFS magic"
+    assert console.parse_console(b"userboot: bin/x exited with return code 0\n").silent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,7 @@ def test_registry_names_are_unique() -> None:
 
 def option(args: list[str], flag: str) -> list[str]:
     """Every value that follows `flag` in `args`."""
-    return [value for key, value in zip(args, args[1:], strict=False) if key == flag]
+    return [value for key, value in itertools.pairwise(args) if key == flag]
 
 
 def test_x86_64_command_line() -> None:

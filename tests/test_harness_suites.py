@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import console, suites
+from harness import console
 from harness.errors import ImageError
 from harness.image import GuestOutputs
 from harness.ktap import parse_ktap
@@ -90,8 +90,11 @@ def test_program_suite() -> None:
     assert suite.cmdline == "userboot.next=bin/core-tests userboot.shutdown"
     assert suite.bootfs == ("bin/core-tests",)
     assert suite.sources == ("programs/core-tests/*.c",)
-    assert suite.end_lines == (console.USERBOOT_EXIT,)
-    assert suite.kernel_symbols == ("userboot",)
+    [end_line] = suite.end_lines
+    assert end_line.search(b"userboot: bin/core-tests exited with return code 0\r\n")
+    assert not end_line.search(b"userboot: bin/core-tests exited with return code 1\n")
+    assert not end_line.search(b"userboot: bin/core-tests exited with return code -1\n")
+    assert not end_line.search(b"userboot: bin/core_tests exited with return code 0\n")
 
 
 def test_variant_suite_replaces_the_machine() -> None:
@@ -100,34 +103,17 @@ def test_variant_suite_replaces_the_machine() -> None:
     assert KERNEL_SELFTEST.profile_for(X86_64) is X86_64
 
 
-def test_unbuilt_program_skips_without_booting(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(suites, "_symbol_names", lambda path: ["kernel_main", "sys_vmo_create"])
+def test_unbuilt_program_fails_without_booting(tmp_path: Path) -> None:
     outputs = GuestOutputs.of(X86_64, tmp_path)  # nothing built there
     run = run_suite(CORE_TESTS, X86_64, outputs, accel=Accel.TCG, timeout=1, work_dir=tmp_path)
-    assert run.outcome is None and run.error is None
-    assert run.skip_reason == (
-        f"core-tests: {tmp_path / 'bin/core-tests'} does not exist; the kernel "
-        f"({tmp_path / 'kernel.elf'}) has no 'userboot' symbol: it cannot start programs yet"
+    assert run.outcome is None and run.report is None
+    assert run.error == (
+        f"x86_64 image: core-tests needs {tmp_path / 'bin/core-tests'}, which the guest build "
+        "did not make"
     )
-
-
-def test_program_runs_once_the_kernel_has_userboot(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(suites, "_symbol_names", lambda path: ["userboot_start"])
-    (tmp_path / "bin").mkdir()
-    (tmp_path / "bin" / "core-tests").write_bytes(b"\x7fELF")
-    outputs = GuestOutputs.of(X86_64, tmp_path)
-    assert suites.unmet_requirements(CORE_TESTS, outputs) == []
-    assert suites.unmet_requirements(KERNEL_SELFTEST, outputs) == []
-
-
-def test_unreadable_kernel_is_an_image_error(tmp_path: Path) -> None:
-    (tmp_path / "kernel.elf").write_bytes(b"not an ELF file")
-    with pytest.raises(ImageError, match="cannot read its symbols"):
-        suites.unmet_requirements(CORE_TESTS, GuestOutputs.of(X86_64, tmp_path))
+    story = [f"the guest did not run: {run.error}"]
+    assert run.case_failure("process_create") == story[0]
+    assert run.summary_problems() == story and run.shutdown_problems() == story
 
 
 def selftest_run(name: str, expected: list[str], events: list[QmpEvent]) -> SuiteRun:
@@ -192,8 +178,22 @@ def test_source_and_output_disagreeing_fails_the_summary() -> None:
 def test_missing_end_line_fails_the_shutdown() -> None:
     run = selftest_run("selftest-arm64-pass", [], [POWEROFF])
     program = SuiteRun(run.suite, run.arch, (), CORE_TESTS.end_lines, run.outcome, run.report)
-    missing = f"missing console line {console.USERBOOT_EXIT.pattern!r}"
+    missing = f"missing console line {CORE_TESTS.end_lines[0].pattern!r}"
     assert program.shutdown_problems()[0] == missing
+
+
+def test_userboot_error_fails_the_shutdown() -> None:
+    transcript = (b"zhb kernel: booting on arm64\n"
+                  b"userboot: error: bin/core-tests: file not found in BOOTFS\n"
+                  b"zhb kernel: powering off\n")
+    outcome = Outcome(Status.PASS, "the guest powered the machine off", 0, (POWEROFF,),
+                      transcript, powered_off=True)
+    run = SuiteRun("core-tests", "arm64", (), CORE_TESTS.end_lines, outcome,
+                   parse_ktap(transcript, []))
+    assert run.shutdown_problems()[:2] == [
+        "userboot: error: bin/core-tests: file not found in BOOTFS",
+        f"missing console line {CORE_TESTS.end_lines[0].pattern!r}",
+    ]
 
 
 def test_run_that_never_booted_fails_everything_with_the_error() -> None:
@@ -211,6 +211,9 @@ def test_userboot_exit_line(line: bytes, program: bytes, code: bytes) -> None:
     match = console.USERBOOT_EXIT.search(line)
     assert match is not None and match.groups() == (program, code)
     assert console.USERBOOT_EXIT.search(line.rstrip()) is None  # a half-written line
+    exact = console.userboot_exit(program.decode(), int(code))
+    assert exact.search(line) and not exact.search(line.rstrip())
+    assert not console.userboot_exit(program.decode(), int(code) + 1).search(line)
 
 
 def test_suite_image_needs_every_bootfs_file(tmp_path: Path) -> None:
