@@ -1,15 +1,18 @@
 """`python -m harness`: boot a guest, write a bootable image, or show the accelerator choice.
 
-    python -m harness boot  --arch ARCH [IMAGE] [--append TEXT] [--timeout S] [--accel A]
-                            [--keep-artifacts]
-    python -m harness image --arch ARCH -o FILE [--append TEXT]
+    python -m harness boot  --arch ARCH [IMAGE] [--program NAME] [--append TEXT] [--timeout S]
+                            [--accel A] [--keep-artifacts]
+    python -m harness image --arch ARCH -o FILE [--program NAME] [--append TEXT]
     python -m harness accel [--arch ARCH|all] [--fresh]
 
-`boot` builds the guest if needed, boots IMAGE (default: a fresh image with no command line),
-streams the serial console to stdout and exits 0 only when the guest powered the machine off
-cleanly; otherwise it prints one line (the outcome and its reason) on stderr and exits 1.
+`boot` builds the guest if needed, boots IMAGE (default: a fresh image whose BOOTFS holds the
+guest programs of the build, `out/<arch>/bin/*`, and whose command line makes userboot run
+`bin/PROGRAM` (`--program`, default core-tests) and power off when it exits), streams the
+serial console to stdout and exits 0 only when the guest powered the machine off cleanly with
+no userboot error and no non-zero program return code; otherwise it prints one line (the
+outcome and its reason) on stderr and exits 1.
 
-`image` writes the bootable file and prints, on stdout, a QEMU command line that boots it.
+`image` writes the same default image to a file and prints, on stdout, a QEMU command line that boots it.
 What the file is depends on the architecture: for arm64 it is the boot shim with the ZBI
 appended, the one file QEMU loads with -kernel; for x86_64 it is the ZBI itself, which QEMU
 takes as -initrd while the shim (out/x86_64/shim.elf) is the -kernel, as the printed command
@@ -36,14 +39,54 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
+from bootfs_tools import BootfsError
+from bootfs_tools import build as build_bootfs
+from harness import console
 from harness.accel import CHOICES, AccelDecision, choose_accel, default_cache_dir
-from harness.errors import HarnessError
-from harness.image import build_image, image_from_file, pack_image
+from harness.errors import HarnessError, ImageError
+from harness.image import build_guest, build_image, image_from_file, pack_image
 from harness.machine import DEFAULT_TIMEOUT_S, boot, qemu_args
 from harness.outcome import Status
 from harness.profiles import PROFILES, Accel, get_profile, select_profiles
 
+DEFAULT_PROGRAM = "core-tests"
 ARCH_HELP = f"guest architecture: {', '.join(PROFILES)} (aliases x64, aarch64)"
+
+
+def _add_program_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--program", default=DEFAULT_PROGRAM, metavar="NAME",
+        help=f"guest program userboot runs from the default image (default {DEFAULT_PROGRAM}; "
+             "ignored when IMAGE is given)",
+    )
+
+
+def _default_image_parts(arch: str, program: str, append: str) -> tuple[str, bytes]:
+    """The command line and BOOTFS of the default image: every program of the guest build
+    in the BOOTFS, userboot told to run bin/`program` and power off when it exits."""
+    bin_dir = build_guest(arch).kernel.parent / "bin"
+    programs = sorted(path.name for path in bin_dir.glob("*") if path.is_file())
+    if program not in programs:
+        known = ", ".join(programs) or "none"
+        raise ImageError(arch, f"no guest program {program!r} in {bin_dir} (built: {known})")
+    try:
+        bootfs = build_bootfs({f"bin/{name}": (bin_dir / name).read_bytes() for name in programs})
+    except BootfsError as exc:
+        raise ImageError(arch, f"BOOTFS of {bin_dir}: {exc}") from exc
+    cmdline = " ".join(filter(None, (f"userboot.next=bin/{program} userboot.shutdown", append)))
+    return cmdline, bootfs
+
+
+def _guest_verdict(transcript: bytes) -> str | None:
+    """Why a run that powered off cleanly still failed (userboot error, non-zero return
+    code), or None."""
+    report = console.parse_console(transcript)
+    if report.userboot_error is not None:
+        return f"userboot: error: {report.userboot_error}"
+    exit_line = console.USERBOOT_EXIT.search(transcript)
+    if exit_line is not None and int(exit_line.group(2)) != 0:
+        return console.line_at(transcript, exit_line)
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,9 +98,10 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "boot", help="boot a guest; exit 0 only on a clean guest power-off",
-        description="Boot IMAGE (default: a fresh image of the guest build) in QEMU, stream "
-                    "its serial console to stdout and exit 0 only when the guest powers the "
-                    "machine off by itself.",
+        description="Boot IMAGE (default: a fresh image of the guest build running "
+                    "bin/PROGRAM) in QEMU, stream its serial console to stdout and exit 0 only "
+                    "when the guest powers the machine off by itself, with no userboot error "
+                    "and no non-zero program return code.",
     )
     run.add_argument("--arch", required=True, help=ARCH_HELP)
     run.add_argument(
@@ -65,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
         help="file written by `image` (arm64: shim + ZBI; x86_64: the ZBI, booted with "
              "out/x86_64/shim.elf)",
     )
+    _add_program_option(run)
     run.add_argument("--append", default="", metavar="TEXT",
                      help="QEMU -append text (the boot loader's command line)")
     run.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S",
@@ -84,8 +129,9 @@ def _parser() -> argparse.ArgumentParser:
     image.add_argument("--arch", required=True, help=ARCH_HELP)
     image.add_argument("-o", "--output", required=True, type=Path, metavar="FILE",
                        help="where to write the image")
+    _add_program_option(image)
     image.add_argument("--append", default="", metavar="TEXT",
-                       help="command line to put in the image's CMDLINE item")
+                       help="more command line to put in the image's CMDLINE item")
 
     accel = commands.add_parser(
         "accel", help="show which accelerator --accel=auto picks, and why",
@@ -105,9 +151,12 @@ def _boot(args: argparse.Namespace) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="zhb-boot-"))
     try:
         if args.image is not None:
+            if not args.image.is_file():
+                raise ImageError(profile.name, f"{args.image}: no such file")
             image = image_from_file(profile.name, args.image.resolve())
         else:
-            image = build_image(profile.name, scratch)
+            cmdline, bootfs = _default_image_parts(profile.name, args.program, "")
+            image = build_image(profile.name, scratch, cmdline, bootfs)
         outcome = boot(
             profile, image, accel=accel, append=args.append, timeout=args.timeout,
             log_dir=scratch, echo=sys.stdout.buffer,
@@ -119,6 +168,10 @@ def _boot(args: argparse.Namespace) -> int:
     if outcome.status is not Status.PASS:
         print(f"boot: {outcome.status.name}: {outcome.reason}{kept}", file=sys.stderr)
         return 1
+    failure = _guest_verdict(outcome.transcript)
+    if failure is not None:
+        print(f"boot: FAIL: {failure}{kept}", file=sys.stderr)
+        return 1
     if kept:
         print(f"boot: PASS{kept}", file=sys.stderr)
     return 0
@@ -126,7 +179,8 @@ def _boot(args: argparse.Namespace) -> int:
 
 def _image(args: argparse.Namespace) -> int:
     profile = get_profile(args.arch)
-    data = pack_image(profile.name, cmdline=args.append)
+    cmdline, bootfs = _default_image_parts(profile.name, args.program, args.append)
+    data = pack_image(profile.name, cmdline=cmdline, bootfs=bootfs)
     args.output.write_bytes(data)
     image = image_from_file(profile.name, args.output.resolve())
     print(shlex.join([*qemu_args(profile, image, Accel.TCG), "-serial", "stdio"]))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bootfs_tools import BootfsImage
+from harness import cli as cli_module
 from harness import image as image_module
 from harness.cli import main, sigterm_interrupts
 from harness.image import GuestOutputs
@@ -72,9 +74,13 @@ def fake_build(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         outputs.kernel.write_bytes(format.KERNEL_HEADER.pack(0x1000, 0) + b"K" * 64)
         outputs.shim.write_bytes(b"S" * profile.layout.append_align)
         outputs.poweroff.write_bytes(b"P")
+        (outputs.kernel.parent / "bin").mkdir(exist_ok=True)
+        (outputs.kernel.parent / "bin" / "core-tests").write_bytes(b"\x7fELF core-tests")
+        (outputs.kernel.parent / "bin" / "microbench").write_bytes(b"\x7fELF microbench")
         return outputs
 
     monkeypatch.setattr(image_module, "build_guest", build)
+    monkeypatch.setattr(cli_module, "build_guest", build)
     return tmp_path / "out"
 
 
@@ -98,7 +104,58 @@ def test_image_writes_file_and_prints_qemu_line(
         assert command[command.index("-kernel") + 1] == str(output)
         assert "-initrd" not in command
     items = ZbiImage.parse(zbi).items
-    assert items[1].payload == b"a=b c\0"
+    assert bytes(items[1].payload) == b"userboot.next=bin/core-tests userboot.shutdown a=b c\0"
+    bootfs = BootfsImage.parse(items[2].decompressed())
+    assert bootfs.read("bin/core-tests") == b"\x7fELF core-tests"
+    assert bootfs.read("bin/microbench") == b"\x7fELF microbench"
+
+
+def test_image_program_option_picks_userboot_next(
+    fake_build: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "image.zbi"
+    assert main(["image", "--arch", "x86_64", "-o", str(output), "--program", "microbench"]) == 0
+    items = ZbiImage.parse(output.read_bytes()).items
+    assert bytes(items[1].payload) == b"userboot.next=bin/microbench userboot.shutdown\0"
+
+
+def test_unknown_program_is_one_line(
+    fake_build: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "image.zbi"
+    assert main(["image", "--arch", "x86_64", "-o", str(output), "--program", "nope"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "no guest program 'nope'" in err
+    assert "core-tests, microbench" in err
+    assert not output.exists()
+
+
+def test_boot_missing_image_is_one_line(
+    fake_build: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.zbi"
+    assert main(["boot", "--arch", "x86_64", str(missing)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"boot: x86_64 image: {missing}: no such file\n"
+
+
+@pytest.mark.parametrize(
+    ("transcript", "verdict"),
+    [
+        (b"userboot: bin/core-tests exited with return code 0\r\nzhb kernel: powering off\r\n",
+         None),
+        (b"userboot: bin/core-tests exited with return code 3\r\n",
+         "userboot: bin/core-tests exited with return code 3"),
+        (b"userboot: error: bin/nope: file not found in BOOTFS\r\n",
+         "userboot: error: bin/nope: file not found in BOOTFS"),
+        (b"zhb kernel: booting on arm64\r\nzhb kernel: powering off\r\n", None),
+    ],
+)
+def test_guest_verdict_fails_userboot_errors_and_nonzero_codes(
+    transcript: bytes, verdict: str | None
+) -> None:
+    assert cli_module._guest_verdict(transcript) == verdict
 
 
 def test_sigterm_becomes_keyboard_interrupt() -> None:
