@@ -41,7 +41,8 @@ def _load_sysgen() -> ModuleType:
 
 sysgen = _load_sysgen()
 
-# The syscalls the kernel-proper issue asks for (plus object_signal_peer, which eventpairs need).
+# The syscalls the kernel-proper issue asks for (plus object_signal_peer, which eventpairs need,
+# and vmo_replace_as_executable, which loaders need since new VMOs lack ZX_RIGHT_EXECUTE).
 ISSUE_SYSCALLS = {
     "process_create",
     "process_start",
@@ -55,6 +56,7 @@ ISSUE_SYSCALLS = {
     "vmo_write",
     "vmo_get_size",
     "vmo_set_size",
+    "vmo_replace_as_executable",
     "vmar_map",
     "vmar_unmap",
     "vmar_protect",
@@ -109,6 +111,8 @@ ZIRCON_PROTOTYPES = [
     "size_t buffer_size)",
     "zx_status_t zx_vmo_get_size(zx_handle_t handle, uint64_t *size)",
     "zx_status_t zx_vmo_set_size(zx_handle_t handle, uint64_t size)",
+    "zx_status_t zx_vmo_replace_as_executable(zx_handle_t handle, zx_handle_t vmex, "
+    "zx_handle_t *out)",
     "zx_status_t zx_vmar_map(zx_handle_t handle, zx_vm_option_t options, size_t vmar_offset, "
     "zx_handle_t vmo, uint64_t vmo_offset, size_t len, zx_vaddr_t *mapped_addr)",
     "zx_status_t zx_vmar_unmap(zx_handle_t handle, zx_vaddr_t addr, size_t len)",
@@ -842,10 +846,10 @@ def test_make_regenerates_when_definitions_change(tmp_path: Path) -> None:
     numbers = out / "gen" / "zircon" / "syscalls-numbers.h"
     assert "#define ZX_SYS_vmo_create 9\n" in numbers.read_text()
     assert subprocess.run([*make, "-q", str(stamp)], check=False).returncode == 0
-    defs.write_text(DEFS.read_text().replace("syscall vmo_create 9", "syscall vmo_create 40"))
+    defs.write_text(DEFS.read_text().replace("syscall vmo_create 9", "syscall vmo_create 41"))
     later = stamp.stat().st_mtime + 10
     os.utime(defs, (later, later))
     assert subprocess.run([*make, "-q", str(stamp)], check=False).returncode == 1
     run([*make, str(stamp)])
-    assert "#define ZX_SYS_vmo_create 40\n" in numbers.read_text()
-    assert "#define ZX_SYS_COUNT 41\n" in numbers.read_text()
+    assert "#define ZX_SYS_vmo_create 41\n" in numbers.read_text()
+    assert "#define ZX_SYS_COUNT 42\n" in numbers.read_text()

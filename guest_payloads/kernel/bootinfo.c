@@ -4,6 +4,7 @@
 // items), KERNEL_DRIVER (recorded in place, looked up by platform code). Others are ignored.
 #include <kernel/bootinfo.h>
 #include <kernel/bootinfo_parse.h>
+#include <kernel/physmap.h>
 
 #include <lib/string.h>
 #include <lib/zbiutil.h>
@@ -83,7 +84,7 @@ static int bootinfo_add_item(const zbi_header_t *hdr, const void *payload, void 
 int bootinfo_parse(struct boot_info *bi, uintptr_t zbi_paddr, const char **why) {
     memset(bi, 0, sizeof(*bi));
     bi->zbi_paddr = zbi_paddr;
-    const void *zbi = (const void *)zbi_paddr;
+    const void *zbi = paddr_to_physmap(zbi_paddr);
     // The container's own length bounds the image: the boot protocol gives no other size.
     if (zbi_check(zbi, zbi_size(zbi), 0, why) != 0) {
         return -1;

@@ -8,6 +8,8 @@
 // free; then everything the boot protocol says is in use is marked used: the kernel image
 // and reserve, the data ZBI, and every non-RAM range of the memory map. Allocation is first
 // fit from the lowest address, so a page just freed is the next one handed out again.
+// Arenas and the bitmap are physical; the pages handed out and taken back are their physmap
+// addresses (<kernel/physmap.h>).
 //
 // Lock rule: all state below is guarded by masking interrupts (one CPU).
 #include <kernel/pmm.h>
@@ -16,6 +18,7 @@
 
 #include <kernel/arch.h>
 #include <kernel/panic.h>
+#include <kernel/physmap.h>
 #include <lib/string.h>
 #include <lib/zbiutil.h>
 
@@ -110,9 +113,9 @@ void pmm_init(const struct boot_info *bi) {
             pmm_mark_used(r->paddr, r->paddr + r->length);
         }
     }
-    uintptr_t kernel_start = (uintptr_t)__zbi_kernel - 2 * sizeof(zbi_header_t);
-    pmm_mark_used(kernel_start, (uintptr_t)_end);
-    pmm_mark_used(bi->zbi_paddr, bi->zbi_paddr + zbi_size((const void *)bi->zbi_paddr));
+    uintptr_t kernel_start = vaddr_to_paddr(__zbi_kernel) - 2 * sizeof(zbi_header_t);
+    pmm_mark_used(kernel_start, vaddr_to_paddr(_end));
+    pmm_mark_used(bi->zbi_paddr, bi->zbi_paddr + zbi_size(paddr_to_physmap(bi->zbi_paddr)));
     if (free_pages == 0) {
         panic("pmm_init: the memory map leaves no free page");
     }
@@ -154,7 +157,7 @@ uintptr_t pmm_alloc_pages(size_t count) {
                     bit_set(a->first_bit + p);
                 }
                 free_pages -= count;
-                found = a->base + ((uintptr_t)first << PAGE_SHIFT);
+                found = (uintptr_t)paddr_to_physmap(a->base + ((uintptr_t)first << PAGE_SHIFT));
                 break;
             }
         }
@@ -167,8 +170,8 @@ uintptr_t pmm_alloc_page(void) {
     return pmm_alloc_pages(1);
 }
 
-void pmm_zero_page(uintptr_t paddr) {
-    memset((void *)paddr, 0, PAGE_SIZE);
+void pmm_zero_page(uintptr_t page) {
+    memset((void *)page, 0, PAGE_SIZE);
 }
 
 uintptr_t pmm_alloc_zeroed_page(void) {
@@ -179,7 +182,8 @@ uintptr_t pmm_alloc_zeroed_page(void) {
     return page;
 }
 
-void pmm_free_pages(uintptr_t paddr, size_t count) {
+void pmm_free_pages(uintptr_t page, size_t count) {
+    uintptr_t paddr = vaddr_to_paddr((const void *)page);
     arch_irq_state_t irq = arch_irq_save();
     for (size_t i = 0; i < count; i++) {
         size_t bit = pmm_bit_of(paddr + i * PAGE_SIZE, "pmm_free_page");
@@ -192,8 +196,8 @@ void pmm_free_pages(uintptr_t paddr, size_t count) {
     arch_irq_restore(irq);
 }
 
-void pmm_free_page(uintptr_t paddr) {
-    pmm_free_pages(paddr, 1);
+void pmm_free_page(uintptr_t page) {
+    pmm_free_pages(page, 1);
 }
 
 struct pmm_stats pmm_stats(void) {

@@ -8,12 +8,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <kernel/arch.h>
 #include <kernel/heap.h>
 #include <kernel/pmm.h>
 #include <kernel/thread.h>
 #include <kernel/timer.h>
 #include <lib/console.h>
 #include <lib/string.h>
+#include <zircon/errors.h>
 
 #define diag SELFTEST_DIAG
 #define check SELFTEST_CHECK
@@ -248,6 +250,107 @@ static bool test_thread_yield(void) {
     return true;
 }
 
+// ---- blocking ----
+
+// A thread that blocks (on `wq`, or alone) until woken, then logs its id and the tick.
+struct blocker {
+    struct wait_queue *wq;  // NULL: thread_block
+    int id;
+    zx_status_t status;
+    uint64_t woke_tick;
+    volatile int *blocked;  // counts blockers that reached their block
+    int *log;               // ids in wake-up order
+    volatile int *len;
+};
+
+static int block_thread(void *arg) {
+    struct blocker *b = arg;
+    arch_irq_state_t irq = arch_irq_save();
+    *b->blocked = *b->blocked + 1;  // with interrupts masked until the block: no lost wake-up
+    b->status = b->wq != NULL ? wait_queue_block(b->wq, THREAD_DEADLINE_INFINITE)
+                              : thread_block(THREAD_DEADLINE_INFINITE);
+    b->woke_tick = timer_ticks();
+    b->log[*b->len] = b->id;
+    *b->len = *b->len + 1;
+    arch_irq_restore(irq);
+    return 0;
+}
+
+// Yields until `n` blockers are blocked (each counts itself just before blocking).
+static bool wait_blocked(volatile int *blocked, int n) {
+    for (int i = 0; i < 100000 && *blocked < n; i++) {
+        thread_yield();
+    }
+    return *blocked == n;
+}
+
+// thread_block ends by its deadline (never early) or by thread_wake; the woken thread runs
+// within a tick of the wake-up (ticks, not wall time: a slow host cannot break it).
+static bool test_thread_block_wake(void) {
+    arch_irq_state_t irq = arch_irq_save();
+    uint64_t t0 = current_time();
+    zx_status_t timed = thread_block(t0 + (uint64_t)ZX_MSEC(3));
+    uint64_t t1 = current_time();
+    zx_status_t past = thread_block(0);  // a deadline already past: no block
+    arch_irq_restore(irq);
+    diag("blocked %llu us until the deadline", (unsigned long long)((t1 - t0) / 1000));
+    check(timed == ZX_ERR_TIMED_OUT && t1 - t0 >= (uint64_t)ZX_MSEC(3));
+    check(past == ZX_ERR_TIMED_OUT);
+
+    static volatile int blocked, len;
+    static int log[1];
+    static struct blocker b;
+    blocked = len = 0;
+    b = (struct blocker){.id = 1, .blocked = &blocked, .log = log, .len = &len};
+    struct thread *t = thread_create("blocker", block_thread, &b);
+    check(t != NULL);
+    check(!thread_wake(t));  // ready, not blocked: nothing to do
+    check(wait_blocked(&blocked, 1));
+    uint64_t wake_tick = timer_ticks();
+    check(thread_wake(t));
+    check(thread_join(t, NULL) == 0);
+    diag("woken at tick %llu, ran at tick %llu", (unsigned long long)wake_tick,
+         (unsigned long long)b.woke_tick);
+    check(b.status == ZX_OK && len == 1);
+    check(b.woke_tick - wake_tick <= 1);
+    return true;
+}
+
+// A wait queue wakes its threads in the order they blocked; one whose deadline passes leaves
+// it.
+static bool test_wait_queue_fifo(void) {
+    static struct wait_queue wq;  // empty: zero-initialised
+    static volatile int blocked, len;
+    static int log[3];
+    static struct blocker b[3];
+    struct thread *t[3];
+    blocked = len = 0;
+    for (int i = 0; i < 3; i++) {
+        b[i] = (struct blocker){.wq = &wq, .id = i, .blocked = &blocked, .log = log, .len = &len};
+        t[i] = thread_create("queued", block_thread, &b[i]);
+        check(t[i] != NULL);
+        check(wait_blocked(&blocked, i + 1));  // blocks before the next one starts
+    }
+    check(wait_queue_wake_one(&wq));
+    thread_sleep(ZX_MSEC(1));  // the woken one runs
+    check(len == 1 && log[0] == 0);
+    check(wait_queue_wake_all(&wq) == 2);
+    for (int i = 0; i < 3; i++) {
+        check(thread_join(t[i], NULL) == 0);
+        check(b[i].status == ZX_OK);
+    }
+    diag("woke %d %d %d", log[0], log[1], log[2]);
+    check(len == 3 && log[1] == 1 && log[2] == 2);
+    check(!wait_queue_wake_one(&wq));
+
+    arch_irq_state_t irq = arch_irq_save();
+    zx_status_t st = wait_queue_block(&wq, current_time() + (uint64_t)ZX_MSEC(2));
+    arch_irq_restore(irq);
+    check(st == ZX_ERR_TIMED_OUT);
+    check(wq.head == NULL && wq.tail == NULL);
+    return true;
+}
+
 static const struct selftest_case core_cases[] = {
     {"pmm_alloc_free_reuse", test_pmm_alloc_free_reuse},
     {"pmm_contiguous", test_pmm_contiguous},
@@ -257,13 +360,15 @@ static const struct selftest_case core_cases[] = {
     {"thread_yield", test_thread_yield},
     {"thread_join_exit", test_thread_join_exit},
     {"preemption", test_preemption},
+    {"thread_block_wake", test_thread_block_wake},
+    {"wait_queue_fifo", test_wait_queue_fifo},
 };
 
 static const struct selftest_suite core_suite = {core_cases,
                                                  sizeof(core_cases) / sizeof(core_cases[0])};
 
 // The suites, in run order: add one line per suite file.
-extern const struct selftest_suite selftest_vm_suite;  // kernel/vm/selftest_vm.c
+extern const struct selftest_suite selftest_vm_suite;       // kernel/vm/selftest_vm.c
 extern const struct selftest_suite selftest_objects_suite;  // kernel/selftest_objects.c
 extern const struct selftest_suite selftest_process_suite;  // kernel/selftest_process.c
 static const struct selftest_suite *const suites[] = {

@@ -1,13 +1,6 @@
 // KTAP self-test cases for kernel objects, handles, IPC and jobs (selftest_objects_suite,
 // listed in kernel/selftest.c). Every case works on kernel objects and handle tables of its
 // own, without processes, and checks that the objects it made are all freed at the end.
-// <kernel/timer.h> and <zircon/time.h> both define ZX_USEC/MSEC/SEC; keep Zircon's.
-#include <kernel/timer.h>
-#undef ZX_USEC
-#undef ZX_MSEC
-#undef ZX_SEC
-#include <zircon/time.h>
-
 #include <kernel/channel.h>
 #include <kernel/event.h>
 #include <kernel/handle.h>
@@ -17,6 +10,7 @@
 #include <kernel/process.h>
 #include <kernel/selftest.h>
 #include <kernel/thread.h>
+#include <kernel/timer.h>
 #include <kernel/usercopy.h>
 #include <kernel/vm.h>
 #include <kernel/wait.h>
@@ -142,40 +136,6 @@ static bool test_handle_values(void) {
     return true;
 }
 
-static bool test_rights_shrink_only(void) {
-    size_t live = kobject_live_count();
-    struct handle_table ht;
-    handle_table_init(&ht, NULL);
-    zx_handle_t h = new_event_handle(&ht, ZX_DEFAULT_EVENT_RIGHTS);
-    check(h != ZX_HANDLE_INVALID);
-    struct kobject *obj;
-    zx_rights_t rights;
-    zx_handle_t same, fewer, none;
-    check(handle_table_duplicate(&ht, h, ZX_RIGHT_SAME_RIGHTS, &same) == ZX_OK);
-    check(handle_table_get_rights(&ht, same, ZX_OBJ_TYPE_EVENT, 0, &obj, &rights) == ZX_OK);
-    check(rights == ZX_DEFAULT_EVENT_RIGHTS);
-    kobject_unref(obj);
-    check(handle_table_duplicate(&ht, h, ZX_RIGHT_WAIT | ZX_RIGHT_DUPLICATE, &fewer) == ZX_OK);
-    // More rights than the handle has: refused, from any handle.
-    check(handle_table_duplicate(&ht, fewer, ZX_RIGHT_WAIT | ZX_RIGHT_DUPLICATE | ZX_RIGHT_SIGNAL,
-                                 &none) == ZX_ERR_INVALID_ARGS);
-    check(handle_table_duplicate(&ht, h, ZX_DEFAULT_EVENT_RIGHTS | ZX_RIGHT_WRITE, &none) ==
-          ZX_ERR_INVALID_ARGS);
-    // Without ZX_RIGHT_DUPLICATE no duplicate at all.
-    zx_handle_t nodup;
-    check(handle_table_replace(&ht, fewer, ZX_RIGHT_WAIT, &nodup) == ZX_OK);
-    check(handle_table_get(&ht, fewer, ZX_OBJ_TYPE_NONE, 0, &obj) == ZX_ERR_BAD_HANDLE);
-    check(handle_table_duplicate(&ht, nodup, ZX_RIGHT_WAIT, &none) == ZX_ERR_ACCESS_DENIED);
-    // Replace asking for more fails and still invalidates the handle.
-    check(handle_table_replace(&ht, nodup, ZX_RIGHT_WAIT | ZX_RIGHT_SIGNAL, &none) ==
-          ZX_ERR_INVALID_ARGS);
-    check(handle_table_get(&ht, nodup, ZX_OBJ_TYPE_NONE, 0, &obj) == ZX_ERR_BAD_HANDLE);
-    check(handle_table_count(&ht) == 2);
-    handle_table_destroy(&ht);
-    check(kobject_live_count() == live);
-    return true;
-}
-
 // A channel pair with one handle each in `ht`.
 static bool make_channel(struct handle_table *ht, zx_handle_t *h0, zx_handle_t *h1,
                          struct kobject **c0, struct kobject **c1) {
@@ -189,134 +149,171 @@ static bool make_channel(struct handle_table *ht, zx_handle_t *h0, zx_handle_t *
     return ok;
 }
 
-static bool test_channel_round_trip(void) {
-    size_t live = kobject_live_count();
+// What most cases start from: the live-object count to come back to and an empty handle
+// table; fixture_channel adds a channel with one handle to each end in it.
+struct fixture {
+    size_t live;
     struct handle_table ht;
-    handle_table_init(&ht, NULL);
-    zx_handle_t h0, h1;
-    struct kobject *c0, *c1;
-    check(make_channel(&ht, &h0, &h1, &c0, &c1));
-    check(kobject_signals(c0) == ZX_CHANNEL_WRITABLE);
-    zx_handle_t ev = new_event_handle(&ht, ZX_RIGHT_TRANSFER | ZX_RIGHT_WAIT | ZX_RIGHT_SIGNAL);
+    zx_handle_t h0, h1;       // fixture_channel: the endpoints' handles in ht
+    struct kobject *c0, *c1;  // and the endpoints (the handles hold them)
+};
+
+static void fixture_init(struct fixture *f) {
+    f->live = kobject_live_count();
+    handle_table_init(&f->ht, NULL);
+}
+
+static bool fixture_channel(struct fixture *f) {
+    fixture_init(f);
+    return make_channel(&f->ht, &f->h0, &f->h1, &f->c0, &f->c1);
+}
+
+// Destroys the table; true if every object the case made is freed.
+static bool fixture_done(struct fixture *f) {
+    handle_table_destroy(&f->ht);
+    return kobject_live_count() == f->live;
+}
+
+static bool test_rights_shrink_only(void) {
+    struct fixture f;
+    fixture_init(&f);
+    zx_handle_t h = new_event_handle(&f.ht, ZX_DEFAULT_EVENT_RIGHTS);
+    check(h != ZX_HANDLE_INVALID);
+    struct kobject *obj;
+    zx_rights_t rights;
+    zx_handle_t same, fewer, none;
+    check(handle_table_duplicate(&f.ht, h, ZX_RIGHT_SAME_RIGHTS, &same) == ZX_OK);
+    check(handle_table_get_rights(&f.ht, same, ZX_OBJ_TYPE_EVENT, 0, &obj, &rights) == ZX_OK);
+    check(rights == ZX_DEFAULT_EVENT_RIGHTS);
+    kobject_unref(obj);
+    check(handle_table_duplicate(&f.ht, h, ZX_RIGHT_WAIT | ZX_RIGHT_DUPLICATE, &fewer) == ZX_OK);
+    // More rights than the handle has: refused, from any handle.
+    check(handle_table_duplicate(&f.ht, fewer, ZX_RIGHT_WAIT | ZX_RIGHT_DUPLICATE | ZX_RIGHT_SIGNAL,
+                                 &none) == ZX_ERR_INVALID_ARGS);
+    check(handle_table_duplicate(&f.ht, h, ZX_DEFAULT_EVENT_RIGHTS | ZX_RIGHT_WRITE, &none) ==
+          ZX_ERR_INVALID_ARGS);
+    // Without ZX_RIGHT_DUPLICATE no duplicate at all.
+    zx_handle_t nodup;
+    check(handle_table_replace(&f.ht, fewer, ZX_RIGHT_WAIT, &nodup) == ZX_OK);
+    check(handle_table_get(&f.ht, fewer, ZX_OBJ_TYPE_NONE, 0, &obj) == ZX_ERR_BAD_HANDLE);
+    check(handle_table_duplicate(&f.ht, nodup, ZX_RIGHT_WAIT, &none) == ZX_ERR_ACCESS_DENIED);
+    // Replace asking for more fails and still invalidates the handle.
+    check(handle_table_replace(&f.ht, nodup, ZX_RIGHT_WAIT | ZX_RIGHT_SIGNAL, &none) ==
+          ZX_ERR_INVALID_ARGS);
+    check(handle_table_get(&f.ht, nodup, ZX_OBJ_TYPE_NONE, 0, &obj) == ZX_ERR_BAD_HANDLE);
+    check(handle_table_count(&f.ht) == 2);
+    check(fixture_done(&f));
+    return true;
+}
+
+static bool test_channel_round_trip(void) {
+    struct fixture f;
+    check(fixture_channel(&f));
+    check(kobject_signals(f.c0) == ZX_CHANNEL_WRITABLE);
+    zx_handle_t ev = new_event_handle(&f.ht, ZX_RIGHT_TRANSFER | ZX_RIGHT_WAIT | ZX_RIGHT_SIGNAL);
     struct kobject *ev_obj;
-    check(handle_table_get(&ht, ev, ZX_OBJ_TYPE_EVENT, 0, &ev_obj) == ZX_OK);
+    check(handle_table_get(&f.ht, ev, ZX_OBJ_TYPE_EVENT, 0, &ev_obj) == ZX_OK);
 
     struct msg_handle out;
-    check(handle_table_take(&ht, ev, ZX_RIGHT_TRANSFER, &out.obj, &out.rights) == ZX_OK);
+    check(handle_table_take(&f.ht, ev, ZX_RIGHT_TRANSFER, &out.obj, &out.rights) == ZX_OK);
     static const char text[] = "hello, channel";
-    check(channel_write(c0, text, sizeof(text), &out, 1) == ZX_OK);
-    check(handle_table_get(&ht, ev, ZX_OBJ_TYPE_NONE, 0, &ev_obj) == ZX_ERR_BAD_HANDLE);
-    check((kobject_signals(c1) & ZX_CHANNEL_READABLE) != 0);
-    check((kobject_signals(c0) & ZX_CHANNEL_READABLE) == 0);
+    check(channel_write(f.c0, text, sizeof(text), &out, 1) == ZX_OK);
+    check(handle_table_get(&f.ht, ev, ZX_OBJ_TYPE_NONE, 0, &ev_obj) == ZX_ERR_BAD_HANDLE);
+    check((kobject_signals(f.c1) & ZX_CHANNEL_READABLE) != 0);
+    check((kobject_signals(f.c0) & ZX_CHANNEL_READABLE) == 0);
 
     char buf[64];
     struct msg_handle in[2];
     uint32_t nb = 0, nh = 0;
-    check(channel_read(c1, 0, buf, sizeof(buf), in, 2, &nb, &nh) == ZX_OK);
+    check(channel_read(f.c1, 0, buf, sizeof(buf), in, 2, &nb, &nh) == ZX_OK);
     check(nb == sizeof(text) && nh == 1 && memcmp(buf, text, sizeof(text)) == 0);
     check(in[0].obj == ev_obj && in[0].rights == out.rights);
-    check((kobject_signals(c1) & ZX_CHANNEL_READABLE) == 0);
+    check((kobject_signals(f.c1) & ZX_CHANNEL_READABLE) == 0);
     zx_handle_t ev2;
-    check(handle_table_install(&ht, in[0].obj, in[0].rights, &ev2) == ZX_OK);
+    check(handle_table_install(&f.ht, in[0].obj, in[0].rights, &ev2) == ZX_OK);
     struct kobject *again;
-    check(handle_table_get(&ht, ev2, ZX_OBJ_TYPE_EVENT, ZX_RIGHT_SIGNAL, &again) == ZX_OK);
+    check(handle_table_get(&f.ht, ev2, ZX_OBJ_TYPE_EVENT, ZX_RIGHT_SIGNAL, &again) == ZX_OK);
     check(again == ev_obj && again->handle_count == 1);
     kobject_unref(again);
     kobject_unref(ev_obj);
-    check(channel_read(c1, 0, buf, sizeof(buf), in, 2, &nb, &nh) == ZX_ERR_SHOULD_WAIT);
+    check(channel_read(f.c1, 0, buf, sizeof(buf), in, 2, &nb, &nh) == ZX_ERR_SHOULD_WAIT);
 
     // Limits, and a channel may not carry its own handle.
-    check(channel_write(c0, buf, ZX_CHANNEL_MAX_MSG_BYTES + 1, NULL, 0) == ZX_ERR_OUT_OF_RANGE);
-    struct msg_handle self = {c0, ZX_DEFAULT_CHANNEL_RIGHTS};
-    check(channel_write(c0, buf, 1, &self, 1) == ZX_ERR_NOT_SUPPORTED);
-    handle_table_destroy(&ht);
-    check(kobject_live_count() == live);
+    check(channel_write(f.c0, buf, ZX_CHANNEL_MAX_MSG_BYTES + 1, NULL, 0) == ZX_ERR_OUT_OF_RANGE);
+    struct msg_handle self = {f.c0, ZX_DEFAULT_CHANNEL_RIGHTS};
+    check(channel_write(f.c0, buf, 1, &self, 1) == ZX_ERR_NOT_SUPPORTED);
+    check(fixture_done(&f));
     return true;
 }
 
 static bool test_channel_peer_closed(void) {
-    size_t live = kobject_live_count();
-    struct handle_table ht;
-    handle_table_init(&ht, NULL);
-    zx_handle_t h0, h1;
-    struct kobject *c0, *c1;
-    check(make_channel(&ht, &h0, &h1, &c0, &c1));
-    check(channel_write(c0, "x", 1, NULL, 0) == ZX_OK);
-    kobject_ref(c1);
-    check(handle_table_close(&ht, h0) == ZX_OK);
-    zx_signals_t s = kobject_signals(c1);
+    struct fixture f;
+    check(fixture_channel(&f));
+    check(channel_write(f.c0, "x", 1, NULL, 0) == ZX_OK);
+    kobject_ref(f.c1);
+    check(handle_table_close(&f.ht, f.h0) == ZX_OK);
+    zx_signals_t s = kobject_signals(f.c1);
     diag("survivor signals 0x%x", s);
     check((s & ZX_CHANNEL_PEER_CLOSED) != 0 && (s & ZX_CHANNEL_WRITABLE) == 0);
     check((s & ZX_CHANNEL_READABLE) != 0);
-    check(channel_write(c1, "y", 1, NULL, 0) == ZX_ERR_PEER_CLOSED);
+    check(channel_write(f.c1, "y", 1, NULL, 0) == ZX_ERR_PEER_CLOSED);
     char buf[4];
     uint32_t nb, nh;
-    check(channel_read(c1, 0, buf, sizeof(buf), NULL, 0, &nb, &nh) == ZX_OK && nb == 1);
-    check(channel_read(c1, 0, buf, sizeof(buf), NULL, 0, &nb, &nh) == ZX_ERR_PEER_CLOSED);
-    check(object_signal_peer(c1, 0, ZX_USER_SIGNAL_0) == ZX_ERR_PEER_CLOSED);
-    kobject_unref(c1);
-    handle_table_destroy(&ht);
-    check(kobject_live_count() == live);
+    check(channel_read(f.c1, 0, buf, sizeof(buf), NULL, 0, &nb, &nh) == ZX_OK && nb == 1);
+    check(channel_read(f.c1, 0, buf, sizeof(buf), NULL, 0, &nb, &nh) == ZX_ERR_PEER_CLOSED);
+    check(object_signal_peer(f.c1, 0, ZX_USER_SIGNAL_0) == ZX_ERR_PEER_CLOSED);
+    kobject_unref(f.c1);
+    check(fixture_done(&f));
     return true;
 }
 
 static bool test_channel_buffer_too_small(void) {
-    size_t live = kobject_live_count();
-    struct handle_table ht;
-    handle_table_init(&ht, NULL);
-    zx_handle_t h0, h1;
-    struct kobject *c0, *c1;
-    check(make_channel(&ht, &h0, &h1, &c0, &c1));
-    zx_handle_t ev = new_event_handle(&ht, ZX_DEFAULT_EVENT_RIGHTS);
+    struct fixture f;
+    check(fixture_channel(&f));
+    zx_handle_t ev = new_event_handle(&f.ht, ZX_DEFAULT_EVENT_RIGHTS);
     struct kobject *ev_obj;
-    check(handle_table_get(&ht, ev, ZX_OBJ_TYPE_EVENT, 0, &ev_obj) == ZX_OK);
+    check(handle_table_get(&f.ht, ev, ZX_OBJ_TYPE_EVENT, 0, &ev_obj) == ZX_OK);
     struct msg_handle mh;
-    check(handle_table_take(&ht, ev, ZX_RIGHT_TRANSFER, &mh.obj, &mh.rights) == ZX_OK);
+    check(handle_table_take(&f.ht, ev, ZX_RIGHT_TRANSFER, &mh.obj, &mh.rights) == ZX_OK);
     uint8_t big[100];
     memset(big, 0x5a, sizeof(big));
-    check(channel_write(c0, big, sizeof(big), &mh, 1) == ZX_OK);
+    check(channel_write(f.c0, big, sizeof(big), &mh, 1) == ZX_OK);
     uint8_t small[10];
     struct msg_handle in[1];
     uint32_t nb = 0, nh = 0;
-    check(channel_read(c1, 0, small, sizeof(small), in, 1, &nb, &nh) == ZX_ERR_BUFFER_TOO_SMALL);
+    check(channel_read(f.c1, 0, small, sizeof(small), in, 1, &nb, &nh) == ZX_ERR_BUFFER_TOO_SMALL);
     check(nb == sizeof(big) && nh == 1);
     nb = nh = 0;
-    check(channel_read(c1, 0, big, sizeof(big), in, 0, &nb, &nh) == ZX_ERR_BUFFER_TOO_SMALL);
+    check(channel_read(f.c1, 0, big, sizeof(big), in, 0, &nb, &nh) == ZX_ERR_BUFFER_TOO_SMALL);
     check(nb == sizeof(big) && nh == 1);
-    check((kobject_signals(c1) & ZX_CHANNEL_READABLE) != 0);  // still queued
-    check(ev_obj->handle_count == 1);                         // in transit
-    check(channel_read(c1, ZX_CHANNEL_READ_MAY_DISCARD, small, sizeof(small), in, 1, &nb, &nh) ==
+    check((kobject_signals(f.c1) & ZX_CHANNEL_READABLE) != 0);  // still queued
+    check(ev_obj->handle_count == 1);                           // in transit
+    check(channel_read(f.c1, ZX_CHANNEL_READ_MAY_DISCARD, small, sizeof(small), in, 1, &nb, &nh) ==
           ZX_ERR_BUFFER_TOO_SMALL);
-    check((kobject_signals(c1) & ZX_CHANNEL_READABLE) == 0);  // discarded
-    check(ev_obj->handle_count == 0);                         // with its handle
+    check((kobject_signals(f.c1) & ZX_CHANNEL_READABLE) == 0);  // discarded
+    check(ev_obj->handle_count == 0);                           // with its handle
     kobject_unref(ev_obj);
-    handle_table_destroy(&ht);
-    check(kobject_live_count() == live);
+    check(fixture_done(&f));
     return true;
 }
 
 // Closing a channel endpoint drops the handles in the messages queued on it.
 static bool test_channel_close_drops_handles(void) {
-    size_t live = kobject_live_count();
-    struct handle_table ht;
-    handle_table_init(&ht, NULL);
-    zx_handle_t h0, h1;
-    struct kobject *c0, *c1;
-    check(make_channel(&ht, &h0, &h1, &c0, &c1));
+    struct fixture f;
+    check(fixture_channel(&f));
     // An endpoint of a second channel travels in a message on the first.
     zx_handle_t d0, d1;
     struct kobject *e0, *e1;
-    check(make_channel(&ht, &d0, &d1, &e0, &e1));
+    check(make_channel(&f.ht, &d0, &d1, &e0, &e1));
     kobject_ref(e1);
     struct msg_handle mh;
-    check(handle_table_take(&ht, d0, ZX_RIGHT_TRANSFER, &mh.obj, &mh.rights) == ZX_OK);
-    check(channel_write(c0, "m", 1, &mh, 1) == ZX_OK);
+    check(handle_table_take(&f.ht, d0, ZX_RIGHT_TRANSFER, &mh.obj, &mh.rights) == ZX_OK);
+    check(channel_write(f.c0, "m", 1, &mh, 1) == ZX_OK);
     check((kobject_signals(e1) & ZX_CHANNEL_PEER_CLOSED) == 0);  // in transit: still open
-    check(handle_table_close(&ht, h1) == ZX_OK);  // the reader goes: the message is dropped
+    check(handle_table_close(&f.ht, f.h1) == ZX_OK);  // the reader goes: the message is dropped
     check((kobject_signals(e1) & ZX_CHANNEL_PEER_CLOSED) != 0);
     kobject_unref(e1);
-    handle_table_destroy(&ht);
-    check(kobject_live_count() == live);
+    check(fixture_done(&f));
     return true;
 }
 
@@ -324,11 +321,13 @@ struct delayed_signal {
     struct kobject *obj;
     zx_signals_t set;
     uint64_t delay_ns;
+    uint64_t tick;  // timer_ticks() when it signalled
 };
 
 static int signal_later(void *arg) {
     struct delayed_signal *d = arg;
     thread_sleep(d->delay_ns);
+    d->tick = timer_ticks();
     kobject_signal(d->obj, 0, d->set);
     return 0;
 }
@@ -354,12 +353,16 @@ static bool test_event_wait_timeout(void) {
     check(object_signal_peer(ev, 0, ZX_USER_SIGNAL_0) == ZX_ERR_NOT_SUPPORTED);
 
     static struct delayed_signal d;
-    d = (struct delayed_signal){ev, ZX_EVENT_SIGNALED, ZX_MSEC(5)};
+    d = (struct delayed_signal){ev, ZX_EVENT_SIGNALED, ZX_MSEC(5), 0};
     struct thread *t = thread_create("signaler", signal_later, &d);
     check(t != NULL);
     check(object_wait_one(ev, ZX_EVENT_SIGNALED, ZX_TIME_INFINITE, &seen) == ZX_OK);
+    uint64_t woke = timer_ticks();
     check((seen & ZX_EVENT_SIGNALED) != 0);
     check(thread_join(t, NULL) == 0);
+    diag("signalled at tick %llu, waiter ran at tick %llu", (unsigned long long)d.tick,
+         (unsigned long long)woke);
+    check(woke - d.tick <= 1);  // blocked, not polling: it runs as soon as the signaler is done
     kobject_unref(ev);
     check(kobject_live_count() == live);
     return true;
@@ -375,7 +378,7 @@ static bool test_wait_many(void) {
     check(object_wait_many(objs, want, seen, 0, 0) == ZX_ERR_TIMED_OUT);  // no items: a sleep
     check(object_wait_many(objs, want, seen, ZX_WAIT_MANY_MAX_ITEMS + 1, 0) == ZX_ERR_OUT_OF_RANGE);
     static struct delayed_signal d;
-    d = (struct delayed_signal){objs[1], ZX_USER_SIGNAL_1, ZX_MSEC(5)};
+    d = (struct delayed_signal){objs[1], ZX_USER_SIGNAL_1, ZX_MSEC(5), 0};
     struct thread *t = thread_create("signaler", signal_later, &d);
     check(t != NULL);
     check(object_wait_many(objs, want, seen, 2, now_plus(ZX_SEC(5))) == ZX_OK);
@@ -402,18 +405,17 @@ static int close_later(void *arg) {
 
 // Closing the handle a wait came through ends the wait with ZX_ERR_CANCELED.
 static bool test_wait_canceled_by_close(void) {
-    size_t live = kobject_live_count();
-    static struct handle_table ht;
-    handle_table_init(&ht, NULL);
-    zx_handle_t h = new_event_handle(&ht, ZX_DEFAULT_EVENT_RIGHTS);
+    static struct fixture f;
+    fixture_init(&f);
+    zx_handle_t h = new_event_handle(&f.ht, ZX_DEFAULT_EVENT_RIGHTS);
     struct kobject *ev;
-    check(handle_table_get(&ht, h, ZX_OBJ_TYPE_EVENT, ZX_RIGHT_WAIT, &ev) == ZX_OK);
+    check(handle_table_get(&f.ht, h, ZX_OBJ_TYPE_EVENT, ZX_RIGHT_WAIT, &ev) == ZX_OK);
     static struct delayed_close d;
-    d = (struct delayed_close){&ht, h};
+    d = (struct delayed_close){&f.ht, h};
     struct thread *t = thread_create("closer", close_later, &d);
     check(t != NULL);
     zx_signals_t want = ZX_EVENT_SIGNALED, seen = 0;
-    zx_status_t status = object_wait_handles(&ht, &h, &ev, &want, &seen, 1, ZX_TIME_INFINITE);
+    zx_status_t status = object_wait_handles(&f.ht, &h, &ev, &want, &seen, 1, ZX_TIME_INFINITE);
     int closed = -1;
     check(thread_join(t, &closed) == 0 && closed == ZX_OK);
     diag("wait returned %d, observed 0x%x", status, seen);
@@ -421,31 +423,28 @@ static bool test_wait_canceled_by_close(void) {
     check(seen == ZX_SIGNAL_HANDLE_CLOSED);
     check(ev->waiters == NULL);
     kobject_unref(ev);
-    handle_table_destroy(&ht);
-    check(kobject_live_count() == live);
+    check(fixture_done(&f));
     return true;
 }
 
 static bool test_eventpair_peer(void) {
-    size_t live = kobject_live_count();
-    struct handle_table ht;
-    handle_table_init(&ht, NULL);
+    struct fixture f;
+    fixture_init(&f);
     struct kobject *a, *b;
     check(eventpair_create(0, &a, &b) == ZX_OK);
     zx_handle_t ha, hb;
-    check(handle_table_add(&ht, a, ZX_DEFAULT_EVENTPAIR_RIGHTS, &ha) == ZX_OK);
-    check(handle_table_add(&ht, b, ZX_DEFAULT_EVENTPAIR_RIGHTS, &hb) == ZX_OK);
+    check(handle_table_add(&f.ht, a, ZX_DEFAULT_EVENTPAIR_RIGHTS, &ha) == ZX_OK);
+    check(handle_table_add(&f.ht, b, ZX_DEFAULT_EVENTPAIR_RIGHTS, &hb) == ZX_OK);
     check(object_signal_peer(a, 0, ZX_EVENTPAIR_SIGNALED | ZX_USER_SIGNAL_2) == ZX_OK);
     check(kobject_signals(b) == (ZX_EVENTPAIR_SIGNALED | ZX_USER_SIGNAL_2));
     check(kobject_signals(a) == 0);
     check(a->ops->related_koid(a) == b->koid);
-    check(handle_table_close(&ht, hb) == ZX_OK);
+    check(handle_table_close(&f.ht, hb) == ZX_OK);
     check((kobject_signals(a) & ZX_EVENTPAIR_PEER_CLOSED) != 0);
     check(object_signal_peer(a, 0, ZX_USER_SIGNAL_0) == ZX_ERR_PEER_CLOSED);
     kobject_unref(a);
     kobject_unref(b);
-    handle_table_destroy(&ht);
-    check(kobject_live_count() == live);
+    check(fixture_done(&f));
     return true;
 }
 

@@ -1,23 +1,23 @@
 // Self-tests of user mode (a suite of kernel/selftest.c): a process runs a tiny user program
 // (arch/<arch>/selftest_user.S) from the code page of a fake vDSO, so the full path is real:
 // page tables, entering user mode, the syscall entry and its vDSO PC check, user faults,
-// kills, process and thread states and return codes.
-// <kernel/timer.h> defines ZX_USEC/MSEC/SEC as <zircon/time.h> does (differently typed):
-// include it first and keep Zircon's.
-#include <kernel/timer.h>
-#undef ZX_USEC
-#undef ZX_MSEC
-#undef ZX_SEC
-
+// kills, process and thread states and return codes. A kernel thread standing in for a
+// started user thread (user_blocker) blocks in the syscall handlers themselves: thread states
+// while blocked, and kills ending the wait.
 #include <kernel/selftest.h>
 
+#include <kernel/arch.h>
+#include <kernel/event.h>
 #include <kernel/job.h>
 #include <kernel/pmm.h>
 #include <kernel/process.h>
 #include <kernel/thread.h>
+#include <kernel/timer.h>
+#include <kernel/usercopy.h>
 #include <kernel/vm.h>
 #include <kernel/wait.h>
 #include <lib/string.h>
+#include <syscall-kernel.h>
 #include <zircon/errors.h>
 #include <zircon/syscalls-numbers.h>
 #include <zircon/syscalls/object.h>
@@ -66,8 +66,8 @@ static bool user_start_in(struct job *job, enum user_mode mode, struct user_run 
     zx_vaddr_t base, code, data_addr;
     zx_vm_option_t can = ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_EXECUTE | ZX_VM_CAN_MAP_SPECIFIC;
     check(vmar_allocate(root, can, 0, 2 * PAGE_SIZE, &vdso_vmar, &base) == ZX_OK);
-    check(vmar_map(vdso_vmar, ZX_VM_SPECIFIC | ZX_VM_PERM_READ, 0, vdso, 0, PAGE_SIZE, RX,
-                   &base) == ZX_OK);
+    check(vmar_map(vdso_vmar, ZX_VM_SPECIFIC | ZX_VM_PERM_READ, 0, vdso, 0, PAGE_SIZE, RX, &base) ==
+          ZX_OK);
     check(vmar_map(vdso_vmar, ZX_VM_SPECIFIC | RX, PAGE_SIZE, vdso, PAGE_SIZE, PAGE_SIZE, RX,
                    &code) == ZX_OK);
     check(vmar_map(root, RW, 0, data, 0, 2 * PAGE_SIZE, RW, &data_addr) == ZX_OK);
@@ -97,8 +97,8 @@ static bool user_wait(struct user_run *run, int64_t *retcode) {
     *retcode = info.return_code;
     check(kobject_signals(&run->thread->obj) & ZX_THREAD_TERMINATED);
     zx_info_thread_t tinfo;
-    check(run->thread->obj.ops->get_info(&run->thread->obj, ZX_INFO_THREAD, &tinfo,
-                                         sizeof(tinfo), &actual) == ZX_OK);
+    check(run->thread->obj.ops->get_info(&run->thread->obj, ZX_INFO_THREAD, &tinfo, sizeof(tinfo),
+                                         &actual) == ZX_OK);
     check(tinfo.state == ZX_THREAD_STATE_DEAD);
     kobject_unref(&run->thread->obj);
     kobject_unref(&run->proc->obj);
@@ -144,7 +144,8 @@ static bool test_user_spin_killed(void) {
     return true;
 }
 
-// zx_task_kill on a job: the spinning process of a grandchild job dies too.
+// zx_task_kill on a job: the spinning process of a grandchild job dies too, and the job and
+// the jobs below it are dead: no new child jobs or processes.
 static bool test_job_kill_kills_processes(void) {
     struct job *child, *grandchild;
     check(job_create(job_root(), 0, &child) == ZX_OK);
@@ -152,12 +153,177 @@ static bool test_job_kill_kills_processes(void) {
     struct user_run run;
     check(user_start_in(grandchild, MODE_SPIN, &run));
     thread_sleep(SPIN_NS);
-    process_kill_job(child, ZX_TASK_RETCODE_SYSCALL_KILL);
+    check(job_check_alive(child) == ZX_OK);
+    job_kill(child, ZX_TASK_RETCODE_SYSCALL_KILL);
     int64_t retcode = 0;
     check(user_wait(&run, &retcode));
     check(retcode == ZX_TASK_RETCODE_SYSCALL_KILL);
+    check(job_check_alive(child) == ZX_ERR_BAD_STATE);
+    check(job_check_alive(grandchild) == ZX_ERR_BAD_STATE);
+    check(job_check_alive(job_root()) == ZX_OK);
+    struct job *late;
+    check(job_create(child, 0, &late) == ZX_ERR_BAD_STATE);
+    check(job_create(grandchild, 0, &late) == ZX_ERR_BAD_STATE);
     kobject_unref(&grandchild->obj);
     kobject_unref(&child->obj);
+    return true;
+}
+
+// ---- a user thread blocked in a syscall ----
+
+enum block_call { CALL_WAIT_ONE, CALL_WAIT_MANY, CALL_NANOSLEEP };
+
+// A kernel thread that takes over a user thread of a test process, as uthread_start's kernel
+// thread does, and blocks in a syscall handler with no deadline; it leaves like a user thread
+// (uthread_exit_current).
+struct user_blocker {
+    struct process *proc;
+    struct uthread *thread;
+    struct kobject *event;  // the object behind `handle`
+    zx_handle_t handle;     // an event handle in proc's table
+    uintptr_t mem;          // a user page of proc (wait_many's item)
+    enum block_call call;
+    zx_status_t status;  // what the handler returned
+    uint64_t done_tick;  // timer_ticks() when it returned
+};
+
+static int user_blocker_main(void *arg) {
+    struct user_blocker *b = arg;
+    thread_set_user(thread_current(), b->thread, b->proc->aspace->arch);
+    zx_wait_item_t item = {b->handle, ZX_EVENT_SIGNALED, 0};
+    switch (b->call) {
+    case CALL_WAIT_ONE:
+        b->status = sys_object_wait_one(b->handle, ZX_EVENT_SIGNALED, ZX_TIME_INFINITE,
+                                        (user_out_ptr_t){0});
+        break;
+    case CALL_WAIT_MANY:
+        b->status = copy_to_user((void *)b->mem, &item, sizeof(item));
+        if (b->status == ZX_OK) {
+            b->status = sys_object_wait_many((user_inout_ptr_t){b->mem}, 1, ZX_TIME_INFINITE);
+        }
+        break;
+    case CALL_NANOSLEEP:
+        b->status = sys_nanosleep(ZX_TIME_INFINITE);
+        break;
+    }
+    b->done_tick = timer_ticks();
+    uthread_exit_current();
+}
+
+// The ZX_INFO_THREAD state of `t`.
+static zx_thread_state_t thread_state(struct uthread *t) {
+    zx_info_thread_t info = {.state = 0xffffffffu};
+    size_t actual;
+    t->obj.ops->get_info(&t->obj, ZX_INFO_THREAD, &info, sizeof(info), &actual);
+    return info.state;
+}
+
+// Starts a user_blocker making `call` and waits until ZX_INFO_THREAD shows it blocked with
+// `state`; *kt is its kernel thread, to join.
+static bool user_blocker_start(struct user_blocker *b, enum block_call call,
+                               zx_thread_state_t state, struct thread **kt) {
+    *b = (struct user_blocker){.call = call};
+    check(process_create(job_root(), "selftest-block", 14, &b->proc) == ZX_OK);
+    check(uthread_create(b->proc, "blocker", 7, &b->thread) == ZX_OK);
+    check(event_create(0, &b->event) == ZX_OK);
+    check(handle_table_add(&b->proc->handles, b->event, ZX_DEFAULT_EVENT_RIGHTS, &b->handle) ==
+          ZX_OK);
+    struct vmo *vmo;
+    check(vmo_create(PAGE_SIZE, 0, &vmo) == ZX_OK);
+    check(vmar_map(b->proc->aspace->root, RW, 0, vmo, 0, PAGE_SIZE, RW, &b->mem) == ZX_OK);
+    kobject_unref(&vmo->obj);
+    // Started as uthread_start does it, but into user_blocker_main instead of user mode.
+    arch_irq_state_t irq = arch_irq_save();
+    *kt = thread_create("user-blocker", user_blocker_main, b);
+    if (*kt != NULL) {
+        b->thread->state = ZX_THREAD_STATE_RUNNING;
+        kobject_ref(&b->thread->obj);  // the running thread's, dropped as it exits
+        process_mark_started(b->proc);
+        kobject_signal(&b->thread->obj, 0, ZX_THREAD_RUNNING);
+    }
+    arch_irq_restore(irq);
+    check(*kt != NULL);
+    for (int i = 0; i < 1000 && thread_state(b->thread) != state; i++) {
+        thread_sleep(ZX_MSEC(1));
+    }
+    diag("thread state 0x%x, want 0x%x", thread_state(b->thread), state);
+    check(thread_state(b->thread) == state);
+    check(kobject_signals(&b->thread->obj) & ZX_THREAD_RUNNING);
+    return true;
+}
+
+// Joins the blocker, checks its thread and process are dead with `retcode`, frees them.
+static bool user_blocker_end(struct user_blocker *b, struct thread *kt, int64_t retcode) {
+    check(thread_join(kt, NULL) == 0);
+    check(thread_state(b->thread) == ZX_THREAD_STATE_DEAD);
+    check(kobject_signals(&b->proc->obj) & ZX_PROCESS_TERMINATED);
+    zx_info_process_t info;
+    size_t actual;
+    check(b->proc->obj.ops->get_info(&b->proc->obj, ZX_INFO_PROCESS, &info, sizeof(info),
+                                     &actual) == ZX_OK);
+    check(info.return_code == retcode);
+    kobject_unref(b->event);
+    kobject_unref(&b->thread->obj);
+    kobject_unref(&b->proc->obj);
+    return true;
+}
+
+// ZX_INFO_THREAD reports why a user thread is blocked; a signal ends a wait at once (within a
+// tick), a kill of the thread ends a sleep (within two: zx_nanosleep may be between two
+// thread_sleep slices of a millisecond).
+static bool test_blocked_thread_state(void) {
+    static const struct {
+        enum block_call call;
+        zx_thread_state_t state;
+    } cases[] = {
+        {CALL_WAIT_ONE, ZX_THREAD_STATE_BLOCKED_WAIT_ONE},
+        {CALL_WAIT_MANY, ZX_THREAD_STATE_BLOCKED_WAIT_MANY},
+        {CALL_NANOSLEEP, ZX_THREAD_STATE_BLOCKED_SLEEPING},
+    };
+    size_t live = kobject_live_count();
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        static struct user_blocker b;
+        struct thread *kt;
+        check(user_blocker_start(&b, cases[i].call, cases[i].state, &kt));
+        uint64_t tick = timer_ticks();
+        if (cases[i].call == CALL_NANOSLEEP) {
+            uthread_kill(b.thread);
+            check(thread_state(b.thread) == ZX_THREAD_STATE_DYING);
+        } else {
+            kobject_signal(b.event, 0, ZX_EVENT_SIGNALED);
+        }
+        check(user_blocker_end(&b, kt, 0));  // its last thread left: return code 0
+        diag("call %zu returned %d after %llu ticks", i, b.status,
+             (unsigned long long)(b.done_tick - tick));
+        check(b.status == ZX_OK);
+        check(b.done_tick - tick <= (cases[i].call == CALL_NANOSLEEP ? 2u : 1u));
+    }
+    check(kobject_live_count() == live);
+    return true;
+}
+
+// Killing the process of a thread blocked in a wait with no deadline ends the wait
+// (ZX_ERR_INTERNAL_INTR_KILLED) and the process dies with the kill's return code. Killing the
+// thread alone ends it as promptly.
+static bool test_kill_ends_blocked_wait(void) {
+    size_t live = kobject_live_count();
+    for (int by_thread = 0; by_thread < 2; by_thread++) {
+        static struct user_blocker b;
+        struct thread *kt;
+        check(user_blocker_start(&b, CALL_WAIT_ONE, ZX_THREAD_STATE_BLOCKED_WAIT_ONE, &kt));
+        uint64_t tick = timer_ticks();
+        if (by_thread) {
+            uthread_kill(b.thread);
+        } else {
+            process_kill(b.proc, ZX_TASK_RETCODE_SYSCALL_KILL);
+        }
+        check(user_blocker_end(&b, kt, by_thread ? 0 : ZX_TASK_RETCODE_SYSCALL_KILL));
+        diag("killed by %s: wait returned %d after %llu ticks", by_thread ? "thread" : "process",
+             b.status, (unsigned long long)(b.done_tick - tick));
+        check(b.status == ZX_ERR_INTERNAL_INTR_KILLED);
+        check(b.done_tick - tick <= 2);  // the next tick notices a kill at the latest
+    }
+    check(kobject_live_count() == live);
     return true;
 }
 
@@ -167,7 +333,9 @@ static const struct selftest_case process_cases[] = {
     {"user_fault_killed", test_user_fault_killed},
     {"user_spin_killed", test_user_spin_killed},
     {"job_kill_kills_processes", test_job_kill_kills_processes},
+    {"blocked_thread_state", test_blocked_thread_state},
+    {"kill_ends_blocked_wait", test_kill_ends_blocked_wait},
 };
 
-const struct selftest_suite selftest_process_suite = {
-    process_cases, sizeof(process_cases) / sizeof(process_cases[0])};
+const struct selftest_suite selftest_process_suite = {process_cases, sizeof(process_cases) /
+                                                                         sizeof(process_cases[0])};

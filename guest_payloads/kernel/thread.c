@@ -2,13 +2,19 @@
 //
 //   run_queue:  head -> t -> t -> ... -> tail   READY threads, FIFO; the running thread and
 //                                               the idle thread are never on it
-//   sleepers:   t -> t -> ...                   SLEEPING threads, unordered, each with wake_at
-//   a thread's joiner                           the one thread blocked in thread_join on it
+//   blocked:    t -> t -> ...                   BLOCKED threads, unordered, each with its
+//                                               deadline (wake_at), scanned by every tick
+//   a wait_queue: head -> t -> ... -> tail      some of the BLOCKED threads (t->wq, wq_next)
+//   a thread's `exited` queue                   the thread blocked in thread_join on it
 //
 //   create --> READY --schedule--> RUNNING --yield/preempt--> READY
-//                                     |--sleep--> SLEEPING --tick past wake_at--> READY
-//                                     |--join (target alive)--> BLOCKED --target exits--> READY
+//                                     |--block (sleep, join, wait queue, object wait)--> BLOCKED
+//                                     |      BLOCKED --thread_wake / deadline / kill--> READY
 //                                     '--exit--> DEAD --reaped by the joiner--> freed
+//
+// A blocked thread leaves every list it is on (blocked, its wait queue) in unblock(), which
+// records why it woke (wake_status) for thread_block to return. A kill reaches a blocked user
+// thread through thread_interrupt_user at once, or through the next tick's scan.
 //
 // Every switch goes through thread_resched() with interrupts masked. A preempted thread is
 // switched out inside its timer interrupt handler and later resumes there, returning from the
@@ -16,13 +22,6 @@
 // state. A new thread starts in thread_start(), which unmasks interrupts.
 //
 // Lock rule: everything below (queues, states, current) is guarded by masking interrupts.
-// <kernel/timer.h> defines ZX_USEC/MSEC/SEC as <zircon/time.h> does (differently typed):
-// include it first and keep Zircon's (the process/VM headers bring them in).
-#include <kernel/timer.h>
-#undef ZX_USEC
-#undef ZX_MSEC
-#undef ZX_SEC
-
 #include <kernel/thread.h>
 
 #include <stddef.h>
@@ -32,31 +31,39 @@
 #include <kernel/panic.h>
 #include <kernel/pmm.h>
 #include <kernel/process.h>
+#include <kernel/timer.h>
 #include <kernel/vm.h>
 #include <lib/string.h>
+#include <zircon/errors.h>
 
 #define THREAD_MAGIC 0x64726874u  // "thrd"
 // Written at the lowest address of every created thread's stack and checked each time the
 // thread is switched away from: a thread that ran off the end of its stack has overwritten it.
 #define THREAD_STACK_CANARY 0x6b63617473647268ull  // "hrdstack"
 
-enum thread_state { THREAD_READY, THREAD_RUNNING, THREAD_SLEEPING, THREAD_BLOCKED, THREAD_DEAD };
+enum thread_state { THREAD_READY, THREAD_RUNNING, THREAD_BLOCKED, THREAD_DEAD };
 
 struct thread {
     uint32_t magic;  // THREAD_MAGIC while the struct is live; cleared when reaped
     enum thread_state state;
-    struct arch_thread arch;  // saved context while not running
-    struct thread *next;      // link on the run queue or the sleeper list
-    struct thread *joiner;    // the thread waiting in thread_join for this one, or NULL
-    uint64_t wake_at;         // SLEEPING: current_time() at which it becomes READY
+    struct arch_thread arch;   // saved context while not running
+    struct thread *next;       // link on the run queue or the blocked list
+    struct thread *joiner;     // the thread waiting in thread_join for this one, or NULL
+    struct wait_queue exited;  // its joiner blocks here until it is DEAD
+    // BLOCKED:
+    uint64_t wake_at;         // deadline (THREAD_DEADLINE_INFINITE: none)
+    bool killable;            // a kill of its user thread ends the block
+    struct wait_queue *wq;    // the wait queue it is on, or NULL
+    struct thread *wq_next;   // link on that queue
+    zx_status_t wake_status;  // why it woke: what thread_block returns
     uint32_t quantum_left;    // ticks left before the tick preempts it
     int retcode;              // DEAD: what it returned or passed to thread_exit
     thread_start_fn entry;
     void *arg;
     uintptr_t stack;  // base of its kernel stack (0: the boot stack, not ours)
     char name[THREAD_NAME_MAX];
-    bool detached;            // reaped by the scheduler after it exits (no joiner)
-    struct uthread *user;     // the user thread it runs, or NULL (thread_set_user)
+    bool detached;               // reaped by the scheduler after it exits (no joiner)
+    struct uthread *user;        // the user thread it runs, or NULL (thread_set_user)
     struct arch_aspace *aspace;  // user page tables to switch to, NULL: kernel-only
 };
 
@@ -64,7 +71,7 @@ struct thread {
 static struct thread *current;
 static struct thread *idle_thread;
 static struct thread *run_head, *run_tail;
-static struct thread *sleepers;
+static struct thread *blocked;
 static struct thread *zombies;  // detached DEAD threads, freed by reap_zombies()
 static struct thread_stats stats;
 static struct thread bootstrap_thread;
@@ -95,7 +102,7 @@ static struct thread *run_queue_pop(void) {
 }
 
 // Switches to the next ready thread (or idle). The caller masked interrupts and already put
-// the running thread where it belongs (run queue, sleepers, a joiner's wait, or DEAD).
+// the running thread where it belongs (run queue, blocked, or DEAD).
 static void thread_resched(void) {
     struct thread *old = current;
     struct thread *next = run_queue_pop();
@@ -259,31 +266,157 @@ void thread_preempt(void) {
     thread_resched();
 }
 
-void thread_sleep(uint64_t ns) {
-    arch_irq_state_t irq = arch_irq_save();
+// ---- blocking ----
+
+static void wait_queue_unlink(struct wait_queue *wq, struct thread *t) {
+    struct thread *prev = NULL;
+    for (struct thread *it = wq->head; it != NULL; prev = it, it = it->wq_next) {
+        if (it == t) {
+            if (prev != NULL) {
+                prev->wq_next = t->wq_next;
+            } else {
+                wq->head = t->wq_next;
+            }
+            if (wq->tail == t) {
+                wq->tail = prev;
+            }
+            break;
+        }
+    }
+    t->wq = NULL;
+    t->wq_next = NULL;
+}
+
+// Takes BLOCKED `t` off the blocked list and its wait queue and makes it READY; its
+// thread_block returns `status`. Interrupts masked.
+static void unblock(struct thread *t, zx_status_t status) {
+    for (struct thread **link = &blocked; *link != NULL; link = &(*link)->next) {
+        if (*link == t) {
+            *link = t->next;
+            break;
+        }
+    }
+    if (t->wq != NULL) {
+        wait_queue_unlink(t->wq, t);
+    }
+    t->wake_status = status;
+    run_queue_push(t);
+}
+
+static bool kill_pending(const struct thread *t) {
+    return t->killable && t->user != NULL && t->user->kill_requested;
+}
+
+// thread_block, optionally killable, optionally on `wq`. Interrupts masked.
+static zx_status_t block_current(uint64_t deadline, bool killable, struct wait_queue *wq) {
     struct thread *t = current;
     if (t == idle_thread) {
-        panic("thread_sleep: the idle thread cannot sleep");
+        panic("thread_block: the idle thread cannot block");
     }
-    t->wake_at = current_time() + ns;
-    t->state = THREAD_SLEEPING;
-    t->next = sleepers;
-    sleepers = t;
+    t->killable = killable;
+    if (kill_pending(t)) {
+        return ZX_ERR_INTERNAL_INTR_KILLED;
+    }
+    if (deadline != THREAD_DEADLINE_INFINITE && deadline <= current_time()) {
+        return ZX_ERR_TIMED_OUT;
+    }
+    t->wake_at = deadline;
+    t->wake_status = ZX_ERR_INTERNAL;  // overwritten by unblock
+    t->state = THREAD_BLOCKED;
+    t->next = blocked;
+    blocked = t;
+    if (wq != NULL) {
+        t->wq = wq;
+        t->wq_next = NULL;
+        if (wq->tail != NULL) {
+            wq->tail->wq_next = t;
+        } else {
+            wq->head = t;
+        }
+        wq->tail = t;
+    }
     thread_resched();
+    return t->wake_status;
+}
+
+zx_status_t thread_block(uint64_t deadline) {
+    return block_current(deadline, true, NULL);
+}
+
+bool thread_wake(struct thread *t) {
+    arch_irq_state_t irq = arch_irq_save();
+    bool was_blocked = t->state == THREAD_BLOCKED;
+    if (was_blocked) {
+        unblock(t, ZX_OK);
+    }
     arch_irq_restore(irq);
+    return was_blocked;
+}
+
+void thread_interrupt_user(const struct uthread *u) {
+    arch_irq_state_t irq = arch_irq_save();
+    for (struct thread *t = blocked; t != NULL;) {
+        struct thread *next = t->next;
+        if (t->user == u && kill_pending(t)) {
+            unblock(t, ZX_ERR_INTERNAL_INTR_KILLED);
+        }
+        t = next;
+    }
+    arch_irq_restore(irq);
+}
+
+zx_status_t wait_queue_block(struct wait_queue *wq, uint64_t deadline) {
+    return block_current(deadline, true, wq);
+}
+
+bool wait_queue_wake_one(struct wait_queue *wq) {
+    arch_irq_state_t irq = arch_irq_save();
+    struct thread *t = wq->head;
+    if (t != NULL) {
+        unblock(t, ZX_OK);
+    }
+    arch_irq_restore(irq);
+    return t != NULL;
+}
+
+size_t wait_queue_wake_all(struct wait_queue *wq) {
+    size_t n = 0;
+    while (wait_queue_wake_one(wq)) {
+        n++;
+    }
+    return n;
+}
+
+void thread_sleep(uint64_t ns) {
+    arch_irq_state_t irq = arch_irq_save();
+    uint64_t deadline = current_time() + ns;
+    while (block_current(deadline, false, NULL) != ZX_ERR_TIMED_OUT) {
+    }
+    arch_irq_restore(irq);
+}
+
+zx_status_t thread_sleep_until(uint64_t deadline) {
+    arch_irq_state_t irq = arch_irq_save();
+    zx_status_t status;
+    do {
+        status = block_current(deadline, true, NULL);
+    } while (status == ZX_OK);  // a stray thread_wake: keep sleeping
+    arch_irq_restore(irq);
+    return status == ZX_ERR_TIMED_OUT ? ZX_OK : status;
 }
 
 bool thread_timer_tick(uint64_t now) {
     bool woke = false;
-    for (struct thread **link = &sleepers; *link != NULL;) {
-        struct thread *t = *link;
+    for (struct thread *t = blocked; t != NULL;) {
+        struct thread *next = t->next;
         if (t->wake_at <= now) {
-            *link = t->next;
-            run_queue_push(t);
+            unblock(t, ZX_ERR_TIMED_OUT);
             woke = true;
-        } else {
-            link = &t->next;
+        } else if (kill_pending(t)) {
+            unblock(t, ZX_ERR_INTERNAL_INTR_KILLED);
+            woke = true;
         }
+        t = next;
     }
     if (current == idle_thread) {
         return woke || run_head != NULL;
@@ -302,9 +435,7 @@ void thread_exit(int retcode) {
     }
     t->retcode = retcode;
     t->state = THREAD_DEAD;
-    if (t->joiner != NULL) {
-        run_queue_push(t->joiner);
-    }
+    wait_queue_wake_all(&t->exited);
     thread_resched();
     panic("thread_exit: a dead thread was resumed");
 }
@@ -323,8 +454,7 @@ int thread_join(struct thread *t, int *retcode) {
     }
     t->joiner = current;
     while (t->state != THREAD_DEAD) {
-        current->state = THREAD_BLOCKED;
-        thread_resched();
+        block_current(THREAD_DEADLINE_INFINITE, false, &t->exited);
     }
     arch_irq_restore(irq);
     // Dead and switched away from for good: nothing runs on its stack any more.

@@ -30,6 +30,7 @@
 #include <kernel/handle.h>
 #include <kernel/heap.h>
 #include <kernel/job.h>
+#include <kernel/physmap.h>
 #include <kernel/process.h>
 #include <kernel/resource.h>
 #include <kernel/thread.h>
@@ -222,7 +223,7 @@ static zx_status_t launch(const struct boot_info *bi, struct userboot_objects *o
         ub.entry >= ub.size) {
         return ZX_ERR_INVALID_ARGS;
     }
-    const zbi_header_t *zbi = (const zbi_header_t *)bi->zbi_paddr;
+    const zbi_header_t *zbi = paddr_to_physmap(bi->zbi_paddr);
     zx_status_t st = vmo_create_from_kernel(userabi_vdso_image, vd.end, VMO_FLAG_VDSO, &o->vdso);
     if (st != ZX_OK) {
         return st;

@@ -3,7 +3,7 @@
 // The copy never dereferences a user address: each page of the user range is translated
 // through the address space's own tables (arch_aspace_query) and must be present with
 // ARCH_MMU_FLAG_USER (and ARCH_MMU_FLAG_WRITE for a copy out); the bytes then move through
-// the kernel's 1:1 map of the physical page. VMAR mappings commit and map every page when
+// the kernel's physmap view of the physical page. VMAR mappings commit and map every page when
 // they are created, so "not mapped" always means "not a valid user address". Interrupts are
 // masked per page so that no other thread can unmap it in between.
 #include <kernel/usercopy.h>
@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <kernel/arch.h>
+#include <kernel/physmap.h>
 #include <kernel/pmm.h>
 #include <kernel/process.h>
 #include <kernel/vm.h>
@@ -47,9 +48,9 @@ static zx_status_t copy_user(struct vm_aspace *as, uintptr_t uaddr, void *kbuf, 
             return ZX_ERR_INVALID_ARGS;
         }
         if (out) {
-            memcpy((void *)paddr, k, chunk);
+            memcpy(paddr_to_physmap(paddr), k, chunk);
         } else {
-            memcpy(k, (const void *)paddr, chunk);
+            memcpy(k, paddr_to_physmap(paddr), chunk);
         }
         arch_irq_restore(s);
         uaddr += chunk;

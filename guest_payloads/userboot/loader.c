@@ -1,6 +1,7 @@
 // Starting a program from a static ELF file (Zircon's process-creation flow, run by
 // userboot): zx_process_create; every PT_LOAD copied into a fresh VMO and mapped with its
-// own permissions (ET_EXEC at its link address, ET_DYN at a random base); the vDSO VMO
+// own permissions (ET_EXEC at its link address, ET_DYN at a random base; a code segment's
+// VMO made executable with zx_vmo_replace_as_executable, as Zircon's loaders do); the vDSO VMO
 // mapped at a random address with its exact layout (read-only segment, then code); a stack
 // VMO sized by PT_GNU_STACK; zx_thread_create; the processargs message on a new channel;
 // zx_process_start(entry, sp, bootstrap channel, vDSO base).
@@ -75,6 +76,12 @@ static zx_status_t map_segments(const struct elf_info *info, zx_handle_t vmar, z
             if (status != ZX_OK) {
                 zx_handle_close(vmo);
                 *what = "zx_vmo_write (segment)";
+                return status;
+            }
+            // New VMOs lack ZX_RIGHT_EXECUTE; the old handle is consumed either way.
+            if ((seg->flags & ELF_PF_X) &&
+                (status = zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &vmo)) != ZX_OK) {
+                *what = "zx_vmo_replace_as_executable (segment)";
                 return status;
             }
         }

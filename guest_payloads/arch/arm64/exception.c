@@ -6,8 +6,8 @@
 // If the panic path itself faults, the next exception only powers off, and one after that
 // halts, so a broken console or conduit cannot loop forever.
 //
-// arch_init turns the MMU on over a 1:1 map (arch/arm64/mmu.c, which also reports
-// arch_phys_limit()).
+// start.S turned the MMU on (arch/arm64/mmu.c, which also reports arch_phys_limit());
+// arch_init drops its boot-time identity view from TTBR0 and installs the vectors.
 #include <arch/arm64/exception.h>
 #include <arch/arm64/mmu.h>
 #include <arch/arm64/psci.h>
@@ -36,7 +36,7 @@ static const char *const slot_groups[] = {"current EL SP0", "current EL SPx", "l
 static const char *const slot_kinds[ARM64_SLOT_KINDS] = {"sync", "IRQ", "FIQ", "SError"};
 
 void arch_init(void) {
-    arm64_mmu_init();
+    arm64_mmu_drop_identity();
     __asm__ volatile("msr vbar_el1, %0; isb" : : "r"(arm64_vectors) : "memory");
 }
 

@@ -1,26 +1,33 @@
-// arm64 translation: turns the MMU on over a kernel 1:1 map, and the entry encodings of
-// <kernel/arch_mmu.h> for user address spaces.
+// arm64 translation: the kernel in TTBR1 (upper half), user address spaces in TTBR0, and the
+// entry encodings of <kernel/arch_mmu.h> for user tables.
 //
-// 4 KiB granule, 48-bit virtual addresses (T0SZ = 16), walks from TTBR0_EL1 only for now
-// (TCR.EPD1 set: TTBR1 is unused, see README "Address spaces"):
+// 4 KiB granule, 48-bit virtual addresses on both sides (T0SZ = T1SZ = 16):
 //
-//   kernel_l0[0] -> kernel_l1[0..511]: 1 GiB blocks, virtual == physical, EL1-only (AP 00),
-//                                      never executable at EL0 (UXN)
+//   TTBR1_EL1 -> kernel_l0[0] -> kernel_l1[0..511]: the physmap, 1 GiB blocks at
+//                0xffff_0000_0000_0000 + physical, EL1-only (AP 00), never executable at
+//                EL0 (UXN); the kernel image runs inside it (<arch/kernel-layout.h>)
 //       [0, 1 GiB)        Device-nGnRnE, PXN  (virt: GIC, UART, PCIe MMIO and ECAM)
 //       [1 GiB, 256 GiB)  Normal write-back, inner shareable (virt: RAM from 1 GiB)
 //       [256 GiB, 512 GiB) Device-nGnRnE, PXN (virt: high PCIe ECAM and MMIO)
+//   TTBR0_EL1 -> the running process's tables (user range only), or empty_l0 (no user
+//                address space: every lower-half access faults)
 //
 // MAIR_EL1: attribute 0 = Device-nGnRnE (0x00), attribute 1 = Normal WB RW-allocate (0xff).
-// Every user address space copies kernel_l0[0] and fills l0[1..511] with 4 KiB pages:
-// AP 01 (EL0 RW) or 11 (EL0 RO), PXN always (the kernel never runs user code), UXN unless
-// executable, AF preset (no access-flag faults). One ASID (0) for everything: switching
-// the user tables flushes the TLB.
+// User tables hold 4 KiB pages only: AP 01 (EL0 RW) or 11 (EL0 RO), PXN always (the kernel
+// never runs user code), UXN unless executable, AF preset (no access-flag faults). One ASID
+// (0, TCR.A1 = 0) for everything: switching TTBR0 flushes the TLB.
+//
+// Boot (arch/arm64/start.S): arm64_mmu_early_init runs with the MMU off at the physical load
+// address, before the kernel has relocated itself; it builds the tables and turns the MMU on
+// with TTBR0 = TTBR1 = kernel_l0, so the identity view keeps the next instructions mapped
+// until start.S has jumped into the physmap; arch_init then drops it (arm64_mmu_drop_identity).
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <arch/arm64/mmu.h>
 #include <kernel/arch_mmu.h>
 #include <kernel/arch.h>
+#include <kernel/physmap.h>
 #include <kernel/vm.h>
 
 #define GIB (1ull << 30)
@@ -44,7 +51,9 @@
 #define TCR_ORGN0_WBWA (1ull << 10)
 #define TCR_SH0_INNER (3ull << 12)
 #define TCR_T1SZ (16ull << 16)
-#define TCR_EPD1 (1ull << 23)
+#define TCR_IRGN1_WBWA (1ull << 24)
+#define TCR_ORGN1_WBWA (1ull << 26)
+#define TCR_SH1_INNER (3ull << 28)
 #define TCR_TG1_4K (2ull << 30)
 #define TCR_IPS_SHIFT 32
 #define PARANGE_48BIT 5ull
@@ -54,10 +63,14 @@
 
 static uint64_t kernel_l0[MMU_ENTRIES] __attribute__((aligned(4096)));
 static uint64_t kernel_l1[MMU_ENTRIES] __attribute__((aligned(4096)));
+static uint64_t empty_l0[MMU_ENTRIES] __attribute__((aligned(4096)));
 
-// Called by arch_init, MMU off, interrupts masked; the kernel keeps running at the same
-// (physical) addresses afterwards.
-void arm64_mmu_init(void) {
+_Static_assert(ARCH_PHYSMAP_BASE == ~0ull << 48, "the physmap starts TTBR1's range");
+_Static_assert(ARCH_PHYSMAP_SIZE == (uint64_t)MMU_ENTRIES * GIB, "kernel_l0[0]: 512 GiB");
+
+// Only PC-relative addressing and no calls: this runs before the kernel has relocated itself,
+// so the address of a static table is its physical address here.
+void arm64_mmu_early_init(void) {
     for (uint64_t i = 0; i < MMU_ENTRIES; i++) {
         bool ram = i >= RAM_FIRST_GIB && i < RAM_END_GIB;
         uint64_t attrs = ram ? PTE_ATTR_NORMAL | PTE_SH_INNER : PTE_ATTR_DEVICE | PTE_PXN;
@@ -72,12 +85,13 @@ void arm64_mmu_init(void) {
         parange = PARANGE_48BIT;
     }
     uint64_t tcr = TCR_T0SZ | TCR_IRGN0_WBWA | TCR_ORGN0_WBWA | TCR_SH0_INNER | TCR_T1SZ |
-                   TCR_EPD1 | TCR_TG1_4K | parange << TCR_IPS_SHIFT;
+                   TCR_IRGN1_WBWA | TCR_ORGN1_WBWA | TCR_SH1_INNER | TCR_TG1_4K |
+                   parange << TCR_IPS_SHIFT;
     __asm__ volatile(
         "msr mair_el1, %0\n"
         "msr tcr_el1, %1\n"
         "msr ttbr0_el1, %2\n"
-        "msr ttbr1_el1, xzr\n"
+        "msr ttbr1_el1, %2\n"
         "isb\n"
         "tlbi vmalle1\n"
         "dsb nsh\n"
@@ -91,16 +105,20 @@ void arm64_mmu_init(void) {
     __asm__ volatile("msr sctlr_el1, %0\nisb" : : "r"(sctlr) : "memory");
 }
 
+void arm64_mmu_drop_identity(void) {
+    arch_mmu_set_root(arch_mmu_kernel_root());
+}
+
 uint64_t arch_phys_limit(void) {
     return RAM_END_GIB * GIB;
 }
 
-uint64_t arch_mmu_kernel_root_entry(void) {
-    return kernel_l0[0];
+void arch_mmu_user_root_init(uint64_t *root) {
+    (void)root;  // the kernel lives in TTBR1: user tables hold nothing of it
 }
 
 uintptr_t arch_mmu_kernel_root(void) {
-    return (uintptr_t)kernel_l0;
+    return vaddr_to_paddr(empty_l0);
 }
 
 uint64_t arch_mmu_pte_table(uintptr_t paddr) {

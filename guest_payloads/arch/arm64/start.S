@@ -13,13 +13,18 @@
 //           bss, boot stack                                      <- reserve_memory_size
 //
 // The kernel is a static PIE linked at 0: _start leaves EL2 if started there, turns the MMU
-// and caches off, finds where it runs, clears bss, takes the boot stack, applies its own
-// R_AARCH64_RELATIVE relocations and calls kernel_main(zbi), whose first act (arch_init)
-// installs the exception vectors (vectors.S). Its code only uses PC-relative addressing
-// before that point. Any load address that is a multiple of 4 KiB works (adrp needs
-// page-granular displacement); the shim uses 64 KiB.
+// and caches off, finds where it runs, clears bss, takes the boot stack and turns the MMU on
+// (arm64_mmu_early_init: the physmap in TTBR1, the same tables in TTBR0 for now). It then
+// moves into the upper half: PC, SP and its base all get ARCH_PHYSMAP_BASE added, and it
+// applies its own R_AARCH64_RELATIVE relocations for that base, so every pointer from here
+// on is a physmap address (README "Address-space map"). kernel_main(zbi) follows, whose
+// first act (arch_init) installs the exception vectors (vectors.S) and drops the identity
+// view from TTBR0. Its code only uses PC-relative addressing before the relocations. Any
+// load address that is a multiple of 4 KiB works (adrp needs page-granular displacement);
+// the shim uses 64 KiB.
 
 #include <arch/arm64/asm.h>
+#include <arch/kernel-layout.h>
 
 // Offset of kernel.bin inside the loaded image: the container and kernel item headers.
 #define KERNEL_PAYLOAD_OFFSET 64
@@ -34,7 +39,7 @@ __zbi_kernel:
     .quad __kernel_reserve_size
 
 // x0 = data ZBI physical address. x19 keeps it, x20 holds the run-time address of link
-// address 0 (the container header in front of this kernel).
+// address 0 (the container header in front of this kernel): physical, then in the physmap.
 .globl _start
 _start:
     mov x19, x0
@@ -48,6 +53,17 @@ _start:
     arm64_zero_range __bss_start, __bss_end, x9, x10
     adr_l x9, __stack_top
     mov sp, x9
+    bl arm64_mmu_early_init
+
+    // Into the physmap: the same bytes, ARCH_PHYSMAP_BASE higher.
+    ldr x21, =ARCH_PHYSMAP_BASE
+    add x20, x20, x21
+    mov x9, sp
+    add sp, x9, x21
+    adr x9, .Lhigh
+    add x9, x9, x21
+    br x9
+.Lhigh:
     arm64_apply_relocs x20, x9, x10, x11, x12, x13
 
     mov x0, x19

@@ -1,24 +1,27 @@
-// x86-64 page tables: the kernel's 1:1 map and the entry encodings of <kernel/arch_mmu.h>.
+// x86-64 page tables: the kernel's half and the entry encodings of <kernel/arch_mmu.h>.
 //
-//   CR3 -> pml4[0] -> pdpt[0..3] -> pd[0..3][0..511] : 2 MiB pages, virtual == physical,
-//                                                      [0, 4 GiB), present + writable,
-//                                                      supervisor-only;
-//                                                      [3 GiB, 4 GiB) also cache-disabled
+//   CR3 -> pml4[511] -> pdpt[0..3]     -> pd[0..3][0..511]: the physmap, 2 MiB pages,
+//                                         0xffff_ff80_0000_0000 + [0, 4 GiB), present +
+//                                         writable, supervisor-only, NX;
+//                                         [3 GiB, 4 GiB) also cache-disabled
+//                    pdpt[510..511] -> pd[0..1]: the kernel image window, 0xffff_ffff_8000_0000
+//                                         + [0, 2 GiB), where the kernel runs (executable)
 // The top GiB below 4 GiB is never RAM on a PC (PCI hole: local APIC, IO-APIC, HPET,
 // firmware), so it is mapped uncached for the device registers there.
-// The boot protocol only promises a mapping of the kernel and the data ZBI; the kernel also
-// reads ACPI tables and the BIOS area, so it installs this map of the whole low 4 GiB.
+// start.S came here on boot tables that also map the low GiB 1:1; x86_mmu_init replaces
+// them, so nothing of the lower half stays mapped in the kernel's own tables.
 //
-// Every user address space copies pml4[0] (the generic walker, kernel/vm/pagetable.c) and
-// builds its own tables in pml4[1..255] from 4 KiB pages: intermediate entries P|W|U, leaves
-// P|U, W only for writable mappings and NX for every non-executable one (EFER.NXE is set
-// here). Without U on pml4[0], nothing of the kernel is reachable from ring 3.
+// Every user address space copies pml4[511] (arch_mmu_user_root_init) and builds its own
+// tables in pml4[0..255] from 4 KiB pages: intermediate entries P|W|U, leaves P|U, W only
+// for writable mappings and NX for every non-executable one (EFER.NXE is set here). Without
+// U on pml4[511], nothing of the kernel is reachable from ring 3.
 #include <arch/x86_64/mmu.h>
 
 #include <stdint.h>
 
 #include <arch/x86_64/cpu.h>
 #include <kernel/arch_mmu.h>
+#include <kernel/physmap.h>
 #include <kernel/vm.h>
 
 #define X86_PAGE_SIZE 4096
@@ -30,35 +33,44 @@
 #define PTE_LARGE (1ull << 7)  // in a page directory: this entry maps a 2 MiB page
 #define PTE_NX (1ull << 63)
 #define LARGE_PAGE_SIZE (2ull << 20)
-#define IDENTITY_GIB 4
+#define PHYSMAP_GIB 4ull
 #define DEVICE_GIB 3  // GiBs from this one up are mapped uncached
+#define IMAGE_PDPT_INDEX 510  // ARCH_KERNEL_IMAGE_BASE's PDPT entry
+#define IMAGE_GIB 2
 #define MSR_EFER 0xc0000080u
 #define EFER_NXE (1ull << 11)
 
 static uint64_t pml4[MMU_ENTRIES] __attribute__((aligned(X86_PAGE_SIZE)));
 static uint64_t pdpt[MMU_ENTRIES] __attribute__((aligned(X86_PAGE_SIZE)));
-static uint64_t pd[IDENTITY_GIB][MMU_ENTRIES] __attribute__((aligned(X86_PAGE_SIZE)));
+static uint64_t pd[PHYSMAP_GIB][MMU_ENTRIES] __attribute__((aligned(X86_PAGE_SIZE)));
+
+_Static_assert(ARCH_PHYSMAP_BASE == 0xffffff8000000000ull, "physmap: pml4[511], pdpt[0]");
+_Static_assert(ARCH_PHYSMAP_SIZE == PHYSMAP_GIB << 30, "pd[] covers the physmap");
+_Static_assert(ARCH_KERNEL_IMAGE_BASE == 0xffffffff80000000ull, "image: pdpt[510]");
 
 void x86_mmu_init(void) {
-    for (int g = 0; g < IDENTITY_GIB; g++) {
-        for (int i = 0; i < MMU_ENTRIES; i++) {
-            uint64_t paddr = ((uint64_t)g * MMU_ENTRIES + (uint64_t)i) * LARGE_PAGE_SIZE;
+    for (uint64_t g = 0; g < PHYSMAP_GIB; g++) {
+        for (uint64_t i = 0; i < MMU_ENTRIES; i++) {
+            uint64_t paddr = (g * MMU_ENTRIES + i) * LARGE_PAGE_SIZE;
             uint64_t cache = g >= DEVICE_GIB ? PTE_PCD | PTE_PWT : 0;
             pd[g][i] = paddr | PTE_PRESENT | PTE_WRITABLE | PTE_LARGE | cache;
         }
-        pdpt[g] = (uint64_t)(uintptr_t)pd[g] | PTE_PRESENT | PTE_WRITABLE;
+        pdpt[g] = vaddr_to_paddr(pd[g]) | PTE_PRESENT | PTE_WRITABLE | PTE_NX;
     }
-    pml4[0] = (uint64_t)(uintptr_t)pdpt | PTE_PRESENT | PTE_WRITABLE;
+    for (uint64_t g = 0; g < IMAGE_GIB; g++) {
+        pdpt[IMAGE_PDPT_INDEX + g] = vaddr_to_paddr(pd[g]) | PTE_PRESENT | PTE_WRITABLE;
+    }
+    pml4[MMU_ENTRIES - 1] = vaddr_to_paddr(pdpt) | PTE_PRESENT | PTE_WRITABLE;
     x86_wrmsr(MSR_EFER, x86_rdmsr(MSR_EFER) | EFER_NXE);
-    arch_mmu_set_root((uintptr_t)pml4);
+    arch_mmu_set_root(arch_mmu_kernel_root());
 }
 
-uint64_t arch_mmu_kernel_root_entry(void) {
-    return pml4[0];
+void arch_mmu_user_root_init(uint64_t *root) {
+    root[MMU_ENTRIES - 1] = pml4[MMU_ENTRIES - 1];
 }
 
 uintptr_t arch_mmu_kernel_root(void) {
-    return (uintptr_t)pml4;
+    return vaddr_to_paddr(pml4);
 }
 
 uint64_t arch_mmu_pte_table(uintptr_t paddr) {

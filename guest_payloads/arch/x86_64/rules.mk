@@ -4,7 +4,9 @@
 ARCH_TARGET := x86_64-unknown-none-elf
 # Kernel-style code generation: no red zone (interrupts would clobber it) and no SSE/x87
 # (the boot shim never enables them, and the kernel must not touch user FPU state).
-ARCH_CFLAGS := -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-80387 -mcmodel=small
+# -mcmodel=kernel: the kernel runs in the top 2 GiB (kernel.ld); its sign-extended 32-bit
+# addresses also suit the boot programs, which run below 2 GiB.
+ARCH_CFLAGS := -mno-red-zone -mno-mmx -mno-sse -mno-sse2 -mno-80387 -mcmodel=kernel
 ARCH_INCLUDES := arch/x86_64/include platform/pc/include
 
 # platform/pc pieces linked into the kernel and the PVH programs alike.

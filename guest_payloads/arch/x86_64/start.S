@@ -1,18 +1,29 @@
 // x86-64 kernel entry (ZBI boot protocol, reference 6.3).
 //
 // The loader put the container header at 0x100000 and the KERNEL_X64 item header after it,
-// so this file's zbi_kernel_t lands at 0x100040 (kernel.ld links it there). It jumps to
-// `entry` in 64-bit mode on an identity mapping with %rsi = the data ZBI's physical address.
-// Here: take a stack from bss, load our own GDT (gdt.h), zero bss, install our own page tables,
-// call kernel_main(zbi).
+// so this file's zbi_kernel_t lands at physical 0x100040. It jumps to `entry` (physical) in
+// 64-bit mode on an identity mapping with %rsi = the data ZBI's physical address. The kernel
+// is linked at ARCH_KERNEL_IMAGE_BASE + physical (kernel.ld, <arch/kernel-layout.h>): _start
+// runs its first instructions at the physical address (RIP-relative only), loads boot_pml4
+// (the low GiB both 1:1 and at the image window), jumps to its linked address, takes a stack
+// from bss, loads our own GDT (gdt.h), zeroes bss, installs the kernel's own page tables
+// (x86_mmu_init: no lower half any more) and calls kernel_main(zbi).
 
+#include <arch/kernel-layout.h>
 #include <arch/x86_64/gdt.h>
+
+#define BOOT_PTE_TABLE 0x3        // present, writable
+#define BOOT_PTE_LARGE 0x83       // present, writable, 2 MiB page
+
+// kernel.ld links at its own KERNEL_IMAGE_BASE and asserts that it equals this one.
+.globl __arch_kernel_image_base
+.set __arch_kernel_image_base, ARCH_KERNEL_IMAGE_BASE
 
 // zbi_kernel_t: the first 16 bytes of kernel.bin (kernel/pmm.c finds the image by it).
 .section .boot.header, "a"
 .globl __zbi_kernel
 __zbi_kernel:
-.quad _start                 // entry: absolute physical address
+.quad _start - ARCH_KERNEL_IMAGE_BASE  // entry: absolute physical address
 .quad __kernel_reserve_size  // reserve_memory_size: bss (stack, page tables) past the image
 
 .section .text.boot, "ax"
@@ -22,6 +33,11 @@ _start:
     cli
     cld
     mov %rsi, %r12           // the data ZBI, kept in a callee-saved register
+    lea boot_pml4(%rip), %rax  // RIP-relative at the physical address: boot_pml4's paddr
+    mov %rax, %cr3
+    movabs $.Lhigh, %rax
+    jmp *%rax
+.Lhigh:
     lea boot_stack_top(%rip), %rsp  // the loader's %rsp is unspecified: use ours at once
     xor %ebp, %ebp
 
@@ -51,6 +67,26 @@ _start:
     cli
     hlt
     jmp 2b
+
+// Boot page tables, used from _start until x86_mmu_init: physical [0, 1 GiB) in 2 MiB pages,
+// both at 0 (so the instruction after the CR3 load is still mapped) and at the image window.
+.section .data.boot_tables, "aw"
+.balign 4096
+boot_pml4:
+    .quad boot_pdpt - ARCH_KERNEL_IMAGE_BASE + BOOT_PTE_TABLE
+    .fill 510, 8, 0
+    .quad boot_pdpt - ARCH_KERNEL_IMAGE_BASE + BOOT_PTE_TABLE
+boot_pdpt:
+    .quad boot_pd - ARCH_KERNEL_IMAGE_BASE + BOOT_PTE_TABLE
+    .fill 509, 8, 0
+    .quad boot_pd - ARCH_KERNEL_IMAGE_BASE + BOOT_PTE_TABLE  // 510: the image window
+    .quad 0
+boot_pd:
+    .set boot_page, 0
+    .rept 512
+    .quad (boot_page << 21) + BOOT_PTE_LARGE
+    .set boot_page, boot_page + 1
+    .endr
 
 // Writable: arch_init fills in the TSS descriptor and `ltr` marks it busy.
 .section .data.gdt, "aw"

@@ -1,12 +1,13 @@
 // The per-architecture page-table entry hooks behind the generic 4-level walker
-// (kernel/vm/pagetable.c). Owner: K1.
+// (kernel/vm/pagetable.c). Owner: K3.
 //
 // Both arches use the same tree shape: 4 KiB pages, 48-bit virtual addresses, four levels of
 // 512 eight-byte entries (x86-64 PML4/PDPT/PD/PT, arm64 level 0..3), indexed by address bits
-// 47:39, 38:30, 29:21, 20:12. Entry 0 of every root table is the kernel's (its 1:1 map of
-// the low 512 GiB, supervisor-only), copied from arch_mmu_kernel_root_entry(); the user half
-// is built from 4 KiB leaf pages only. The arch supplies the entry encodings, TLB
-// maintenance and the switch of the user tables (arch/x86_64/mmu.c, arch/arm64/mmu.c).
+// 47:39, 38:30, 29:21, 20:12. A user root table holds the user half (lower-half entries,
+// built from 4 KiB leaf pages only) plus whatever the arch puts in its upper half
+// (arch_mmu_user_root_init: x86-64 the kernel's shared entry; arm64 nothing, the kernel is
+// in TTBR1). The arch supplies the entry encodings, TLB maintenance and the switch of the
+// user tables (arch/x86_64/mmu.c, arch/arm64/mmu.c).
 #pragma once
 
 #include <stdbool.h>
@@ -16,9 +17,9 @@
 #define MMU_ENTRIES 512
 #define MMU_PTE_ADDR_MASK 0x0000fffffffff000ull
 
-// Entry 0 of the kernel's root table, shared by every address space.
-uint64_t arch_mmu_kernel_root_entry(void);
-// Physical address of the kernel's root table (the tables of "no user address space").
+// Fills the kernel part of a new, zeroed user root table (its upper-half entries).
+void arch_mmu_user_root_init(uint64_t *root);
+// Physical address of the root table loaded when no user address space is active.
 uintptr_t arch_mmu_kernel_root(void);
 // A non-leaf entry pointing at the next-level table at `paddr` (all access allowed; the
 // leaf decides).
@@ -33,5 +34,5 @@ static inline bool mmu_pte_present(uint64_t pte) {
 }
 // Drops any TLB entry for the user page at `vaddr` (every address space: one ASID).
 void arch_mmu_invalidate_page(uintptr_t vaddr);
-// Loads `root` (physical address of a root table) as the current translation tables.
+// Loads `root` (physical address of a root table) as the current user translation tables.
 void arch_mmu_set_root(uintptr_t root);

@@ -10,6 +10,11 @@
 // RELATIVE keeps an action the job already has (from its parent) when it is stricter than
 // ALLOW and differs; ABSOLUTE fails with ZX_ERR_ALREADY_EXISTS in that case.
 //
+// Killing a job (job_kill, zx_task_kill) kills every process of it and of the jobs below it,
+// and makes the job dead for good, as in Zircon: a dead job, and every job below it, refuses
+// new child jobs and processes with ZX_ERR_BAD_STATE (job_check_alive). A job is dead when it
+// or one of its ancestors was killed, so no list of children is needed.
+//
 // There are no exception channels, so the ALLOW_EXCEPTION / DENY_EXCEPTION actions end in an
 // unhandled exception, which kills the process: job_policy_check reports them as KILL.
 #pragma once
@@ -28,14 +33,24 @@ struct job {
     uint8_t policy[JOB_POL_MAX];  // ZX_POL_ACTION_* per condition
     uint32_t child_jobs;          // live child jobs
     uint32_t processes;           // live processes (job_add_process)
+    bool killed;                  // job_kill ran on it (guarded by masking interrupts)
 };
 
 // The root job, created on first use (and never destroyed).
 struct job *job_root(void);
 
 // A new child job of `parent` with the parent's policy; *out holds the creator's reference.
-// ZX_ERR_INVALID_ARGS for non-zero options, ZX_ERR_NO_MEMORY.
+// ZX_ERR_INVALID_ARGS for non-zero options, ZX_ERR_BAD_STATE if `parent` is dead,
+// ZX_ERR_NO_MEMORY.
 zx_status_t job_create(struct job *parent, uint32_t options, struct job **out);
+
+// zx_task_kill on a job: marks it dead, then kills every process of it and of the jobs below
+// it with `retcode` (process_kill_job).
+void job_kill(struct job *job, int64_t retcode);
+
+// ZX_OK if new child jobs and processes may be created in `job`; ZX_ERR_BAD_STATE once it or
+// an ancestor was killed. process creation calls it before job_add_process.
+zx_status_t job_check_alive(const struct job *job);
 
 // zx_job_set_policy on kernel memory: `policy` holds `count` entries of the `topic`'s record
 // (zx_policy_basic_v1_t or _v2_t). Every entry is checked before any is applied.

@@ -100,6 +100,16 @@ zx_status_t object_signal(struct kobject *obj, zx_signals_t clear_mask, zx_signa
 // type without peers, ZX_ERR_PEER_CLOSED when the peer is gone.
 zx_status_t object_signal_peer(struct kobject *obj, zx_signals_t clear_mask, zx_signals_t set_mask);
 
+// Allocates two zeroed objects of `size` bytes (a struct starting with its kobject) of `type`
+// with `ops` and initialises them, each with a second reference: the one its peer's link will
+// hold (the caller links them). ZX_ERR_NO_MEMORY.
+zx_status_t kobject_alloc_pair(size_t size, zx_obj_type_t type, const struct kobject_ops *ops,
+                               struct kobject **a, struct kobject **b);
+
+// kobject_ops.related_koid of a type with peers (kobject_ops.peer): the peer's koid, or
+// ZX_KOID_INVALID once the peer is gone.
+zx_koid_t kobject_peer_koid(struct kobject *obj);
+
 // Current signal state (a snapshot).
 zx_signals_t kobject_signals(struct kobject *obj);
 

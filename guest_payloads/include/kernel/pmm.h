@@ -3,8 +3,9 @@
 // Built once from the MEM_CONFIG RAM ranges of the data ZBI, minus everything in use at boot:
 // the kernel image and its reserve (bss, boot stack, page tables), the data ZBI, every
 // RESERVED or PERIPHERAL range, the low 1 MiB (firmware data on PCs; no RAM there on arm64),
-// page 0, and RAM at or above arch_phys_limit(). Pages are physical addresses; the kernel
-// reaches them through its own mapping (identity today, see README "Address spaces").
+// page 0, and RAM at or above arch_phys_limit(). Pages are handed out as kernel addresses in
+// the physmap (<kernel/physmap.h>: vaddr_to_paddr gives the physical address a page table
+// entry needs), so a page is usable as a pointer at once.
 // All functions may be called with interrupts enabled or masked (they mask internally).
 #pragma once
 
@@ -28,7 +29,7 @@ struct pmm_stats {
 // other pmm_* call. Panics if the memory map leaves no page at all.
 void pmm_init(const struct boot_info *bi);
 
-// Returns the physical address of a free page (contents undefined), or 0 if none is left.
+// Returns the physmap address of a free page (contents undefined), or 0 if none is left.
 uintptr_t pmm_alloc_page(void);
 // Like pmm_alloc_page, but the page is filled with zeros.
 uintptr_t pmm_alloc_zeroed_page(void);
@@ -36,11 +37,11 @@ uintptr_t pmm_alloc_zeroed_page(void);
 uintptr_t pmm_alloc_pages(size_t count);
 // Gives back a page from pmm_alloc_*; panics on a page the allocator does not own or a page
 // that is already free.
-void pmm_free_page(uintptr_t paddr);
-// Gives back `count` contiguous pages starting at `paddr` (each as pmm_free_page).
-void pmm_free_pages(uintptr_t paddr, size_t count);
-// Fills the page at `paddr` with zeros.
-void pmm_zero_page(uintptr_t paddr);
+void pmm_free_page(uintptr_t page);
+// Gives back `count` contiguous pages starting at `page` (each as pmm_free_page).
+void pmm_free_pages(uintptr_t page, size_t count);
+// Fills the page at `page` with zeros.
+void pmm_zero_page(uintptr_t page);
 
 // Current counts.
 struct pmm_stats pmm_stats(void);

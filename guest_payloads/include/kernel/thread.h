@@ -10,17 +10,27 @@
 // thread_join() it, which reaps its stack and struct, unless it was thread_detach()ed: then
 // the idle thread frees it after it exited.
 //
+// Blocking: thread_block(deadline) parks the running thread until thread_wake() (ZX_OK), the
+// deadline (ZX_ERR_TIMED_OUT) or — for a thread running a user thread — a kill of that user
+// thread (ZX_ERR_INTERNAL_INTR_KILLED), as Zircon's Thread::BlockEtc reports. The caller masks
+// interrupts around "check the condition, publish who to wake, block", so no wake-up is lost.
+// Wait queues (struct wait_queue) are FIFO lists of blocked threads built on the two.
+//
 // A thread that runs a user thread (kernel/object/thread.c) carries that object and the
 // user page tables: the scheduler switches the page tables (arch_aspace_activate) and the
 // arch's kernel-entry stack (arch_set_kernel_stack) along with the thread.
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include <zircon/types.h>
 
 #define THREAD_QUANTUM_TICKS 10u
 #define THREAD_STACK_SIZE 16384u
 #define THREAD_NAME_MAX 32
+#define THREAD_DEADLINE_INFINITE UINT64_MAX  // a thread_block deadline that never comes
 
 typedef int (*thread_start_fn)(void *arg);
 
@@ -48,8 +58,46 @@ void thread_detach(struct thread *t);
 // Gives up the CPU to the next ready thread (returns at once if none is ready).
 void thread_yield(void);
 
-// Blocks the calling thread for at least `ns` nanoseconds (rounded up to the next tick).
+// Blocks the calling thread for at least `ns` nanoseconds (rounded up to the next tick). Not
+// ended by a kill.
 void thread_sleep(uint64_t ns);
+
+// Blocks the calling thread until current_time() reaches `deadline` (rounded up to the next
+// tick): ZX_OK then, or ZX_ERR_INTERNAL_INTR_KILLED at once if its user thread is killed
+// first (zx_nanosleep).
+zx_status_t thread_sleep_until(uint64_t deadline);
+
+// Blocks the calling thread, which must have interrupts masked (arch_irq_save), until
+//   thread_wake(it)                                   -> ZX_OK
+//   current_time() >= deadline (THREAD_DEADLINE_INFINITE: never; checked every tick)
+//                                                     -> ZX_ERR_TIMED_OUT
+//   its user thread is being killed (kill_requested)  -> ZX_ERR_INTERNAL_INTR_KILLED
+// A deadline already past or a kill already requested returns at once without switching.
+// Returns with interrupts still masked. Not for the idle thread.
+zx_status_t thread_block(uint64_t deadline);
+
+// Makes `t` ready if it is blocked in thread_block (which returns ZX_OK). Returns false if it
+// was not blocked. Interrupts masked or not; not from an interrupt handler other than the tick.
+bool thread_wake(struct thread *t);
+
+// Ends the thread_block of the kernel thread running user thread `u`, if it is blocked, with
+// ZX_ERR_INTERNAL_INTR_KILLED. Call after setting u->kill_requested; without this call the
+// next tick notices the kill (at most TIMER_TICK_NS later).
+void thread_interrupt_user(const struct uthread *u);
+
+// A FIFO of threads blocked on one condition. Guarded by masking interrupts; zero-initialised
+// is empty.
+struct wait_queue {
+    struct thread *head, *tail;
+};
+
+// thread_block() on `wq`: interrupts masked by the caller; the thread leaves the queue however
+// it wakes.
+zx_status_t wait_queue_block(struct wait_queue *wq, uint64_t deadline);
+// Wakes the longest waiter (ZX_OK from its wait_queue_block). False if the queue was empty.
+bool wait_queue_wake_one(struct wait_queue *wq);
+// Wakes every waiter; returns how many.
+size_t wait_queue_wake_all(struct wait_queue *wq);
 
 // Ends the calling thread with `retcode` (what thread_join reports). Never returns.
 __attribute__((noreturn)) void thread_exit(int retcode);
@@ -62,8 +110,9 @@ int thread_join(struct thread *t, int *retcode);
 // reschedule: puts the running thread at the back of the run queue and switches to the next.
 void thread_preempt(void);
 
-// Called by timer_tick (interrupts masked) at time `now`: wakes sleepers that are due and
-// accounts the running thread's quantum. Returns true if the running thread should be
+// Called by timer_tick (interrupts masked) at time `now`: wakes blocked threads whose
+// deadline is due or whose user thread is being killed, and accounts the running thread's
+// quantum. Returns true if the running thread should be
 // preempted.
 bool thread_timer_tick(uint64_t now);
 

@@ -2,17 +2,18 @@
 //
 // The platform (platform_timer_start) raises the tick interrupt every TIMER_TICK_NS and calls
 // timer_tick() from it; the tick wakes sleeping threads and drives preemption.
+//
+// Times are uint64_t nanoseconds of current_time(); durations in the kernel use Zircon's
+// ZX_USEC/ZX_MSEC/ZX_SEC from <zircon/time.h> (signed zx_duration_t: cast before comparing
+// with a uint64_t).
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <zircon/time.h>
 
 #define TIMER_TICK_HZ 1000u
 #define TIMER_TICK_NS (1000000000u / TIMER_TICK_HZ)
-
-#define ZX_USEC(n) ((uint64_t)(n) * 1000u)
-#define ZX_MSEC(n) ((uint64_t)(n) * 1000000u)
-#define ZX_SEC(n) ((uint64_t)(n) * 1000000000u)
 
 // Starts the periodic tick. Called once by kernel_main after platform_init_interrupts, with
 // interrupts still masked.

@@ -1,12 +1,11 @@
 // Virtual memory (kernel/vm/, kernel/object/vmo.c, kernel/object/vmar.c): address spaces,
-// VMOs and VMARs. Owner: K1.
+// VMOs and VMARs. Owner: K3.
 //
-// Address-space split (README "Address spaces"): every address space shares the kernel's
-// mapping of the low 512 GiB (x86-64 PML4 entry 0 / arm64 level-0 entry 0: RAM and devices
-// 1:1, supervisor-only) and owns everything above it up to the top of the lower half:
+// Address-space split (README "Address-space map"): the kernel lives in the upper half (its
+// image and the physmap, <kernel/physmap.h>; arm64 through TTBR1, x86-64 in PML4 entry 511
+// shared by every address space), and each process owns Zircon's user range:
 //
-//     [0, USER_ASPACE_BASE)                          kernel, 1:1, never user-accessible
-//     [USER_ASPACE_BASE, USER_ASPACE_BASE + USER_ASPACE_SIZE)   user (the root VMAR)
+//     [USER_ASPACE_BASE, USER_ASPACE_TOP) = [16 MiB, 2^47 - 4 KiB)   the root VMAR
 //
 // Layers, bottom up:
 //   arch_aspace_*   page tables of one address space (arch/<arch>/mmu.c): map/unmap/protect
@@ -24,10 +23,11 @@
 #include <stdint.h>
 #include <zircon/types.h>
 
+#include <arch/kernel-layout.h>
 #include <kernel/object.h>
 #include <kernel/pmm.h>  // PAGE_SIZE
 
-#define USER_ASPACE_BASE 0x0000008000000000ull  // 512 GiB: the first page-table top-level slot
+#define USER_ASPACE_BASE ARCH_USER_ASPACE_BASE  // <arch/kernel-layout.h>
 #define USER_ASPACE_TOP 0x00007ffffffff000ull   // exclusive; the last page below 2^47 stays out
 #define USER_ASPACE_SIZE (USER_ASPACE_TOP - USER_ASPACE_BASE)
 

@@ -2,8 +2,12 @@
 // kernel objects.
 //
 //   obj->waiters -> kwaiter -> kwaiter -> ...     one per (waiting thread, object)
-//   a wait_many thread has one kwaiter on each of its objects, all pointing at one
-//   `woken` flag, which kobject_signal sets when the object's signals meet the waiter's mask
+//   a wait_many thread has one kwaiter on each of its objects; kobject_signal wakes the
+//   thread (thread_wake) when an object's signals meet that kwaiter's mask
+//
+// The waiting thread is blocked in thread_block (include/kernel/thread.h), not polling: a
+// signal makes it ready at once. A user thread whose process is being killed stops waiting
+// (ZX_ERR_INTERNAL_INTR_KILLED) so that it can leave the kernel and die.
 //
 // A wait is satisfied when (obj->signals & want) != 0, checked before blocking and after every
 // wake-up; it ends with ZX_ERR_TIMED_OUT when the monotonic clock reaches the deadline first.
@@ -20,14 +24,15 @@
 #include <zircon/types.h>
 
 struct handle_table;
+struct thread;
 
 struct kwaiter {
     struct kwaiter *next;  // on obj->waiters
     struct kobject *obj;
     zx_signals_t want;
-    volatile bool *woken;  // set by kobject_signal when obj->signals & want becomes non-zero
+    struct thread *thread;  // the waiting thread: woken when obj->signals & want != 0
     // The handle the wait came through (a syscall), or NULL / ZX_HANDLE_INVALID: closing that
-    // handle during the wait sets `canceled` (and *woken).
+    // handle during the wait sets `canceled` and wakes the thread.
     const struct handle_table *ht;
     zx_handle_t handle;
     bool canceled;
@@ -57,6 +62,6 @@ zx_status_t object_wait_handles(const struct handle_table *ht, const zx_handle_t
 // cancels the waits that came through it.
 void wait_cancel_handle(struct kobject *obj, const struct handle_table *ht, zx_handle_t h);
 
-// Called by kobject_signal (interrupts masked): flags every waiter on `obj` that the new
+// Called by kobject_signal (interrupts masked): wakes every waiter on `obj` that the new
 // signal state satisfies.
 void wait_wake_matching(struct kobject *obj);

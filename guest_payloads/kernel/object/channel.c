@@ -104,19 +104,12 @@ static struct kobject *channel_peer(struct kobject *obj) {
     return peer;
 }
 
-static zx_koid_t channel_related_koid(struct kobject *obj) {
-    struct kobject *peer = channel_peer(obj);
-    zx_koid_t koid = peer != NULL ? peer->koid : ZX_KOID_INVALID;
-    kobject_unref(peer);
-    return koid;
-}
-
 static const struct kobject_ops channel_ops = {
     .type_name = "channel",
     .default_rights = ZX_DEFAULT_CHANNEL_RIGHTS,
     .destroy = channel_destroy,
     .on_last_handle = channel_on_last_handle,
-    .related_koid = channel_related_koid,
+    .related_koid = kobject_peer_koid,
     .peer = channel_peer,
 };
 
@@ -124,17 +117,13 @@ zx_status_t channel_create(uint32_t options, struct kobject **out0, struct kobje
     if (options != 0) {
         return ZX_ERR_INVALID_ARGS;
     }
-    struct channel *a = kzalloc(sizeof(*a));
-    struct channel *b = kzalloc(sizeof(*b));
-    if (a == NULL || b == NULL) {
-        kfree(a);
-        kfree(b);
-        return ZX_ERR_NO_MEMORY;
+    struct kobject *oa, *ob;
+    zx_status_t status =
+        kobject_alloc_pair(sizeof(struct channel), ZX_OBJ_TYPE_CHANNEL, &channel_ops, &oa, &ob);
+    if (status != ZX_OK) {
+        return status;
     }
-    kobject_init(&a->obj, ZX_OBJ_TYPE_CHANNEL, &channel_ops);
-    kobject_init(&b->obj, ZX_OBJ_TYPE_CHANNEL, &channel_ops);
-    kobject_ref(&a->obj);
-    kobject_ref(&b->obj);
+    struct channel *a = (struct channel *)oa, *b = (struct channel *)ob;
     a->peer = b;
     b->peer = a;
     a->obj.signals = ZX_CHANNEL_WRITABLE;

@@ -50,20 +50,13 @@ static struct kobject *eventpair_peer(struct kobject *obj) {
     return peer;
 }
 
-static zx_koid_t eventpair_related_koid(struct kobject *obj) {
-    struct kobject *peer = eventpair_peer(obj);
-    zx_koid_t koid = peer != NULL ? peer->koid : ZX_KOID_INVALID;
-    kobject_unref(peer);
-    return koid;
-}
-
 static const struct kobject_ops eventpair_ops = {
     .type_name = "eventpair",
     .default_rights = ZX_DEFAULT_EVENTPAIR_RIGHTS,
     .user_signals = ZX_USER_SIGNAL_ALL | ZX_EVENTPAIR_SIGNALED,
     .destroy = eventpair_destroy,
     .on_last_handle = eventpair_on_last_handle,
-    .related_koid = eventpair_related_koid,
+    .related_koid = kobject_peer_koid,
     .peer = eventpair_peer,
 };
 
@@ -71,17 +64,13 @@ zx_status_t eventpair_create(uint32_t options, struct kobject **out0, struct kob
     if (options != 0) {
         return ZX_ERR_INVALID_ARGS;
     }
-    struct eventpair *a = kzalloc(sizeof(*a));
-    struct eventpair *b = kzalloc(sizeof(*b));
-    if (a == NULL || b == NULL) {
-        kfree(a);
-        kfree(b);
-        return ZX_ERR_NO_MEMORY;
+    struct kobject *oa, *ob;
+    zx_status_t status = kobject_alloc_pair(sizeof(struct eventpair), ZX_OBJ_TYPE_EVENTPAIR,
+                                            &eventpair_ops, &oa, &ob);
+    if (status != ZX_OK) {
+        return status;
     }
-    kobject_init(&a->obj, ZX_OBJ_TYPE_EVENTPAIR, &eventpair_ops);
-    kobject_init(&b->obj, ZX_OBJ_TYPE_EVENTPAIR, &eventpair_ops);
-    kobject_ref(&a->obj);
-    kobject_ref(&b->obj);
+    struct eventpair *a = (struct eventpair *)oa, *b = (struct eventpair *)ob;
     a->peer = b;
     b->peer = a;
     *out0 = &a->obj;

@@ -219,25 +219,43 @@ static zx_status_t handle_check(const struct handle_entry *e, zx_obj_type_t type
     return ZX_OK;
 }
 
-zx_status_t handle_table_get_rights(struct handle_table *ht, zx_handle_t h, zx_obj_type_t type,
-                                    zx_rights_t need, struct kobject **out, zx_rights_t *rights) {
-    arch_irq_state_t irq = arch_irq_save();
-    uint32_t index;
-    struct handle_entry *e = handle_entry_of(ht, h, &index);
+// Finds the entry of `h` and checks its type and rights. On ZX_OK it returns with interrupts
+// masked (*irq restores them) and *out, *index set; on an error interrupts are as they were
+// (and a bad handle has met the bad-handle policy).
+static zx_status_t handle_find(struct handle_table *ht, zx_handle_t h, zx_obj_type_t type,
+                               zx_rights_t need, arch_irq_state_t *irq, struct handle_entry **out,
+                               uint32_t *index) {
+    *irq = arch_irq_save();
+    struct handle_entry *e = handle_entry_of(ht, h, index);
     if (e == NULL) {
-        arch_irq_restore(irq);
+        arch_irq_restore(*irq);
         return handle_bad(ht);
     }
     zx_status_t status = handle_check(e, type, need);
-    if (status == ZX_OK) {
-        kobject_ref(e->obj);
-        *out = e->obj;
-        if (rights != NULL) {
-            *rights = e->rights;
-        }
+    if (status != ZX_OK) {
+        arch_irq_restore(*irq);
+        return status;
+    }
+    *out = e;
+    return ZX_OK;
+}
+
+zx_status_t handle_table_get_rights(struct handle_table *ht, zx_handle_t h, zx_obj_type_t type,
+                                    zx_rights_t need, struct kobject **out, zx_rights_t *rights) {
+    arch_irq_state_t irq;
+    struct handle_entry *e;
+    uint32_t index;
+    zx_status_t status = handle_find(ht, h, type, need, &irq, &e, &index);
+    if (status != ZX_OK) {
+        return status;
+    }
+    kobject_ref(e->obj);
+    *out = e->obj;
+    if (rights != NULL) {
+        *rights = e->rights;
     }
     arch_irq_restore(irq);
-    return status;
+    return ZX_OK;
 }
 
 zx_status_t handle_table_get(struct handle_table *ht, zx_handle_t h, zx_obj_type_t type,
@@ -247,21 +265,18 @@ zx_status_t handle_table_get(struct handle_table *ht, zx_handle_t h, zx_obj_type
 
 zx_status_t handle_table_take(struct handle_table *ht, zx_handle_t h, zx_rights_t need,
                               struct kobject **obj, zx_rights_t *rights) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq;
+    struct handle_entry *e;
     uint32_t index;
-    struct handle_entry *e = handle_entry_of(ht, h, &index);
-    if (e == NULL) {
-        arch_irq_restore(irq);
-        return handle_bad(ht);
+    zx_status_t status = handle_find(ht, h, ZX_OBJ_TYPE_NONE, need, &irq, &e, &index);
+    if (status != ZX_OK) {
+        return status;
     }
-    zx_status_t status = handle_check(e, ZX_OBJ_TYPE_NONE, need);
-    if (status == ZX_OK) {
-        *obj = e->obj;
-        *rights = e->rights;
-        handle_slot_free(ht, index);
-    }
+    *obj = e->obj;
+    *rights = e->rights;
+    handle_slot_free(ht, index);
     arch_irq_restore(irq);
-    return status;
+    return ZX_OK;
 }
 
 zx_status_t handle_table_close(struct handle_table *ht, zx_handle_t h) {

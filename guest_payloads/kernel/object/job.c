@@ -3,6 +3,8 @@
 //   job_root() -- created on first use, one reference held here forever
 //   job_create(parent): policy copied from the parent, parent->child_jobs++ (and a reference
 //                       on the parent until the child is destroyed)
+//   job_kill(job):      job->killed; job and every job below it are dead (job_check_alive
+//                       walks the parents), then process_kill_job kills their processes
 //
 // Lock rule: policy tables and counters are guarded by masking interrupts.
 #include <kernel/job.h>
@@ -11,6 +13,7 @@
 #include <kernel/handle.h>
 #include <kernel/heap.h>
 #include <kernel/panic.h>
+#include <kernel/process.h>
 #include <lib/string.h>
 
 static struct job *root_job;
@@ -71,9 +74,33 @@ struct job *job_root(void) {
     return root_job;
 }
 
+zx_status_t job_check_alive(const struct job *job) {
+    arch_irq_state_t irq = arch_irq_save();
+    zx_status_t status = ZX_OK;
+    for (const struct job *j = job; j != NULL; j = j->parent) {
+        if (j->killed) {
+            status = ZX_ERR_BAD_STATE;
+            break;
+        }
+    }
+    arch_irq_restore(irq);
+    return status;
+}
+
+void job_kill(struct job *job, int64_t retcode) {
+    arch_irq_state_t irq = arch_irq_save();
+    job->killed = true;
+    arch_irq_restore(irq);
+    process_kill_job(job, retcode);
+}
+
 zx_status_t job_create(struct job *parent, uint32_t options, struct job **out) {
     if (options != 0) {
         return ZX_ERR_INVALID_ARGS;
+    }
+    zx_status_t status = job_check_alive(parent);
+    if (status != ZX_OK) {
+        return status;
     }
     struct job *job = job_alloc(parent);
     if (job == NULL) {

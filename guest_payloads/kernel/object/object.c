@@ -9,6 +9,7 @@
 #include <kernel/object.h>
 
 #include <kernel/arch.h>
+#include <kernel/heap.h>
 #include <kernel/panic.h>
 #include <kernel/wait.h>
 #include <lib/string.h>
@@ -80,6 +81,29 @@ void kobject_signal(struct kobject *obj, zx_signals_t clear_mask, zx_signals_t s
     obj->signals = (obj->signals & ~clear_mask) | set_mask;
     wait_wake_matching(obj);
     arch_irq_restore(irq);
+}
+
+zx_status_t kobject_alloc_pair(size_t size, zx_obj_type_t type, const struct kobject_ops *ops,
+                               struct kobject **a, struct kobject **b) {
+    *a = kzalloc(size);
+    *b = kzalloc(size);
+    if (*a == NULL || *b == NULL) {
+        kfree(*a);
+        kfree(*b);
+        return ZX_ERR_NO_MEMORY;
+    }
+    kobject_init(*a, type, ops);
+    kobject_init(*b, type, ops);
+    kobject_ref(*a);
+    kobject_ref(*b);
+    return ZX_OK;
+}
+
+zx_koid_t kobject_peer_koid(struct kobject *obj) {
+    struct kobject *peer = obj->ops->peer(obj);
+    zx_koid_t koid = peer != NULL ? peer->koid : ZX_KOID_INVALID;
+    kobject_unref(peer);
+    return koid;
 }
 
 zx_signals_t kobject_signals(struct kobject *obj) {

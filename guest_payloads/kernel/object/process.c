@@ -10,13 +10,6 @@
 // A process dies from the context of its last exiting thread (which first switches to the
 // kernel-only page tables) or, with no thread running, from the killer's context.
 // Lock rule: one CPU; state changes happen with interrupts masked.
-// <kernel/timer.h> defines ZX_USEC/MSEC/SEC as <zircon/time.h> does (differently typed):
-// include it first and keep Zircon's.
-#include <kernel/timer.h>
-#undef ZX_USEC
-#undef ZX_MSEC
-#undef ZX_SEC
-
 #include <kernel/process.h>
 
 #include <stddef.h>
@@ -25,6 +18,7 @@
 #include <kernel/heap.h>
 #include <kernel/job.h>
 #include <kernel/thread.h>
+#include <kernel/timer.h>
 #include <kernel/vm.h>
 #include <lib/string.h>
 #include <zircon/errors.h>
@@ -101,6 +95,10 @@ static void process_policy_kill(struct handle_table *ht) {
 
 zx_status_t process_create(struct job *job, const char *name, size_t name_len,
                            struct process **out) {
+    zx_status_t alive = job_check_alive(job);  // no new processes in a killed job
+    if (alive != ZX_OK) {
+        return alive;
+    }
     struct process *p = kzalloc(sizeof(*p));
     if (p == NULL) {
         return ZX_ERR_NO_MEMORY;
@@ -157,6 +155,7 @@ void process_kill(struct process *p, int64_t retcode) {
     p->state = PROCESS_STATE_DYING;
     for (struct uthread *t = p->threads; t != NULL; t = t->next_in_process) {
         t->kill_requested = true;
+        thread_interrupt_user(t);
     }
     if (p->running_threads == 0) {
         kobject_ref(&p->obj);

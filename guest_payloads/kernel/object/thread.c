@@ -5,10 +5,13 @@
 //   ends and is reaped by the scheduler)
 //
 // References: the object holds one on its process; while it runs, its kernel thread holds
-// one on the object (dropped as the last thing before thread_exit). A kill only sets
-// kill_requested: the thread notices at its next return to user mode (user_return_check,
-// after a syscall or an interrupt — the 1 kHz tick guarantees one soon even for a thread
-// spinning in user mode) and exits there.
+// one on the object (dropped as the last thing before thread_exit). A kill sets
+// kill_requested and ends a wait the thread is blocked in (thread_interrupt_user): the thread
+// notices at its next return to user mode (user_return_check, after a syscall or an interrupt
+// — the 1 kHz tick guarantees one soon even for a thread spinning in user mode) and exits
+// there.
+// ZX_INFO_THREAD state: NEW, RUNNING, the ZX_THREAD_STATE_BLOCKED_* reason a blocking syscall
+// set with uthread_set_blocked for as long as it waits, DYING once killed, DEAD.
 // Lock rule: one CPU; state changes happen with interrupts masked.
 #include <kernel/process.h>
 
@@ -144,6 +147,7 @@ void uthread_kill(struct uthread *t) {
         kobject_signal(&t->obj, 0, ZX_THREAD_TERMINATED);
     } else {
         t->kill_requested = true;
+        thread_interrupt_user(t);
     }
     arch_irq_restore(s);
 }

@@ -217,6 +217,24 @@ static bool vmar_usable(const struct vmar *v) {
     return !v->destroyed;
 }
 
+// A new child region of `size` in `v`, placed as `place` says (options, offset): base and
+// size set, everything else zero, not linked yet. Errors: place's, ZX_ERR_NO_MEMORY.
+static zx_status_t region_new(struct vmar *v, zx_vm_option_t options, size_t offset,
+                              size_t size, struct vm_region **out) {
+    uintptr_t base;
+    zx_status_t st = place(v, options, offset, size, &base);
+    if (st != ZX_OK) {
+        return st;
+    }
+    struct vm_region *r = kzalloc(sizeof(*r));
+    if (r == NULL) {
+        return ZX_ERR_NO_MEMORY;
+    }
+    *r = (struct vm_region){.base = base, .size = size};
+    *out = r;
+    return ZX_OK;
+}
+
 zx_status_t vmar_allocate(struct vmar *parent, zx_vm_option_t options, size_t offset,
                           size_t size, struct vmar **child, zx_vaddr_t *child_addr) {
     zx_vm_option_t allowed = VM_CAN_MAP_ALL | ZX_VM_COMPACT | ZX_VM_SPECIFIC | VM_ALIGN_MASK;
@@ -236,27 +254,23 @@ zx_status_t vmar_allocate(struct vmar *parent, zx_vm_option_t options, size_t of
     if ((options & VM_CAN_MAP_PERMS & ~parent->flags) != 0) {
         goto out;
     }
-    uintptr_t base;
-    st = place(parent, options, offset, size, &base);
+    struct vm_region *r;
+    st = region_new(parent, options, offset, size, &r);
     if (st != ZX_OK) {
         goto out;
     }
     st = ZX_ERR_NO_MEMORY;
-    struct vm_region *r = kzalloc(sizeof(*r));
-    if (r == NULL) {
-        goto out;
-    }
-    struct vmar *v = vmar_new(parent->aspace, parent, base, size,
+    struct vmar *v = vmar_new(parent->aspace, parent, r->base, size,
                               options & (VM_CAN_MAP_ALL | ZX_VM_COMPACT));
     if (v == NULL) {
         kfree(r);
         goto out;
     }
     kobject_ref(&v->obj);  // the region's reference; the caller gets the creation one
-    *r = (struct vm_region){.base = base, .size = size, .vmar = v};
+    r->vmar = v;
     insert_region(parent, r);
     *child = v;
-    *child_addr = base;
+    *child_addr = r->base;
     st = ZX_OK;
 out:
     arch_irq_restore(s);
@@ -324,23 +338,17 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
             vdso_code = true;
         }
     }
-    uintptr_t base;
-    st = place(v, options, vmar_offset, len, &base);
+    struct vm_region *r;
+    st = region_new(v, options, vmar_offset, len, &r);
     if (st != ZX_OK) {
         goto out;
     }
-    st = ZX_ERR_NO_MEMORY;
-    struct vm_region *r = kzalloc(sizeof(*r));
-    if (r == NULL) {
-        goto out;
-    }
-    *r = (struct vm_region){.base = base,
-                            .size = len,
-                            .vmo = vmo,
-                            .vmo_offset = vmo_offset,
-                            .mmu_flags = perms_to_mmu(perms),
-                            .max_mmu_flags = perms_to_mmu(max_perms & VM_PERMS),
-                            .vdso_code = vdso_code};
+    uintptr_t base = r->base;
+    r->vmo = vmo;
+    r->vmo_offset = vmo_offset;
+    r->mmu_flags = perms_to_mmu(perms);
+    r->max_mmu_flags = perms_to_mmu(max_perms & VM_PERMS);
+    r->vdso_code = vdso_code;
     kobject_ref(&vmo->obj);
     vmo->mapping_count++;
     insert_region(v, r);
@@ -441,15 +449,20 @@ static bool range_in(const struct vmar *v, uintptr_t addr, size_t len) {
            addr - v->base <= v->size && len <= v->size - (addr - v->base);
 }
 
+// The first checks of unmap and protect: ZX_ERR_BAD_STATE for a destroyed VMAR, then
+// ZX_ERR_INVALID_ARGS for a range that is not page-aligned inside it.
+static zx_status_t range_check(const struct vmar *v, uintptr_t addr, size_t len) {
+    if (!vmar_usable(v)) {
+        return ZX_ERR_BAD_STATE;
+    }
+    return range_in(v, addr, len) ? ZX_OK : ZX_ERR_INVALID_ARGS;
+}
+
 zx_status_t vmar_unmap(struct vmar *v, zx_vaddr_t addr, size_t len) {
     len = PAGE_ALIGN_UP(len);
     arch_irq_state_t s = arch_irq_save();
-    zx_status_t st = ZX_ERR_BAD_STATE;
-    if (!vmar_usable(v)) {
-        goto out;
-    }
-    st = ZX_ERR_INVALID_ARGS;
-    if (!range_in(v, addr, len)) {
+    zx_status_t st = range_check(v, addr, len);
+    if (st != ZX_OK) {
         goto out;
     }
     st = ZX_ERR_ACCESS_DENIED;  // the vDSO rule comes first, wherever its mapping sits
@@ -542,12 +555,8 @@ zx_status_t vmar_protect(struct vmar *v, zx_vm_option_t options, zx_vaddr_t addr
     }
     len = PAGE_ALIGN_UP(len);
     arch_irq_state_t s = arch_irq_save();
-    zx_status_t st = ZX_ERR_BAD_STATE;
-    if (!vmar_usable(v)) {
-        goto out;
-    }
-    st = ZX_ERR_INVALID_ARGS;
-    if (!range_in(v, addr, len)) {
+    zx_status_t st = range_check(v, addr, len);
+    if (st != ZX_OK) {
         goto out;
     }
     st = check_perms(v, options, VM_PERMS);

@@ -2,7 +2,7 @@
 //
 //   pages[i] == 0    page i not committed: reads as zeros; the first write or a mapping
 //                    commits a zeroed page from the pmm
-//   pages[i] != 0    the page's physical address, reached through the kernel's 1:1 map
+//   pages[i] != 0    the page from the pmm: its physmap address (<kernel/physmap.h>)
 //
 // A VMO_FLAG_VDSO VMO is immutable: every write path refuses it with ZX_ERR_ACCESS_DENIED
 // (README "vDSO rules"). Sizes are whole pages; the largest VMO is VMO_MAX_SIZE.
@@ -11,6 +11,7 @@
 
 #include <kernel/arch.h>
 #include <kernel/heap.h>
+#include <kernel/physmap.h>
 #include <kernel/pmm.h>
 #include <kernel/usercopy.h>
 #include <lib/string.h>
@@ -127,7 +128,9 @@ zx_status_t vmo_create_from_kernel(const void *data, size_t len, uint32_t flags,
     return ZX_OK;
 }
 
-uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset) {
+// The page at `offset` as a kernel (physmap) address, committing a zeroed one; 0 when out
+// of memory or range.
+static uintptr_t commit_kpage(struct vmo *vmo, uint64_t offset) {
     arch_irq_state_t s = arch_irq_save();
     uintptr_t page = 0;
     if (offset < vmo->size) {
@@ -139,6 +142,11 @@ uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset) {
     }
     arch_irq_restore(s);
     return page;
+}
+
+uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset) {
+    uintptr_t page = commit_kpage(vmo, offset);
+    return page != 0 ? vaddr_to_paddr((const void *)page) : 0;
 }
 
 static bool range_ok(const struct vmo *vmo, uint64_t offset, size_t len) {
@@ -166,7 +174,7 @@ static zx_status_t vmo_walk(struct vmo *vmo, uint64_t offset, size_t len, bool w
         if (chunk > len - done) {
             chunk = len - done;
         }
-        uintptr_t page = write ? vmo_commit_page(vmo, at) : vmo->pages[at / PAGE_SIZE];
+        uintptr_t page = write ? commit_kpage(vmo, at) : vmo->pages[at / PAGE_SIZE];
         if (write && page == 0) {
             return ZX_ERR_NO_MEMORY;
         }

@@ -1,35 +1,25 @@
 // Waiting for object signals (include/kernel/wait.h).
 //
-//   object_wait_handles(objs[n]):
-//     irqs off: satisfied already? -> done.  Else link one kwaiter per object, all sharing
-//     one `woken` flag, then block until woken, the deadline, a kill, or the close of a
-//     handle the wait came through (wait_cancel_handle); unlink; report signals.
+//   object_wait_handles(objs[n]), interrupts masked throughout:
+//     satisfied already? -> done.  Else link one kwaiter per object (all naming the calling
+//     thread), then thread_block until the deadline, a kill, or a thread_wake from
+//     kobject_signal (wait_wake_matching) or from the close of a handle the wait came through
+//     (wait_cancel_handle); re-check after every wake-up; unlink; report signals.
 //
-// Blocking: kernel/thread.c has no block/wake primitive yet, so a waiter sleeps one tick at a
-// time and re-checks its `woken` flag (set by kobject_signal -> wait_wake_matching): a wake-up
-// is seen within one tick (TIMER_TICK_NS). wait_block() is the only place that knows this.
-// A user thread whose process is being killed stops waiting (ZX_ERR_INTERNAL_INTR_KILLED), so
-// that it can leave the kernel and die even in a wait without a deadline.
+// Masking interrupts from the first check to thread_block means no signal can slip in between:
+// a waker always finds the thread either not yet waiting (the check sees the signal) or
+// blocked (thread_wake makes it ready).
 //
 // Lock rule: waiter lists are guarded by masking interrupts.
-//
-// <kernel/timer.h> defines ZX_USEC/MSEC/SEC as <zircon/time.h> does (differently typed):
-// include it first and keep Zircon's.
-#include <kernel/timer.h>
-#undef ZX_USEC
-#undef ZX_MSEC
-#undef ZX_SEC
-
 #include <kernel/wait.h>
 
 #include <kernel/arch.h>
-#include <kernel/process.h>
 #include <kernel/thread.h>
 
 void wait_wake_matching(struct kobject *obj) {
     for (struct kwaiter *w = obj->waiters; w != NULL; w = w->next) {
         if ((obj->signals & w->want) != 0) {
-            *w->woken = true;
+            thread_wake(w->thread);
         }
     }
 }
@@ -38,7 +28,7 @@ void wait_cancel_handle(struct kobject *obj, const struct handle_table *ht, zx_h
     for (struct kwaiter *w = obj->waiters; w != NULL; w = w->next) {
         if (w->ht == ht && w->handle == h) {
             w->canceled = true;
-            *w->woken = true;
+            thread_wake(w->thread);
         }
     }
 }
@@ -57,28 +47,13 @@ static void waiter_unlink(struct kwaiter *w) {
     }
 }
 
-// True if the calling thread is a user thread whose process is being killed.
-static bool wait_killed(void) {
-    struct uthread *u = uthread_current();
-    return u != NULL && u->kill_requested;
-}
-
-// Blocks (interrupts on) until *woken (ZX_OK), the deadline (ZX_ERR_TIMED_OUT) or a kill
-// (ZX_ERR_INTERNAL_INTR_KILLED).
-static zx_status_t wait_block(volatile bool *woken, zx_time_t deadline) {
-    for (;;) {
-        if (*woken) {
-            return ZX_OK;
-        }
-        if (wait_killed()) {
-            return ZX_ERR_INTERNAL_INTR_KILLED;
-        }
-        uint64_t now = current_time();
-        if (deadline != ZX_TIME_INFINITE && (deadline <= 0 || (uint64_t)deadline <= now)) {
-            return ZX_ERR_TIMED_OUT;
-        }
-        thread_sleep(1);  // until the next tick
+// thread_block's deadline for a Zircon deadline: ZX_TIME_INFINITE never comes, one at or
+// before 0 has passed.
+static uint64_t wait_deadline(zx_time_t deadline) {
+    if (deadline == ZX_TIME_INFINITE) {
+        return THREAD_DEADLINE_INFINITE;
     }
+    return deadline <= 0 ? 0 : (uint64_t)deadline;
 }
 
 // True (and observed[] filled) if any object already satisfies its mask; interrupts masked.
@@ -112,12 +87,13 @@ zx_status_t object_wait_handles(const struct handle_table *ht, const zx_handle_t
         return ZX_ERR_OUT_OF_RANGE;
     }
     struct kwaiter waiters[ZX_WAIT_MANY_MAX_ITEMS];
-    volatile bool woken = false;
+    uint64_t until = wait_deadline(deadline);
     if (n == 0) {  // nothing can wake it: a sleep until the deadline, as in Zircon
-        zx_status_t status = wait_block(&woken, deadline);
+        zx_status_t status = thread_sleep_until(until);
         return status == ZX_OK ? ZX_ERR_TIMED_OUT : status;
     }
     arch_irq_state_t irq = arch_irq_save();
+    zx_status_t status;
     if (wait_satisfied(objs, want, observed, n)) {
         arch_irq_restore(irq);
         return ZX_OK;
@@ -126,39 +102,26 @@ zx_status_t object_wait_handles(const struct handle_table *ht, const zx_handle_t
         waiters[i] = (struct kwaiter){
             .obj = objs[i],
             .want = want[i],
-            .woken = &woken,
+            .thread = thread_current(),
             .ht = ht,
             .handle = handles != NULL ? handles[i] : ZX_HANDLE_INVALID,
         };
         waiter_link(&waiters[i]);
     }
-    arch_irq_restore(irq);
-
-    zx_status_t status = ZX_ERR_SHOULD_WAIT;
+    status = ZX_ERR_SHOULD_WAIT;
     while (status == ZX_ERR_SHOULD_WAIT) {
-        status = wait_block(&woken, deadline);
-        if (status != ZX_OK) {
-            break;
-        }
-        irq = arch_irq_save();
-        woken = false;
-        // A signal may have been cleared again before we looked: then keep waiting.
+        zx_status_t woke = thread_block(until);
+        // A signal may have been cleared again before we ran: then keep waiting. One that came
+        // at the last moment still counts after a timeout or a kill.
         status = wait_satisfied(objs, want, observed, n) ? ZX_OK : ZX_ERR_SHOULD_WAIT;
         if (wait_canceled(waiters, observed, n)) {
             status = ZX_ERR_CANCELED;
+        } else if (status == ZX_ERR_SHOULD_WAIT && woke != ZX_OK) {
+            status = woke;  // ZX_ERR_TIMED_OUT or ZX_ERR_INTERNAL_INTR_KILLED
         }
-        arch_irq_restore(irq);
     }
-
-    irq = arch_irq_save();
     for (size_t i = 0; i < n; i++) {
         waiter_unlink(&waiters[i]);
-    }
-    if (status == ZX_ERR_TIMED_OUT || status == ZX_ERR_INTERNAL_INTR_KILLED) {
-        // Refreshes observed[]; a signal that came at the last moment still counts.
-        if (wait_satisfied(objs, want, observed, n)) {
-            status = ZX_OK;
-        }
     }
     arch_irq_restore(irq);
     return status;

@@ -7,21 +7,16 @@
 //   zx_cprng_draw         any length, from kernel/random.c in ZX_CPRNG_DRAW_MAX_LEN chunks
 //                         (not a cryptographic generator, see include/kernel/random.h); as in
 //                         Zircon it has no error return: a bad buffer kills the caller
-#include <kernel/timer.h>
-#undef ZX_USEC
-#undef ZX_MSEC
-#undef ZX_SEC
-
 #include <kernel/process.h>
 #include <kernel/random.h>
 #include <kernel/thread.h>
+#include <kernel/timer.h>
 #include <kernel/usercopy.h>
 #include <lib/console.h>
 #include <syscall-kernel.h>
 #include <zircon/errors.h>
 
 #define DEBUG_WRITE_MAX 256u
-#define SLEEP_SLICE_NS 1000000u  // nanosleep re-checks for a kill this often
 
 zx_status_t sys_debug_write(user_in_ptr_t buffer, size_t buffer_size) {
     char buf[DEBUG_WRITE_MAX];
@@ -40,15 +35,9 @@ zx_status_t sys_debug_write(user_in_ptr_t buffer, size_t buffer_size) {
 
 zx_status_t sys_nanosleep(zx_time_t deadline) {
     uthread_set_blocked(ZX_THREAD_STATE_BLOCKED_SLEEPING);
-    struct uthread *self = uthread_current();
-    for (;;) {
-        uint64_t now = current_time();
-        if (deadline <= 0 || (uint64_t)deadline <= now || (self != NULL && self->kill_requested)) {
-            break;
-        }
-        uint64_t left = (uint64_t)deadline - now;
-        thread_sleep(left < SLEEP_SLICE_NS ? left : SLEEP_SLICE_NS);
-    }
+    // Ends early (ZX_ERR_INTERNAL_INTR_KILLED) when the thread is killed; either way the
+    // caller sees ZX_OK, as a killed thread never returns to user mode.
+    (void)thread_sleep_until(deadline <= 0 ? 0 : (uint64_t)deadline);
     uthread_set_blocked(0);
     return ZX_OK;
 }

@@ -7,20 +7,6 @@
 #include <zircon/rights.h>
 #include <zircon/syscalls/policy.h>
 
-// ZX_POL_NEW_PROCESS of the caller's job: ZX_OK, or the error (and a kill) the policy asks.
-static zx_status_t new_process_policy(void) {
-    struct process *self = process_current();
-    switch (job_policy_check(self->job, ZX_POL_NEW_PROCESS)) {
-    case ZX_POL_ACTION_ALLOW:
-        return ZX_OK;
-    case ZX_POL_ACTION_KILL:
-        process_kill(self, ZX_TASK_RETCODE_POLICY_KILL);
-        return ZX_ERR_ACCESS_DENIED;
-    default:
-        return ZX_ERR_ACCESS_DENIED;
-    }
-}
-
 zx_status_t sys_process_create(zx_handle_t job, user_in_ptr_t name, size_t name_size,
                                uint32_t options, user_out_ptr_t proc_handle,
                                user_out_ptr_t vmar_handle) {
@@ -37,7 +23,7 @@ zx_status_t sys_process_create(zx_handle_t job, user_in_ptr_t name, size_t name_
     size_t len;
     st = sys_copy_name(name, name_size, kname, &len);
     if (st == ZX_OK) {
-        st = new_process_policy();
+        st = job_policy_enforce(&process_current()->handles, ZX_POL_NEW_PROCESS);
     }
     struct process *p = NULL;
     if (st == ZX_OK) {
@@ -47,14 +33,18 @@ zx_status_t sys_process_create(zx_handle_t job, user_in_ptr_t name, size_t name_
     if (st != ZX_OK) {
         return st;
     }
+    struct handle_table *ht = &process_current()->handles;
     zx_handle_t ph;
-    st = sys_put_handle(&p->obj, ZX_DEFAULT_PROCESS_RIGHTS, proc_handle, &ph);
+    st = handle_table_add(ht, &p->obj, ZX_DEFAULT_PROCESS_RIGHTS, &ph);
+    if (st == ZX_OK) {
+        st = handle_table_copy_out(ht, ph, proc_handle.addr);
+    }
     if (st == ZX_OK) {
         zx_rights_t vmar_rights = ZX_DEFAULT_VMAR_RIGHTS | ZX_RIGHT_READ | ZX_RIGHT_WRITE |
                                   ZX_RIGHT_EXECUTE;
-        st = sys_put_handle(&p->aspace->root->obj, vmar_rights, vmar_handle, NULL);
+        st = handle_table_add_user(ht, &p->aspace->root->obj, vmar_rights, vmar_handle.addr);
         if (st != ZX_OK) {
-            sys_undo_handle(ph);
+            (void)handle_table_close(ht, ph);
         }
     }
     kobject_unref(&p->obj);
@@ -145,7 +135,8 @@ zx_status_t sys_thread_create(zx_handle_t process, user_in_ptr_t name, size_t na
     if (st != ZX_OK) {
         return st;
     }
-    st = sys_put_handle(&t->obj, ZX_DEFAULT_THREAD_RIGHTS, out, NULL);
+    st = handle_table_add_user(&process_current()->handles, &t->obj, ZX_DEFAULT_THREAD_RIGHTS,
+                               out.addr);
     kobject_unref(&t->obj);
     return st;
 }
@@ -191,7 +182,7 @@ zx_status_t sys_task_kill(zx_handle_t handle) {
     } else if (obj->type == ZX_OBJ_TYPE_THREAD) {
         uthread_kill(uthread_from_kobject(obj));
     } else {
-        process_kill_job(job_from_kobject(obj), ZX_TASK_RETCODE_SYSCALL_KILL);
+        job_kill(job_from_kobject(obj), ZX_TASK_RETCODE_SYSCALL_KILL);
     }
     kobject_unref(obj);
     return st;

@@ -2,8 +2,8 @@
 //
 // Every handler: look up each handle with its type and rights (sys_get), validate every other
 // argument, copy user memory only through <kernel/usercopy.h>, then act. A handler that
-// creates objects hands them out with sys_put_handle, which undoes the new handle when the
-// user's out pointer is bad, so a failed call leaves no trace.
+// creates objects hands them out with handle_table_add_user (<kernel/handle.h>), which
+// undoes the new handle when the user's out pointer is bad, so a failed call leaves no trace.
 #pragma once
 
 #include <kernel/handle.h>
@@ -23,32 +23,6 @@ static inline zx_status_t sys_get(zx_handle_t h, zx_obj_type_t type, zx_rights_t
 static inline zx_status_t sys_get_rights(zx_handle_t h, zx_obj_type_t type, zx_rights_t need,
                                          struct kobject **out, zx_rights_t *rights) {
     return handle_table_get_rights(&process_current()->handles, h, type, need, out, rights);
-}
-
-// Adds a handle to `obj` with `rights` to the caller's table and writes its value to `out`.
-// ZX_ERR_INVALID_ARGS (and no handle) if `out` is not writable user memory.
-static inline zx_status_t sys_put_handle(struct kobject *obj, zx_rights_t rights,
-                                         user_out_ptr_t out, zx_handle_t *value) {
-    struct handle_table *ht = &process_current()->handles;
-    zx_handle_t h;
-    zx_status_t st = handle_table_add(ht, obj, rights, &h);
-    if (st != ZX_OK) {
-        return st;
-    }
-    st = copy_to_user((void *)out.addr, &h, sizeof(h));
-    if (st != ZX_OK) {
-        handle_table_close(ht, h);
-        return st;
-    }
-    if (value != NULL) {
-        *value = h;
-    }
-    return ZX_OK;
-}
-
-// Closes a handle sys_put_handle made, when a later step of the same call fails.
-static inline void sys_undo_handle(zx_handle_t h) {
-    handle_table_close(&process_current()->handles, h);
 }
 
 // Copies an object name argument: at most ZX_MAX_NAME_LEN - 1 bytes (longer names are

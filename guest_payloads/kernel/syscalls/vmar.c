@@ -102,13 +102,11 @@ zx_status_t sys_vmar_allocate(zx_handle_t parent_vmar, zx_vm_option_t options, s
         return st;
     }
     zx_rights_t rights = ZX_DEFAULT_VMAR_RIGHTS | perm_rights(can_map);
-    zx_handle_t h;
-    st = sys_put_handle(&child->obj, rights, child_vmar, &h);
+    // The address first: the handle is the last step, so only the VMAR needs undoing.
+    st = copy_to_user((void *)child_addr.addr, &addr, sizeof(addr));
     if (st == ZX_OK) {
-        st = copy_to_user((void *)child_addr.addr, &addr, sizeof(addr));
-        if (st != ZX_OK) {
-            sys_undo_handle(h);
-        }
+        st = handle_table_add_user(&process_current()->handles, &child->obj, rights,
+                                   child_vmar.addr);
     }
     if (st != ZX_OK) {
         (void)vmar_destroy(child);

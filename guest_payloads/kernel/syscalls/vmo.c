@@ -1,13 +1,15 @@
 // VMO syscalls (Zircon semantics; handler shape in kernel/syscalls/util.h).
 //
-// One deviation: a new VMO's handle carries ZX_RIGHT_EXECUTE on top of ZX_DEFAULT_VMO_RIGHTS
-// (as Zircon's did before zx_vmo_replace_as_executable existed), because that syscall is not
-// part of zhb's set and loaders must be able to map code they wrote into a VMO. W^X still
-// holds: no mapping is ever writable and executable.
+// Rights as Zircon's: a new VMO's handle has ZX_DEFAULT_VMO_RIGHTS (no ZX_RIGHT_EXECUTE;
+// plus ZX_RIGHT_RESIZE with ZX_VMO_RESIZABLE). A loader that wrote code into a VMO makes it
+// mappable executable with zx_vmo_replace_as_executable. W^X holds regardless: no mapping is
+// ever writable and executable.
 #include "util.h"
 
+#include <kernel/job.h>
 #include <kernel/vm.h>
 #include <zircon/rights.h>
+#include <zircon/syscalls/policy.h>
 
 zx_status_t sys_vmo_create(uint64_t size, uint32_t options, user_out_ptr_t out) {
     struct vmo *vmo;
@@ -15,9 +17,9 @@ zx_status_t sys_vmo_create(uint64_t size, uint32_t options, user_out_ptr_t out) 
     if (st != ZX_OK) {
         return st;
     }
-    zx_rights_t rights = ZX_DEFAULT_VMO_RIGHTS | ZX_RIGHT_EXECUTE |
+    zx_rights_t rights = ZX_DEFAULT_VMO_RIGHTS |
                          ((options & ZX_VMO_RESIZABLE) ? ZX_RIGHT_RESIZE : ZX_RIGHT_NONE);
-    st = sys_put_handle(&vmo->obj, rights, out, NULL);
+    st = handle_table_add_user(&process_current()->handles, &vmo->obj, rights, out.addr);
     kobject_unref(&vmo->obj);
     return st;
 }
@@ -67,6 +69,48 @@ zx_status_t sys_vmo_set_size(zx_handle_t handle, uint64_t size) {
         return st;
     }
     st = vmo_set_size((struct vmo *)obj, size);
+    kobject_unref(obj);
+    return st;
+}
+
+// May the caller mark a VMO executable with `vmex`? ZX_HANDLE_INVALID asks the job's ambient
+// policy (ZX_POL_AMBIENT_MARK_VMO_EXEC); zhb has no VMEX resource, so a resource handle is
+// never enough.
+static zx_status_t vmex_check(struct handle_table *ht, zx_handle_t vmex) {
+    if (vmex == ZX_HANDLE_INVALID) {
+        return job_policy_enforce(ht, ZX_POL_AMBIENT_MARK_VMO_EXEC);
+    }
+    struct kobject *obj;
+    zx_status_t st = handle_table_get(ht, vmex, SYS_vmo_replace_as_executable_vmex_TYPE,
+                                      SYS_vmo_replace_as_executable_vmex_RIGHTS, &obj);
+    if (st != ZX_OK) {
+        return st;
+    }
+    kobject_unref(obj);
+    return ZX_ERR_ACCESS_DENIED;
+}
+
+// Zircon's order: vmex is judged first; a `handle` that is not live is ZX_ERR_BAD_HANDLE and
+// nothing else happens; any other outcome consumes it.
+zx_status_t sys_vmo_replace_as_executable(zx_handle_t handle, zx_handle_t vmex,
+                                          user_out_ptr_t out) {
+    struct handle_table *ht = &process_current()->handles;
+    zx_status_t st = vmex_check(ht, vmex);
+    struct kobject *obj;
+    zx_rights_t rights;
+    zx_status_t got = handle_table_get_rights(ht, handle, ZX_OBJ_TYPE_NONE,
+                                              SYS_vmo_replace_as_executable_handle_RIGHTS, &obj,
+                                              &rights);
+    if (got != ZX_OK) {
+        return got;
+    }
+    if (st == ZX_OK && obj->type != SYS_vmo_replace_as_executable_handle_TYPE) {
+        st = ZX_ERR_WRONG_TYPE;
+    }
+    if (st == ZX_OK) {
+        st = handle_table_add_user(ht, obj, rights | ZX_RIGHT_EXECUTE, out.addr);
+    }
+    (void)handle_table_close(ht, handle);
     kobject_unref(obj);
     return st;
 }

@@ -1,15 +1,17 @@
 // Page tables of one address space: the arch_aspace_* functions of <kernel/vm.h>, as one
 // generic walk over the 4-level tree of <kernel/arch_mmu.h>.
 //
-// Tables are pages from the pmm, reached through the kernel's 1:1 map (paddr == kernel
-// vaddr below arch_phys_limit()). The root's entry 0 is the kernel's shared entry and is
-// never walked or freed here; everything the walker creates lies in the user range.
+// Tables are pages from the pmm, reached through the physmap (<kernel/physmap.h>); entries
+// hold physical addresses. The root's kernel part (arch_mmu_user_root_init) lies outside the
+// user range and is never walked or freed here: the walker only touches root entries that
+// cover the user range.
 // Intermediate tables stay until the aspace is destroyed (no reclaim of empty tables).
 #include <kernel/vm.h>
 
 #include <kernel/arch.h>
 #include <kernel/arch_mmu.h>
 #include <kernel/heap.h>
+#include <kernel/physmap.h>
 #include <kernel/pmm.h>
 #include <zircon/errors.h>
 
@@ -18,12 +20,20 @@ struct arch_aspace {
 };
 
 static uint64_t *table_ptr(uintptr_t paddr) {
-    return (uint64_t *)paddr;
+    return paddr_to_physmap(paddr);
+}
+
+// A zeroed page for a table: its physical address, or 0.
+static uintptr_t table_alloc(void) {
+    uintptr_t page = pmm_alloc_zeroed_page();
+    return page != 0 ? vaddr_to_paddr((const void *)page) : 0;
 }
 
 static unsigned index_at(uintptr_t vaddr, int level) {
     return (unsigned)(vaddr >> (39 - 9 * level)) & (MMU_ENTRIES - 1);
 }
+
+_Static_assert(USER_ASPACE_TOP <= 1ull << 47, "the user range is in the lower half");
 
 static bool user_page_ok(uintptr_t vaddr) {
     return (vaddr & (PAGE_SIZE - 1)) == 0 && vaddr >= USER_ASPACE_BASE &&
@@ -35,25 +45,28 @@ struct arch_aspace *arch_aspace_create(void) {
     if (as == NULL) {
         return NULL;
     }
-    as->root = pmm_alloc_zeroed_page();
+    as->root = table_alloc();
     if (as->root == 0) {
         kfree(as);
         return NULL;
     }
-    table_ptr(as->root)[0] = arch_mmu_kernel_root_entry();
+    arch_mmu_user_root_init(table_ptr(as->root));
     return as;
 }
 
 static void free_table(uintptr_t paddr, int level) {
     uint64_t *t = table_ptr(paddr);
     if (level < MMU_LEVELS - 1) {
-        for (unsigned i = level == 0 ? 1 : 0; i < MMU_ENTRIES; i++) {
+        // The root's entries outside the user range are the kernel's (arch_mmu_user_root_init).
+        unsigned first = level == 0 ? index_at(USER_ASPACE_BASE, 0) : 0;
+        unsigned last = level == 0 ? index_at(USER_ASPACE_TOP - 1, 0) : MMU_ENTRIES - 1;
+        for (unsigned i = first; i <= last; i++) {
             if (mmu_pte_present(t[i])) {
                 free_table(t[i] & MMU_PTE_ADDR_MASK, level + 1);
             }
         }
     }
-    pmm_free_page(paddr);
+    pmm_free_page((uintptr_t)t);
 }
 
 void arch_aspace_destroy(struct arch_aspace *as) {
@@ -74,7 +87,7 @@ static uint64_t *leaf_entry(struct arch_aspace *as, uintptr_t vaddr, bool create
             if (!create) {
                 return NULL;
             }
-            uintptr_t page = pmm_alloc_zeroed_page();
+            uintptr_t page = table_alloc();
             if (page == 0) {
                 return NULL;
             }
@@ -110,16 +123,24 @@ zx_status_t arch_aspace_map(struct arch_aspace *as, uintptr_t vaddr, uintptr_t p
     return st;
 }
 
-void arch_aspace_unmap(struct arch_aspace *as, uintptr_t vaddr, size_t count) {
+// Rewrites the present leaf entries of [vaddr, vaddr + count pages): with `unmap` clears
+// them, else gives them `flags` (keeping their pages); pages outside the user range or not
+// mapped are skipped.
+static void rewrite_leaves(struct arch_aspace *as, uintptr_t vaddr, size_t count, bool unmap,
+                           uint32_t flags) {
     arch_irq_state_t s = arch_irq_save();
     for (size_t i = 0; i < count; i++, vaddr += PAGE_SIZE) {
         uint64_t *e = user_page_ok(vaddr) ? leaf_entry(as, vaddr, false) : NULL;
         if (e != NULL && mmu_pte_present(*e)) {
-            *e = 0;
+            *e = unmap ? 0 : arch_mmu_pte_page(*e & MMU_PTE_ADDR_MASK, flags);
             arch_mmu_invalidate_page(vaddr);
         }
     }
     arch_irq_restore(s);
+}
+
+void arch_aspace_unmap(struct arch_aspace *as, uintptr_t vaddr, size_t count) {
+    rewrite_leaves(as, vaddr, count, true, 0);
 }
 
 zx_status_t arch_aspace_protect(struct arch_aspace *as, uintptr_t vaddr, size_t count,
@@ -127,15 +148,7 @@ zx_status_t arch_aspace_protect(struct arch_aspace *as, uintptr_t vaddr, size_t 
     if (!flags_ok(flags)) {
         return ZX_ERR_INVALID_ARGS;
     }
-    arch_irq_state_t s = arch_irq_save();
-    for (size_t i = 0; i < count; i++, vaddr += PAGE_SIZE) {
-        uint64_t *e = user_page_ok(vaddr) ? leaf_entry(as, vaddr, false) : NULL;
-        if (e != NULL && mmu_pte_present(*e)) {
-            *e = arch_mmu_pte_page(*e & MMU_PTE_ADDR_MASK, flags);
-            arch_mmu_invalidate_page(vaddr);
-        }
-    }
-    arch_irq_restore(s);
+    rewrite_leaves(as, vaddr, count, false, flags);
     return ZX_OK;
 }
 

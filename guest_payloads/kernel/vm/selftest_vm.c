@@ -4,6 +4,7 @@
 
 #include <kernel/arch.h>
 #include <kernel/arch_mmu.h>
+#include <kernel/physmap.h>
 #include <kernel/pmm.h>
 #include <kernel/thread.h>
 #include <kernel/usercopy.h>
@@ -23,7 +24,8 @@
 static bool test_mmu_map_protect_unmap(void) {
     struct arch_aspace *as = arch_aspace_create();
     check(as != NULL);
-    uintptr_t page = pmm_alloc_zeroed_page();
+    uintptr_t kpage = pmm_alloc_zeroed_page();
+    uintptr_t page = vaddr_to_paddr((const void *)kpage);
     uintptr_t va = USER_ASPACE_BASE + 0x123000;
     uintptr_t pa;
     uint32_t flags;
@@ -36,12 +38,13 @@ static bool test_mmu_map_protect_unmap(void) {
     check(arch_aspace_query(as, va, &pa, &flags) == ZX_OK && flags == rx);
     check(arch_aspace_map(as, va, page, USER_RW | ARCH_MMU_FLAG_EXECUTE) ==
           ZX_ERR_INVALID_ARGS);                                         // W^X
-    check(arch_aspace_map(as, 0x200000, page, USER_RW) == ZX_ERR_INVALID_ARGS);  // kernel half
+    check(arch_aspace_map(as, 0x200000, page, USER_RW) == ZX_ERR_INVALID_ARGS);  // below user
     check(arch_aspace_map(as, USER_ASPACE_TOP, page, USER_RW) == ZX_ERR_INVALID_ARGS);
+    check(arch_aspace_map(as, kpage, page, USER_RW) == ZX_ERR_INVALID_ARGS);  // the physmap
     arch_aspace_unmap(as, va, 1);
     check(arch_aspace_query(as, va, &pa, &flags) == ZX_ERR_NOT_FOUND);
     arch_aspace_destroy(as);
-    pmm_free_page(page);
+    pmm_free_page(kpage);
     return true;
 }
 
@@ -52,11 +55,11 @@ static bool test_mmu_hardware_walk(void) {
     check(as != NULL);
     uintptr_t page = pmm_alloc_zeroed_page();
     uintptr_t va = USER_ASPACE_BASE + (77ull << 30) + 0x5000;  // fresh upper-level tables
-    check(arch_aspace_map(as, va, page, USER_RW) == ZX_OK);
+    check(arch_aspace_map(as, va, vaddr_to_paddr((const void *)page), USER_RW) == ZX_OK);
     thread_set_user(thread_current(), NULL, as);
     *(volatile uint64_t *)(va + 8) = 0x1122334455667788ull;
     uint64_t seen = *(volatile uint64_t *)(page + 8);
-    // The kernel half is still there (this code and stack run from it).
+    // The kernel's mappings are still there (this code and stack run from them).
     thread_set_user(thread_current(), NULL, NULL);
     check(seen == 0x1122334455667788ull);
     arch_aspace_destroy(as);

@@ -4,7 +4,7 @@
 //   RSDP --> XSDT/RSDT --> "FACP" (FADT) --+--> PM1a/PM1b_CNT_BLK, PM_TMR_BLK (I/O ports)
 //                                         +--> DSDT: AML  08 "_S5_" 12 <pkglen> <n> <typa> <typb>
 //
-// Every table is checksummed before use. Tables are read in place (identity mapping).
+// Every table is checksummed before use. Tables are read in place, through pc_phys_ptr.
 #include <platform/pc.h>
 
 #include <stddef.h>
@@ -96,6 +96,12 @@ static bool acpi_checksum_ok(const void *p, size_t len) {
     return sum == 0;
 }
 
+// Identity, as in the boot programs (phys/x86_64), which run on a 1:1 map; the kernel
+// overrides it with its physmap (platform/pc/platform.c).
+__attribute__((weak)) const void *pc_phys_ptr(uint64_t paddr) {
+    return (const void *)(uintptr_t)paddr;
+}
+
 static bool acpi_rsdp_valid(const struct acpi_rsdp *r) {
     if (memcmp(r->signature, "RSD PTR ", sizeof(r->signature)) != 0 ||
         !acpi_checksum_ok(r, ACPI_RSDP_V1_LENGTH)) {
@@ -107,7 +113,7 @@ static bool acpi_rsdp_valid(const struct acpi_rsdp *r) {
 // Scans [start, end) on 16-byte boundaries for a valid RSDP; returns its address or 0.
 static uint64_t acpi_scan_rsdp(uintptr_t start, uintptr_t end) {
     for (uintptr_t p = start; p + sizeof(struct acpi_rsdp) <= end; p += 16) {
-        if (acpi_rsdp_valid((const struct acpi_rsdp *)p)) {
+        if (acpi_rsdp_valid(pc_phys_ptr(p))) {
             return p;
         }
     }
@@ -120,17 +126,17 @@ static uint64_t acpi_scan_rsdp(uintptr_t start, uintptr_t end) {
 #define BIOS_AREA_END 0x100000
 
 uint64_t pc_acpi_find_rsdp(uint64_t hint) {
-    if (hint != 0 && acpi_rsdp_valid((const struct acpi_rsdp *)(uintptr_t)hint)) {
+    if (hint != 0 && acpi_rsdp_valid(pc_phys_ptr(hint))) {
         return hint;
     }
-    uintptr_t ebda = (uintptr_t)*(const volatile uint16_t *)BDA_EBDA_SEGMENT << 4;
+    uintptr_t ebda = (uintptr_t)*(const volatile uint16_t *)pc_phys_ptr(BDA_EBDA_SEGMENT) << 4;
     uint64_t found = ebda != 0 ? acpi_scan_rsdp(ebda, ebda + EBDA_SCAN_BYTES) : 0;
     return found != 0 ? found : acpi_scan_rsdp(BIOS_AREA_START, BIOS_AREA_END);
 }
 
 // Returns the table at `paddr` if it has a plausible length and a good checksum, else NULL.
 static const struct acpi_sdt_header *acpi_table(uint64_t paddr) {
-    const struct acpi_sdt_header *t = (const struct acpi_sdt_header *)(uintptr_t)paddr;
+    const struct acpi_sdt_header *t = pc_phys_ptr(paddr);
     if (paddr == 0 || t->length < sizeof(*t) || !acpi_checksum_ok(t, t->length)) {
         return NULL;
     }
@@ -245,7 +251,7 @@ int pc_acpi_power_info(uint64_t rsdp_paddr, struct pc_acpi_power *out, const cha
         *why = "no ACPI RSDP";
         return -1;
     }
-    const struct acpi_rsdp *rsdp = (const struct acpi_rsdp *)(uintptr_t)rsdp_paddr;
+    const struct acpi_rsdp *rsdp = pc_phys_ptr(rsdp_paddr);
     const struct acpi_fadt *fadt = (const struct acpi_fadt *)acpi_find_table(rsdp, "FACP");
     if (fadt == NULL || fadt->hdr.length < offsetof(struct acpi_fadt, unused1)) {
         *why = "no usable FADT";

@@ -6,6 +6,7 @@
 
 #include <arch/x86_64/cpu.h>
 #include <kernel/panic.h>
+#include <kernel/physmap.h>
 #include <kernel/timer.h>
 
 #include "pc-kernel.h"
@@ -54,10 +55,10 @@ void platform_init_interrupts(const struct boot_info *bi) {
     pc_pic_disable();
     uint64_t base = x86_rdmsr(IA32_APIC_BASE);
     x86_wrmsr(IA32_APIC_BASE, base | APIC_BASE_ENABLE);
-    lapic_base = (uintptr_t)(base & APIC_BASE_ADDR_MASK);
-    if (lapic_base == 0) {
+    if ((base & APIC_BASE_ADDR_MASK) == 0) {
         panic("platform_init_interrupts: no local APIC base");
     }
+    lapic_base = (uintptr_t)paddr_to_physmap((uintptr_t)(base & APIC_BASE_ADDR_MASK));
     pc_lapic_write(LAPIC_TPR, 0);
     pc_lapic_write(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED);
     pc_lapic_write(LAPIC_LVT_LINT0, LAPIC_LVT_MASKED | LAPIC_LVT_EXTINT);

@@ -2,6 +2,7 @@
 // I8250_PIO_UART driver item, ACPI power-off using the ACPI_RSDP item, pvpanic on panic.
 #include <kernel/platform.h>
 
+#include <kernel/physmap.h>
 #include <lib/string.h>
 #include <lib/zbi-format/driver-config.h>
 #include <lib/zbiutil.h>
@@ -14,6 +15,11 @@ const char platform_arch_name[] = "x86_64";
 uint64_t pc_rsdp;  // from the ACPI_RSDP item; 0 makes power-off search for it
 
 // zbi_item_fn: stores the ACPI_RSDP item's address into *(uint64_t *)ctx and stops.
+// The kernel reaches ACPI tables and the BIOS areas through its physmap (acpi.c's hook).
+const void *pc_phys_ptr(uint64_t paddr) {
+    return paddr_to_physmap((uintptr_t)paddr);
+}
+
 static int pc_find_rsdp_item(const zbi_header_t *hdr, const void *payload, void *ctx) {
     if (hdr->type != ZBI_TYPE_ACPI_RSDP || hdr->length < sizeof(uint64_t)) {
         return 0;
@@ -29,7 +35,7 @@ int platform_init(const struct boot_info *bi) {
     }
     const zbi_dcfg_simple_pio_t *cfg = uart->config;
     pc_uart_init(cfg->base);
-    zbi_for_each((const void *)bi->zbi_paddr, pc_find_rsdp_item, &pc_rsdp);
+    zbi_for_each(paddr_to_physmap(bi->zbi_paddr), pc_find_rsdp_item, &pc_rsdp);
     return 0;
 }
 

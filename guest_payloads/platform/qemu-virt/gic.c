@@ -11,6 +11,7 @@
 
 #include <arch/arm64/mmio.h>
 #include <kernel/panic.h>
+#include <kernel/physmap.h>
 #include <lib/zbi-format/driver-config.h>
 
 #include "qemu-virt.h"
@@ -63,8 +64,8 @@ static void gic_set_priority(uintptr_t regs, uint32_t intid) {
 }
 
 static void gic_v3_init(const zbi_dcfg_arm_gic_v3_driver_t *cfg) {
-    gicd = (uintptr_t)(cfg->mmio_phys + cfg->gicd_offset);
-    gicr = (uintptr_t)(cfg->mmio_phys + cfg->gicr_offset);
+    gicd = (uintptr_t)paddr_to_physmap(cfg->mmio_phys + cfg->gicd_offset);
+    gicr = (uintptr_t)paddr_to_physmap(cfg->mmio_phys + cfg->gicr_offset);
     mmio_write32(gicd + GICD_CTLR, GICD_CTLR_V3_ENABLE);
     while (mmio_read32(gicd + GICD_CTLR) & GICD_CTLR_RWP) {
     }
@@ -81,8 +82,8 @@ static void gic_v3_init(const zbi_dcfg_arm_gic_v3_driver_t *cfg) {
 }
 
 static void gic_v2_init(const zbi_dcfg_arm_gic_v2_driver_t *cfg) {
-    gicd = (uintptr_t)(cfg->mmio_phys + cfg->gicd_offset);
-    gicc = (uintptr_t)(cfg->mmio_phys + cfg->gicc_offset);
+    gicd = (uintptr_t)paddr_to_physmap(cfg->mmio_phys + cfg->gicd_offset);
+    gicc = (uintptr_t)paddr_to_physmap(cfg->mmio_phys + cfg->gicc_offset);
     mmio_write32(gicd + GICD_CTLR, GICD_CTLR_V2_ENABLE);
     mmio_write32(gicc + GICC_PMR, GIC_PRIORITY_MASK_ALL);
     mmio_write32(gicc + GICC_BPR, 0);

@@ -11,6 +11,7 @@
 #include <arch/arm64/psci.h>
 #include <kernel/bootinfo.h>
 #include <kernel/panic.h>
+#include <kernel/physmap.h>
 #include <kernel/platform.h>
 #include <kernel/timer.h>
 #include <lib/zbi-format/driver-config.h>
@@ -44,7 +45,7 @@ int platform_init(const struct boot_info *bi) {
     if (uart == NULL || uart->mmio_phys == 0) {
         return -1;
     }
-    qemu_virt.uart = (uintptr_t)uart->mmio_phys;
+    qemu_virt.uart = (uintptr_t)paddr_to_physmap(uart->mmio_phys);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <arch/arm64/mmio.h>
+#include <kernel/physmap.h>
 #include <kernel/platform.h>
 #include <platform/pcie-ecam.h>
 
@@ -38,7 +39,8 @@
 
 // Configuration space of device/function on bus_start (the first bus of the ECAM window).
 static uintptr_t ecam_cfg(const zhb_dcfg_pcie_ecam_t *pcie, uint32_t dev, uint32_t fn) {
-    return (uintptr_t)pcie->ecam_phys + (dev << ECAM_DEV_SHIFT | fn << ECAM_FN_SHIFT);
+    return (uintptr_t)paddr_to_physmap(pcie->ecam_phys +
+                                       (dev << ECAM_DEV_SHIFT | fn << ECAM_FN_SHIFT));
 }
 
 // Config space of the first pvpanic-pci function on bus_start, or 0 if there is none.
@@ -96,9 +98,9 @@ static uintptr_t pvpanic_bar0(const zhb_dcfg_pcie_ecam_t *pcie, uintptr_t cfg) {
     mmio_write16(cfg + PCI_CFG_COMMAND, (uint16_t)(command | PCI_COMMAND_MEMORY));
     // A PCI address inside the 32-bit window maps to the window's CPU address.
     if (addr >= pcie->mmio32_pci && addr - pcie->mmio32_pci < pcie->mmio32_size) {
-        return (uintptr_t)(addr - pcie->mmio32_pci + pcie->mmio32_cpu);
+        return (uintptr_t)paddr_to_physmap(addr - pcie->mmio32_pci + pcie->mmio32_cpu);
     }
-    return (uintptr_t)addr;
+    return (uintptr_t)paddr_to_physmap(addr);
 }
 
 void platform_panic_signal(void) {

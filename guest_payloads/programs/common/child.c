@@ -70,10 +70,16 @@ zx_status_t child_create(zx_handle_t job, const char *name, const uint8_t *code,
         return status;
     }
     status = zx_vmo_write(vmo, code, 0, len);
-    if (status == ZX_OK) {
-        status = zx_vmar_map(child->vmar, ZX_VM_PERM_READ | ZX_VM_PERM_EXECUTE, 0, vmo, 0,
-                             CHILD_PAGE_SIZE, &child->code);
+    if (status != ZX_OK) {
+        zx_handle_close(vmo);
+        return status;
     }
+    // The code VMO needs ZX_RIGHT_EXECUTE to be mapped executable; `vmo` is consumed.
+    if ((status = zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &vmo)) != ZX_OK) {
+        return status;
+    }
+    status = zx_vmar_map(child->vmar, ZX_VM_PERM_READ | ZX_VM_PERM_EXECUTE, 0, vmo, 0,
+                         CHILD_PAGE_SIZE, &child->code);
     zx_handle_close(vmo);
     if (status != ZX_OK) {
         return status;

@@ -1,6 +1,6 @@
 // PC platform pieces shared by the kernel (platform/pc/platform.c) and the PVH boot programs
 // (phys/x86_64/): the 16550 console, ACPI power-off and pvpanic. Callers run in 64-bit mode
-// with an identity mapping of the low 4 GiB (ACPI tables and the BIOS area live there).
+// and reach physical memory (ACPI tables, the BIOS area) through pc_phys_ptr.
 #pragma once
 
 #include <stdbool.h>
@@ -31,6 +31,10 @@ struct pc_acpi_power {
     uint16_t pm_tmr;    // PM timer I/O port (0 if none)
     bool pm_tmr_32bit;  // the timer counts 32 bits (else 24)
 };
+
+// Where the program sees physical address `paddr` (ACPI tables, the BIOS areas). A weak
+// identity in acpi.c; the kernel defines it as its physmap.
+const void *pc_phys_ptr(uint64_t paddr);
 
 // Returns the RSDP's physical address: `hint` if it holds a valid RSDP, else the one found
 // by scanning the EBDA and the BIOS area 0xe0000-0xfffff, else 0.

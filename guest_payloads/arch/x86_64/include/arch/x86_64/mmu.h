@@ -1,7 +1,7 @@
 // The kernel's own early page tables (arch/x86_64/mmu.c).
 #pragma once
 
-// Switches to kernel-owned page tables mapping the low 4 GiB 1:1 with 2 MiB pages, so the
-// kernel no longer depends on the boot shim's tables (whose memory it does not own). Called
-// from start.S before kernel_main, in long mode, with interrupts off.
+// Switches to the kernel's own tables (the physmap and the image window in PML4 entry 511,
+// nothing in the lower half), so the kernel no longer depends on start.S's boot tables.
+// Called from start.S before kernel_main, running at the linked address, interrupts off.
 void x86_mmu_init(void);
