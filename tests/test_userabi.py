@@ -162,7 +162,9 @@ def test_rodso_layout(built: Built, name: str) -> None:
     symtab = elf.get_section_by_name(".symtab")
     assert isinstance(symtab, SymbolTableSection)
     if name == "userboot.so":
-        (end,) = symtab.get_symbol_by_name("_end")
+        ends = symtab.get_symbol_by_name("_end")
+        assert ends is not None
+        (end,) = ends
         assert end["st_value"] == code["p_vaddr"] + code["p_memsz"]
 
 
@@ -178,7 +180,8 @@ def test_vdso_exports_every_syscall(built: Built) -> None:
         assert value == exports[name.lstrip("_")], name  # zx_ aliases _zx_
     dynamic = elf.get_section_by_name(".dynamic")
     assert isinstance(dynamic, DynamicSection)
-    sonames = [t.soname for t in dynamic.iter_tags() if t.entry.d_tag == "DT_SONAME"]
+    sonames = [getattr(t, "soname", None) for t in dynamic.iter_tags()
+               if t.entry.d_tag == "DT_SONAME"]
     assert sonames == ["libzircon.so"]
     dynsym = elf.get_section_by_name(".dynsym")
     assert isinstance(dynsym, SymbolTableSection)
@@ -552,6 +555,7 @@ def test_zbi_find_bootfs_then_decompress(native: ctypes.CDLL) -> None:
     payload = ctypes.c_void_p()
     args = (buf, ctypes.c_size_t(len(image)), ctypes.c_uint32(BOOTFS_TYPE))
     assert native.zbi_find_item(*args, ctypes.byref(header), ctypes.byref(payload)) == 0
+    assert header.value is not None and payload.value is not None
     offset = payload.value - ctypes.addressof(buf)
     assert header.value == payload.value - 32
     _, length, extra, flags = struct.unpack_from("<4I", image, offset - 32)
@@ -696,7 +700,7 @@ def parse_message(native: ctypes.CDLL, msg: bytes, handles: int) -> tuple[int, d
     fields = {}
     for kind in ("args", "environ", "names"):
         count = getattr(native, f"processargs_{kind}")(ctypes.byref(pa), out, 16)
-        fields[kind] = [out[i].decode() for i in range(count)]
+        fields[kind] = [(out[i] or b"").decode() for i in range(count)]
     fields["handles"] = [
         native.processargs_handle_info(ctypes.byref(pa), i) for i in range(handles)
     ]
