@@ -13,7 +13,10 @@ Plumbing of one machine (all in a private temp dir with a short path, for AF_UNI
 
 QEMU starts paused (-S); the harness accepts both connections, negotiates QMP, then sends
 `cont`, so no console byte and no QMP event is ever missed, however fast the guest is. The
-serial socket is read with `pexpect.fdpexpect`; every byte read is kept (`transcript`) and may
+serial socket is drained from the moment it is accepted by a `ConsolePump` thread: QEMU writes
+the console a byte at a time and, once the socket buffer is full (a few hundred one-byte
+writes), blocks its main loop, QMP replies included, until someone reads. The pump keeps
+reading into memory and feeds a pipe that is read with `pexpect.fdpexpect`; every byte read is kept (`transcript`) and may
 be echoed. QMP events are recorded by `harness.qmp.QmpChannel` as they arrive and written to
 harness.log together with the command line and, on a timeout, the CPU registers.
 
@@ -176,6 +179,66 @@ def _as_failure(pattern: console.PatternLike | FailurePattern) -> FailurePattern
     return FailurePattern(f"failure pattern {regex.pattern!r}", regex, Status.FAIL)
 
 
+class ConsolePump:
+    """Drains a connected serial socket on its own thread into a pipe (`read_fd`).
+
+    Bytes wait in memory while the pipe is full, so QEMU never blocks on the console however
+    long the reader is busy elsewhere (a QMP command, a test's own work). The pipe's write end
+    is closed when QEMU closes the socket (the reader then sees EOF) or on `close()`.
+    """
+
+    def __init__(self, sock: socket.socket, name: str) -> None:
+        self._sock = sock
+        self._sock.setblocking(False)
+        self.read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._write_fd, False)
+        self._wake_r, self._wake_w = os.pipe()
+        self._thread = threading.Thread(target=self._run, name=f"console-{name}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        pending = bytearray()
+        eof = False
+        try:
+            while not (eof and not pending):
+                readers: list[int | socket.socket] = [self._wake_r]
+                if not eof:
+                    readers.append(self._sock)
+                writers = [self._write_fd] if pending else []
+                readable, writable, _ = select.select(readers, writers, [])
+                if self._wake_r in readable:
+                    return
+                if self._sock in readable:
+                    try:
+                        data = self._sock.recv(1 << 16)
+                    except BlockingIOError:
+                        data = None
+                    except OSError:
+                        data = b""
+                    if data == b"":
+                        eof = True
+                    elif data:
+                        pending += data
+                if writable and pending:
+                    try:
+                        del pending[: os.write(self._write_fd, pending)]
+                    except BlockingIOError:
+                        pass
+                    except OSError:  # the reader closed its end: nobody wants the rest
+                        return
+        finally:
+            os.close(self._write_fd)
+
+    def close(self) -> None:
+        """Stop the thread and release the socket and the pump's own descriptors (the
+        reader closes `read_fd`)."""
+        os.write(self._wake_w, b"x")
+        self._thread.join(timeout=5.0)
+        for fd in (self._wake_r, self._wake_w):
+            os.close(fd)
+        self._sock.close()
+
+
 class Machine:
     """One QEMU guest booting `image` under `profile`; use it as a context manager."""
 
@@ -210,6 +273,7 @@ class Machine:
         self._proc: subprocess.Popen[bytes] | None = None
         self._reaped = False
         self._console: fdpexpect.fdspawn | None = None
+        self._pump: ConsolePump | None = None
         self._qmp: QmpChannel | None = None
         self._launched_at = 0.0
         self._ended_at: float | None = None
@@ -310,9 +374,8 @@ class Machine:
             deadline = self._launched_at + self.launch_timeout
             serial = self._accept(listeners[0], deadline, "serial console")
             qmp_sock = self._accept(listeners[1], deadline, "QMP")
-            self._console = fdpexpect.fdspawn(
-                serial.detach(), logfile=None, use_poll=True
-            )
+            self._pump = ConsolePump(serial, self.workdir.name)
+            self._console = fdpexpect.fdspawn(self._pump.read_fd, logfile=None, use_poll=True)
             self._console.logfile_read = self._transcript
             self._qmp = QmpChannel(self.workdir.name, self.events)
             self._qmp.connect(qmp_sock, max(deadline - time.monotonic(), 0.1))
@@ -421,6 +484,9 @@ class Machine:
             if self._console is not None:
                 self._console.close()
                 self._console = None
+            if self._pump is not None:
+                self._pump.close()
+                self._pump = None
             if self.workdir is not None and not self.keep_artifacts:
                 shutil.rmtree(self.workdir, ignore_errors=True)
 

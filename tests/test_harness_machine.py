@@ -8,8 +8,10 @@ on KeyboardInterrupt), launch failures, and the command line Machine hands to QE
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,7 @@ from harness.errors import (
     LaunchError,
 )
 from harness.image import BootImage
-from harness.machine import Machine
+from harness.machine import ConsolePump, Machine
 from harness.outcome import FailurePattern, Status
 from harness.profiles import Profile
 
@@ -216,3 +218,41 @@ def test_other_failure_lines_do_not_cut_the_run(fake_profile: Profile, tmp_path:
     assert outcome.status is Status.FAIL
     assert outcome.reason.startswith("custom: ")
     assert outcome.powered_off  # the guest ran on to its power-off
+
+
+def _read_to_eof(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_console_pump_keeps_qemu_writing_while_nobody_reads() -> None:
+    """QEMU writes the console a byte at a time and blocks once the socket is full; the pump
+    must drain it (into memory, past the pipe's capacity too) while the reader is away."""
+    qemu_end, harness_end = socket.socketpair()
+    qemu_end.settimeout(5.0)  # a send that blocks fails the test instead of hanging it
+    pump = ConsolePump(harness_end, "test")
+    try:
+        for _ in range(5000):  # far more one-byte writes than the socket buffer holds
+            qemu_end.send(b"x")
+        for _ in range(200):  # 200 KiB: more than the pipe holds while nobody reads it
+            qemu_end.sendall(b"y" * 1024)
+        qemu_end.close()
+        assert _read_to_eof(pump.read_fd) == b"x" * 5000 + b"y" * 200 * 1024
+    finally:
+        os.close(pump.read_fd)
+        pump.close()
+
+
+def test_console_pump_close_ends_the_stream_while_qemu_still_runs() -> None:
+    qemu_end, harness_end = socket.socketpair()
+    pump = ConsolePump(harness_end, "test")
+    qemu_end.sendall(b"partial line")
+    pump.close()
+    os.set_blocking(pump.read_fd, False)  # a write end left open would raise, not hang
+    try:
+        assert b"partial line".startswith(_read_to_eof(pump.read_fd))
+    finally:
+        os.close(pump.read_fd)
+        qemu_end.close()
