@@ -169,6 +169,41 @@ static bool test_job_kill_kills_processes(void) {
     return true;
 }
 
+// ZX_JOB_TERMINATED: a killed job with nothing in it is terminated at once; one whose
+// grandchild job still has a (spinning) process only once that process is dead and the
+// grandchild job terminated; a job destroyed without a kill leaves its parent's list silently.
+static bool test_job_kill_terminates(void) {
+    struct job *child, *grandchild, *empty, *dropped;
+    check(job_create(job_root(), 0, &child) == ZX_OK);
+    check(job_create(child, 0, &grandchild) == ZX_OK);
+    check(job_create(child, 0, &empty) == ZX_OK);
+    check(job_create(child, 0, &dropped) == ZX_OK);
+    check(child->child_jobs == 3);
+    kobject_unref(&dropped->obj);
+    check(child->child_jobs == 2);
+    check((kobject_signals(&child->obj) & ZX_JOB_TERMINATED) == 0);
+    struct user_run run;
+    check(user_start_in(grandchild, MODE_SPIN, &run));
+    thread_sleep(SPIN_NS);
+    job_kill(child, ZX_TASK_RETCODE_SYSCALL_KILL);
+    check(kobject_signals(&empty->obj) & ZX_JOB_TERMINATED);
+    check(child->child_jobs == 1);  // the grandchild, its process still dying
+    zx_signals_t seen = 0;
+    zx_time_t deadline = (zx_time_t)current_time() + WAIT_NS;
+    check(object_wait_one(&child->obj, ZX_JOB_TERMINATED, deadline, &seen) == ZX_OK);
+    check(seen & ZX_JOB_TERMINATED);
+    check(kobject_signals(&grandchild->obj) & ZX_JOB_TERMINATED);
+    check(child->child_jobs == 0 && grandchild->processes == 0);
+    check((kobject_signals(&job_root()->obj) & ZX_JOB_TERMINATED) == 0);
+    int64_t retcode = 0;
+    check(user_wait(&run, &retcode));
+    check(retcode == ZX_TASK_RETCODE_SYSCALL_KILL);
+    kobject_unref(&empty->obj);
+    kobject_unref(&grandchild->obj);
+    kobject_unref(&child->obj);
+    return true;
+}
+
 // ---- a user thread blocked in a syscall ----
 
 enum block_call { CALL_WAIT_ONE, CALL_WAIT_MANY, CALL_NANOSLEEP };
@@ -333,6 +368,7 @@ static const struct selftest_case process_cases[] = {
     {"user_fault_killed", test_user_fault_killed},
     {"user_spin_killed", test_user_spin_killed},
     {"job_kill_kills_processes", test_job_kill_kills_processes},
+    {"job_kill_terminates", test_job_kill_terminates},
     {"blocked_thread_state", test_blocked_thread_state},
     {"kill_ends_blocked_wait", test_kill_ends_blocked_wait},
 };

@@ -7,7 +7,8 @@
 // halts, so a broken console or conduit cannot loop forever.
 //
 // start.S turned the MMU on (arch/arm64/mmu.c, which also reports arch_phys_limit());
-// arch_init drops its boot-time identity view from TTBR0 and installs the vectors.
+// arch_init loads the final kernel tables (W^X by section, arm64_mmu_protect_kernel), drops
+// the boot-time identity view from TTBR0 and installs the vectors.
 #include <arch/arm64/exception.h>
 #include <arch/arm64/mmu.h>
 #include <arch/arm64/psci.h>
@@ -36,6 +37,7 @@ static const char *const slot_groups[] = {"current EL SP0", "current EL SPx", "l
 static const char *const slot_kinds[ARM64_SLOT_KINDS] = {"sync", "IRQ", "FIQ", "SError"};
 
 void arch_init(void) {
+    arm64_mmu_protect_kernel();
     arm64_mmu_drop_identity();
     __asm__ volatile("msr vbar_el1, %0; isb" : : "r"(arm64_vectors) : "memory");
 }

@@ -4,11 +4,15 @@
 // 4 KiB granule, 48-bit virtual addresses on both sides (T0SZ = T1SZ = 16):
 //
 //   TTBR1_EL1 -> kernel_l0[0] -> kernel_l1[0..511]: the physmap, 1 GiB blocks at
-//                0xffff_0000_0000_0000 + physical, EL1-only (AP 00), never executable at
-//                EL0 (UXN); the kernel image runs inside it (<arch/kernel-layout.h>)
-//       [0, 1 GiB)        Device-nGnRnE, PXN  (virt: GIC, UART, PCIe MMIO and ECAM)
+//                0xffff_0000_0000_0000 + physical, EL1-only (AP 00), read-write, never
+//                executable (PXN, UXN); the kernel image runs inside it (<arch/kernel-layout.h>)
+//       [0, 1 GiB)        Device-nGnRnE      (virt: GIC, UART, PCIe MMIO and ECAM)
 //       [1 GiB, 256 GiB)  Normal write-back, inner shareable (virt: RAM from 1 GiB)
-//       [256 GiB, 512 GiB) Device-nGnRnE, PXN (virt: high PCIe ECAM and MMIO)
+//       [256 GiB, 512 GiB) Device-nGnRnE     (virt: high PCIe ECAM and MMIO)
+//     except the GiB holding the kernel image: kernel_l2, 2 MiB blocks (read-write, never
+//     executable), and kernel_l3[] 4 KiB pages for the 2 MiB blocks the image touches: its
+//     pages by section (<kernel/image.h>: text R X, rodata R, data and bss R W; PXN but for
+//     text), the others R W. So the image's text is the kernel's only executable memory.
 //   TTBR0_EL1 -> the running process's tables (user range only), or empty_l0 (no user
 //                address space: every lower-half access faults)
 //
@@ -18,19 +22,27 @@
 // (0, TCR.A1 = 0) for everything: switching TTBR0 flushes the TLB.
 //
 // Boot (arch/arm64/start.S): arm64_mmu_early_init runs with the MMU off at the physical load
-// address, before the kernel has relocated itself; it builds the tables and turns the MMU on
-// with TTBR0 = TTBR1 = kernel_l0, so the identity view keeps the next instructions mapped
-// until start.S has jumped into the physmap; arch_init then drops it (arm64_mmu_drop_identity).
+// address, before the kernel has relocated itself; it builds boot tables (the physmap's 1 GiB
+// blocks, RAM executable) and turns the MMU on with TTBR0 = TTBR1 = boot_l0, so the identity
+// view keeps the next instructions mapped until start.S has jumped into the physmap and
+// written its relocations. arch_init then loads the tables above into TTBR1
+// (arm64_mmu_protect_kernel: a new root, so no live entry changes) and drops the identity
+// view (arm64_mmu_drop_identity).
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <arch/arm64/mmu.h>
 #include <kernel/arch_mmu.h>
 #include <kernel/arch.h>
+#include <kernel/image.h>
+#include <kernel/panic.h>
 #include <kernel/physmap.h>
 #include <kernel/vm.h>
 
 #define GIB (1ull << 30)
+#define BLOCK_2M (2ull << 20)
+#define PAGE_4K 4096ull
+#define IMAGE_L3S 4  // 2 MiB blocks the image may touch (kernel.ld: at most 6 MiB)
 #define RAM_FIRST_GIB 1
 #define RAM_END_GIB 256
 
@@ -61,9 +73,21 @@
 #define SCTLR_C (1ull << 2)
 #define SCTLR_I (1ull << 12)
 
+static uint64_t boot_l0[MMU_ENTRIES] __attribute__((aligned(4096)));
+static uint64_t boot_l1[MMU_ENTRIES] __attribute__((aligned(4096)));
 static uint64_t kernel_l0[MMU_ENTRIES] __attribute__((aligned(4096)));
 static uint64_t kernel_l1[MMU_ENTRIES] __attribute__((aligned(4096)));
+static uint64_t kernel_l2[MMU_ENTRIES] __attribute__((aligned(4096)));
+static uint64_t kernel_l3[IMAGE_L3S][MMU_ENTRIES] __attribute__((aligned(4096)));
 static uint64_t empty_l0[MMU_ENTRIES] __attribute__((aligned(4096)));
+
+// The physmap's level-1 block for GiB `i`: EL1 read-write, never executable at EL0; device
+// memory never executable at EL1 either.
+static inline __attribute__((always_inline)) uint64_t physmap_block(uint64_t i) {
+    bool ram = i >= RAM_FIRST_GIB && i < RAM_END_GIB;
+    uint64_t attrs = ram ? PTE_ATTR_NORMAL | PTE_SH_INNER : PTE_ATTR_DEVICE | PTE_PXN;
+    return i * GIB | PTE_VALID | PTE_AF | PTE_UXN | attrs;
+}
 
 _Static_assert(ARCH_PHYSMAP_BASE == ~0ull << 48, "the physmap starts TTBR1's range");
 _Static_assert(ARCH_PHYSMAP_SIZE == (uint64_t)MMU_ENTRIES * GIB, "kernel_l0[0]: 512 GiB");
@@ -72,11 +96,9 @@ _Static_assert(ARCH_PHYSMAP_SIZE == (uint64_t)MMU_ENTRIES * GIB, "kernel_l0[0]: 
 // so the address of a static table is its physical address here.
 void arm64_mmu_early_init(void) {
     for (uint64_t i = 0; i < MMU_ENTRIES; i++) {
-        bool ram = i >= RAM_FIRST_GIB && i < RAM_END_GIB;
-        uint64_t attrs = ram ? PTE_ATTR_NORMAL | PTE_SH_INNER : PTE_ATTR_DEVICE | PTE_PXN;
-        kernel_l1[i] = i * GIB | PTE_VALID | PTE_AF | PTE_UXN | attrs;
+        boot_l1[i] = physmap_block(i);
     }
-    kernel_l0[0] = (uint64_t)(uintptr_t)kernel_l1 | PTE_VALID | PTE_TABLE;
+    boot_l0[0] = (uint64_t)(uintptr_t)boot_l1 | PTE_VALID | PTE_TABLE;
 
     uint64_t mmfr0;
     __asm__ volatile("mrs %0, id_aa64mmfr0_el1" : "=r"(mmfr0));
@@ -97,12 +119,62 @@ void arm64_mmu_early_init(void) {
         "dsb nsh\n"
         "isb\n"
         :
-        : "r"(MAIR_VALUE), "r"(tcr), "r"((uint64_t)(uintptr_t)kernel_l0)
+        : "r"(MAIR_VALUE), "r"(tcr), "r"((uint64_t)(uintptr_t)boot_l0)
         : "memory");
     uint64_t sctlr;
     __asm__ volatile("mrs %0, sctlr_el1" : "=r"(sctlr));
     sctlr |= SCTLR_M | SCTLR_C | SCTLR_I;
     __asm__ volatile("msr sctlr_el1, %0\nisb" : : "r"(sctlr) : "memory");
+}
+
+void arm64_mmu_protect_kernel(void) {
+    uintptr_t start = vaddr_to_paddr(__kernel_text_start) & ~(PAGE_4K - 1);
+    uintptr_t end = vaddr_to_paddr(_end);
+    uint64_t gib = start / GIB;
+    uint64_t first_block = start / BLOCK_2M, last_block = (end - 1) / BLOCK_2M;
+    if ((end - 1) / GIB != gib || last_block - first_block >= IMAGE_L3S) {
+        panic("arm64_mmu_protect_kernel: image [0x%lx, 0x%lx) too large or across a GiB",
+              start, end);
+    }
+    for (uint64_t i = 0; i < MMU_ENTRIES; i++) {
+        kernel_l1[i] = physmap_block(i) | PTE_PXN;
+        uint64_t block = gib * GIB + i * BLOCK_2M;
+        kernel_l2[i] = block | PTE_VALID | PTE_AF | PTE_UXN | PTE_PXN | PTE_ATTR_NORMAL |
+                       PTE_SH_INNER;
+    }
+    for (uint64_t b = first_block; b <= last_block; b++) {
+        uint64_t *l3 = kernel_l3[b - first_block];
+        for (uint64_t i = 0; i < MMU_ENTRIES; i++) {
+            uintptr_t pa = b * BLOCK_2M + i * PAGE_4K;
+            uintptr_t va = (uintptr_t)paddr_to_physmap(pa);
+            uint32_t flags = pa >= start && pa < end ? kernel_image_page_flags(va)
+                                                     : ARCH_MMU_FLAG_READ | ARCH_MMU_FLAG_WRITE;
+            l3[i] = arch_mmu_pte_page(pa, flags);
+        }
+        kernel_l2[b % MMU_ENTRIES] = arch_mmu_pte_table(vaddr_to_paddr(l3));
+    }
+    kernel_l1[gib] = arch_mmu_pte_table(vaddr_to_paddr(kernel_l2));
+    kernel_l0[0] = arch_mmu_pte_table(vaddr_to_paddr(kernel_l1));
+    __asm__ volatile("dsb ishst\nmsr ttbr1_el1, %0\nisb\ntlbi vmalle1\ndsb ish\nisb"
+                     :
+                     : "r"((uint64_t)vaddr_to_paddr(kernel_l0))
+                     : "memory");
+}
+
+bool arch_mmu_kernel_query(uintptr_t vaddr, uint32_t *flags) {
+    const uint64_t *table = kernel_l0;
+    for (int level = 0; level < MMU_LEVELS; level++) {
+        uint64_t pte = table[(vaddr >> (39 - 9 * level)) & (MMU_ENTRIES - 1)];
+        if (!mmu_pte_present(pte)) {
+            return false;
+        }
+        if (level == MMU_LEVELS - 1 || (level > 0 && !(pte & PTE_TABLE))) {
+            *flags = arch_mmu_pte_flags(pte);
+            return true;
+        }
+        table = paddr_to_physmap(pte & MMU_PTE_ADDR_MASK);
+    }
+    return false;
 }
 
 void arm64_mmu_drop_identity(void) {

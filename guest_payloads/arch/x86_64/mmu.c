@@ -4,12 +4,16 @@
 //                                         0xffff_ff80_0000_0000 + [0, 4 GiB), present +
 //                                         writable, supervisor-only, NX;
 //                                         [3 GiB, 4 GiB) also cache-disabled
-//                    pdpt[510..511] -> pd[0..1]: the kernel image window, 0xffff_ffff_8000_0000
-//                                         + [0, 2 GiB), where the kernel runs (executable)
+//                    pdpt[510] -> image_pd[0..7] -> image_pt[0..7]: the kernel image window,
+//                                         0xffff_ffff_8000_0000 + physical [0, 16 MiB), 4 KiB
+//                                         pages for the image's pages only, by section
+//                                         (<kernel/image.h>): text R X, rodata R NX, data and
+//                                         bss R W NX; the rest of the window is unmapped
 // The top GiB below 4 GiB is never RAM on a PC (PCI hole: local APIC, IO-APIC, HPET,
 // firmware), so it is mapped uncached for the device registers there.
 // start.S came here on boot tables that also map the low GiB 1:1; x86_mmu_init replaces
-// them, so nothing of the lower half stays mapped in the kernel's own tables.
+// them, so nothing of the lower half stays mapped in the kernel's own tables. It also sets
+// CR0.WP, so the kernel's own writes obey read-only pages.
 //
 // Every user address space copies pml4[511] (arch_mmu_user_root_init) and builds its own
 // tables in pml4[0..255] from 4 KiB pages: intermediate entries P|W|U, leaves P|U, W only
@@ -21,6 +25,7 @@
 
 #include <arch/x86_64/cpu.h>
 #include <kernel/arch_mmu.h>
+#include <kernel/image.h>
 #include <kernel/physmap.h>
 #include <kernel/vm.h>
 
@@ -36,13 +41,16 @@
 #define PHYSMAP_GIB 4ull
 #define DEVICE_GIB 3  // GiBs from this one up are mapped uncached
 #define IMAGE_PDPT_INDEX 510  // ARCH_KERNEL_IMAGE_BASE's PDPT entry
-#define IMAGE_GIB 2
+#define IMAGE_PTS 8           // page tables of the image window: its first 16 MiB (kernel.ld)
 #define MSR_EFER 0xc0000080u
 #define EFER_NXE (1ull << 11)
+#define CR0_WP (1ull << 16)
 
 static uint64_t pml4[MMU_ENTRIES] __attribute__((aligned(X86_PAGE_SIZE)));
 static uint64_t pdpt[MMU_ENTRIES] __attribute__((aligned(X86_PAGE_SIZE)));
 static uint64_t pd[PHYSMAP_GIB][MMU_ENTRIES] __attribute__((aligned(X86_PAGE_SIZE)));
+static uint64_t image_pd[MMU_ENTRIES] __attribute__((aligned(X86_PAGE_SIZE)));
+static uint64_t image_pt[IMAGE_PTS][MMU_ENTRIES] __attribute__((aligned(X86_PAGE_SIZE)));
 
 _Static_assert(ARCH_PHYSMAP_BASE == 0xffffff8000000000ull, "physmap: pml4[511], pdpt[0]");
 _Static_assert(ARCH_PHYSMAP_SIZE == PHYSMAP_GIB << 30, "pd[] covers the physmap");
@@ -57,12 +65,42 @@ void x86_mmu_init(void) {
         }
         pdpt[g] = vaddr_to_paddr(pd[g]) | PTE_PRESENT | PTE_WRITABLE | PTE_NX;
     }
-    for (uint64_t g = 0; g < IMAGE_GIB; g++) {
-        pdpt[IMAGE_PDPT_INDEX + g] = vaddr_to_paddr(pd[g]) | PTE_PRESENT | PTE_WRITABLE;
+    for (uint64_t t = 0; t < IMAGE_PTS; t++) {
+        image_pd[t] = vaddr_to_paddr(image_pt[t]) | PTE_PRESENT | PTE_WRITABLE;
     }
+    uintptr_t first = (uintptr_t)__kernel_text_start & ~(uintptr_t)(X86_PAGE_SIZE - 1);
+    for (uintptr_t v = first; v < (uintptr_t)_end; v += X86_PAGE_SIZE) {
+        uint64_t page = (v - ARCH_KERNEL_IMAGE_BASE) / X86_PAGE_SIZE;  // < IMAGE_PTS * 512
+        image_pt[page / MMU_ENTRIES][page % MMU_ENTRIES] =
+            arch_mmu_pte_page(vaddr_to_paddr((const void *)v), kernel_image_page_flags(v));
+    }
+    pdpt[IMAGE_PDPT_INDEX] = vaddr_to_paddr(image_pd) | PTE_PRESENT | PTE_WRITABLE;
     pml4[MMU_ENTRIES - 1] = vaddr_to_paddr(pdpt) | PTE_PRESENT | PTE_WRITABLE;
     x86_wrmsr(MSR_EFER, x86_rdmsr(MSR_EFER) | EFER_NXE);
+    uint64_t cr0;
+    __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+    __asm__ volatile("mov %0, %%cr0" : : "r"(cr0 | CR0_WP) : "memory");
     arch_mmu_set_root(arch_mmu_kernel_root());
+}
+
+bool arch_mmu_kernel_query(uintptr_t vaddr, uint32_t *flags) {
+    const uint64_t *table = pml4;
+    uint64_t allowed = PTE_WRITABLE | PTE_USER, nx = 0;  // W, U: at every level; NX: at any
+    for (int level = 0; level < MMU_LEVELS; level++) {
+        uint64_t pte = table[(vaddr >> (39 - 9 * level)) & (MMU_ENTRIES - 1)];
+        if (!mmu_pte_present(pte)) {
+            return false;
+        }
+        allowed &= pte;
+        nx |= pte & PTE_NX;
+        if (level == MMU_LEVELS - 1 || (level > 0 && (pte & PTE_LARGE))) {
+            *flags = arch_mmu_pte_flags((pte & ~(PTE_WRITABLE | PTE_USER | PTE_NX)) | allowed |
+                                        nx);
+            return true;
+        }
+        table = paddr_to_physmap(pte & MMU_PTE_ADDR_MASK);
+    }
+    return false;
 }
 
 void arch_mmu_user_root_init(uint64_t *root) {

@@ -32,6 +32,10 @@ uint32_t arch_mmu_pte_flags(uint64_t pte);
 static inline bool mmu_pte_present(uint64_t pte) {
     return (pte & 1u) != 0;  // bit 0: x86-64 P, arm64 valid
 }
+// ARCH_MMU_FLAG_* of the kernel half's translation of `vaddr` in the kernel's own tables,
+// from a walk of any page or block size (a bit must be allowed at every level); false if it
+// is not mapped. For the W^X self-test of the kernel's mappings.
+bool arch_mmu_kernel_query(uintptr_t vaddr, uint32_t *flags);
 // Drops any TLB entry for the user page at `vaddr` (every address space: one ASID).
 void arch_mmu_invalidate_page(uintptr_t vaddr);
 // Loads `root` (physical address of a root table) as the current user translation tables.

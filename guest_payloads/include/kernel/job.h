@@ -10,10 +10,12 @@
 // RELATIVE keeps an action the job already has (from its parent) when it is stricter than
 // ALLOW and differs; ABSOLUTE fails with ZX_ERR_ALREADY_EXISTS in that case.
 //
-// Killing a job (job_kill, zx_task_kill) kills every process of it and of the jobs below it,
-// and makes the job dead for good, as in Zircon: a dead job, and every job below it, refuses
-// new child jobs and processes with ZX_ERR_BAD_STATE (job_check_alive). A job is dead when it
-// or one of its ancestors was killed, so no list of children is needed.
+// Killing a job (job_kill, zx_task_kill) marks it and every job below it killed and kills every
+// process in them, as in Zircon: a killed job refuses new child jobs and processes with
+// ZX_ERR_BAD_STATE (job_check_alive) for good. A killed job is TERMINATED (ZX_JOB_TERMINATED
+// asserted, once) when it has no process and no child job left that is not terminated; it then
+// leaves its parent's `children` list, which may terminate the parent in turn. A child job also
+// leaves that list when it is destroyed (its last reference gone).
 //
 // There are no exception channels, so the ALLOW_EXCEPTION / DENY_EXCEPTION actions end in an
 // unhandled exception, which kills the process: job_policy_check reports them as KILL.
@@ -31,10 +33,13 @@ struct job {
     struct kobject obj;           // type ZX_OBJ_TYPE_JOB
     struct job *parent;           // holds a reference; NULL for the root job
     uint8_t policy[JOB_POL_MAX];  // ZX_POL_ACTION_* per condition
-    uint32_t child_jobs;          // live child jobs
+    struct job *children;         // child jobs neither terminated nor destroyed
+    struct job *next_sibling;     // link in parent->children
+    uint32_t child_jobs;          // length of `children`
     uint32_t processes;           // live processes (job_add_process)
-    bool killed;                  // job_kill ran on it (guarded by masking interrupts)
-};
+    bool killed;                  // job_kill ran on it or on an ancestor
+    bool terminated;              // ZX_JOB_TERMINATED asserted; off the parent's list
+};                                // (every field guarded by masking interrupts)
 
 // The root job, created on first use (and never destroyed).
 struct job *job_root(void);
@@ -44,12 +49,13 @@ struct job *job_root(void);
 // ZX_ERR_NO_MEMORY.
 zx_status_t job_create(struct job *parent, uint32_t options, struct job **out);
 
-// zx_task_kill on a job: marks it dead, then kills every process of it and of the jobs below
-// it with `retcode` (process_kill_job).
+// zx_task_kill on a job: marks it and every job below it killed, then kills every process of
+// them with `retcode` (process_kill_job). Each of those jobs is terminated as soon as its
+// processes are dead and its child jobs terminated (at once when it has none).
 void job_kill(struct job *job, int64_t retcode);
 
-// ZX_OK if new child jobs and processes may be created in `job`; ZX_ERR_BAD_STATE once it or
-// an ancestor was killed. process creation calls it before job_add_process.
+// ZX_OK if new child jobs and processes may be created in `job`; ZX_ERR_BAD_STATE once it
+// (or an ancestor) was killed. process creation calls it before job_add_process.
 zx_status_t job_check_alive(const struct job *job);
 
 // zx_job_set_policy on kernel memory: `policy` holds `count` entries of the `topic`'s record
@@ -69,7 +75,7 @@ struct handle_table;
 zx_status_t job_policy_enforce(struct handle_table *ht, uint32_t condition);
 
 // Process accounting, called by the process object (kernel/object/process.c) when a process
-// is created in / destroyed from `job`.
+// is created in `job` / is dead (or destroyed unstarted); the last one may terminate a killed job.
 void job_add_process(struct job *job);
 void job_remove_process(struct job *job);
 

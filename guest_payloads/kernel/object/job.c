@@ -1,10 +1,12 @@
 // Jobs and job policy (include/kernel/job.h).
 //
 //   job_root() -- created on first use, one reference held here forever
-//   job_create(parent): policy copied from the parent, parent->child_jobs++ (and a reference
-//                       on the parent until the child is destroyed)
-//   job_kill(job):      job->killed; job and every job below it are dead (job_check_alive
-//                       walks the parents), then process_kill_job kills their processes
+//   job_create(parent): policy copied from the parent, linked on parent->children (and a
+//                       reference on the parent until the child is destroyed)
+//   job_kill(job):      `killed` on job and every job below it, then process_kill_job kills
+//                       their processes; job_try_terminate ends each job with nothing left
+//   job_try_terminate:  killed, no process, no child job -> terminated, ZX_JOB_TERMINATED,
+//                       off the parent's list; then the same check on the parent
 //
 // Lock rule: policy tables and counters are guarded by masking interrupts.
 #include <kernel/job.h>
@@ -18,12 +20,42 @@
 
 static struct job *root_job;
 
+// Takes `job` off its parent's `children`. Interrupts masked.
+static void job_unlink(struct job *job) {
+    struct job *parent = job->parent;
+    for (struct job **link = &parent->children; *link != NULL; link = &(*link)->next_sibling) {
+        if (*link == job) {
+            *link = job->next_sibling;
+            parent->child_jobs--;
+            return;
+        }
+    }
+}
+
+// Terminates `job` if it is killed and has nothing left in it, then checks its parent the same
+// way, up the tree. Interrupts masked.
+static void job_try_terminate(struct job *job) {
+    for (; job != NULL; job = job->parent) {
+        if (!job->killed || job->terminated || job->processes != 0 || job->child_jobs != 0) {
+            return;
+        }
+        job->terminated = true;
+        kobject_signal(&job->obj, 0, ZX_JOB_TERMINATED);
+        if (job->parent != NULL) {
+            job_unlink(job);
+        }
+    }
+}
+
 static void job_destroy(struct kobject *obj) {
     struct job *job = (struct job *)obj;
     struct job *parent = job->parent;
     if (parent != NULL) {
         arch_irq_state_t irq = arch_irq_save();
-        parent->child_jobs--;
+        if (!job->terminated) {
+            job_unlink(job);
+            job_try_terminate(parent);
+        }
         arch_irq_restore(irq);
         kobject_unref(&parent->obj);
     }
@@ -56,9 +88,11 @@ static struct job *job_alloc(struct job *parent) {
         kobject_ref(&parent->obj);
         arch_irq_state_t irq = arch_irq_save();
         memcpy(job->policy, parent->policy, sizeof(job->policy));
+        job->parent = parent;
+        job->next_sibling = parent->children;
+        parent->children = job;
         parent->child_jobs++;
         arch_irq_restore(irq);
-        job->parent = parent;
     }
     return job;
 }
@@ -76,22 +110,37 @@ struct job *job_root(void) {
 
 zx_status_t job_check_alive(const struct job *job) {
     arch_irq_state_t irq = arch_irq_save();
-    zx_status_t status = ZX_OK;
-    for (const struct job *j = job; j != NULL; j = j->parent) {
-        if (j->killed) {
-            status = ZX_ERR_BAD_STATE;
-            break;
-        }
-    }
+    zx_status_t status = job->killed ? ZX_ERR_BAD_STATE : ZX_OK;
     arch_irq_restore(irq);
     return status;
 }
 
+// Marks `job` and every job below it killed. Interrupts masked.
+static void job_mark_killed(struct job *job) {
+    job->killed = true;
+    for (struct job *c = job->children; c != NULL; c = c->next_sibling) {
+        job_mark_killed(c);
+    }
+}
+
+// Terminates every job of the subtree of `job` that has nothing left, children first (a child
+// that terminates leaves the list, so the next one is taken before). Interrupts masked.
+static void job_terminate_empty(struct job *job) {
+    for (struct job *c = job->children, *next; c != NULL; c = next) {
+        next = c->next_sibling;
+        job_terminate_empty(c);
+    }
+    job_try_terminate(job);
+}
+
 void job_kill(struct job *job, int64_t retcode) {
     arch_irq_state_t irq = arch_irq_save();
-    job->killed = true;
+    job_mark_killed(job);
     arch_irq_restore(irq);
     process_kill_job(job, retcode);
+    irq = arch_irq_save();
+    job_terminate_empty(job);
+    arch_irq_restore(irq);
 }
 
 zx_status_t job_create(struct job *parent, uint32_t options, struct job **out) {
@@ -212,6 +261,7 @@ void job_remove_process(struct job *job) {
               (unsigned long long)job->obj.koid);
     }
     job->processes--;
+    job_try_terminate(job);
     arch_irq_restore(irq);
 }
 

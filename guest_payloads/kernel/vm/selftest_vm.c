@@ -1,9 +1,11 @@
 // Self-tests of the VM layer (a suite of kernel/selftest.c): page tables, user copies, VMOs,
-// VMARs and the vDSO mapping rules, all on address spaces the test builds itself.
+// VMARs and the vDSO mapping rules, all on address spaces the test builds itself; and the
+// kernel's own mappings (W^X by section, a never-executable physmap) read from its tables.
 #include <kernel/selftest.h>
 
 #include <kernel/arch.h>
 #include <kernel/arch_mmu.h>
+#include <kernel/image.h>
 #include <kernel/physmap.h>
 #include <kernel/pmm.h>
 #include <kernel/thread.h>
@@ -231,6 +233,60 @@ static bool test_vdso_mapping_rules(void) {
     return true;
 }
 
+// Kernel flags of `vaddr` without USER; 0 if unmapped.
+static uint32_t kernel_flags(uintptr_t vaddr) {
+    uint32_t flags = 0;
+    return arch_mmu_kernel_query(vaddr, &flags) ? flags : 0;
+}
+
+static const uint32_t wx_rodata_probe[4] = {1, 2, 3, 4};
+static uint32_t wx_data_probe = 5;
+static uint32_t wx_bss_probe;
+
+// The kernel's own tables: every image page has exactly its section's permissions (text R X,
+// rodata R, data and bss R W, never USER), the physmap is R W and never executable, and no
+// kernel address is both writable and executable, including the physmap alias of the text.
+static bool test_kernel_wx_mappings(void) {
+    const uint32_t r = ARCH_MMU_FLAG_READ, w = ARCH_MMU_FLAG_WRITE, x = ARCH_MMU_FLAG_EXECUTE;
+    uintptr_t first = (uintptr_t)__kernel_text_start & ~(uintptr_t)(PAGE_SIZE - 1);
+    size_t text = 0, rodata = 0, data = 0;
+    for (uintptr_t v = first; v < (uintptr_t)_end; v += PAGE_SIZE) {
+        uint32_t want = r | w;
+        if (v < (uintptr_t)__kernel_text_end) {
+            want = r | x;
+            text++;
+        } else if (v < (uintptr_t)__kernel_rodata_end) {
+            want = r;
+            rodata++;
+        } else {
+            data++;
+        }
+        uint32_t got = kernel_flags(v);
+        if (got != want) {
+            diag("image page 0x%lx: flags 0x%x, want 0x%x", (unsigned long)v, got, want);
+            return false;
+        }
+    }
+    diag("image pages: %zu text (R X), %zu rodata (R), %zu data and bss (R W)", text, rodata,
+         data);
+    check(text > 0 && rodata > 0 && data > 0);
+    check(kernel_flags((uintptr_t)&test_kernel_wx_mappings) == (r | x));
+    check(kernel_flags((uintptr_t)wx_rodata_probe) == r);
+    check(kernel_flags((uintptr_t)&wx_data_probe) == (r | w));
+    check(kernel_flags((uintptr_t)&wx_bss_probe) == (r | w));
+    uintptr_t page = pmm_alloc_page();
+    check(page != 0);
+    check(kernel_flags(page) == (r | w));  // pmm pages are physmap addresses
+    pmm_free_page(page);
+    uintptr_t text_alias = (uintptr_t)paddr_to_physmap(vaddr_to_paddr(__kernel_text_end - 1));
+    uint32_t alias = kernel_flags(text_alias);
+    diag("physmap alias of the text: flags 0x%x", alias);
+    check(alias != 0 && (alias & (w | x)) != (w | x));
+    check((kernel_flags((uintptr_t)paddr_to_physmap(0)) & x) == 0);
+    check((kernel_flags((uintptr_t)_end + PAGE_SIZE) & x) == 0);
+    return true;
+}
+
 static const struct selftest_case vm_cases[] = {
     {"mmu_map_protect_unmap", test_mmu_map_protect_unmap},
     {"mmu_hardware_walk", test_mmu_hardware_walk},
@@ -238,6 +294,7 @@ static const struct selftest_case vm_cases[] = {
     {"usercopy_checks", test_usercopy_checks},
     {"vmar_allocate_map_unmap_protect", test_vmar_allocate_map_unmap_protect},
     {"vdso_mapping_rules", test_vdso_mapping_rules},
+    {"kernel_wx_mappings", test_kernel_wx_mappings},
 };
 
 const struct selftest_suite selftest_vm_suite = {vm_cases, sizeof(vm_cases) / sizeof(vm_cases[0])};

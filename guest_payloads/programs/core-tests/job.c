@@ -1,6 +1,7 @@
 // Jobs and policy. Zircon applies a job's ZX_POL_NEW_PROCESS to the processes in that job:
 // core-tests starts itself (`core-tests policy-child`, from the BOOTFS) in a child job and the
-// child reports whether its own zx_process_create was allowed.
+// child reports whether its own zx_process_create was allowed. zx_task_kill on a job kills its
+// processes and, once they are gone, asserts ZX_JOB_TERMINATED.
 #include <ktap.h>
 #include <zircon/process.h>
 #include <zircon/syscalls.h>
@@ -8,6 +9,7 @@
 
 #include "child.h"
 #include "core-tests.h"
+#include "machine-code.h"
 
 #define CHILD_WAIT_MS 10000
 #define SELF_PATH "bin/core-tests"
@@ -52,5 +54,22 @@ KTAP_CASE(job_policy_bad_arguments) {
     zx_policy_basic_v1_t policy = {.condition = ZX_POL_BAD_HANDLE, .policy = 0xffff};
     KTAP_EXPECT_STATUS(zx_job_set_policy(job, ZX_JOB_POL_RELATIVE, ZX_JOB_POL_BASIC_V1, &policy, 1),
                        ZX_ERR_INVALID_ARGS);
+    zx_handle_close(job);
+}
+
+KTAP_CASE(job_kill_raises_terminated) {
+    static const uint8_t code[] = MC_SPIN;
+    zx_handle_t job;
+    KTAP_ASSERT_OK(zx_job_create(zx_job_default(), 0, &job));
+    struct child child;
+    if (KTAP_EXPECT_OK(child_create(job, "job-spinner", code, sizeof(code), false, &child))) {
+        KTAP_EXPECT_OK(child_start(&child, 0));
+        KTAP_EXPECT_STATUS(wait_ms(job, ZX_JOB_TERMINATED, 0), ZX_ERR_TIMED_OUT);
+        KTAP_EXPECT_OK(zx_task_kill(job));
+        KTAP_EXPECT_OK(wait_ms(job, ZX_JOB_TERMINATED, CHILD_WAIT_MS));
+        KTAP_EXPECT_OK(wait_ms(child.proc, ZX_PROCESS_TERMINATED, 0));
+        KTAP_EXPECT_EQ(return_code(child.proc), ZX_TASK_RETCODE_SYSCALL_KILL);
+        child_destroy(&child);
+    }
     zx_handle_close(job);
 }

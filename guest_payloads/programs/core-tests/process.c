@@ -11,13 +11,16 @@
 ZHB_DECLARE_VDSO_OFFSET(zx_thread_exit);
 
 #define DEATH_WAIT_MS 5000
+// How long the parent sleeps while the child spins: one scheduler quantum (10 ms), so the
+// child has had the CPU for a whole quantum and the parent still got it back.
+#define SPIN_SLEEP_MS 10
 
 KTAP_CASE(process_spin_sleep_kill) {
     static const uint8_t code[] = MC_SPIN;
     struct child child;
     KTAP_ASSERT_OK(child_create(zx_job_default(), "spinner", code, sizeof(code), false, &child));
     if (KTAP_EXPECT_OK(child_start(&child, 0))) {
-        KTAP_EXPECT_OK(zx_nanosleep(zx_deadline_after(ZX_MSEC(20))));
+        KTAP_EXPECT_OK(zx_nanosleep(zx_deadline_after(ZX_MSEC(SPIN_SLEEP_MS))));
         KTAP_EXPECT_EQ(thread_state(child.thread), ZX_THREAD_STATE_RUNNING);
         KTAP_EXPECT_OK(zx_task_kill(child.proc));
         KTAP_EXPECT_OK(wait_ms(child.proc, ZX_PROCESS_TERMINATED, DEATH_WAIT_MS));
