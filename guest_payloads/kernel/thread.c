@@ -28,6 +28,7 @@
 
 #include <kernel/arch.h>
 #include <kernel/heap.h>
+#include <kernel/lock.h>
 #include <kernel/panic.h>
 #include <kernel/pmm.h>
 #include <kernel/process.h>
@@ -65,6 +66,7 @@ struct thread {
     bool detached;               // reaped by the scheduler after it exits (no joiner)
     struct uthread *user;        // the user thread it runs, or NULL (thread_set_user)
     struct arch_aspace *aspace;  // user page tables to switch to, NULL: kernel-only
+    struct lock_stack locks;     // mutexes it holds (kernel/lock.c)
 };
 
 // Guarded by masking interrupts.
@@ -230,6 +232,14 @@ struct thread *thread_current(void) {
     return current;
 }
 
+const char *thread_name(const struct thread *t) {
+    return t != NULL ? t->name : "(none)";
+}
+
+struct lock_stack *thread_lock_stack(void) {
+    return current != NULL ? &current->locks : NULL;
+}
+
 void thread_set_user(struct thread *t, struct uthread *user, struct arch_aspace *aspace) {
     arch_irq_state_t irq = arch_irq_save();
     t->user = user;
@@ -339,7 +349,17 @@ static zx_status_t block_current(uint64_t deadline, bool killable, struct wait_q
     return t->wake_status;
 }
 
+// A wait that user code controls (signals, sleeps, joins) must not hold a mutex: other
+// threads would queue behind it for as long as the user likes.
+static void assert_no_mutex(const char *what) {
+    if (current->locks.count != 0) {
+        panic("%s: thread %s blocks while holding mutex %s", what, current->name,
+              current->locks.held[current->locks.count - 1]->name);
+    }
+}
+
 zx_status_t thread_block(uint64_t deadline) {
+    assert_no_mutex("thread_block");
     return block_current(deadline, true, NULL);
 }
 
@@ -366,7 +386,20 @@ void thread_interrupt_user(const struct uthread *u) {
 }
 
 zx_status_t wait_queue_block(struct wait_queue *wq, uint64_t deadline) {
+    assert_no_mutex("wait_queue_block");
     return block_current(deadline, true, wq);
+}
+
+zx_status_t wait_queue_block_etc(struct wait_queue *wq, uint64_t deadline, bool killable) {
+    return block_current(deadline, killable, wq);
+}
+
+struct thread *wait_queue_wake_first(struct wait_queue *wq) {
+    struct thread *t = wq->head;
+    if (t != NULL) {
+        unblock(t, ZX_OK);
+    }
+    return t;
 }
 
 bool wait_queue_wake_one(struct wait_queue *wq) {
@@ -396,6 +429,7 @@ void thread_sleep(uint64_t ns) {
 }
 
 zx_status_t thread_sleep_until(uint64_t deadline) {
+    assert_no_mutex("thread_sleep_until");
     arch_irq_state_t irq = arch_irq_save();
     zx_status_t status;
     do {

@@ -18,14 +18,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <kernel/handle.h>
 #include <kernel/object.h>
 #include <zircon/types.h>
 
-// A handle in transit: what handle_table_take gave and handle_table_install takes.
-struct msg_handle {
-    struct kobject *obj;
-    zx_rights_t rights;
-};
 
 struct channel_msg;  // private to channel.c
 
@@ -40,16 +36,25 @@ zx_status_t channel_create(uint32_t options, struct kobject **out0, struct kobje
 zx_status_t channel_write(struct kobject *ch, const void *bytes, uint32_t num_bytes,
                           const struct msg_handle *handles, uint32_t num_handles);
 
+// A read holds ch's lock (shared with its peer) from take to the end of the copy-out:
+// channel_read_take and channel_read_untake must be called between these two.
+void channel_read_begin(struct kobject *ch);
+void channel_read_end(struct kobject *ch);
+
 // Removes ch's first message if it fits in `bytes_cap` bytes and `handles_cap` handles.
 // *actual_bytes / *actual_handles get its sizes in every case that has a message.
-// ZX_OK (*msg is now the caller's), ZX_ERR_BUFFER_TOO_SMALL (it stays queued, or with
-// `may_discard` is dropped), ZX_ERR_SHOULD_WAIT (empty), ZX_ERR_PEER_CLOSED (empty, peer gone).
+// ZX_OK (*msg is now the caller's), ZX_ERR_BUFFER_TOO_SMALL (it stays queued; with
+// `may_discard` it is taken off into *msg for the caller to free after channel_read_end),
+// ZX_ERR_SHOULD_WAIT (empty), ZX_ERR_PEER_CLOSED (empty, peer gone). *msg is NULL when
+// nothing was taken.
 zx_status_t channel_read_take(struct kobject *ch, uint32_t bytes_cap, uint32_t handles_cap,
                               bool may_discard, struct channel_msg **msg, uint32_t *actual_bytes,
                               uint32_t *actual_handles);
 
-// Puts a message from channel_read_take back at the head of ch's queue.
-void channel_read_untake(struct kobject *ch, struct channel_msg *msg);
+// Puts a message from channel_read_take back at the head of ch's queue. If the endpoint was
+// closed meanwhile, returns the message for the caller to free after channel_read_end, else
+// NULL.
+struct channel_msg *channel_read_untake(struct kobject *ch, struct channel_msg *msg);
 
 // The message's bytes (num_bytes of them) and handles in transit.
 const void *channel_msg_bytes(const struct channel_msg *msg);

@@ -21,13 +21,14 @@
 // return the error; KILL (and the *_EXCEPTION actions, since no exception handler exists)
 // also call the table's on_policy_kill hook.
 //
-// Lock rule: one CPU, guarded by masking interrupts; callable with interrupts on or off, never
-// from an interrupt handler.
+// Lock rule: every operation holds the table's mutex (include/kernel/lock.h), so each is atomic
+// against the process's other threads; never call these with an aspace or VMO lock held.
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include <kernel/lock.h>
 #include <kernel/object.h>
 #include <zircon/types.h>
 
@@ -37,7 +38,15 @@
 struct job;
 struct handle_entry;  // private to handle.c
 
+// A handle out of any table (in a channel message, or being moved): it holds one reference
+// and one handle_count on `obj`.
+struct msg_handle {
+    struct kobject *obj;
+    zx_rights_t rights;
+};
+
 struct handle_table {
+    struct mutex lock;             // every operation holds it (LOCK_RANK_HANDLE_TABLE)
     struct handle_entry *entries;  // capacity slots, grown by doubling (kmalloc)
     uint32_t capacity;
     uint32_t count;      // live handles
@@ -76,14 +85,23 @@ zx_status_t handle_table_get_rights(struct handle_table *ht, zx_handle_t h, zx_o
 zx_status_t handle_table_take(struct handle_table *ht, zx_handle_t h, zx_rights_t need,
                               struct kobject **obj, zx_rights_t *rights);
 
-// Makes sure the next `n` handle_table_install / handle_table_add calls cannot fail for lack
-// of space. ZX_ERR_NO_RESOURCES / ZX_ERR_NO_MEMORY.
-zx_status_t handle_table_reserve(struct handle_table *ht, uint32_t n);
-
 // Puts a handle in transit (from handle_table_take) into the table, consuming it.
 // On error the handle is still the caller's (drop it with handle_drop).
 zx_status_t handle_table_install(struct handle_table *ht, struct kobject *obj, zx_rights_t rights,
                                  zx_handle_t *out);
+
+// Installs n handles in transit all at once, or none: ZX_ERR_NO_RESOURCES / ZX_ERR_NO_MEMORY
+// leave them all the caller's. out[i] gets the value of mh[i].
+zx_status_t handle_table_install_many(struct handle_table *ht, const struct msg_handle *mh,
+                                      uint32_t n, zx_handle_t *out);
+
+// Takes every handle of hv[0..n) out for transfer in one atomic step: each must be live, have
+// `need` rights, not refer to `exclude` (ZX_ERR_NOT_SUPPORTED) and appear once
+// (ZX_ERR_BAD_HANDLE). On success mh[0..n) holds them. On failure every value of hv[] that
+// was live is closed all the same (Zircon's channel_write consumes its handles).
+zx_status_t handle_table_take_many(struct handle_table *ht, const zx_handle_t *hv, uint32_t n,
+                                   zx_rights_t need, const struct kobject *exclude,
+                                   struct msg_handle *mh);
 
 // Ends a handle in transit: uncounts it (maybe running on_last_handle) and drops its reference.
 void handle_drop(struct kobject *obj);

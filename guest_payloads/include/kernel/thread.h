@@ -48,6 +48,8 @@ struct thread *thread_create(const char *name, thread_start_fn entry, void *arg)
 
 // The running thread.
 struct thread *thread_current(void);
+// Its name (for diagnostics).
+const char *thread_name(const struct thread *t);
 
 // Attaches the user thread object and address space `t` runs (NULL, NULL: none). Takes no
 // references: the user thread object outlives its kernel thread's time in user mode.
@@ -94,6 +96,10 @@ struct wait_queue {
 // thread_block() on `wq`: interrupts masked by the caller; the thread leaves the queue however
 // it wakes.
 zx_status_t wait_queue_block(struct wait_queue *wq, uint64_t deadline);
+// The same, ended by a kill only if `killable` (mutex waits are not).
+zx_status_t wait_queue_block_etc(struct wait_queue *wq, uint64_t deadline, bool killable);
+// Wakes the longest waiter and returns it (NULL if the queue was empty). Interrupts masked.
+struct thread *wait_queue_wake_first(struct wait_queue *wq);
 // Wakes the longest waiter (ZX_OK from its wait_queue_block). False if the queue was empty.
 bool wait_queue_wake_one(struct wait_queue *wq);
 // Wakes every waiter; returns how many.

@@ -9,13 +9,17 @@
 // An endpoint is "closed" once its last handle is gone (on_last_handle): its queue is dropped,
 // the link to the peer is cut both ways and the peer gets PEER_CLOSED and loses WRITABLE.
 //
-// Lock rule: peer links, queues and `closed` are guarded by masking interrupts. Messages are
-// allocated and freed (and their handles dropped) with interrupts in the caller's state.
+// Lock rule: both endpoints share one mutex (struct channel_shared, LOCK_RANK_CHANNEL) that
+// guards the peer links, both queues and `closed`; a read holds it from take to copy-out and
+// handle install (channel_read_begin/end), so readers never reorder or lose messages. Messages
+// are freed (and the handles in them dropped) only after it is released: dropping a handle can
+// close another channel, whose lock has the same rank.
 #include <kernel/channel.h>
 
 #include <kernel/arch.h>
 #include <kernel/handle.h>
 #include <kernel/heap.h>
+#include <kernel/lock.h>
 #include <lib/string.h>
 
 struct channel_msg {
@@ -25,8 +29,15 @@ struct channel_msg {
     struct msg_handle handles[];  // then the bytes
 };
 
+// What both endpoints share: the pair's lock. Freed with the second endpoint.
+struct channel_shared {
+    struct mutex lock;
+    uint32_t endpoints;  // endpoints not yet destroyed (atomic)
+};
+
 struct channel {
     struct kobject obj;    // type ZX_OBJ_TYPE_CHANNEL
+    struct channel_shared *shared;
     struct channel *peer;  // a reference; NULL once either endpoint is closed
     struct channel_msg *head, *tail;
     bool closed;  // this endpoint's last handle is gone
@@ -65,12 +76,27 @@ static void msg_list_free(struct channel_msg *msg) {
 static void channel_destroy(struct kobject *obj) {
     struct channel *ch = (struct channel *)obj;
     msg_list_free(ch->head);  // only non-empty if the endpoint never had a handle
+    if (__atomic_sub_fetch(&ch->shared->endpoints, 1u, __ATOMIC_ACQ_REL) == 0) {
+        kfree(ch->shared);
+    }
     kfree(ch);
+}
+
+static struct mutex *channel_lock_of(struct kobject *obj) {
+    return &((struct channel *)obj)->shared->lock;
+}
+
+void channel_read_begin(struct kobject *obj) {
+    mutex_lock(channel_lock_of(obj));
+}
+
+void channel_read_end(struct kobject *obj) {
+    mutex_unlock(channel_lock_of(obj));
 }
 
 static void channel_on_last_handle(struct kobject *obj) {
     struct channel *ch = (struct channel *)obj;
-    arch_irq_state_t irq = arch_irq_save();
+    mutex_lock(&ch->shared->lock);
     ch->closed = true;
     struct channel_msg *queue = ch->head;
     ch->head = ch->tail = NULL;
@@ -80,13 +106,13 @@ static void channel_on_last_handle(struct kobject *obj) {
     if (peer != NULL) {
         back = peer->peer;  // == ch: the peer's reference on us
         peer->peer = NULL;
-    }
-    arch_irq_restore(irq);
-    if (peer != NULL) {
         kobject_signal(&peer->obj, ZX_CHANNEL_WRITABLE, ZX_CHANNEL_PEER_CLOSED);
-        kobject_unref(&peer->obj);
     }
     kobject_signal(obj, ZX_CHANNEL_READABLE | ZX_CHANNEL_WRITABLE, 0);
+    mutex_unlock(&ch->shared->lock);
+    if (peer != NULL) {
+        kobject_unref(&peer->obj);
+    }
     msg_list_free(queue);
     if (back != NULL) {
         kobject_unref(&back->obj);
@@ -95,12 +121,12 @@ static void channel_on_last_handle(struct kobject *obj) {
 
 static struct kobject *channel_peer(struct kobject *obj) {
     struct channel *ch = (struct channel *)obj;
-    arch_irq_state_t irq = arch_irq_save();
+    mutex_lock(&ch->shared->lock);
     struct kobject *peer = ch->peer != NULL ? &ch->peer->obj : NULL;
     if (peer != NULL) {
         kobject_ref(peer);
     }
-    arch_irq_restore(irq);
+    mutex_unlock(&ch->shared->lock);
     return peer;
 }
 
@@ -117,13 +143,21 @@ zx_status_t channel_create(uint32_t options, struct kobject **out0, struct kobje
     if (options != 0) {
         return ZX_ERR_INVALID_ARGS;
     }
+    struct channel_shared *shared = kzalloc(sizeof(*shared));
+    if (shared == NULL) {
+        return ZX_ERR_NO_MEMORY;
+    }
+    mutex_init(&shared->lock, "channel", LOCK_RANK_CHANNEL);
+    shared->endpoints = 2;
     struct kobject *oa, *ob;
     zx_status_t status =
         kobject_alloc_pair(sizeof(struct channel), ZX_OBJ_TYPE_CHANNEL, &channel_ops, &oa, &ob);
     if (status != ZX_OK) {
+        kfree(shared);
         return status;
     }
     struct channel *a = (struct channel *)oa, *b = (struct channel *)ob;
+    a->shared = b->shared = shared;
     a->peer = b;
     b->peer = a;
     a->obj.signals = ZX_CHANNEL_WRITABLE;
@@ -155,10 +189,10 @@ zx_status_t channel_write(struct kobject *obj, const void *bytes, uint32_t num_b
     memcpy(msg->handles, handles, num_handles * sizeof(struct msg_handle));
     memcpy(msg_byte_area(msg), bytes, num_bytes);
 
-    arch_irq_state_t irq = arch_irq_save();
+    mutex_lock(&ch->shared->lock);
     struct channel *peer = ch->peer;
     if (peer == NULL) {
-        arch_irq_restore(irq);
+        mutex_unlock(&ch->shared->lock);
         kfree(msg);  // the handles stay the caller's
         return ZX_ERR_PEER_CLOSED;
     }
@@ -169,7 +203,7 @@ zx_status_t channel_write(struct kobject *obj, const void *bytes, uint32_t num_b
     }
     peer->tail = msg;
     kobject_signal(&peer->obj, 0, ZX_CHANNEL_READABLE);
-    arch_irq_restore(irq);
+    mutex_unlock(&ch->shared->lock);
     return ZX_OK;
 }
 
@@ -189,44 +223,34 @@ zx_status_t channel_read_take(struct kobject *obj, uint32_t bytes_cap, uint32_t 
                               bool may_discard, struct channel_msg **out, uint32_t *actual_bytes,
                               uint32_t *actual_handles) {
     struct channel *ch = (struct channel *)obj;
-    arch_irq_state_t irq = arch_irq_save();
+    mutex_assert_held(&ch->shared->lock, "channel_read_take");
+    *out = NULL;
     struct channel_msg *msg = ch->head;
     if (msg == NULL) {
-        bool peer_gone = ch->peer == NULL;
-        arch_irq_restore(irq);
-        return peer_gone ? ZX_ERR_PEER_CLOSED : ZX_ERR_SHOULD_WAIT;
+        return ch->peer == NULL ? ZX_ERR_PEER_CLOSED : ZX_ERR_SHOULD_WAIT;
     }
     *actual_bytes = msg->num_bytes;
     *actual_handles = msg->num_handles;
     bool fits = msg->num_bytes <= bytes_cap && msg->num_handles <= handles_cap;
-    struct channel_msg *taken = fits || may_discard ? queue_pop(ch) : NULL;
-    arch_irq_restore(irq);
-    if (!fits) {
-        if (taken != NULL) {
-            channel_msg_free(taken, false);
-        }
-        return ZX_ERR_BUFFER_TOO_SMALL;
+    if (fits || may_discard) {
+        *out = queue_pop(ch);
     }
-    *out = taken;
-    return ZX_OK;
+    return fits ? ZX_OK : ZX_ERR_BUFFER_TOO_SMALL;
 }
 
-void channel_read_untake(struct kobject *obj, struct channel_msg *msg) {
+struct channel_msg *channel_read_untake(struct kobject *obj, struct channel_msg *msg) {
     struct channel *ch = (struct channel *)obj;
-    arch_irq_state_t irq = arch_irq_save();
-    bool closed = ch->closed;
-    if (!closed) {
-        msg->next = ch->head;
-        ch->head = msg;
-        if (ch->tail == NULL) {
-            ch->tail = msg;
-        }
-        kobject_signal(obj, 0, ZX_CHANNEL_READABLE);
+    mutex_assert_held(&ch->shared->lock, "channel_read_untake");
+    if (ch->closed) {
+        return msg;  // nobody can read it any more: the caller frees it
     }
-    arch_irq_restore(irq);
-    if (closed) {
-        channel_msg_free(msg, false);  // nobody can read it any more
+    msg->next = ch->head;
+    ch->head = msg;
+    if (ch->tail == NULL) {
+        ch->tail = msg;
     }
+    kobject_signal(obj, 0, ZX_CHANNEL_READABLE);
+    return NULL;
 }
 
 zx_status_t channel_read(struct kobject *ch, uint32_t options, void *bytes, uint32_t bytes_cap,
@@ -236,10 +260,15 @@ zx_status_t channel_read(struct kobject *ch, uint32_t options, void *bytes, uint
         return ZX_ERR_INVALID_ARGS;
     }
     struct channel_msg *msg;
+    channel_read_begin(ch);
     zx_status_t status =
         channel_read_take(ch, bytes_cap, handles_cap, (options & ZX_CHANNEL_READ_MAY_DISCARD) != 0,
                           &msg, actual_bytes, actual_handles);
+    channel_read_end(ch);
     if (status != ZX_OK) {
+        if (msg != NULL) {
+            channel_msg_free(msg, false);  // discarded
+        }
         return status;
     }
     memcpy(bytes, channel_msg_bytes(msg), msg->num_bytes);

@@ -9,13 +9,16 @@
 // handle_release() ends a handle (in a table or in transit): handle_count--, maybe
 // on_last_handle, then the reference.
 //
-// Lock rule: a table and the handle counts are guarded by masking interrupts; on_last_handle
-// and kobject_unref run with the caller's interrupt state (they take their own locks).
+// Lock rule: each table has its own mutex (LOCK_RANK_HANDLE_TABLE) held for the whole of every
+// operation, so check + take, make-room + install and replace are each one atomic step
+// against the other threads of the process. Handle counts are atomic. A handle that leaves a
+// table is released (on_last_handle, kobject_unref) only after the table lock is dropped.
 #include <kernel/handle.h>
 
 #include <kernel/arch.h>
 #include <kernel/heap.h>
 #include <kernel/job.h>
+#include <kernel/lock.h>
 #include <kernel/panic.h>
 #include <kernel/process.h>
 #include <kernel/random.h>
@@ -66,20 +69,20 @@ static struct handle_entry *handle_entry_of(struct handle_table *ht, zx_handle_t
 
 void handle_table_init(struct handle_table *ht, struct job *job) {
     memset(ht, 0, sizeof(*ht));
+    mutex_init(&ht->lock, "handle-table", LOCK_RANK_HANDLE_TABLE);
     ht->salt = (uint32_t)random_u64() & HANDLE_VALUE_MASK;
     ht->job = job;
 }
 
-// Ends a handle's life: uncounts it and drops its reference.
+// Ends a handle's life: uncounts it and drops its reference. Never under a table lock: the
+// last handle's on_last_handle and the last reference's destroy take other objects' locks.
 static void handle_release(struct kobject *obj) {
-    arch_irq_state_t irq = arch_irq_save();
-    if (obj->handle_count == 0) {
+    uint32_t before = __atomic_fetch_sub(&obj->handle_count, 1u, __ATOMIC_ACQ_REL);
+    if (before == 0) {
         panic("handle_release: %s koid %llu has no handles", obj->ops->type_name,
               (unsigned long long)obj->koid);
     }
-    bool last = --obj->handle_count == 0;
-    arch_irq_restore(irq);
-    if (last && obj->ops->on_last_handle != NULL) {
+    if (before == 1 && obj->ops->on_last_handle != NULL) {
         obj->ops->on_last_handle(obj);
     }
     kobject_unref(obj);
@@ -89,42 +92,55 @@ void handle_drop(struct kobject *obj) {
     handle_release(obj);
 }
 
-// Frees slot `index` (interrupts masked): waits through the handle are canceled and the
-// generation moves on so old values go stale.
-static void handle_slot_free(struct handle_table *ht, uint32_t index) {
+// Counts a new handle to `obj` and takes its reference (the table lock may be held).
+static void handle_acquire(struct kobject *obj) {
+    kobject_ref(obj);
+    __atomic_fetch_add(&obj->handle_count, 1u, __ATOMIC_ACQ_REL);
+}
+
+// Frees slot `index` (table locked): waits through the handle are canceled and the
+// generation moves on so old values go stale. The handle itself (reference and count) is
+// the caller's now. Returns its object.
+static struct kobject *handle_slot_free(struct handle_table *ht, uint32_t index) {
     struct handle_entry *e = &ht->entries[index];
-    wait_cancel_handle(e->obj, ht, handle_value(ht, index));
+    struct kobject *obj = e->obj;
+    arch_irq_state_t irq = arch_irq_save();
+    wait_cancel_handle(obj, ht, handle_value(ht, index));
+    arch_irq_restore(irq);
     e->obj = NULL;
     e->rights = 0;
     e->generation = (e->generation + 1) & HANDLE_GEN_MASK;
     e->next_free = ht->free_head;
     ht->free_head = index;
     ht->count--;
+    return obj;
 }
 
 void handle_table_destroy(struct handle_table *ht) {
-    for (;;) {
-        arch_irq_state_t irq = arch_irq_save();
+    for (uint32_t i = 0;;) {
+        mutex_lock(&ht->lock);
         struct kobject *obj = NULL;
-        for (uint32_t i = 0; i < ht->capacity && obj == NULL; i++) {
+        for (; i < ht->capacity && obj == NULL; i++) {
             if (ht->entries[i].obj != NULL) {
-                obj = ht->entries[i].obj;
-                handle_slot_free(ht, i);
+                obj = handle_slot_free(ht, i);
             }
         }
-        arch_irq_restore(irq);
+        mutex_unlock(&ht->lock);
         if (obj == NULL) {
             break;
         }
         handle_release(obj);
     }
+    mutex_lock(&ht->lock);
     kfree(ht->entries);
     ht->entries = NULL;
     ht->capacity = 0;
+    ht->count = 0;
     ht->free_head = 0;
+    mutex_unlock(&ht->lock);
 }
 
-// Doubles the table (interrupts masked; the heap is safe to call so).
+// Doubles the table (table locked; allocating under a mutex is fine).
 static zx_status_t handle_table_grow(struct handle_table *ht) {
     uint32_t cap = ht->capacity == 0 ? HANDLE_TABLE_INITIAL : ht->capacity * 2;
     if (cap > HANDLE_TABLE_MAX) {
@@ -155,50 +171,62 @@ static zx_status_t handle_table_grow(struct handle_table *ht) {
     return ZX_OK;
 }
 
-zx_status_t handle_table_reserve(struct handle_table *ht, uint32_t n) {
-    arch_irq_state_t irq = arch_irq_save();
+// Grows the table (locked) until `n` more handles fit. Nothing changes visibly on failure.
+static zx_status_t handle_table_make_room(struct handle_table *ht, uint32_t n) {
+    if (n > HANDLE_TABLE_MAX - ht->count) {
+        return ZX_ERR_NO_RESOURCES;
+    }
     zx_status_t status = ZX_OK;
     while (status == ZX_OK && ht->capacity - ht->count < n) {
         status = handle_table_grow(ht);
     }
-    arch_irq_restore(irq);
+    return status;
+}
+
+// Puts a handle into a free slot (table locked, room made).
+static zx_handle_t handle_slot_fill(struct handle_table *ht, struct kobject *obj,
+                                   zx_rights_t rights) {
+    uint32_t index = ht->free_head;
+    struct handle_entry *e = &ht->entries[index];
+    ht->free_head = e->next_free;
+    e->obj = obj;
+    e->rights = rights;
+    ht->count++;
+    return handle_value(ht, index);
+}
+
+zx_status_t handle_table_install_many(struct handle_table *ht, const struct msg_handle *mh,
+                                      uint32_t n, zx_handle_t *out) {
+    mutex_lock(&ht->lock);
+    zx_status_t status = handle_table_make_room(ht, n);
+    if (status == ZX_OK) {
+        for (uint32_t i = 0; i < n; i++) {
+            out[i] = handle_slot_fill(ht, mh[i].obj, mh[i].rights);
+        }
+    }
+    mutex_unlock(&ht->lock);
     return status;
 }
 
 zx_status_t handle_table_install(struct handle_table *ht, struct kobject *obj, zx_rights_t rights,
                                  zx_handle_t *out) {
-    arch_irq_state_t irq = arch_irq_save();
-    zx_status_t status = ZX_OK;
-    if (ht->count == ht->capacity) {
-        status = handle_table_grow(ht);
-    }
-    if (status == ZX_OK) {
-        uint32_t index = ht->free_head;
-        struct handle_entry *e = &ht->entries[index];
-        ht->free_head = e->next_free;
-        e->obj = obj;
-        e->rights = rights;
-        ht->count++;
-        *out = handle_value(ht, index);
-    }
-    arch_irq_restore(irq);
-    return status;
+    struct msg_handle mh = {.obj = obj, .rights = rights};
+    return handle_table_install_many(ht, &mh, 1, out);
 }
 
 zx_status_t handle_table_add(struct handle_table *ht, struct kobject *obj, zx_rights_t rights,
                              zx_handle_t *out) {
-    kobject_ref(obj);
-    arch_irq_state_t irq = arch_irq_save();
-    obj->handle_count++;
-    arch_irq_restore(irq);
-    zx_status_t status = handle_table_install(ht, obj, rights, out);
-    if (status != ZX_OK) {
-        handle_release(obj);
+    mutex_lock(&ht->lock);
+    zx_status_t status = handle_table_make_room(ht, 1);
+    if (status == ZX_OK) {
+        handle_acquire(obj);
+        *out = handle_slot_fill(ht, obj, rights);
     }
+    mutex_unlock(&ht->lock);
     return status;
 }
 
-// A value that names no handle: apply the job's ZX_POL_BAD_HANDLE policy.
+// A value that names no handle: apply the job's ZX_POL_BAD_HANDLE policy (table unlocked).
 static zx_status_t handle_bad(struct handle_table *ht) {
     if (job_policy_check(ht->job, ZX_POL_BAD_HANDLE) == ZX_POL_ACTION_KILL &&
         ht->on_policy_kill != NULL) {
@@ -219,43 +247,41 @@ static zx_status_t handle_check(const struct handle_entry *e, zx_obj_type_t type
     return ZX_OK;
 }
 
-// Finds the entry of `h` and checks its type and rights. On ZX_OK it returns with interrupts
-// masked (*irq restores them) and *out, *index set; on an error interrupts are as they were
-// (and a bad handle has met the bad-handle policy).
+// Finds the entry of `h` (table locked) and checks its type and rights. ZX_ERR_BAD_HANDLE
+// for a value that names no live handle: the caller applies the policy after unlocking.
 static zx_status_t handle_find(struct handle_table *ht, zx_handle_t h, zx_obj_type_t type,
-                               zx_rights_t need, arch_irq_state_t *irq, struct handle_entry **out,
-                               uint32_t *index) {
-    *irq = arch_irq_save();
+                               zx_rights_t need, struct handle_entry **out, uint32_t *index) {
     struct handle_entry *e = handle_entry_of(ht, h, index);
     if (e == NULL) {
-        arch_irq_restore(*irq);
-        return handle_bad(ht);
+        return ZX_ERR_BAD_HANDLE;
     }
     zx_status_t status = handle_check(e, type, need);
-    if (status != ZX_OK) {
-        arch_irq_restore(*irq);
-        return status;
+    if (status == ZX_OK) {
+        *out = e;
     }
-    *out = e;
-    return ZX_OK;
+    return status;
+}
+
+// The common tail of every lookup: unlock, and meet the policy for a bad value.
+static zx_status_t handle_unlock_status(struct handle_table *ht, zx_status_t status) {
+    mutex_unlock(&ht->lock);
+    return status == ZX_ERR_BAD_HANDLE ? handle_bad(ht) : status;
 }
 
 zx_status_t handle_table_get_rights(struct handle_table *ht, zx_handle_t h, zx_obj_type_t type,
                                     zx_rights_t need, struct kobject **out, zx_rights_t *rights) {
-    arch_irq_state_t irq;
     struct handle_entry *e;
     uint32_t index;
-    zx_status_t status = handle_find(ht, h, type, need, &irq, &e, &index);
-    if (status != ZX_OK) {
-        return status;
+    mutex_lock(&ht->lock);
+    zx_status_t status = handle_find(ht, h, type, need, &e, &index);
+    if (status == ZX_OK) {
+        kobject_ref(e->obj);
+        *out = e->obj;
+        if (rights != NULL) {
+            *rights = e->rights;
+        }
     }
-    kobject_ref(e->obj);
-    *out = e->obj;
-    if (rights != NULL) {
-        *rights = e->rights;
-    }
-    arch_irq_restore(irq);
-    return ZX_OK;
+    return handle_unlock_status(ht, status);
 }
 
 zx_status_t handle_table_get(struct handle_table *ht, zx_handle_t h, zx_obj_type_t type,
@@ -265,17 +291,64 @@ zx_status_t handle_table_get(struct handle_table *ht, zx_handle_t h, zx_obj_type
 
 zx_status_t handle_table_take(struct handle_table *ht, zx_handle_t h, zx_rights_t need,
                               struct kobject **obj, zx_rights_t *rights) {
-    arch_irq_state_t irq;
     struct handle_entry *e;
     uint32_t index;
-    zx_status_t status = handle_find(ht, h, ZX_OBJ_TYPE_NONE, need, &irq, &e, &index);
-    if (status != ZX_OK) {
-        return status;
+    mutex_lock(&ht->lock);
+    zx_status_t status = handle_find(ht, h, ZX_OBJ_TYPE_NONE, need, &e, &index);
+    if (status == ZX_OK) {
+        *rights = e->rights;
+        *obj = handle_slot_free(ht, index);
     }
-    *obj = e->obj;
-    *rights = e->rights;
-    handle_slot_free(ht, index);
-    arch_irq_restore(irq);
+    return handle_unlock_status(ht, status);
+}
+
+// Checks every value of hv[0..n) (table locked): live, `need` rights, not `exclude`, no value
+// twice. The first failure in Zircon's order: BAD_HANDLE, then the others.
+static zx_status_t take_many_check(struct handle_table *ht, const zx_handle_t *hv, uint32_t n,
+                                   zx_rights_t need, const struct kobject *exclude) {
+    for (uint32_t i = 0; i < n; i++) {
+        struct handle_entry *e;
+        uint32_t index;
+        zx_status_t status = handle_find(ht, hv[i], ZX_OBJ_TYPE_NONE, need, &e, &index);
+        if (status != ZX_OK) {
+            return status;
+        }
+        if (e->obj == exclude) {
+            return ZX_ERR_NOT_SUPPORTED;
+        }
+        for (uint32_t j = 0; j < i; j++) {
+            if (hv[j] == hv[i]) {
+                return ZX_ERR_BAD_HANDLE;
+            }
+        }
+    }
+    return ZX_OK;
+}
+
+zx_status_t handle_table_take_many(struct handle_table *ht, const zx_handle_t *hv, uint32_t n,
+                                   zx_rights_t need, const struct kobject *exclude,
+                                   struct msg_handle *mh) {
+    mutex_lock(&ht->lock);
+    zx_status_t status = take_many_check(ht, hv, n, need, exclude);
+    // Success moves every handle out; failure takes out the ones that are still live, to be
+    // closed below: either way all of hv[] is consumed in this one locked step.
+    uint32_t taken = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        struct handle_entry *e;
+        uint32_t index;
+        if (handle_find(ht, hv[i], ZX_OBJ_TYPE_NONE, ZX_RIGHT_NONE, &e, &index) == ZX_OK) {
+            mh[taken].rights = e->rights;
+            mh[taken].obj = handle_slot_free(ht, index);
+            taken++;
+        }
+    }
+    mutex_unlock(&ht->lock);
+    if (status != ZX_OK) {
+        for (uint32_t i = 0; i < taken; i++) {
+            handle_release(mh[i].obj);
+        }
+        return status == ZX_ERR_BAD_HANDLE ? handle_bad(ht) : status;
+    }
     return ZX_OK;
 }
 
@@ -304,44 +377,49 @@ static zx_status_t handle_new_rights(zx_rights_t have, zx_rights_t want, zx_righ
 
 zx_status_t handle_table_duplicate(struct handle_table *ht, zx_handle_t h, zx_rights_t rights,
                                    zx_handle_t *out) {
-    struct kobject *obj;
-    zx_rights_t have, new_rights;
-    zx_status_t status =
-        handle_table_get_rights(ht, h, ZX_OBJ_TYPE_NONE, ZX_RIGHT_DUPLICATE, &obj, &have);
-    if (status != ZX_OK) {
-        return status;
-    }
-    status = handle_new_rights(have, rights, &new_rights);
+    struct handle_entry *e;
+    uint32_t index;
+    zx_rights_t new_rights;
+    mutex_lock(&ht->lock);
+    zx_status_t status = handle_find(ht, h, ZX_OBJ_TYPE_NONE, ZX_RIGHT_DUPLICATE, &e, &index);
     if (status == ZX_OK) {
-        status = handle_table_add(ht, obj, new_rights, out);
+        status = handle_new_rights(e->rights, rights, &new_rights);
     }
-    kobject_unref(obj);
-    return status;
+    if (status == ZX_OK) {
+        struct kobject *obj = e->obj;  // `e` moves if the table grows
+        status = handle_table_make_room(ht, 1);
+        if (status == ZX_OK) {
+            handle_acquire(obj);
+            *out = handle_slot_fill(ht, obj, new_rights);
+        }
+    }
+    return handle_unlock_status(ht, status);
 }
 
 zx_status_t handle_table_replace(struct handle_table *ht, zx_handle_t h, zx_rights_t rights,
                                  zx_handle_t *out) {
-    // Room first, so that once `h` is gone the new handle cannot fail to go in.
-    zx_status_t status = handle_table_reserve(ht, 1);
-    if (status != ZX_OK) {
-        return status;
+    struct handle_entry *e;
+    uint32_t index;
+    zx_rights_t new_rights;
+    struct kobject *dropped = NULL;
+    mutex_lock(&ht->lock);
+    zx_status_t status = handle_find(ht, h, ZX_OBJ_TYPE_NONE, ZX_RIGHT_NONE, &e, &index);
+    if (status == ZX_OK) {
+        status = handle_new_rights(e->rights, rights, &new_rights);
+        struct kobject *obj = handle_slot_free(ht, index);
+        if (status == ZX_OK) {
+            // The slot just freed takes the new handle (with the next generation, so a new
+            // value): replace needs no room and cannot fail after `h` is gone.
+            *out = handle_slot_fill(ht, obj, new_rights);
+        } else {
+            dropped = obj;  // Zircon invalidates the handle even when replace fails
+        }
     }
-    struct kobject *obj;
-    zx_rights_t have, new_rights;
-    status = handle_table_take(ht, h, ZX_RIGHT_NONE, &obj, &have);
-    if (status != ZX_OK) {
-        return status;
+    status = handle_unlock_status(ht, status);
+    if (dropped != NULL) {
+        handle_release(dropped);
     }
-    status = handle_new_rights(have, rights, &new_rights);
-    if (status != ZX_OK) {
-        handle_release(obj);  // Zircon invalidates the handle even when replace fails
-        return status;
-    }
-    status = handle_table_install(ht, obj, new_rights, out);
-    if (status != ZX_OK) {
-        panic("handle_table_replace: reserved slot unavailable");
-    }
-    return ZX_OK;
+    return status;
 }
 
 uint32_t handle_table_count(const struct handle_table *ht) {
@@ -371,20 +449,29 @@ zx_status_t handle_table_add_user(struct handle_table *ht, struct kobject *obj, 
 zx_status_t handle_table_add_pair_user(struct handle_table *ht, struct kobject *a,
                                        struct kobject *b, zx_rights_t rights, uintptr_t uout0,
                                        uintptr_t uout1) {
-    zx_handle_t ha, hb;
-    zx_status_t status = handle_table_add(ht, a, rights, &ha);
+    zx_handle_t hv[2];
+    mutex_lock(&ht->lock);
+    zx_status_t status = handle_table_make_room(ht, 2);
+    if (status == ZX_OK) {
+        handle_acquire(a);
+        handle_acquire(b);
+        hv[0] = handle_slot_fill(ht, a, rights);
+        hv[1] = handle_slot_fill(ht, b, rights);
+    }
+    mutex_unlock(&ht->lock);
     if (status != ZX_OK) {
+        // Peers that never got a handle would keep each other alive: close them as if they
+        // had had one each.
+        handle_acquire(a);
+        handle_release(a);
+        handle_acquire(b);
+        handle_release(b);
         return status;
     }
-    status = handle_table_add(ht, b, rights, &hb);
-    if (status != ZX_OK) {
-        handle_table_close(ht, ha);
-        return status;
-    }
-    if (copy_to_user((void *)uout0, &ha, sizeof(ha)) != ZX_OK ||
-        copy_to_user((void *)uout1, &hb, sizeof(hb)) != ZX_OK) {
-        handle_table_close(ht, ha);
-        handle_table_close(ht, hb);
+    if (copy_to_user((void *)uout0, &hv[0], sizeof(hv[0])) != ZX_OK ||
+        copy_to_user((void *)uout1, &hv[1], sizeof(hv[1])) != ZX_OK) {
+        handle_table_close(ht, hv[0]);
+        handle_table_close(ht, hv[1]);
         return ZX_ERR_INVALID_ARGS;
     }
     return ZX_OK;

@@ -23,11 +23,6 @@ zx_status_t sys_channel_create(uint32_t options, user_out_ptr_t out0, user_out_p
     if (status != ZX_OK) {
         return status;
     }
-    // Room for both handles first: peers that never got a handle would keep each other alive.
-    status = handle_table_reserve(ht, 2);
-    if (status != ZX_OK) {
-        return status;
-    }
     struct kobject *c0, *c1;
     status = channel_create(0, &c0, &c1);
     if (status != ZX_OK) {
@@ -40,40 +35,10 @@ zx_status_t sys_channel_create(uint32_t options, user_out_ptr_t out0, user_out_p
     return status;
 }
 
-// Closes every handle value in hv[0..n) that is still in the table (a failed write).
-static void close_all(struct handle_table *ht, const zx_handle_t *hv, uint32_t n) {
+static void drop_all(const struct msg_handle *mh, uint32_t n) {
     for (uint32_t i = 0; i < n; i++) {
-        if (hv[i] != ZX_HANDLE_INVALID) {
-            handle_table_close(ht, hv[i]);
-        }
+        handle_drop(mh[i].obj);
     }
-}
-
-// Checks the handles to be written from `ht` (TRANSFER right, not the channel itself, no value
-// twice) and takes them all out into mh[]; on error nothing is taken.
-static zx_status_t take_handles(struct handle_table *ht, struct kobject *ch, const zx_handle_t *hv,
-                                uint32_t n, struct msg_handle *mh) {
-    for (uint32_t i = 0; i < n; i++) {
-        struct kobject *obj;
-        zx_status_t status =
-            handle_table_get(ht, hv[i], ZX_OBJ_TYPE_NONE, SYS_channel_write_handles_RIGHTS, &obj);
-        if (status != ZX_OK) {
-            return status;
-        }
-        kobject_unref(obj);
-        if (obj == ch) {
-            return ZX_ERR_NOT_SUPPORTED;
-        }
-        for (uint32_t j = 0; j < i; j++) {
-            if (hv[j] == hv[i]) {
-                return ZX_ERR_BAD_HANDLE;
-            }
-        }
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        handle_table_take(ht, hv[i], ZX_RIGHT_NONE, &mh[i].obj, &mh[i].rights);
-    }
-    return ZX_OK;
 }
 
 zx_status_t sys_channel_write(zx_handle_t handle, uint32_t options, user_in_ptr_t bytes,
@@ -110,18 +75,18 @@ zx_status_t sys_channel_write(zx_handle_t handle, uint32_t options, user_in_ptr_
             status = ZX_ERR_INVALID_ARGS;
         }
     }
+    // One atomic step takes every handle out (or, on any failure, closes every live one).
     struct msg_handle mh[ZX_CHANNEL_MAX_MSG_HANDLES];
     if (status == ZX_OK) {
-        status = take_handles(ht, ch, hv, num_handles, mh);
+        status = handle_table_take_many(ht, hv, num_handles, SYS_channel_write_handles_RIGHTS, ch,
+                                        mh);
+    } else if (handle_table_take_many(ht, hv, num_handles, ZX_RIGHT_NONE, NULL, mh) == ZX_OK) {
+        drop_all(mh, num_handles);  // the call failed: its handles are closed all the same
     }
-    if (status != ZX_OK) {
-        close_all(ht, hv, num_handles);
-    } else {
+    if (status == ZX_OK) {
         status = channel_write(ch, kbytes, num_bytes, mh, num_handles);
         if (status != ZX_OK) {
-            for (uint32_t i = 0; i < num_handles; i++) {
-                handle_drop(mh[i].obj);
-            }
+            drop_all(mh, num_handles);
         }
     }
     kfree(kbytes);
@@ -153,10 +118,20 @@ zx_status_t sys_channel_read(zx_handle_t handle, uint32_t options, user_out_ptr_
     if (status != ZX_OK) {
         return status;
     }
+    // The channel lock is held from the take to the last copy-out, so the read is one step
+    // against other readers: a message that cannot be delivered goes back to the head before
+    // anyone else can look.
     struct channel_msg *msg = NULL;
+    struct channel_msg *to_free = NULL;
+    bool handles_moved = false;  // to_free's handles went into the table
     uint32_t nb = 0, nh = 0;
+    channel_read_begin(ch);
     status = channel_read_take(ch, num_bytes, num_handles,
                                (options & ZX_CHANNEL_READ_MAY_DISCARD) != 0, &msg, &nb, &nh);
+    if (status == ZX_ERR_BUFFER_TOO_SMALL) {
+        to_free = msg;  // discarded (MAY_DISCARD), or NULL
+        msg = NULL;
+    }
     if (status == ZX_OK || status == ZX_ERR_BUFFER_TOO_SMALL) {
         // Sizes first: a caller that passed bad size pointers gets INVALID_ARGS.
         if (copy_out_optional(actual_bytes.addr, nb) != ZX_OK ||
@@ -166,27 +141,33 @@ zx_status_t sys_channel_read(zx_handle_t handle, uint32_t options, user_out_ptr_
     }
     if (msg != NULL && status == ZX_OK) {
         zx_handle_t hv[ZX_CHANNEL_MAX_MSG_HANDLES] = {0};
-        if (handle_table_reserve(ht, nh) != ZX_OK) {
-            status = ZX_ERR_NO_MEMORY;
-        } else if (user_copy_out(bytes.addr, channel_msg_bytes(msg), nb) != ZX_OK ||
-                   user_copy_out(handles.addr, hv, nh * sizeof(zx_handle_t)) != ZX_OK) {
-            status = ZX_ERR_INVALID_ARGS;  // both probed: the message stays queued
+        // Probe both buffers (the handle one with zeros), then install the handles all at
+        // once, then write their values: only that last copy can still fail, if another thread
+        // unmapped the buffer in between; the handles then stay in the table.
+        if (user_copy_out(bytes.addr, channel_msg_bytes(msg), nb) != ZX_OK ||
+            user_copy_out(handles.addr, hv, nh * sizeof(zx_handle_t)) != ZX_OK) {
+            status = ZX_ERR_INVALID_ARGS;
+        } else {
+            status = handle_table_install_many(ht, channel_msg_handles(msg), nh, hv);
         }
         if (status == ZX_OK) {
-            const struct msg_handle *mh = channel_msg_handles(msg);
-            for (uint32_t i = 0; i < nh; i++) {
-                handle_table_install(ht, mh[i].obj, mh[i].rights, &hv[i]);  // reserved
-            }
-            channel_msg_free(msg, true);
+            to_free = msg;
+            handles_moved = true;
             msg = NULL;
             if (user_copy_out(handles.addr, hv, nh * sizeof(zx_handle_t)) != ZX_OK) {
-                // Unmapped since the probe: the handles stay in the table.
                 status = ZX_ERR_INVALID_ARGS;
             }
         }
     }
     if (msg != NULL) {
-        channel_read_untake(ch, msg);
+        msg = channel_read_untake(ch, msg);  // stays queued (NULL), or the endpoint closed
+    }
+    channel_read_end(ch);
+    if (msg != NULL) {
+        channel_msg_free(msg, false);
+    }
+    if (to_free != NULL) {
+        channel_msg_free(to_free, handles_moved);
     }
     kobject_unref(ch);
     return status;

@@ -38,11 +38,6 @@ zx_status_t sys_eventpair_create(uint32_t options, user_out_ptr_t out0, user_out
     if (status != ZX_OK) {
         return status;
     }
-    // Room for both handles first: peers that never got a handle would keep each other alive.
-    status = handle_table_reserve(ht, 2);
-    if (status != ZX_OK) {
-        return status;
-    }
     struct kobject *a, *b;
     status = eventpair_create(0, &a, &b);
     if (status != ZX_OK) {

@@ -1,0 +1,98 @@
+// Kernel locks (kernel/lock.c): spinlocks and blocking mutexes, with a checked lock order.
+//
+// The whole locking model is written down in docs/architecture.md ("Locking model"); in short:
+//
+//   mutex      blocking, owned by a thread, never recursive. A syscall may hold one across an
+//              allocation or a block on another mutex (never across a wait for signals, a
+//              sleep or a user-visible block: thread_block asserts that). Waiters queue FIFO
+//              and the lock is handed straight to the first one on unlock, so nobody starves.
+//              A mutex wait is not ended by a kill: the holder always finishes in bounded time.
+//   spinlock   short leaf sections that may not block (page allocator, heap, counters). Taken
+//              with interrupts masked (spin_lock_irqsave). One CPU today: a spinlock found
+//              taken can only mean a bug (re-entry), so it panics naming the lock instead of
+//              spinning forever; with SMP the same call spins.
+//   thread lock  the scheduler, wait queues, waiter lists and signal state: interrupts masked
+//              (arch_irq_save) on this one CPU. It is the one lock handed across a context
+//              switch (include/kernel/thread.h).
+//
+// Lock order (outermost first). A thread may only take a mutex whose rank is greater than that
+// of every mutex it already holds; the check runs in every build (LOCK_CHECKS) and panics
+// with both names on a violation. Spinlocks and the thread lock come after every mutex.
+//
+//   LOCK_RANK_JOB_TREE      the job/process tree (one global mutex)
+//   LOCK_RANK_PROCESS       one process's state and thread list
+//   LOCK_RANK_CHANNEL       one channel pair (shared by both endpoints)
+//   LOCK_RANK_HANDLE_TABLE  one process's handle table
+//   LOCK_RANK_ASPACE        one address space: its VMAR tree, mappings and page tables
+//   LOCK_RANK_VMO           one VMO: size, pages[], mapping count
+//   (spinlocks: heap, pmm, koid counter; then the thread lock)
+//
+// Releasing the last handle or reference of an object runs its on_last_handle / destroy hooks,
+// which take that object's own locks: so handles and references are dropped only after every
+// table or object lock is released (the handle table hands taken entries back to the caller
+// to drop).
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <kernel/arch.h>
+#include <kernel/thread.h>
+
+#ifndef LOCK_CHECKS
+#define LOCK_CHECKS 1
+#endif
+
+enum lock_rank {
+    LOCK_RANK_JOB_TREE = 10,
+    LOCK_RANK_PROCESS = 20,
+    LOCK_RANK_CHANNEL = 30,
+    LOCK_RANK_HANDLE_TABLE = 40,
+    LOCK_RANK_ASPACE = 50,
+    LOCK_RANK_VMO = 60,
+};
+
+// Mutexes a thread may hold at once (deepest nesting of the order above, plus room).
+#define LOCK_MAX_HELD 8
+
+struct mutex {
+    struct thread *owner;       // NULL: free
+    struct wait_queue waiters;  // threads blocked in mutex_lock, FIFO
+    const char *name;           // for diagnostics ("vmo", "handle-table", ...)
+    uint32_t rank;              // enum lock_rank
+};
+
+#define MUTEX_INITIALIZER(name_, rank_) {.owner = NULL, .waiters = {0}, .name = (name_), .rank = (rank_)}
+
+void mutex_init(struct mutex *m, const char *name, uint32_t rank);
+// Takes `m`, blocking (not killable) while another thread holds it. Panics on recursion and
+// on a lock-order violation.
+void mutex_lock(struct mutex *m);
+// Releases `m` (held by the caller), handing it to the longest waiter.
+void mutex_unlock(struct mutex *m);
+// True if the calling thread holds `m`.
+bool mutex_held(const struct mutex *m);
+// Panics unless the calling thread holds `m`.
+void mutex_assert_held(const struct mutex *m, const char *where);
+// How many mutexes the calling thread holds (thread_block checks it is 0 for user waits).
+uint32_t mutex_held_count(void);
+
+typedef struct {
+    volatile uint32_t locked;
+    const char *name;
+} spinlock_t;
+
+#define SPINLOCK_INITIALIZER(name_) {.locked = 0, .name = (name_)}
+
+// Masks interrupts and takes `l`; returns the interrupt state for spin_unlock_irqrestore.
+arch_irq_state_t spin_lock_irqsave(spinlock_t *l);
+void spin_unlock_irqrestore(spinlock_t *l, arch_irq_state_t state);
+bool spin_lock_held(const spinlock_t *l);
+
+// Per-thread bookkeeping of held mutexes (a field of struct thread).
+struct lock_stack {
+    uint32_t count;
+    const struct mutex *held[LOCK_MAX_HELD];
+};
+// The calling thread's stack (thread.c).
+struct lock_stack *thread_lock_stack(void);
