@@ -4,14 +4,16 @@
 // through the address space's own tables (arch_aspace_query) and must be present with
 // ARCH_MMU_FLAG_USER (and ARCH_MMU_FLAG_WRITE for a copy out); the bytes then move through
 // the kernel's physmap view of the physical page. VMAR mappings commit and map every page when
-// they are created, so "not mapped" always means "not a valid user address". Interrupts are
-// masked per page so that no other thread can unmap it in between.
+// they are created, so "not mapped" always means "not a valid user address". The aspace lock is
+// held per page, from the lookup to the end of the copy, so no other thread can unmap the page
+// (and drop the last reference to the memory behind it) in between.
 #include <kernel/usercopy.h>
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <kernel/arch.h>
+#include <kernel/lock.h>
 #include <kernel/physmap.h>
 #include <kernel/pmm.h>
 #include <kernel/process.h>
@@ -39,12 +41,13 @@ static zx_status_t copy_user(struct vm_aspace *as, uintptr_t uaddr, void *kbuf, 
         if (chunk > n) {
             chunk = n;
         }
-        arch_irq_state_t s = arch_irq_save();
+        mutex_lock(&as->lock);
         uintptr_t paddr;
         uint32_t flags;
-        zx_status_t st = arch_aspace_query(as->arch, uaddr, &paddr, &flags);
+        zx_status_t st = as->arch != NULL ? arch_aspace_query(as->arch, uaddr, &paddr, &flags)
+                                          : ZX_ERR_NOT_FOUND;  // destroyed
         if (st != ZX_OK || (flags & need) != need) {
-            arch_irq_restore(s);
+            mutex_unlock(&as->lock);
             return ZX_ERR_INVALID_ARGS;
         }
         if (out) {
@@ -52,7 +55,7 @@ static zx_status_t copy_user(struct vm_aspace *as, uintptr_t uaddr, void *kbuf, 
         } else {
             memcpy(k, paddr_to_physmap(paddr), chunk);
         }
-        arch_irq_restore(s);
+        mutex_unlock(&as->lock);
         uaddr += chunk;
         k += chunk;
         n -= chunk;

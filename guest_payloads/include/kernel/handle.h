@@ -52,6 +52,7 @@ struct handle_table {
     uint32_t count;      // live handles
     uint32_t free_head;  // first free slot index, or capacity when none
     uint32_t salt;       // mixed into every value (30 bits)
+    bool dead;           // handle_table_destroy ran: adds fail with ZX_ERR_BAD_STATE
     struct job *job;     // whose ZX_POL_BAD_HANDLE applies; may be NULL (allow); not owned
     // Called (syscall context, interrupts on) when the bad-handle policy says KILL; the
     // owner kills its process with ZX_TASK_RETCODE_POLICY_KILL. NULL: behave as DENY.
@@ -61,7 +62,8 @@ struct handle_table {
 // An empty table whose bad-handle policy comes from `job` (may be NULL).
 void handle_table_init(struct handle_table *ht, struct job *job);
 
-// Closes every handle still in the table and frees its storage.
+// Closes every handle still in the table and frees its storage; every later add or install
+// fails with ZX_ERR_BAD_STATE.
 void handle_table_destroy(struct handle_table *ht);
 
 // Adds a new handle to `obj` with `rights`: takes its own reference (the caller keeps its

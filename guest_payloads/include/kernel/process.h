@@ -94,7 +94,10 @@ void uthread_set_blocked(uint32_t reason);
 // (the first one makes the process RUNNING) / a started thread is DEAD (the caller holds a
 // reference to `p` and no longer runs on its page tables; the last one ends the process).
 void process_mark_started(struct process *p);
-void process_thread_exited(struct process *p);
+bool process_thread_exited(struct process *p);
+// After process_thread_exited returned true, with interrupts on: closes the dead process's
+// handles, destroys its address space and signals ZX_PROCESS_TERMINATED.
+void process_finish_end(struct process *p);
 
 // Downcasts; NULL if `obj` is not of that type.
 struct process *process_from_kobject(struct kobject *obj);

@@ -14,8 +14,11 @@
 //   struct vmo      pages from the pmm, committed on first write or when mapped.
 //   struct vmar     a range of an aspace; children are sub-VMARs and mappings of VMOs.
 //
-// Locking: one CPU; every function here masks interrupts around its updates, so callers
-// need no lock. Every function validates all arguments before changing anything.
+// Locking (docs/architecture.md "Locking model"): every VMAR operation holds its address
+// space's mutex (struct vm_aspace.lock, LOCK_RANK_ASPACE) from its first check to its last
+// change, so it is atomic against the process's other threads; a VMO's own mutex
+// (LOCK_RANK_VMO) nests inside it. Callers need no lock. Every function validates all
+// arguments before changing anything, and changes nothing when it fails.
 #pragma once
 
 #include <stdbool.h>
@@ -24,6 +27,7 @@
 #include <zircon/types.h>
 
 #include <arch/kernel-layout.h>
+#include <kernel/lock.h>
 #include <kernel/object.h>
 #include <kernel/pmm.h>  // PAGE_SIZE
 
@@ -63,6 +67,7 @@ void arch_aspace_activate(struct arch_aspace *as);
 
 struct vmo {
     struct kobject obj;  // ZX_OBJ_TYPE_VMO
+    struct mutex lock;   // size, pages[], mapping_count (LOCK_RANK_VMO)
     uint64_t size;       // bytes, a multiple of PAGE_SIZE
     size_t page_count;   // entries of pages[]
     uintptr_t *pages;    // physical page per index, 0 = not committed yet (reads as zeros)
@@ -90,9 +95,15 @@ zx_status_t vmo_write(struct vmo *vmo, const void *kbuf, uint64_t offset, size_t
 // The same with a user buffer (through copy_from_user/copy_to_user).
 zx_status_t vmo_read_user(struct vmo *vmo, uintptr_t ubuf, uint64_t offset, size_t len);
 zx_status_t vmo_write_user(struct vmo *vmo, uintptr_t ubuf, uint64_t offset, size_t len);
-uint64_t vmo_get_size(const struct vmo *vmo);
+uint64_t vmo_get_size(struct vmo *vmo);
 // ZX_ERR_UNAVAILABLE unless ZX_VMO_RESIZABLE; ZX_ERR_BAD_STATE while mapped past the new size.
 zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size);
+// A mapping of [offset, offset + len) is being made: checks the range (ZX_ERR_OUT_OF_RANGE)
+// and, with `non_resizable`, that the VMO is not resizable (ZX_ERR_NOT_SUPPORTED), and counts
+// the mapping, all under the VMO lock, so no shrink can slip in before the pages are mapped.
+zx_status_t vmo_mapping_add(struct vmo *vmo, uint64_t offset, size_t len, bool non_resizable);
+void vmo_mapping_remove(struct vmo *vmo);
+uint32_t vmo_mapping_count(struct vmo *vmo);
 // The physical page at `offset` (committing a zeroed page); 0 when out of memory/range.
 // vmar_map commits every page it maps, so user mappings never fault for lack of a page.
 uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset);
@@ -126,7 +137,9 @@ struct vm_region {
 };
 
 struct vm_aspace {
-    struct arch_aspace *arch;
+    struct mutex lock;       // the VMAR tree, mappings, page tables, vDSO record
+    uint32_t refs;           // the owner's + one per VMAR struct (atomic); freed at 0
+    struct arch_aspace *arch;  // NULL once destroyed
     struct vmar *root;       // covers [USER_ASPACE_BASE, USER_ASPACE_TOP)
     uintptr_t vdso_base;     // the vDSO image's address (code mapping - code_start); 0: none.
                              // CODE_SYSRET offsets (from the image start) add to it.

@@ -117,6 +117,9 @@ static struct kobject *handle_slot_free(struct handle_table *ht, uint32_t index)
 }
 
 void handle_table_destroy(struct handle_table *ht) {
+    mutex_lock(&ht->lock);
+    ht->dead = true;  // from now on nothing new goes in (handle_table_make_room)
+    mutex_unlock(&ht->lock);
     for (uint32_t i = 0;;) {
         mutex_lock(&ht->lock);
         struct kobject *obj = NULL;
@@ -173,6 +176,9 @@ static zx_status_t handle_table_grow(struct handle_table *ht) {
 
 // Grows the table (locked) until `n` more handles fit. Nothing changes visibly on failure.
 static zx_status_t handle_table_make_room(struct handle_table *ht, uint32_t n) {
+    if (ht->dead) {
+        return ZX_ERR_BAD_STATE;  // its process is dead: a handle put here would leak
+    }
     if (n > HANDLE_TABLE_MAX - ht->count) {
         return ZX_ERR_NO_RESOURCES;
     }

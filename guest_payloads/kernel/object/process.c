@@ -9,7 +9,9 @@
 // Every process that is not DEAD is on the `live` list, so that a job kill can find them.
 // A process dies from the context of its last exiting thread (which first switches to the
 // kernel-only page tables) or, with no thread running, from the killer's context.
-// Lock rule: one CPU; state changes happen with interrupts masked.
+// Lock rule: state changes and the live list are guarded by the thread lock (interrupts masked);
+// the teardown of a dead process's handles and address space runs outside it, under their own
+// mutexes (process_finish_end).
 #include <kernel/process.h>
 
 #include <stddef.h>
@@ -126,19 +128,27 @@ zx_status_t process_create(struct job *job, const char *name, size_t name_len,
     return ZX_OK;
 }
 
-// The last running thread is gone (or none ever ran): the process dies. Interrupts masked;
-// the caller holds a reference and does not run on this process's page tables.
-static void process_finish(struct process *p) {
+// The last running thread is gone (or none ever ran): the process dies, in two steps.
+// process_finish_begin (interrupts masked) makes it DEAD and unlinks it; process_finish_end
+// (interrupts on: it takes the handle-table and aspace mutexes) closes its handles, destroys
+// its address space, leaves the job and signals ZX_PROCESS_TERMINATED. The caller holds a
+// reference and does not run on this process's page tables.
+static void process_finish_begin(struct process *p) {
     p->state = PROCESS_STATE_DEAD;
     live_remove(p);
-    struct vm_aspace *as = p->aspace;
-    p->aspace = NULL;
     for (struct uthread *t = p->threads; t != NULL; t = t->next_in_process) {
         if (t->state == ZX_THREAD_STATE_NEW) {
             t->state = ZX_THREAD_STATE_DEAD;
             kobject_signal(&t->obj, 0, ZX_THREAD_TERMINATED);
         }
     }
+}
+
+void process_finish_end(struct process *p) {
+    arch_irq_state_t s = arch_irq_save();
+    struct vm_aspace *as = p->aspace;
+    p->aspace = NULL;
+    arch_irq_restore(s);
     handle_table_destroy(&p->handles);
     vm_aspace_destroy(as);
     job_remove_process(p->job);
@@ -159,8 +169,9 @@ void process_kill(struct process *p, int64_t retcode) {
     }
     if (p->running_threads == 0) {
         kobject_ref(&p->obj);
-        process_finish(p);
+        process_finish_begin(p);
         arch_irq_restore(s);
+        process_finish_end(p);
         kobject_unref(&p->obj);
         return;
     }
@@ -190,14 +201,16 @@ void process_kill_job(struct job *job, int64_t retcode) {
     arch_irq_restore(s);
 }
 
-void process_thread_exited(struct process *p) {
+bool process_thread_exited(struct process *p) {
     p->running_threads--;
-    if (p->running_threads == 0) {
-        if (p->state != PROCESS_STATE_DYING) {
-            p->state = PROCESS_STATE_DYING;  // last thread exited: return code stays 0
-        }
-        process_finish(p);
+    if (p->running_threads != 0) {
+        return false;
     }
+    if (p->state != PROCESS_STATE_DYING) {
+        p->state = PROCESS_STATE_DYING;  // last thread exited: return code stays 0
+    }
+    process_finish_begin(p);
+    return true;
 }
 
 void process_exit_current(int64_t retcode) {

@@ -167,7 +167,11 @@ void uthread_exit_current(void) {
     thread_set_user(thread_current(), NULL, NULL);  // off the process's page tables
     t->state = ZX_THREAD_STATE_DEAD;
     kobject_signal(&t->obj, ZX_THREAD_RUNNING, ZX_THREAD_TERMINATED);
-    process_thread_exited(p);
+    bool last = process_thread_exited(p);
+    arch_irq_enable();  // a kernel-only thread now: the teardown takes mutexes
+    if (last) {
+        process_finish_end(p);
+    }
     kobject_unref(&t->obj);  // the running thread's
     kobject_unref(&p->obj);
     thread_exit(0);

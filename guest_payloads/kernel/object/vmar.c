@@ -22,11 +22,14 @@
 //
 // Placement without ZX_VM_SPECIFIC: a random page-aligned spot (ASLR) tried a few times,
 // then the lowest gap that fits; ZX_VM_COMPACT asks for the lowest gap directly.
-// Lock rule: one CPU; every public function masks interrupts for its whole run.
+// Lock rule: every public function holds the aspace mutex for its whole run (VMO locks nest
+// inside). Teardown and the protect walk are iterative (parent links, no recursion), so a
+// VMAR tree of any depth cannot overflow the kernel stack.
 #include <kernel/vm.h>
 
 #include <kernel/arch.h>
 #include <kernel/heap.h>
+#include <kernel/lock.h>
 #include <kernel/pmm.h>
 #include <kernel/random.h>
 #include <lib/string.h>
@@ -47,8 +50,18 @@ static struct vmar *vmar_from(struct kobject *obj) {
     return (struct vmar *)obj;
 }
 
+// Every VMAR holds a reference on its aspace struct, so a VMAR handle that outlives its
+// process can still take the (now idle) aspace lock and find itself destroyed.
+static void aspace_release(struct vm_aspace *as) {
+    if (__atomic_sub_fetch(&as->refs, 1u, __ATOMIC_ACQ_REL) == 0) {
+        kfree(as);
+    }
+}
+
 static void vmar_kobj_destroy(struct kobject *obj) {
-    kfree(vmar_from(obj));
+    struct vmar *v = vmar_from(obj);
+    aspace_release(v->aspace);
+    kfree(v);
 }
 
 static zx_status_t vmar_get_info(struct kobject *obj, uint32_t topic, void *kbuf, size_t len,
@@ -80,6 +93,7 @@ static struct vmar *vmar_new(struct vm_aspace *as, struct vmar *parent, uintptr_
         return NULL;
     }
     v->aspace = as;
+    __atomic_add_fetch(&as->refs, 1u, __ATOMIC_ACQ_REL);
     v->parent = parent;
     v->base = base;
     v->size = size;
@@ -245,8 +259,10 @@ zx_status_t vmar_allocate(struct vmar *parent, zx_vm_option_t options, size_t of
     if (size == 0) {
         return ZX_ERR_INVALID_ARGS;
     }
-    arch_irq_state_t s = arch_irq_save();
+    mutex_lock(&parent->aspace->lock);
     zx_status_t st = ZX_ERR_BAD_STATE;
+    struct vm_region *r;
+    struct vmar *v;
     if (!vmar_usable(parent)) {
         goto out;
     }
@@ -254,16 +270,14 @@ zx_status_t vmar_allocate(struct vmar *parent, zx_vm_option_t options, size_t of
     if ((options & VM_CAN_MAP_PERMS & ~parent->flags) != 0) {
         goto out;
     }
-    struct vm_region *r;
     st = region_new(parent, options, offset, size, &r);
     if (st != ZX_OK) {
         goto out;
     }
-    st = ZX_ERR_NO_MEMORY;
-    struct vmar *v = vmar_new(parent->aspace, parent, r->base, size,
-                              options & (VM_CAN_MAP_ALL | ZX_VM_COMPACT));
+    v = vmar_new(parent->aspace, parent, r->base, size, options & (VM_CAN_MAP_ALL | ZX_VM_COMPACT));
     if (v == NULL) {
         kfree(r);
+        st = ZX_ERR_NO_MEMORY;
         goto out;
     }
     kobject_ref(&v->obj);  // the region's reference; the caller gets the creation one
@@ -273,11 +287,11 @@ zx_status_t vmar_allocate(struct vmar *parent, zx_vm_option_t options, size_t of
     *child_addr = r->base;
     st = ZX_OK;
 out:
-    arch_irq_restore(s);
+    mutex_unlock(&parent->aspace->lock);
     return st;
 }
 
-// Removes a mapping region's pages from the page tables and drops it.
+// Removes a mapping region's pages from the page tables and drops it (aspace locked).
 static void mapping_free(struct vmar *v, struct vm_region *r) {
     arch_aspace_unmap(v->aspace->arch, r->base, r->size / PAGE_SIZE);
     if (v->aspace->vdso_code == r) {
@@ -285,9 +299,33 @@ static void mapping_free(struct vmar *v, struct vm_region *r) {
         v->aspace->vdso_base = 0;
         v->aspace->vdso_sysret = NULL;
     }
-    r->vmo->mapping_count--;
+    vmo_mapping_remove(r->vmo);
     kobject_unref(&r->vmo->obj);
     kfree(r);
+}
+
+// The vDSO rules for mapping [vmo_offset, +len) of `vmo` with `perms` into v's aspace
+// (aspace locked): ZX_ERR_ACCESS_DENIED, or ZX_OK with *code telling whether this is the
+// one code mapping.
+static zx_status_t vdso_map_check(const struct vmar *v, const struct vmo *vmo,
+                                  zx_vm_option_t perms, uint64_t vmo_offset, size_t len,
+                                  bool *code) {
+    *code = false;
+    if (!(vmo->flags & VMO_FLAG_VDSO)) {
+        return ZX_OK;
+    }
+    if (perms & ZX_VM_PERM_WRITE) {
+        return ZX_ERR_ACCESS_DENIED;
+    }
+    if (perms & ZX_VM_PERM_EXECUTE) {
+        // A VDSO VMO's size never changes: reading it unlocked is safe.
+        if (vmo_offset != vmo->vdso_code_start || len != vmo->size - vmo_offset ||
+            v->aspace->vdso_code != NULL) {
+            return ZX_ERR_ACCESS_DENIED;
+        }
+        *code = true;
+    }
+    return ZX_OK;
 }
 
 zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
@@ -307,8 +345,10 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
     if (len == 0) {
         return ZX_ERR_INVALID_ARGS;
     }
-    arch_irq_state_t s = arch_irq_save();
+    mutex_lock(&v->aspace->lock);
     zx_status_t st = ZX_ERR_BAD_STATE;
+    bool vdso_code = false;
+    struct vm_region *r;
     if (!vmar_usable(v)) {
         goto out;
     }
@@ -316,31 +356,17 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
     if (st != ZX_OK) {
         goto out;
     }
-    st = ZX_ERR_NOT_SUPPORTED;
-    if ((options & ZX_VM_REQUIRE_NON_RESIZABLE) && (vmo->options & ZX_VMO_RESIZABLE)) {
-        goto out;
-    }
-    st = ZX_ERR_OUT_OF_RANGE;
-    if (vmo_offset > vmo->size || len > vmo->size - vmo_offset) {
-        goto out;
-    }
-    bool vdso_code = false;
-    if (vmo->flags & VMO_FLAG_VDSO) {
-        st = ZX_ERR_ACCESS_DENIED;
-        if (perms & ZX_VM_PERM_WRITE) {
-            goto out;
-        }
-        if (perms & ZX_VM_PERM_EXECUTE) {
-            if (vmo_offset != vmo->vdso_code_start || len != vmo->size - vmo_offset ||
-                v->aspace->vdso_code != NULL) {
-                goto out;
-            }
-            vdso_code = true;
-        }
-    }
-    struct vm_region *r;
-    st = region_new(v, options, vmar_offset, len, &r);
+    // Range and resizability are checked and the mapping counted in one VMO-locked step.
+    st = vmo_mapping_add(vmo, vmo_offset, len, (options & ZX_VM_REQUIRE_NON_RESIZABLE) != 0);
     if (st != ZX_OK) {
+        goto out;
+    }
+    st = vdso_map_check(v, vmo, perms, vmo_offset, len, &vdso_code);
+    if (st == ZX_OK) {
+        st = region_new(v, options, vmar_offset, len, &r);
+    }
+    if (st != ZX_OK) {
+        vmo_mapping_remove(vmo);
         goto out;
     }
     uintptr_t base = r->base;
@@ -350,14 +376,15 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
     r->max_mmu_flags = perms_to_mmu(max_perms & VM_PERMS);
     r->vdso_code = vdso_code;
     kobject_ref(&vmo->obj);
-    vmo->mapping_count++;
     insert_region(v, r);
     for (size_t off = 0; off < len; off += PAGE_SIZE) {
         uintptr_t page = vmo_commit_page(vmo, vmo_offset + off);
         if (page == 0 || (perms != 0 && arch_aspace_map(v->aspace->arch, base + off, page,
                                                         r->mmu_flags) != ZX_OK)) {
+            // Out of pages or page tables: undo the whole mapping, report it, write nothing.
             remove_region(v, r);
             mapping_free(v, r);
+            st = ZX_ERR_NO_MEMORY;
             goto out;
         }
     }
@@ -369,7 +396,7 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
     *mapped = base;
     st = ZX_OK;
 out:
-    arch_irq_restore(s);
+    mutex_unlock(&v->aspace->lock);
     return st;
 }
 
@@ -398,7 +425,8 @@ static zx_status_t split_at(struct vmar *v, uintptr_t addr) {
         r->size = head;
         r->next = tail;
         kobject_ref(&r->vmo->obj);
-        r->vmo->mapping_count++;
+        // Cannot fail: the range is inside the one already counted.
+        (void)vmo_mapping_add(r->vmo, tail->vmo_offset, 0, false);
         return ZX_OK;
     }
     return ZX_OK;
@@ -416,7 +444,35 @@ static bool subvmars_whole(const struct vmar *v, uintptr_t addr, size_t len) {
     return true;
 }
 
-static void vmar_teardown(struct vmar *v);
+// Unmaps everything under `top` and marks it and every VMAR below it destroyed (each stays
+// allocated until its last reference goes). Iterative: it always works on the first child of
+// the VMAR it is in, going down into sub-VMARs and back up through parent links, so the depth
+// of the tree costs no stack. The caller removes `top` from its parent.
+static void subtree_teardown(struct vmar *top) {
+    struct vmar *v = top;
+    for (;;) {
+        struct vm_region *r = v->children;
+        if (r != NULL && r->vmar != NULL) {
+            v = r->vmar;  // empty the first sub-VMAR first
+            continue;
+        }
+        if (r != NULL) {
+            v->children = r->next;
+            mapping_free(v, r);
+            continue;
+        }
+        v->destroyed = true;
+        if (v == top) {
+            return;
+        }
+        struct vmar *parent = v->parent;
+        struct vm_region *pr = parent->children;  // v's region: we went down the first child
+        parent->children = pr->next;
+        kfree(pr);
+        kobject_unref(&v->obj);
+        v = parent;
+    }
+}
 
 // Removes every region of `v` inside [addr, addr+len) (they were split to fit).
 static void remove_range(struct vmar *v, uintptr_t addr, size_t len) {
@@ -427,7 +483,7 @@ static void remove_range(struct vmar *v, uintptr_t addr, size_t len) {
             if (r->vmo != NULL) {
                 mapping_free(v, r);
             } else {
-                vmar_teardown(r->vmar);
+                subtree_teardown(r->vmar);
                 kobject_unref(&r->vmar->obj);
                 kfree(r);
             }
@@ -435,13 +491,6 @@ static void remove_range(struct vmar *v, uintptr_t addr, size_t len) {
             link = &r->next;
         }
     }
-}
-
-// Unmaps everything in `v` and marks it destroyed (it stays allocated until its last
-// reference goes). The caller removes it from its parent.
-static void vmar_teardown(struct vmar *v) {
-    remove_range(v, v->base, v->size);
-    v->destroyed = true;
 }
 
 static bool range_in(const struct vmar *v, uintptr_t addr, size_t len) {
@@ -460,7 +509,7 @@ static zx_status_t range_check(const struct vmar *v, uintptr_t addr, size_t len)
 
 zx_status_t vmar_unmap(struct vmar *v, zx_vaddr_t addr, size_t len) {
     len = PAGE_ALIGN_UP(len);
-    arch_irq_state_t s = arch_irq_save();
+    mutex_lock(&v->aspace->lock);
     zx_status_t st = range_check(v, addr, len);
     if (st != ZX_OK) {
         goto out;
@@ -481,72 +530,114 @@ zx_status_t vmar_unmap(struct vmar *v, zx_vaddr_t addr, size_t len) {
         remove_range(v, addr, len);
     }
 out:
-    arch_irq_restore(s);
+    mutex_unlock(&v->aspace->lock);
     return st;
 }
 
-// vmar_protect's check: [addr, end) of `v` is covered without holes by mappings (of `v` or
-// of sub-VMARs, recursively), each allowing `perms` (ZX_ERR_NOT_FOUND / ZX_ERR_ACCESS_DENIED).
-static zx_status_t protect_check(const struct vmar *v, uintptr_t addr, uintptr_t end,
-                                 zx_vm_option_t perms) {
-    zx_vm_option_t allowed = (v->flags & VM_CAN_MAP_PERMS) >> CAN_MAP_SHIFT;
-    if ((perms & ~allowed) != 0) {
-        return ZX_ERR_ACCESS_DENIED;
+// The region of `parent` that holds sub-VMAR `child` (it is there while child is live).
+static struct vm_region *region_of(struct vmar *parent, const struct vmar *child) {
+    struct vm_region *r = parent->children;
+    while (r->vmar != child) {
+        r = r->next;
     }
-    uint32_t want = perms_to_mmu(perms);
+    return r;
+}
+
+// fn(v, NULL, ctx) on entering VMAR v; fn(v, r, ctx) for mapping region r of v.
+typedef zx_status_t (*walk_fn)(struct vmar *v, struct vm_region *r, void *ctx);
+
+// Visits, in address order, `top` and every sub-VMAR and mapping under it that overlaps
+// [addr, end). With `need_cover`, a gap not covered by mappings ends the walk with
+// ZX_ERR_NOT_FOUND. A status other than ZX_OK from fn ends it with that status. Iterative
+// (parent links), so the depth of the tree costs no stack. fn may split the mappings of the
+// VMAR it is entering: the walk reads v->children only after that call.
+static zx_status_t walk_range(struct vmar *top, uintptr_t addr, uintptr_t end, bool need_cover,
+                              walk_fn fn, void *ctx) {
+    struct vmar *v = top;
+    zx_status_t st = fn(v, NULL, ctx);
+    struct vm_region *r = v->children;
     uintptr_t at = addr;
-    for (const struct vm_region *r = v->children; r != NULL && at < end; r = r->next) {
-        if (r->base + r->size <= at) {
+    while (st == ZX_OK) {
+        uintptr_t vend = v->base + v->size;
+        uintptr_t lim = end < vend ? end : vend;
+        while (r != NULL && r->base + r->size <= at) {
+            r = r->next;
+        }
+        if (at >= lim || r == NULL || r->base >= lim) {  // done with v
+            if (need_cover && at < lim) {
+                return ZX_ERR_NOT_FOUND;
+            }
+            if (v == top) {
+                return ZX_OK;
+            }
+            struct vmar *child = v;
+            v = v->parent;
+            r = region_of(v, child)->next;
+            at = lim;
             continue;
         }
-        if (r->base > at) {
+        if (need_cover && r->base > at) {
             return ZX_ERR_NOT_FOUND;
         }
-        uintptr_t stop = r->base + r->size < end ? r->base + r->size : end;
         if (r->vmar != NULL) {
-            zx_status_t st = protect_check(r->vmar, at, stop, perms);
-            if (st != ZX_OK) {
-                return st;
-            }
-        } else if ((want & ~r->max_mmu_flags) != 0) {
-            return ZX_ERR_ACCESS_DENIED;
-        }
-        at = stop;
-    }
-    return at < end ? ZX_ERR_NOT_FOUND : ZX_OK;
-}
-
-// vmar_protect's change, after protect_check passed: splits the mappings at the range ends
-// and gives every mapping inside (recursively) the new permissions.
-static zx_status_t protect_apply(struct vmar *v, uintptr_t addr, uintptr_t end,
-                                 zx_vm_option_t perms) {
-    zx_status_t st = split_at(v, addr);
-    if (st == ZX_OK) {
-        st = split_at(v, end);
-    }
-    uint32_t want = perms_to_mmu(perms);
-    for (struct vm_region *r = v->children; r != NULL && st == ZX_OK; r = r->next) {
-        if (!overlaps(addr, end - addr, r->base, r->size)) {
+            v = r->vmar;
+            st = fn(v, NULL, ctx);
+            r = v->children;
             continue;
         }
-        if (r->vmar != NULL) {
-            uintptr_t lo = r->base > addr ? r->base : addr;
-            uintptr_t hi = r->base + r->size < end ? r->base + r->size : end;
-            st = protect_apply(r->vmar, lo, hi, perms);
-            continue;
-        }
-        r->mmu_flags = want;
-        size_t pages = r->size / PAGE_SIZE;
-        if (perms == 0) {
-            arch_aspace_unmap(v->aspace->arch, r->base, pages);
-            continue;
-        }
-        for (size_t i = 0; i < pages; i++) {
-            uintptr_t page = vmo_commit_page(r->vmo, r->vmo_offset + i * PAGE_SIZE);
-            arch_aspace_map(v->aspace->arch, r->base + i * PAGE_SIZE, page, want);
-        }
+        st = fn(v, r, ctx);
+        uintptr_t rend = r->base + r->size;
+        at = rend < lim ? rend : lim;
+        r = r->next;
     }
     return st;
+}
+
+struct protect_ctx {
+    zx_vm_option_t perms;
+    uintptr_t addr, end;
+};
+
+// vmar_protect's check: every VMAR allows the permissions (CAN_MAP_*) and every mapping's
+// limit allows them (ZX_ERR_ACCESS_DENIED).
+static zx_status_t protect_check(struct vmar *v, struct vm_region *r, void *ctx) {
+    const struct protect_ctx *pc = ctx;
+    if (r == NULL) {
+        zx_vm_option_t allowed = (v->flags & VM_CAN_MAP_PERMS) >> CAN_MAP_SHIFT;
+        return (pc->perms & ~allowed) != 0 ? ZX_ERR_ACCESS_DENIED : ZX_OK;
+    }
+    return (perms_to_mmu(pc->perms) & ~r->max_mmu_flags) != 0 ? ZX_ERR_ACCESS_DENIED : ZX_OK;
+}
+
+// Splits the mappings of every VMAR in the range at the range's ends (invisible on its own,
+// so a ZX_ERR_NO_MEMORY here changes nothing a user can see).
+static zx_status_t protect_split(struct vmar *v, struct vm_region *r, void *ctx) {
+    const struct protect_ctx *pc = ctx;
+    if (r != NULL) {
+        return ZX_OK;
+    }
+    zx_status_t st = split_at(v, pc->addr);
+    return st == ZX_OK ? split_at(v, pc->end) : st;
+}
+
+// Gives a mapping inside the range (after protect_split) the new permissions.
+static zx_status_t protect_apply(struct vmar *v, struct vm_region *r, void *ctx) {
+    const struct protect_ctx *pc = ctx;
+    if (r == NULL) {
+        return ZX_OK;
+    }
+    uint32_t want = perms_to_mmu(pc->perms);
+    r->mmu_flags = want;
+    size_t pages = r->size / PAGE_SIZE;
+    if (pc->perms == 0) {
+        arch_aspace_unmap(v->aspace->arch, r->base, pages);
+        return ZX_OK;
+    }
+    for (size_t i = 0; i < pages; i++) {
+        uintptr_t page = vmo_commit_page(r->vmo, r->vmo_offset + i * PAGE_SIZE);
+        arch_aspace_map(v->aspace->arch, r->base + i * PAGE_SIZE, page, want);
+    }
+    return ZX_OK;
 }
 
 zx_status_t vmar_protect(struct vmar *v, zx_vm_option_t options, zx_vaddr_t addr, size_t len) {
@@ -554,7 +645,8 @@ zx_status_t vmar_protect(struct vmar *v, zx_vm_option_t options, zx_vaddr_t addr
         return ZX_ERR_INVALID_ARGS;
     }
     len = PAGE_ALIGN_UP(len);
-    arch_irq_state_t s = arch_irq_save();
+    mutex_lock(&v->aspace->lock);
+    struct protect_ctx pc = {.perms = options, .addr = addr, .end = addr + len};
     zx_status_t st = range_check(v, addr, len);
     if (st != ZX_OK) {
         goto out;
@@ -567,17 +659,20 @@ zx_status_t vmar_protect(struct vmar *v, zx_vm_option_t options, zx_vaddr_t addr
     if (touches_vdso(v, addr, len)) {
         goto out;
     }
-    st = protect_check(v, addr, addr + len, options);
+    st = walk_range(v, pc.addr, pc.end, true, protect_check, &pc);
     if (st == ZX_OK) {
-        st = protect_apply(v, addr, addr + len, options);
+        st = walk_range(v, pc.addr, pc.end, false, protect_split, &pc);
+    }
+    if (st == ZX_OK) {
+        st = walk_range(v, pc.addr, pc.end, false, protect_apply, &pc);
     }
 out:
-    arch_irq_restore(s);
+    mutex_unlock(&v->aspace->lock);
     return st;
 }
 
 zx_status_t vmar_destroy(struct vmar *v) {
-    arch_irq_state_t s = arch_irq_save();
+    mutex_lock(&v->aspace->lock);
     zx_status_t st = ZX_ERR_BAD_STATE;
     if (!vmar_usable(v)) {
         goto out;
@@ -586,20 +681,16 @@ zx_status_t vmar_destroy(struct vmar *v) {
     if (touches_vdso(v, v->base, v->size)) {
         goto out;
     }
-    vmar_teardown(v);
+    subtree_teardown(v);
     if (v->parent != NULL) {
-        for (struct vm_region *r = v->parent->children; r != NULL; r = r->next) {
-            if (r->vmar == v) {
-                remove_region(v->parent, r);
-                kfree(r);
-                kobject_unref(&v->obj);
-                break;
-            }
-        }
+        struct vm_region *r = region_of(v->parent, v);
+        remove_region(v->parent, r);
+        kfree(r);
+        kobject_unref(&v->obj);
     }
     st = ZX_OK;
 out:
-    arch_irq_restore(s);
+    mutex_unlock(&v->aspace->lock);
     return st;
 }
 
@@ -608,6 +699,8 @@ zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out) {
     if (as == NULL) {
         return ZX_ERR_NO_MEMORY;
     }
+    mutex_init(&as->lock, "aspace", LOCK_RANK_ASPACE);
+    as->refs = 1;  // the owner's (vm_aspace_destroy drops it)
     as->arch = arch_aspace_create();
     if (as->arch == NULL) {
         kfree(as);
@@ -625,15 +718,18 @@ zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out) {
 }
 
 void vm_aspace_destroy(struct vm_aspace *as) {
-    arch_irq_state_t s = arch_irq_save();
+    mutex_lock(&as->lock);
     as->vdso_code = NULL;  // process exit is the one way the vDSO code mapping goes
     as->vdso_base = 0;
     as->vdso_sysret = NULL;
     if (!as->root->destroyed) {
-        vmar_teardown(as->root);
+        subtree_teardown(as->root);
     }
-    arch_irq_restore(s);
-    kobject_unref(&as->root->obj);
-    arch_aspace_destroy(as->arch);
-    kfree(as);
+    struct arch_aspace *arch = as->arch;
+    as->arch = NULL;  // every VMAR is destroyed: nothing reaches the tables any more
+    struct vmar *root = as->root;
+    mutex_unlock(&as->lock);
+    arch_aspace_destroy(arch);
+    kobject_unref(&root->obj);
+    aspace_release(as);
 }

@@ -6,11 +6,17 @@
 //
 // A VMO_FLAG_VDSO VMO is immutable: every write path refuses it with ZX_ERR_ACCESS_DENIED
 // (README "vDSO rules"). Sizes are whole pages; the largest VMO is VMO_MAX_SIZE.
-// Lock rule: one CPU, interrupts masked around every change of pages[] or the size.
+// Lock rule: each VMO has a mutex (LOCK_RANK_VMO, the innermost mutex) over its size, pages[]
+// and mapping count. A copy between a VMO and user memory never holds it while touching user
+// memory: it moves at most VMO_BOUNCE bytes at a time through a kernel buffer, taking the lock
+// only for the VMO side. So a page can never be freed (by a shrink) while bytes are being copied
+// into or out of it, and the user side (which takes the aspace lock, and may one day fault
+// pages in) never nests inside a VMO lock.
 #include <kernel/vm.h>
 
 #include <kernel/arch.h>
 #include <kernel/heap.h>
+#include <kernel/lock.h>
 #include <kernel/physmap.h>
 #include <kernel/pmm.h>
 #include <kernel/usercopy.h>
@@ -21,6 +27,7 @@
 
 #define VMO_MAX_SIZE (1ull << 32)  // 4 GiB: the pages[] array stays within one heap block run
 #define VMO_OPTIONS_ALLOWED ZX_VMO_RESIZABLE
+#define VMO_BOUNCE 512u  // bytes a user copy moves per VMO-lock hold (on the kernel stack)
 
 static struct vmo *vmo_from(struct kobject *obj) {
     return (struct vmo *)obj;
@@ -59,7 +66,7 @@ static zx_status_t vmo_get_info(struct kobject *obj, uint32_t topic, void *kbuf,
         return ZX_ERR_BUFFER_TOO_SMALL;
     }
     struct vmo *vmo = vmo_from(obj);
-    arch_irq_state_t s = arch_irq_save();
+    mutex_lock(&vmo->lock);
     zx_info_vmo_t info = {
         .koid = obj->koid,
         .size_bytes = vmo->size,
@@ -70,7 +77,7 @@ static zx_status_t vmo_get_info(struct kobject *obj, uint32_t topic, void *kbuf,
                  ((vmo->flags & VMO_FLAG_VDSO) ? ZX_INFO_VMO_IMMUTABLE : 0),
         .committed_bytes = (uint64_t)vmo_committed_pages(vmo) * PAGE_SIZE,
     };
-    arch_irq_restore(s);
+    mutex_unlock(&vmo->lock);
     kobject_get_name(obj, info.name);
     memcpy(kbuf, &info, sizeof(info));
     *actual = sizeof(info);
@@ -106,6 +113,7 @@ zx_status_t vmo_create(uint64_t size, uint32_t options, struct vmo **out) {
     }
     vmo->size = rounded;
     vmo->options = options;
+    mutex_init(&vmo->lock, "vmo", LOCK_RANK_VMO);
     kobject_init(&vmo->obj, ZX_OBJ_TYPE_VMO, &vmo_ops);
     *out = vmo;
     return ZX_OK;
@@ -129,23 +137,22 @@ zx_status_t vmo_create_from_kernel(const void *data, size_t len, uint32_t flags,
 }
 
 // The page at `offset` as a kernel (physmap) address, committing a zeroed one; 0 when out
-// of memory or range.
+// of memory or range. VMO locked.
 static uintptr_t commit_kpage(struct vmo *vmo, uint64_t offset) {
-    arch_irq_state_t s = arch_irq_save();
-    uintptr_t page = 0;
-    if (offset < vmo->size) {
-        size_t i = (size_t)(offset / PAGE_SIZE);
-        if (vmo->pages[i] == 0) {
-            vmo->pages[i] = pmm_alloc_zeroed_page();
-        }
-        page = vmo->pages[i];
+    if (offset >= vmo->size) {
+        return 0;
     }
-    arch_irq_restore(s);
-    return page;
+    size_t i = (size_t)(offset / PAGE_SIZE);
+    if (vmo->pages[i] == 0) {
+        vmo->pages[i] = pmm_alloc_zeroed_page();
+    }
+    return vmo->pages[i];
 }
 
 uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset) {
+    mutex_lock(&vmo->lock);
     uintptr_t page = commit_kpage(vmo, offset);
+    mutex_unlock(&vmo->lock);
     return page != 0 ? vaddr_to_paddr((const void *)page) : 0;
 }
 
@@ -153,19 +160,42 @@ static bool range_ok(const struct vmo *vmo, uint64_t offset, size_t len) {
     return offset <= vmo->size && len <= vmo->size - offset;
 }
 
-// Moves `len` bytes between the VMO at `offset` and a buffer, one page at a time, through
-// `copy(page_kaddr, buf_offset, chunk, ctx)`. A write commits pages; a read of an
-// uncommitted page sees zeros (the callback gets page 0 and zero-fills).
-typedef zx_status_t (*vmo_copy_fn)(void *page, size_t buf_off, size_t chunk, void *ctx);
-
-static zx_status_t vmo_walk(struct vmo *vmo, uint64_t offset, size_t len, bool write,
-                            vmo_copy_fn copy, void *ctx) {
-    if (write && (vmo->flags & VMO_FLAG_VDSO)) {
-        return ZX_ERR_ACCESS_DENIED;
+zx_status_t vmo_mapping_add(struct vmo *vmo, uint64_t offset, size_t len, bool non_resizable) {
+    mutex_lock(&vmo->lock);
+    zx_status_t st = ZX_OK;
+    if (non_resizable && (vmo->options & ZX_VMO_RESIZABLE)) {
+        st = ZX_ERR_NOT_SUPPORTED;
+    } else if (!range_ok(vmo, offset, len)) {
+        st = ZX_ERR_OUT_OF_RANGE;
+    } else {
+        vmo->mapping_count++;
     }
+    mutex_unlock(&vmo->lock);
+    return st;
+}
+
+void vmo_mapping_remove(struct vmo *vmo) {
+    mutex_lock(&vmo->lock);
+    vmo->mapping_count--;
+    mutex_unlock(&vmo->lock);
+}
+
+uint32_t vmo_mapping_count(struct vmo *vmo) {
+    mutex_lock(&vmo->lock);
+    uint32_t n = vmo->mapping_count;
+    mutex_unlock(&vmo->lock);
+    return n;
+}
+
+// Moves bytes between [offset, offset+len) of the VMO and kernel memory `kbuf`, with the VMO
+// locked; a write commits pages, a read of an uncommitted page gives zeros. Checks the range
+// against the size as it is now (the size may have changed since an earlier chunk).
+static zx_status_t vmo_copy_locked(struct vmo *vmo, uint64_t offset, size_t len, void *kbuf,
+                                   bool write) {
     if (!range_ok(vmo, offset, len)) {
         return ZX_ERR_OUT_OF_RANGE;
     }
+    char *k = kbuf;
     size_t done = 0;
     while (done < len) {
         uint64_t at = offset + done;
@@ -174,57 +204,90 @@ static zx_status_t vmo_walk(struct vmo *vmo, uint64_t offset, size_t len, bool w
         if (chunk > len - done) {
             chunk = len - done;
         }
-        uintptr_t page = write ? commit_kpage(vmo, at) : vmo->pages[at / PAGE_SIZE];
-        if (write && page == 0) {
-            return ZX_ERR_NO_MEMORY;
-        }
-        zx_status_t st = copy(page != 0 ? (char *)page + in_page : NULL, done, chunk, ctx);
-        if (st != ZX_OK) {
-            return st;
+        if (write) {
+            uintptr_t page = commit_kpage(vmo, at);
+            if (page == 0) {
+                return ZX_ERR_NO_MEMORY;
+            }
+            memcpy((char *)page + in_page, k + done, chunk);
+        } else {
+            uintptr_t page = vmo->pages[at / PAGE_SIZE];
+            if (page != 0) {
+                memcpy(k + done, (const char *)page + in_page, chunk);
+            } else {
+                memset(k + done, 0, chunk);
+            }
         }
         done += chunk;
     }
     return ZX_OK;
 }
 
-static const char zero_page[PAGE_SIZE];
-
-static zx_status_t copy_to_kbuf(void *page, size_t off, size_t chunk, void *ctx) {
-    memcpy((char *)ctx + off, page != NULL ? page : zero_page, chunk);
-    return ZX_OK;
+// The whole-range checks of a read or write, before anything moves.
+static zx_status_t vmo_rw_check(struct vmo *vmo, uint64_t offset, size_t len, bool write) {
+    if (write && (vmo->flags & VMO_FLAG_VDSO)) {
+        return ZX_ERR_ACCESS_DENIED;
+    }
+    mutex_lock(&vmo->lock);
+    bool ok = range_ok(vmo, offset, len);
+    mutex_unlock(&vmo->lock);
+    return ok ? ZX_OK : ZX_ERR_OUT_OF_RANGE;
 }
 
-static zx_status_t copy_from_kbuf(void *page, size_t off, size_t chunk, void *ctx) {
-    memcpy(page, (const char *)ctx + off, chunk);
-    return ZX_OK;
-}
-
-static zx_status_t copy_to_ubuf(void *page, size_t off, size_t chunk, void *ctx) {
-    return copy_to_user((char *)*(uintptr_t *)ctx + off, page != NULL ? page : zero_page, chunk);
-}
-
-static zx_status_t copy_from_ubuf(void *page, size_t off, size_t chunk, void *ctx) {
-    return copy_from_user(page, (const char *)*(uintptr_t *)ctx + off, chunk);
+static zx_status_t vmo_rw_kernel(struct vmo *vmo, void *kbuf, uint64_t offset, size_t len,
+                                 bool write) {
+    if (write && (vmo->flags & VMO_FLAG_VDSO)) {
+        return ZX_ERR_ACCESS_DENIED;
+    }
+    mutex_lock(&vmo->lock);
+    zx_status_t st = vmo_copy_locked(vmo, offset, len, kbuf, write);
+    mutex_unlock(&vmo->lock);
+    return st;
 }
 
 zx_status_t vmo_read(struct vmo *vmo, void *kbuf, uint64_t offset, size_t len) {
-    return vmo_walk(vmo, offset, len, false, copy_to_kbuf, kbuf);
+    return vmo_rw_kernel(vmo, kbuf, offset, len, false);
 }
 
 zx_status_t vmo_write(struct vmo *vmo, const void *kbuf, uint64_t offset, size_t len) {
-    return vmo_walk(vmo, offset, len, true, copy_from_kbuf, (void *)kbuf);
+    return vmo_rw_kernel(vmo, (void *)kbuf, offset, len, true);
+}
+
+// A user copy, VMO_BOUNCE bytes at a time through a kernel buffer (see the lock rule above).
+// A shrink racing the copy ends it with ZX_ERR_OUT_OF_RANGE at the first chunk past the new
+// size; what was copied before stays copied, as with any concurrent writer.
+static zx_status_t vmo_rw_user(struct vmo *vmo, uintptr_t ubuf, uint64_t offset, size_t len,
+                               bool write) {
+    zx_status_t st = vmo_rw_check(vmo, offset, len, write);
+    char bounce[VMO_BOUNCE];
+    for (size_t done = 0; st == ZX_OK && done < len; done += VMO_BOUNCE) {
+        size_t chunk = len - done < VMO_BOUNCE ? len - done : VMO_BOUNCE;
+        if (write && copy_from_user(bounce, (const void *)(ubuf + done), chunk) != ZX_OK) {
+            return ZX_ERR_INVALID_ARGS;
+        }
+        mutex_lock(&vmo->lock);
+        st = vmo_copy_locked(vmo, offset + done, chunk, bounce, write);
+        mutex_unlock(&vmo->lock);
+        if (st == ZX_OK && !write && copy_to_user((void *)(ubuf + done), bounce, chunk) != ZX_OK) {
+            return ZX_ERR_INVALID_ARGS;
+        }
+    }
+    return st;
 }
 
 zx_status_t vmo_read_user(struct vmo *vmo, uintptr_t ubuf, uint64_t offset, size_t len) {
-    return vmo_walk(vmo, offset, len, false, copy_to_ubuf, &ubuf);
+    return vmo_rw_user(vmo, ubuf, offset, len, false);
 }
 
 zx_status_t vmo_write_user(struct vmo *vmo, uintptr_t ubuf, uint64_t offset, size_t len) {
-    return vmo_walk(vmo, offset, len, true, copy_from_ubuf, &ubuf);
+    return vmo_rw_user(vmo, ubuf, offset, len, true);
 }
 
-uint64_t vmo_get_size(const struct vmo *vmo) {
-    return vmo->size;
+uint64_t vmo_get_size(struct vmo *vmo) {
+    mutex_lock(&vmo->lock);
+    uint64_t size = vmo->size;
+    mutex_unlock(&vmo->lock);
+    return size;
 }
 
 zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size) {
@@ -236,30 +299,32 @@ zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size) {
     }
     uint64_t rounded = PAGE_ALIGN_UP(size);
     size_t count = (size_t)(rounded / PAGE_SIZE);
+    uintptr_t *old = NULL;
+    zx_status_t st = ZX_OK;
+    // Everything under the lock: the new array is sized and filled from the page count as it
+    // is now, not as another thread left it.
+    mutex_lock(&vmo->lock);
     if (rounded < vmo->size && vmo->mapping_count > 0) {
-        return ZX_ERR_BAD_STATE;
-    }
-    uintptr_t *pages = NULL;
-    if (count > vmo->page_count) {
-        pages = kzalloc(count * sizeof(uintptr_t));
+        st = ZX_ERR_BAD_STATE;
+    } else if (count > vmo->page_count) {
+        uintptr_t *pages = kzalloc(count * sizeof(uintptr_t));
         if (pages == NULL) {
-            return ZX_ERR_NO_MEMORY;
+            st = ZX_ERR_NO_MEMORY;
+        } else {
+            if (vmo->page_count > 0) {
+                memcpy(pages, vmo->pages, vmo->page_count * sizeof(uintptr_t));
+            }
+            old = vmo->pages;
+            vmo->pages = pages;
+            vmo->page_count = count;
         }
-    }
-    arch_irq_state_t s = arch_irq_save();
-    if (pages != NULL) {
-        if (vmo->page_count > 0) {
-            memcpy(pages, vmo->pages, vmo->page_count * sizeof(uintptr_t));
-        }
-        uintptr_t *old = vmo->pages;
-        vmo->pages = pages;
-        pages = old;
     } else {
-        vmo_free_pages(vmo, count);
+        vmo_free_pages(vmo, count);  // pages[] keeps its length; the tail stays 0
     }
-    vmo->page_count = count > vmo->page_count ? count : vmo->page_count;
-    vmo->size = rounded;
-    arch_irq_restore(s);
-    kfree(pages);
-    return ZX_OK;
+    if (st == ZX_OK) {
+        vmo->size = rounded;
+    }
+    mutex_unlock(&vmo->lock);
+    kfree(old);
+    return st;
 }
