@@ -29,6 +29,7 @@
 #include <kernel/arch.h>
 #include <kernel/heap.h>
 #include <kernel/lock.h>
+#include <kernel/object.h>
 #include <kernel/panic.h>
 #include <kernel/pmm.h>
 #include <kernel/process.h>
@@ -67,6 +68,7 @@ struct thread {
     struct uthread *user;        // the user thread it runs, or NULL (thread_set_user)
     struct arch_aspace *aspace;  // user page tables to switch to, NULL: kernel-only
     struct lock_stack locks;     // mutexes it holds (kernel/lock.c)
+    struct kobject_reaper reaper;  // object teardown queued behind the running one (object.c)
 };
 
 // Guarded by masking interrupts.
@@ -234,6 +236,11 @@ struct thread *thread_current(void) {
 
 const char *thread_name(const struct thread *t) {
     return t != NULL ? t->name : "(none)";
+}
+
+struct kobject_reaper *thread_reaper(void) {
+    static struct kobject_reaper boot_reaper;  // before thread_init
+    return current != NULL ? &current->reaper : &boot_reaper;
 }
 
 struct lock_stack *thread_lock_stack(void) {

@@ -39,13 +39,20 @@ struct job {
     uint32_t processes;           // live processes (job_add_process)
     bool killed;                  // job_kill ran on it or on an ancestor
     bool terminated;              // ZX_JOB_TERMINATED asserted; off the parent's list
+    uint32_t max_height;          // levels of jobs that may still hang below it
 };                                // (every field guarded by masking interrupts)
+
+// Zircon's kRootJobMaxHeight: the root job may have jobs this many levels below it, and no
+// more (job_create then fails with ZX_ERR_OUT_OF_RANGE). It bounds every walk of the job tree
+// (kill, terminate, destroy), which are recursive.
+#define JOB_ROOT_MAX_HEIGHT 32u
 
 // The root job, created on first use (and never destroyed).
 struct job *job_root(void);
 
 // A new child job of `parent` with the parent's policy; *out holds the creator's reference.
-// ZX_ERR_INVALID_ARGS for non-zero options, ZX_ERR_BAD_STATE if `parent` is dead,
+// ZX_ERR_INVALID_ARGS for non-zero options, ZX_ERR_OUT_OF_RANGE if `parent` is
+// JOB_ROOT_MAX_HEIGHT levels deep already, ZX_ERR_BAD_STATE if `parent` is dead,
 // ZX_ERR_NO_MEMORY.
 zx_status_t job_create(struct job *parent, uint32_t options, struct job **out);
 

@@ -70,7 +70,26 @@ struct kobject {
     struct kwaiter *waiters;  // threads waiting on this object (wait.c); guarded by irqs off
     const struct kobject_ops *ops;
     char name[ZX_MAX_NAME_LEN];  // ZX_PROP_NAME; NUL-terminated, "" by default
+    struct kobject *reap_next;   // on a thread's kobject_reaper list (object.c)
+    uint32_t reap_kind;
 };
+
+// Teardown runs iteratively, not recursively: destroying one object (or running its
+// on_last_handle) often drops the last handle or reference of others (a channel's queued
+// messages carry handles, a job holds its parent, a VMAR its children), and a chain of
+// thousands of such objects must not use thousands of stack frames. So while a thread is
+// already inside a teardown, further last-handle / last-reference work is queued on its
+// reaper and run by the outermost one, in order.
+struct kobject_reaper {
+    uint32_t depth;  // > 0 while a teardown runs on this thread
+    struct kobject *head, *tail;
+};
+// The calling thread's reaper (kernel/thread.c; a static one before threads exist).
+struct kobject_reaper *thread_reaper(void);
+
+// The last handle to `obj` is gone: runs ops->on_last_handle (if any), then drops the
+// handle's reference. Called by kernel/object/handle.c only.
+void kobject_last_handle(struct kobject *obj);
 
 // The next koid: ZX_KOID_FIRST, then strictly increasing, never reused.
 zx_koid_t koid_next(void);
@@ -82,7 +101,8 @@ void kobject_init(struct kobject *obj, zx_obj_type_t type, const struct kobject_
 // Takes another reference. Panics on an object that is not live.
 void kobject_ref(struct kobject *obj);
 
-// Drops a reference; the last one clears the magic and calls ops->destroy. NULL does nothing.
+// Drops a reference; the last one clears the magic and calls ops->destroy (queued behind the
+// teardown already running on this thread, if any). NULL does nothing.
 void kobject_unref(struct kobject *obj);
 
 // True if `obj` is a live kobject (magic intact).

@@ -82,10 +82,11 @@ static void handle_release(struct kobject *obj) {
         panic("handle_release: %s koid %llu has no handles", obj->ops->type_name,
               (unsigned long long)obj->koid);
     }
-    if (before == 1 && obj->ops->on_last_handle != NULL) {
-        obj->ops->on_last_handle(obj);
+    if (before == 1) {
+        kobject_last_handle(obj);  // on_last_handle, then the reference
+    } else {
+        kobject_unref(obj);
     }
-    kobject_unref(obj);
 }
 
 void handle_drop(struct kobject *obj) {

@@ -78,15 +78,23 @@ struct job *job_from_kobject(struct kobject *obj) {
     return obj != NULL && obj->type == ZX_OBJ_TYPE_JOB ? (struct job *)obj : NULL;
 }
 
-static struct job *job_alloc(struct job *parent) {
+// A new job under `parent` (NULL: the root). The liveness check and the link into the parent
+// are one step under the thread lock, so a job kill cannot slip in between.
+static zx_status_t job_alloc(struct job *parent, struct job **out) {
     struct job *job = kzalloc(sizeof(*job));
     if (job == NULL) {
-        return NULL;
+        return ZX_ERR_NO_MEMORY;
     }
     kobject_init(&job->obj, ZX_OBJ_TYPE_JOB, &job_ops);
+    job->max_height = parent != NULL ? parent->max_height - 1 : JOB_ROOT_MAX_HEIGHT;
     if (parent != NULL) {
-        kobject_ref(&parent->obj);
         arch_irq_state_t irq = arch_irq_save();
+        if (parent->killed) {
+            arch_irq_restore(irq);
+            kobject_unref(&job->obj);  // no parent yet: destroy just frees it
+            return ZX_ERR_BAD_STATE;
+        }
+        kobject_ref(&parent->obj);
         memcpy(job->policy, parent->policy, sizeof(job->policy));
         job->parent = parent;
         job->next_sibling = parent->children;
@@ -94,13 +102,13 @@ static struct job *job_alloc(struct job *parent) {
         parent->child_jobs++;
         arch_irq_restore(irq);
     }
-    return job;
+    *out = job;
+    return ZX_OK;
 }
 
 struct job *job_root(void) {
     if (root_job == NULL) {
-        root_job = job_alloc(NULL);
-        if (root_job == NULL) {
+        if (job_alloc(NULL, &root_job) != ZX_OK) {
             panic("job_root: no memory for the root job");
         }
         kobject_set_name(&root_job->obj, "root", sizeof("root"));
@@ -147,16 +155,10 @@ zx_status_t job_create(struct job *parent, uint32_t options, struct job **out) {
     if (options != 0) {
         return ZX_ERR_INVALID_ARGS;
     }
-    zx_status_t status = job_check_alive(parent);
-    if (status != ZX_OK) {
-        return status;
+    if (parent->max_height == 0) {
+        return ZX_ERR_OUT_OF_RANGE;
     }
-    struct job *job = job_alloc(parent);
-    if (job == NULL) {
-        return ZX_ERR_NO_MEMORY;
-    }
-    *out = job;
-    return ZX_OK;
+    return job_alloc(parent, out);
 }
 
 // Decodes entry `i` of a policy array of `topic` into condition and action.

@@ -53,6 +53,51 @@ void kobject_ref(struct kobject *obj) {
     arch_irq_restore(irq);
 }
 
+enum { REAP_DESTROY = 1, REAP_LAST_HANDLE = 2 };
+
+static void reap_run(struct kobject *obj, uint32_t kind) {
+    if (kind == REAP_DESTROY) {
+        obj->ops->destroy(obj);
+        return;
+    }
+    if (obj->ops->on_last_handle != NULL) {
+        obj->ops->on_last_handle(obj);
+    }
+    kobject_unref(obj);
+}
+
+// Runs teardown step `kind` of `obj` now if this thread is not tearing anything down yet (and
+// then everything that step queues), else queues it for the outermost caller.
+static void reap(struct kobject *obj, uint32_t kind) {
+    struct kobject_reaper *r = thread_reaper();
+    obj->reap_kind = kind;
+    obj->reap_next = NULL;
+    if (r->depth > 0) {
+        if (r->tail != NULL) {
+            r->tail->reap_next = obj;
+        } else {
+            r->head = obj;
+        }
+        r->tail = obj;
+        return;
+    }
+    r->depth++;
+    reap_run(obj, kind);
+    while (r->head != NULL) {
+        struct kobject *next = r->head;
+        r->head = next->reap_next;
+        if (r->head == NULL) {
+            r->tail = NULL;
+        }
+        reap_run(next, next->reap_kind);
+    }
+    r->depth--;
+}
+
+void kobject_last_handle(struct kobject *obj) {
+    reap(obj, REAP_LAST_HANDLE);
+}
+
 void kobject_unref(struct kobject *obj) {
     if (obj == NULL) {
         return;
@@ -72,7 +117,7 @@ void kobject_unref(struct kobject *obj) {
     }
     arch_irq_restore(irq);
     if (last) {
-        obj->ops->destroy(obj);
+        reap(obj, REAP_DESTROY);
     }
 }
 
