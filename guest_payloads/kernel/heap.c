@@ -10,13 +10,15 @@
 // header holds HEAP_MAGIC while allocated and HEAP_FREE_MAGIC once freed, so kfree catches
 // double frees and foreign pointers.
 //
-// Lock rule: the free lists and counters are guarded by masking interrupts.
+// Lock rule: the free lists and counters are guarded by heap_lock, a spinlock (interrupts
+// masked) taken before pmm_lock when the heap grows.
 #include <kernel/heap.h>
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <kernel/arch.h>
+#include <kernel/lock.h>
 #include <kernel/panic.h>
 #include <kernel/pmm.h>
 #include <lib/string.h>
@@ -42,7 +44,10 @@ struct heap_free {
     struct heap_free *next;
 };
 
-// Guarded by masking interrupts.
+// Guarded by heap_lock.
+// The one lock of this file: a leaf spinlock (include/kernel/lock.h).
+static spinlock_t heap_lock = SPINLOCK_INITIALIZER("heap");
+
 static struct heap_free *free_lists[HEAP_CLASSES];
 static struct heap_stats stats;
 
@@ -93,7 +98,7 @@ void *kmalloc(size_t size) {
     if (size == 0 || size > ((size_t)1 << 40)) {
         return NULL;
     }
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = spin_lock_irqsave(&heap_lock);
     struct heap_header *h;
     if (size <= HEAP_MAX_SMALL) {
         h = heap_alloc_small(size);
@@ -111,7 +116,7 @@ void *kmalloc(size_t size) {
         stats.allocated_blocks++;
         stats.allocated_bytes += size;
     }
-    arch_irq_restore(irq);
+    spin_unlock_irqrestore(&heap_lock, irq);
     return h != NULL ? h + 1 : NULL;
 }
 
@@ -128,7 +133,7 @@ void kfree(void *ptr) {
         return;
     }
     struct heap_header *h = (struct heap_header *)ptr - 1;
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = spin_lock_irqsave(&heap_lock);
     if (h->magic == HEAP_FREE_MAGIC) {
         panic("kfree: double free of %p", ptr);
     }
@@ -147,12 +152,12 @@ void kfree(void *ptr) {
         f->next = free_lists[h->cls];
         free_lists[h->cls] = f;
     }
-    arch_irq_restore(irq);
+    spin_unlock_irqrestore(&heap_lock, irq);
 }
 
 struct heap_stats heap_stats(void) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = spin_lock_irqsave(&heap_lock);
     struct heap_stats s = stats;
-    arch_irq_restore(irq);
+    spin_unlock_irqrestore(&heap_lock, irq);
     return s;
 }

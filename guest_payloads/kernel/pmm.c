@@ -11,12 +11,13 @@
 // Arenas and the bitmap are physical; the pages handed out and taken back are their physmap
 // addresses (<kernel/physmap.h>).
 //
-// Lock rule: all state below is guarded by masking interrupts (one CPU).
+// Lock rule: all state below is guarded by pmm_lock, a leaf spinlock (interrupts masked).
 #include <kernel/pmm.h>
 
 #include <stdbool.h>
 
 #include <kernel/arch.h>
+#include <kernel/lock.h>
 #include <kernel/panic.h>
 #include <kernel/physmap.h>
 #include <lib/string.h>
@@ -39,7 +40,10 @@ struct pmm_arena {
     size_t first_bit;  // its first bit in `bitmap`
 };
 
-// Guarded by masking interrupts.
+// Guarded by pmm_lock.
+// The one lock of this file: a leaf spinlock (include/kernel/lock.h).
+static spinlock_t pmm_lock = SPINLOCK_INITIALIZER("pmm");
+
 static uint64_t bitmap[PMM_MAX_PAGES / BITS_PER_WORD];
 static struct pmm_arena arenas[BOOT_MAX_MEM_RANGES];
 static size_t arena_count;
@@ -138,7 +142,7 @@ uintptr_t pmm_alloc_pages(size_t count) {
     if (count == 0) {
         return 0;
     }
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = spin_lock_irqsave(&pmm_lock);
     uintptr_t found = 0;
     for (size_t i = 0; i < arena_count && found == 0; i++) {
         const struct pmm_arena *a = &arenas[i];
@@ -162,7 +166,7 @@ uintptr_t pmm_alloc_pages(size_t count) {
             }
         }
     }
-    arch_irq_restore(irq);
+    spin_unlock_irqrestore(&pmm_lock, irq);
     return found;
 }
 
@@ -184,7 +188,7 @@ uintptr_t pmm_alloc_zeroed_page(void) {
 
 void pmm_free_pages(uintptr_t page, size_t count) {
     uintptr_t paddr = vaddr_to_paddr((const void *)page);
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = spin_lock_irqsave(&pmm_lock);
     for (size_t i = 0; i < count; i++) {
         size_t bit = pmm_bit_of(paddr + i * PAGE_SIZE, "pmm_free_page");
         if (!bit_test(bit)) {
@@ -193,7 +197,7 @@ void pmm_free_pages(uintptr_t page, size_t count) {
         bit_clear(bit);
         free_pages++;
     }
-    arch_irq_restore(irq);
+    spin_unlock_irqrestore(&pmm_lock, irq);
 }
 
 void pmm_free_page(uintptr_t page) {
@@ -201,9 +205,9 @@ void pmm_free_page(uintptr_t page) {
 }
 
 struct pmm_stats pmm_stats(void) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = spin_lock_irqsave(&pmm_lock);
     struct pmm_stats s = {
         .total_pages = total_pages, .free_pages = free_pages, .ranges = arena_count};
-    arch_irq_restore(irq);
+    spin_unlock_irqrestore(&pmm_lock, irq);
     return s;
 }

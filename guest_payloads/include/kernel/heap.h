@@ -4,7 +4,7 @@
 // pages; larger ones get their own run of contiguous pages from the page allocator. Every
 // block carries a header with a magic, checked (and cleared) by kfree. Callable with
 // interrupts enabled or masked; not from an interrupt handler that interrupted kmalloc
-// itself (the heap masks interrupts while it works, so that cannot happen on one CPU).
+// itself (the heap holds a spinlock with interrupts masked while it works).
 #pragma once
 
 #include <stddef.h>
