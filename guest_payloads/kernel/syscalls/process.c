@@ -33,19 +33,24 @@ zx_status_t sys_process_create(zx_handle_t job, user_in_ptr_t name, size_t name_
     if (st != ZX_OK) {
         return st;
     }
+    // Both handles go into the table before either value is copied out: a full table fails
+    // the call with neither out parameter written and nothing left behind.
     struct handle_table *ht = &process_current()->handles;
-    zx_handle_t ph;
+    zx_rights_t vmar_rights = ZX_DEFAULT_VMAR_RIGHTS | ZX_RIGHT_READ | ZX_RIGHT_WRITE |
+                              ZX_RIGHT_EXECUTE;
+    zx_handle_t ph, vh;
     st = handle_table_add(ht, &p->obj, ZX_DEFAULT_PROCESS_RIGHTS, &ph);
     if (st == ZX_OK) {
-        st = handle_table_copy_out(ht, ph, proc_handle.addr);
-    }
-    if (st == ZX_OK) {
-        zx_rights_t vmar_rights = ZX_DEFAULT_VMAR_RIGHTS | ZX_RIGHT_READ | ZX_RIGHT_WRITE |
-                                  ZX_RIGHT_EXECUTE;
-        st = handle_table_add_user(ht, &p->aspace->root->obj, vmar_rights, vmar_handle.addr);
+        st = handle_table_add(ht, &p->aspace->root->obj, vmar_rights, &vh);
         if (st != ZX_OK) {
             (void)handle_table_close(ht, ph);
         }
+    }
+    if (st == ZX_OK && (copy_to_user((void *)proc_handle.addr, &ph, sizeof(ph)) != ZX_OK ||
+                        copy_to_user((void *)vmar_handle.addr, &vh, sizeof(vh)) != ZX_OK)) {
+        (void)handle_table_close(ht, vh);
+        (void)handle_table_close(ht, ph);
+        st = ZX_ERR_INVALID_ARGS;
     }
     kobject_unref(&p->obj);
     return st;

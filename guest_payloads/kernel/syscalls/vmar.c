@@ -102,11 +102,17 @@ zx_status_t sys_vmar_allocate(zx_handle_t parent_vmar, zx_vm_option_t options, s
         return st;
     }
     zx_rights_t rights = ZX_DEFAULT_VMAR_RIGHTS | perm_rights(can_map);
-    // The address first: the handle is the last step, so only the VMAR needs undoing.
-    st = copy_to_user((void *)child_addr.addr, &addr, sizeof(addr));
+    // Everything that can fail for lack of resources comes before the first copy-out, so a
+    // failure writes neither out parameter (only bad out pointers can leave one written).
+    struct handle_table *ht = &process_current()->handles;
+    zx_handle_t h;
+    st = handle_table_add(ht, &child->obj, rights, &h);
     if (st == ZX_OK) {
-        st = handle_table_add_user(&process_current()->handles, &child->obj, rights,
-                                   child_vmar.addr);
+        if (copy_to_user((void *)child_addr.addr, &addr, sizeof(addr)) != ZX_OK ||
+            copy_to_user((void *)child_vmar.addr, &h, sizeof(h)) != ZX_OK) {
+            (void)handle_table_close(ht, h);
+            st = ZX_ERR_INVALID_ARGS;
+        }
     }
     if (st != ZX_OK) {
         (void)vmar_destroy(child);
