@@ -6,6 +6,12 @@ Registered by `tests/conftest.py` (`pytest_plugins = ["harness.plugin"]`). Optio
     --accel=auto|tcg|kvm      auto: KVM only if usable and faster to start (see harness.accel)
     --boot-timeout=SECONDS    every console wait and every wait for power-off (default 30)
     --keep-artifacts          keep images and logs of passing tests too
+    --stress-seconds=S        each bin/stress-tests case runs S seconds (default: its own
+                              short round, 100 ms); the boot timeout grows to match
+    --stress-case=A,B         run only these stress-tests cases (the others are skipped)
+    --fuzz-calls=N            bin/syscall-fuzz makes N calls (default: its short pass)
+    --fuzz-seed=S             bin/syscall-fuzz's seed (decimal or 0x hex; default: random,
+                              printed as `syscall-fuzz: seed=0x...`)
 
 Every test that uses the `arch` fixture, directly or through the fixtures below, runs once per
 selected architecture with the architecture as its id (`test_banner[arm64]`), unless it
@@ -72,7 +78,7 @@ from harness.ktap import CaseStatus
 from harness.lockfile import locked
 from harness.machine import DEFAULT_TIMEOUT_S, FAILURE_GRACE_S, Machine
 from harness.profiles import Accel, Profile, get_profile, select_profiles
-from harness.suites import KtapSuite, SuiteRun, run_suite
+from harness.suites import KtapSuite, SuiteKnobs, SuiteRun, run_suite
 from zbi_tools import ZbiItem
 
 T = TypeVar("T")
@@ -94,6 +100,8 @@ class HarnessSession:
     suite_dir: Path | None = None
     """The on-disk cache of suite runs shared with the other pytest-xdist workers (None: this
     process keeps them in memory only)."""
+    knobs: SuiteKnobs = field(default_factory=SuiteKnobs)
+    """Program arguments of the suites that take them (--stress-seconds, --fuzz-calls...)."""
     _suite_runs: dict[str, SuiteRun] = field(default_factory=dict, init=False)
     _builds: dict[str, GuestOutputs | HarnessError] = field(default_factory=dict, init=False)
     _decisions: dict[str, AccelDecision | HarnessError] = field(
@@ -130,14 +138,15 @@ class HarnessSession:
         return self._suite_runs[key]
 
     def _run_suite(self, suite: KtapSuite, profile: Profile, work_dir: Path) -> SuiteRun:
+        suite, extra_timeout = suite.configured(self.knobs)
         try:
             outputs = self.build(profile)
             accel = self.decide_accel(profile).accel
         except HarnessError as exc:
             return SuiteRun(suite.name, profile.name, tuple(suite.case_names()),
                             suite.end_lines, error=str(exc))
-        return run_suite(suite, profile, outputs, accel=accel, timeout=self.boot_timeout,
-                         work_dir=work_dir)
+        return run_suite(suite, profile, outputs, accel=accel,
+                         timeout=self.boot_timeout + extra_timeout, work_dir=work_dir)
 
 
 def _memoized(memo: dict[str, T | HarnessError], key: str, compute: Callable[[], T]) -> T:
@@ -181,6 +190,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--keep-artifacts", action="store_true",
         help="keep boot images and logs of passing tests too (failing tests always keep them)",
     )
+    group.addoption(
+        "--stress-seconds", type=float, default=None, metavar="SECONDS",
+        help="run each bin/stress-tests case for SECONDS (default: a short round of 100 ms); "
+             "the suite's boot timeout grows by SECONDS x cases x 3",
+    )
+    group.addoption(
+        "--stress-case", default=None, metavar="NAMES",
+        help="run only these bin/stress-tests cases (comma separated); the others skip",
+    )
+    group.addoption(
+        "--fuzz-calls", type=int, default=None, metavar="N",
+        help="bin/syscall-fuzz makes N syscalls (default: its short pass)",
+    )
+    group.addoption(
+        "--fuzz-seed", type=lambda text: int(text, 0), default=None, metavar="SEED",
+        help="bin/syscall-fuzz's seed, decimal or 0x hex (default: random; the run prints it)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -198,7 +224,20 @@ def pytest_configure(config: pytest.Config) -> None:
         suite_dir = Path(worker_input[_SUITE_DIR_KEY])
     else:
         suite_dir = Path(tempfile.mkdtemp(prefix="zhb-suites-"))
+    stress_seconds = config.getoption("--stress-seconds")
+    fuzz_calls = config.getoption("--fuzz-calls")
+    if stress_seconds is not None and not stress_seconds > 0:
+        raise pytest.UsageError(f"--stress-seconds must be positive, not {stress_seconds}")
+    if fuzz_calls is not None and fuzz_calls < 1:
+        raise pytest.UsageError(f"--fuzz-calls must be at least 1, not {fuzz_calls}")
+    knobs = SuiteKnobs(
+        stress_seconds=stress_seconds,
+        stress_case=config.getoption("--stress-case"),
+        fuzz_calls=fuzz_calls,
+        fuzz_seed=config.getoption("--fuzz-seed"),
+    )
     config.stash[_SESSION] = HarnessSession(
+        knobs=knobs,
         profiles=profiles,
         accel=config.getoption("--accel"),
         boot_timeout=timeout,

@@ -20,6 +20,11 @@ file-locked on-disk cache (see `harness.plugin`).
 
 Adding a guest program is one `program_suite("name")` line in SUITES plus a test module that
 uses it (see tests/test_boot.py).
+
+Knobs: a program suite may take program arguments from pytest options (`ProgramArgs`: e.g.
+`--stress-seconds` becomes `userboot.next=bin/stress-tests+ms=N`, with a longer boot timeout
+to match). `SuiteKnobs` holds the option values of one pytest run; `KtapSuite.configured()`
+gives the suite as it boots with them.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,6 +93,20 @@ class KtapSuite:
     machines: Mapping[str, str] = field(default_factory=dict)
     end_lines: tuple[re.Pattern[bytes], ...] = ()
     source_root: Path = GUEST_SOURCE
+    program: str | None = None
+    """The guest program (`bin/<program>`) a program suite runs; None for other suites."""
+    args: ProgramArgs | None = None
+    """How pytest options become the program's arguments (None: it takes none)."""
+
+    def configured(self, knobs: SuiteKnobs) -> tuple[KtapSuite, float]:
+        """This suite as booted with `knobs` (its command line carrying the program arguments
+        they ask for) and the extra seconds of boot timeout those arguments need."""
+        if self.args is None or self.program is None:
+            return self, 0.0
+        args, extra = self.args(knobs, len(self.case_names()))
+        if not args:
+            return self, extra
+        return dataclasses.replace(self, cmdline=program_cmdline(self.program, args)), extra
 
     def source_files(self) -> list[Path]:
         return [path for pattern in self.sources for path in sorted(self.source_root.glob(pattern))]
@@ -104,17 +123,68 @@ class KtapSuite:
         return profile if machine is None else dataclasses.replace(profile, machine=machine)
 
 
-def program_suite(program: str) -> KtapSuite:
+@dataclass(frozen=True)
+class SuiteKnobs:
+    """The pytest options that become guest program arguments (None: not given)."""
+
+    stress_seconds: float | None = None
+    stress_case: str | None = None
+    fuzz_calls: int | None = None
+    fuzz_seed: int | None = None
+
+
+ProgramArgs = Callable[[SuiteKnobs, int], tuple[tuple[str, ...], float]]
+"""(knobs, number of cases) -> (program arguments, extra seconds of boot timeout)."""
+
+
+def program_cmdline(program: str, args: tuple[str, ...] = ()) -> str:
+    """userboot's command line running `bin/<program>` with `args` and powering off after."""
+    return f"userboot.next={'+'.join((f'bin/{program}', *args))} userboot.shutdown"
+
+
+def program_suite(program: str, args: ProgramArgs | None = None) -> KtapSuite:
     """The suite of guest program `bin/<program>`, run by userboot, which then powers off; a
     good run ends with userboot's `userboot: bin/<program> exited with return code 0`."""
     return KtapSuite(
         name=program,
         sources=(f"programs/{program}/*.c",),
         syntax=CaseSyntax.MACRO,
-        cmdline=f"userboot.next=bin/{program} userboot.shutdown",
+        cmdline=program_cmdline(program),
         bootfs=(f"bin/{program}",),
         end_lines=(console.userboot_exit(f"bin/{program}"),),
+        program=program,
+        args=args,
     )
+
+
+STRESS_TIME_FACTOR = 3.0
+"""Boot-timeout seconds allowed per second of stress round (TCG, a loaded 2-core host)."""
+FUZZ_CALLS_PER_S = 1000
+"""The slowest fuzz rate the boot timeout allows for (calls per second under TCG)."""
+
+
+def stress_args(knobs: SuiteKnobs, cases: int) -> tuple[tuple[str, ...], float]:
+    """`--stress-seconds S` -> `ms=<S*1000>` (each case's round), `--stress-case` -> `case=`."""
+    args: list[str] = []
+    extra = 0.0
+    if knobs.stress_seconds is not None:
+        args.append(f"ms={round(knobs.stress_seconds * 1000)}")
+        extra = knobs.stress_seconds * cases * STRESS_TIME_FACTOR
+    if knobs.stress_case:
+        args.append(f"case={knobs.stress_case}")
+    return tuple(args), extra
+
+
+def fuzz_args(knobs: SuiteKnobs, cases: int) -> tuple[tuple[str, ...], float]:
+    """`--fuzz-calls N` -> `calls=N`, `--fuzz-seed S` -> `seed=0x<S>`."""
+    args: list[str] = []
+    extra = 0.0
+    if knobs.fuzz_calls is not None:
+        args.append(f"calls={knobs.fuzz_calls}")
+        extra = knobs.fuzz_calls / FUZZ_CALLS_PER_S
+    if knobs.fuzz_seed is not None:
+        args.append(f"seed={knobs.fuzz_seed:#x}")
+    return tuple(args), extra
 
 
 KERNEL_SELFTEST_SOURCES = ("kernel/selftest.c", "kernel/**/selftest_*.c")
@@ -139,9 +209,16 @@ KERNEL_SELFTEST_VARIANT = dataclasses.replace(
 differs from the profile's, so the other driver path runs them too."""
 
 CORE_TESTS = program_suite("core-tests")
+STRESS_TESTS = program_suite("stress-tests", stress_args)
+"""bin/stress-tests: races and limits, one KTAP case each (programs/stress-tests/)."""
+SYSCALL_FUZZ = program_suite("syscall-fuzz", fuzz_args)
+"""bin/syscall-fuzz: every syscall with hostile arguments, from child processes; one KTAP
+case (programs/syscall-fuzz/)."""
 
 SUITES: dict[str, KtapSuite] = {
-    suite.name: suite for suite in (KERNEL_SELFTEST, KERNEL_SELFTEST_VARIANT, CORE_TESTS)
+    suite.name: suite
+    for suite in (KERNEL_SELFTEST, KERNEL_SELFTEST_VARIANT, CORE_TESTS, STRESS_TESTS,
+                  SYSCALL_FUZZ)
 }
 
 

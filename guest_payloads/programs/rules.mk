@@ -28,7 +28,9 @@ endef
 CORE_TESTS_SRCS := $(sort $(wildcard programs/core-tests/*.c))
 $(eval $(call guest_program,core-tests,$(CORE_TESTS_SRCS)))
 $(eval $(call guest_program,microbench,programs/microbench/microbench.c))
-USER_OUTPUTS += $(OUT)/bin/core-tests $(OUT)/bin/microbench
+STRESS_TESTS_SRCS := $(sort $(wildcard programs/stress-tests/*.c)) programs/common/testkit.c
+$(eval $(call guest_program,stress-tests,$(STRESS_TESTS_SRCS)))
+USER_OUTPUTS += $(OUT)/bin/core-tests $(OUT)/bin/microbench $(OUT)/bin/stress-tests
 
 .PHONY: guest-program
 ifneq ($(NAME),)

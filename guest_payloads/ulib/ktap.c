@@ -2,6 +2,7 @@
 #include <ktap.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 // Linker-made bounds of the ktap_cases section. Hidden: addressed PC-relative, never through
 // the GOT (the program is linked above 4 GiB, out of reach of 32-bit absolute forms).
@@ -63,12 +64,34 @@ bool ktap_check_status(zx_status_t actual, zx_status_t expected, const char *fil
     return record(ok);
 }
 
+// True if `name` is one of the comma-separated names in `list`.
+static bool listed(const char *list, const char *name) {
+    size_t len = strlen(name);
+    for (const char *p = list; *p != '\0';) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        if (n == len && strncmp(p, name, len) == 0) {
+            return true;
+        }
+        p += n + (comma != NULL);
+    }
+    return false;
+}
+
 int ktap_main(const char *program) {
+    return ktap_main_select(program, NULL);
+}
+
+int ktap_main_select(const char *program, const char *only) {
     size_t count = (size_t)(__stop_ktap_cases - __start_ktap_cases);
     size_t failed = 0;
     printf("KTAP version 1\n1..%zu\n", count);
     for (size_t i = 0; i < count; i++) {
         const struct ktap_case *c = &__start_ktap_cases[i];
+        if (only != NULL && !listed(only, c->name)) {
+            printf("ok %zu %s # SKIP not selected\n", i + 1, c->name);
+            continue;
+        }
         case_failed = false;
         c->run();
         failed += case_failed;

@@ -109,9 +109,18 @@ zx_status_t child_start(struct child *child, uintptr_t arg2) {
 
 zx_status_t spawn_from_bootfs(zx_handle_t job, const char *path, const char *arg,
                               zx_handle_t *proc) {
+    const char *args[] = {arg};
+    return spawn_from_bootfs_with(job, path, args, 1, ZX_HANDLE_INVALID, proc);
+}
+
+zx_status_t spawn_from_bootfs_with(zx_handle_t job, const char *path, const char *const *args,
+                                   uint32_t nargs, zx_handle_t resource, zx_handle_t *proc) {
     struct vdso_layout layout;
     uint64_t size;
     zx_vaddr_t image;
+    if (nargs + 1 > USERBOOT_MAX_ARGS) {
+        return ZX_ERR_INVALID_ARGS;
+    }
     if (bootfs_vmo_handle == ZX_HANDLE_INVALID) {
         bootfs_vmo_handle = zx_take_startup_handle(PA_HND(PA_VMO_BOOTFS, 0));
     }
@@ -138,8 +147,8 @@ zx_status_t spawn_from_bootfs(zx_handle_t job, const char *path, const char *arg
         .path = path,
         .image = entry.data,
         .size = entry.data_len,
-        .args = {path, arg},
-        .num_args = 2,
+        .args = {path},
+        .num_args = 1 + nargs,
         .environ = (const char *const *)environ,
         .num_environ = num_environ,
         .job = job,
@@ -147,7 +156,11 @@ zx_status_t spawn_from_bootfs(zx_handle_t job, const char *path, const char *arg
         .vdso_image = (const void *)__zhb_vdso_base,
         .vdso_size = layout.size,
         .bootfs_vmo = bootfs_vmo_handle,
+        .power = resource,
     };
+    for (uint32_t i = 0; i < nargs; i++) {
+        prog.args[1 + i] = args[i];
+    }
     char why[USERBOOT_LINE_MAX];
     status = program_start(&prog, proc, why, sizeof(why));
     if (status != ZX_OK) {

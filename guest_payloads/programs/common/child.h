@@ -44,6 +44,11 @@ zx_status_t child_start(struct child *child, uintptr_t arg2);
 zx_status_t spawn_from_bootfs(zx_handle_t job, const char *path, const char *arg,
                               zx_handle_t *proc);
 
+// The same with args {path, args[0..nargs)} and `resource` (if valid) handed to the child
+// as its PA_RESOURCE startup handle (duplicated; the loader's only slot for an extra handle).
+zx_status_t spawn_from_bootfs_with(zx_handle_t job, const char *path, const char *const *args,
+                                   uint32_t nargs, zx_handle_t resource, zx_handle_t *proc);
+
 // Kills (if still running) and closes everything.
 void child_destroy(struct child *child);
 

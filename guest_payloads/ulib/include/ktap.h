@@ -77,3 +77,6 @@ void ktap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 // Runs every registered case; returns the exit status (0: all passed).
 int ktap_main(const char *program);
+// The same, running only the cases named in `only` (comma-separated; NULL: all); the others
+// are reported as `ok N name # SKIP not selected`.
+int ktap_main_select(const char *program, const char *only);

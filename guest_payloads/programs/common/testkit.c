@@ -1,0 +1,210 @@
+// Helpers for stress-tests and syscall-fuzz: see testkit.h.
+#include "testkit.h"
+
+#include <ktap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zhb-arch.h>
+#include <zircon/process.h>
+#include <zircon/processargs.h>
+
+#include "child.h"
+
+#define TK_STACK_SIZE (64u * 1024u)
+
+static void tk_thread_entry(uintptr_t fn, uintptr_t arg) {
+    ((void (*)(void *))fn)((void *)arg);
+    zx_thread_exit();
+}
+
+zx_status_t tk_thread_start(struct tk_thread *t, const char *name, void (*fn)(void *),
+                            void *arg) {
+    *t = (struct tk_thread){0};
+    zx_handle_t vmo;
+    zx_status_t status = zx_vmo_create(TK_STACK_SIZE, 0, &vmo);
+    if (status != ZX_OK) {
+        return status;
+    }
+    status = zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0,
+                         TK_STACK_SIZE, &t->stack);
+    zx_handle_close(vmo);
+    if (status != ZX_OK) {
+        return status;
+    }
+    t->stack_size = TK_STACK_SIZE;
+    status = zx_thread_create(zx_process_self(), name, strlen(name), 0, &t->handle);
+    if (status == ZX_OK) {
+        status = zx_thread_start(t->handle, (zx_vaddr_t)(uintptr_t)tk_thread_entry,
+                                 zhb_initial_sp(t->stack + TK_STACK_SIZE), (uintptr_t)fn,
+                                 (uintptr_t)arg);
+    }
+    if (status != ZX_OK) {
+        if (t->handle != ZX_HANDLE_INVALID) {
+            zx_handle_close(t->handle);
+        }
+        zx_vmar_unmap(zx_vmar_root_self(), t->stack, TK_STACK_SIZE);
+        *t = (struct tk_thread){0};
+    }
+    return status;
+}
+
+zx_status_t tk_thread_join(struct tk_thread *t, int64_t ms) {
+    if (t->handle == ZX_HANDLE_INVALID) {
+        return ZX_ERR_BAD_HANDLE;
+    }
+    zx_status_t status = wait_ms(t->handle, ZX_THREAD_TERMINATED, ms);
+    if (status != ZX_OK) {
+        zx_task_kill(t->handle);
+        wait_ms(t->handle, ZX_THREAD_TERMINATED, 5000);
+    }
+    zx_handle_close(t->handle);
+    zx_vmar_unmap(zx_vmar_root_self(), t->stack, t->stack_size);
+    *t = (struct tk_thread){0};
+    return status;
+}
+
+void tk_fail(struct tk_failure *f, int line, const char *what, int64_t a, int64_t b) {
+    if (tk_add(&f->count, 1) == 1) {
+        f->line = (uint64_t)line;
+        f->a = a;
+        f->b = b;
+        f->what = what;
+    }
+}
+
+bool tk_report(struct tk_failure *f, const char *file) {
+    uint64_t count = tk_load(&f->count);
+    if (count == 0) {
+        return true;
+    }
+    ktap_check(false, file, (int)f->line, f->what);
+    ktap_diag("  values %lld (0x%llx), %lld (0x%llx); %llu failure(s) in all", (long long)f->a,
+              (unsigned long long)f->a, (long long)f->b, (unsigned long long)f->b,
+              (unsigned long long)count);
+    return false;
+}
+
+static int64_t round_ms = 100;
+
+void tk_set_round_ms(int64_t ms) {
+    round_ms = ms;
+}
+
+int64_t tk_round_ms(void) {
+    return round_ms;
+}
+
+zx_time_t tk_round_deadline(void) {
+    return zx_deadline_after(ZX_MSEC(round_ms));
+}
+
+bool tk_before(zx_time_t deadline) {
+    return zx_clock_get_monotonic() < deadline;
+}
+
+const char *tk_arg(int argc, char **argv, const char *prefix, const char *key) {
+    size_t len = strlen(key);
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], key, len) == 0 && argv[i][len] == '=') {
+            return argv[i] + len + 1;
+        }
+    }
+    char name[64];
+    snprintf(name, sizeof(name), "%s.%s", prefix, key);
+    return getenv(name);
+}
+
+bool tk_parse_u64(const char *text, uint64_t *value) {
+    uint64_t v = 0;
+    unsigned base = 10;
+    if (text == NULL || *text == '\0') {
+        return false;
+    }
+    if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+        base = 16;
+        text += 2;
+        if (*text == '\0') {
+            return false;
+        }
+    }
+    for (; *text != '\0'; text++) {
+        unsigned digit;
+        char c = *text;
+        if (c >= '0' && c <= '9') {
+            digit = (unsigned)(c - '0');
+        } else if (base == 16 && c >= 'a' && c <= 'f') {
+            digit = (unsigned)(c - 'a' + 10);
+        } else if (base == 16 && c >= 'A' && c <= 'F') {
+            digit = (unsigned)(c - 'A' + 10);
+        } else {
+            return false;
+        }
+        v = v * base + digit;
+    }
+    *value = v;
+    return true;
+}
+
+zx_status_t tk_kernel_sane(void) {
+    zx_handle_t a, b, ev, got = ZX_HANDLE_INVALID;
+    zx_status_t status = zx_channel_create(0, &a, &b);
+    if (status != ZX_OK) {
+        return status;
+    }
+    if ((status = zx_event_create(0, &ev)) != ZX_OK) {
+        zx_handle_close(a);
+        zx_handle_close(b);
+        return status;
+    }
+    zx_koid_t sent = koid_of(ev);
+    static const char msg[] = "sanity";
+    char buf[16] = {0};
+    uint32_t nbytes = 0, nhandles = 0;
+    status = zx_channel_write(a, 0, msg, sizeof(msg), &ev, 1);
+    if (status == ZX_OK) {
+        status = zx_channel_read(b, 0, buf, &got, sizeof(buf), 1, &nbytes, &nhandles);
+    }
+    if (status == ZX_OK && (nbytes != sizeof(msg) || nhandles != 1 ||
+                            memcmp(buf, msg, sizeof(msg)) != 0 || koid_of(got) != sent)) {
+        status = ZX_ERR_INTERNAL;
+    }
+    if (status == ZX_OK) {
+        zx_signals_t seen = 0;
+        status = zx_object_signal(got, 0, ZX_EVENT_SIGNALED);
+        if (status == ZX_OK) {
+            status = zx_object_wait_one(got, ZX_EVENT_SIGNALED, 0, &seen);
+        }
+    }
+    if (got != ZX_HANDLE_INVALID) {
+        zx_handle_close(got);
+    }
+    zx_handle_close(a);
+    zx_handle_close(b);
+    if (status != ZX_OK) {
+        return status;
+    }
+    zx_handle_t vmo;
+    if ((status = zx_vmo_create(2 * TK_PAGE, 0, &vmo)) != ZX_OK) {
+        return status;
+    }
+    uint64_t word = 0x5a5a1234cafef00dull, back = 0;
+    status = zx_vmo_write(vmo, &word, TK_PAGE + 8, sizeof(word));
+    if (status == ZX_OK) {
+        status = zx_vmo_read(vmo, &back, TK_PAGE + 8, sizeof(back));
+    }
+    if (status == ZX_OK && back != word) {
+        status = ZX_ERR_INTERNAL;
+    }
+    zx_handle_close(vmo);
+    return status;
+}
+
+zx_status_t tk_spawn(zx_handle_t job, const char *path, const char *const *args, uint32_t nargs,
+                     zx_handle_t report, zx_handle_t *proc) {
+    return spawn_from_bootfs_with(job, path, args, nargs, report, proc);
+}
+
+zx_handle_t tk_report_vmo(void) {
+    return zx_take_startup_handle(PA_HND(PA_RESOURCE, 0));
+}

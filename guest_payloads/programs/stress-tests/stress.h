@@ -1,0 +1,41 @@
+// Shared by the stress-tests sources: the run's knobs, the worker scaffolding and the child
+// modes (main.c dispatches `stress-tests child=<mode>` to them).
+#pragma once
+
+#include <ktap.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <zircon/process.h>
+#include <zircon/syscalls.h>
+#include <zircon/syscalls/object.h>
+
+#include "child.h"
+#include "testkit.h"
+
+#define STRESS_PATH "bin/stress-tests"
+#define JOIN_MS 10000
+#define DEATH_MS 5000
+
+// Every case ends with this: the kernel still does a fresh channel round trip, VMO I/O and
+// an event wait.
+#define STRESS_KERNEL_SANE() KTAP_EXPECT_OK(tk_kernel_sane())
+
+// A random generator seeded per case and thread (reproducible runs are not the point here:
+// the interleavings come from the scheduler).
+uint64_t stress_seed(uint64_t salt);
+
+// Spawns `stress-tests child=<mode>` in a fresh job under our default job; waits up to `ms`
+// (killing it then) and returns its return code through
+// *code. ZX_OK if it terminated by itself.
+zx_status_t stress_run_child(const char *mode, int64_t ms, int64_t *code);
+
+// One round of racing threads: starts workers[i](arg) for each of the `n` workers, sleeps
+// one round, sets *stop and joins them all (each must notice *stop within JOIN_MS). Returns
+// ZX_OK, or the first failure to start or to end in time.
+typedef void (*stress_worker)(void *arg);
+zx_status_t stress_round(const stress_worker *workers, int n, void *arg, volatile uint64_t *stop);
+
+// Child modes (return the child's exit status).
+int child_deep_vmar(void);
+int child_churn(void);
+int child_resize_map(void);

@@ -1,0 +1,48 @@
+"""bin/stress-tests (guest_payloads/programs/stress-tests/): races and limits in the kernel.
+
+Every `KTAP_CASE(name)` of the program is its own test per arch (`test_stress[x86_64-<name>]`),
+plus a test that source and output agree and one that the run ends with userboot's
+`exited with return code 0`, a guest power-off and no panic. A kernel panic in one case is
+reported on that case (its console excerpt holds the panic line) and every later case is
+reported as crashed.
+
+The default run gives each case a short round (100 ms); `--stress-seconds=S` runs each case
+for S seconds (the boot timeout grows to match) and `--stress-case=A,B` runs only those cases
+(the others skip), for reproducing one race at a time.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import suites
+from harness.plugin import KtapCaseRun, require_no_problems
+from harness.suites import STRESS_TESTS, SuiteKnobs, SuiteRun
+
+
+@pytest.mark.ktap_suite(STRESS_TESTS)
+def test_stress(ktap_case: KtapCaseRun) -> None:
+    ktap_case.check()
+
+
+@pytest.mark.ktap_suite(STRESS_TESTS)
+def test_stress_reports_every_source_case(suite_run: SuiteRun) -> None:
+    require_no_problems(suite_run.summary_problems())
+
+
+@pytest.mark.ktap_suite(STRESS_TESTS)
+def test_stress_shut_down_cleanly(suite_run: SuiteRun) -> None:
+    require_no_problems(suite_run.shutdown_problems())
+
+
+def test_stress_knobs_become_program_args() -> None:
+    assert STRESS_TESTS.cmdline == "userboot.next=bin/stress-tests userboot.shutdown"
+    assert STRESS_TESTS.configured(SuiteKnobs()) == (STRESS_TESTS, 0.0)
+    cases = len(STRESS_TESTS.case_names())
+    assert cases >= 20
+    suite, extra = STRESS_TESTS.configured(
+        SuiteKnobs(stress_seconds=2.5, stress_case="handle_double_send,deep_job_chain_kill"))
+    assert suite.cmdline == ("userboot.next=bin/stress-tests+ms=2500"
+                             "+case=handle_double_send,deep_job_chain_kill userboot.shutdown")
+    assert extra == pytest.approx(2.5 * cases * suites.STRESS_TIME_FACTOR)
+    assert suite.name == STRESS_TESTS.name and suite.case_names() == STRESS_TESTS.case_names()
