@@ -67,10 +67,11 @@ void arch_aspace_activate(struct arch_aspace *as);
 
 struct vmo {
     struct kobject obj;  // ZX_OBJ_TYPE_VMO
-    struct mutex lock;   // size, pages[], mapping_count (LOCK_RANK_VMO)
+    struct mutex lock;   // size, the page directory, mapping_count (LOCK_RANK_VMO)
     uint64_t size;       // bytes, a multiple of PAGE_SIZE
-    size_t page_count;   // entries of pages[]
-    uintptr_t *pages;    // physical page per index, 0 = not committed yet (reads as zeros)
+    size_t dir_len;      // entries of dir[]: leaves of 512 pages (kernel/object/vmo.c)
+    uintptr_t **dir;     // leaf per 2 MiB, NULL until a page in it is committed; a leaf
+                         // holds the page per index, 0 = not committed yet (reads as zeros)
     uint32_t options;    // ZX_VMO_RESIZABLE ...
     uint32_t flags;      // VMO_FLAG_*
     uint32_t mapping_count;

@@ -1,12 +1,17 @@
-// Virtual memory objects (include/kernel/vm.h): a size and an array of physical pages.
+// Virtual memory objects (include/kernel/vm.h): a size and a sparse two-level page table.
 //
-//   pages[i] == 0    page i not committed: reads as zeros; the first write or a mapping
+//   dir[i / VMO_LEAF] -> leaf[VMO_LEAF]   a leaf (one 4 KiB heap block) exists only once a
+//                                         page in its range is committed
+//   page i == 0      not committed: reads as zeros; the first write or a mapping
 //                    commits a zeroed page from the pmm
-//   pages[i] != 0    the page from the pmm: its physmap address (<kernel/physmap.h>)
+//   page i != 0      the page from the pmm: its physmap address (<kernel/physmap.h>)
+//
+// So creating a VMO costs only its directory (8 bytes per 2 MiB of size): a 4 GiB VMO that
+// is never touched holds 16 KiB, as Zircon's VMOs commit nothing up front.
 //
 // A VMO_FLAG_VDSO VMO is immutable: every write path refuses it with ZX_ERR_ACCESS_DENIED
 // (README "vDSO rules"). Sizes are whole pages; the largest VMO is VMO_MAX_SIZE.
-// Lock rule: each VMO has a mutex (LOCK_RANK_VMO, the innermost mutex) over its size, pages[]
+// Lock rule: each VMO has a mutex (LOCK_RANK_VMO, the innermost mutex) over its size, page directory
 // and mapping count. A copy between a VMO and user memory never holds it while touching user
 // memory: it moves at most VMO_BOUNCE bytes at a time through a kernel buffer, taking the lock
 // only for the VMO side. So a page can never be freed (by a shrink) while bytes are being copied
@@ -25,7 +30,8 @@
 #include <zircon/rights.h>
 #include <zircon/syscalls/object.h>
 
-#define VMO_MAX_SIZE (1ull << 32)  // 4 GiB: the pages[] array stays within one heap block run
+#define VMO_MAX_SIZE (1ull << 32)  // 4 GiB: the directory stays within a few pages
+#define VMO_LEAF (PAGE_SIZE / sizeof(uintptr_t))  // pages per leaf: 512 (2 MiB)
 #define VMO_OPTIONS_ALLOWED ZX_VMO_RESIZABLE
 #define VMO_BOUNCE 512u  // bytes a user copy moves per VMO-lock hold (on the kernel stack)
 
@@ -33,11 +39,45 @@ static struct vmo *vmo_from(struct kobject *obj) {
     return (struct vmo *)obj;
 }
 
+static size_t dir_len_for(size_t pages) {
+    return (pages + VMO_LEAF - 1) / VMO_LEAF;
+}
+
+// Page i (0: not committed). VMO locked.
+static uintptr_t page_get(const struct vmo *vmo, size_t i) {
+    const uintptr_t *leaf = i / VMO_LEAF < vmo->dir_len ? vmo->dir[i / VMO_LEAF] : NULL;
+    return leaf != NULL ? leaf[i % VMO_LEAF] : 0;
+}
+
+// The slot of page i, making its leaf if needed (NULL when out of memory). VMO locked.
+static uintptr_t *page_slot(struct vmo *vmo, size_t i) {
+    uintptr_t **leaf = &vmo->dir[i / VMO_LEAF];
+    if (*leaf == NULL) {
+        *leaf = kzalloc(VMO_LEAF * sizeof(uintptr_t));
+        if (*leaf == NULL) {
+            return NULL;
+        }
+    }
+    return &(*leaf)[i % VMO_LEAF];
+}
+
+// Frees every committed page from index `from` on, and the leaves left empty. VMO locked.
 static void vmo_free_pages(struct vmo *vmo, size_t from) {
-    for (size_t i = from; i < vmo->page_count; i++) {
-        if (vmo->pages[i] != 0) {
-            pmm_free_page(vmo->pages[i]);
-            vmo->pages[i] = 0;
+    for (size_t d = from / VMO_LEAF; d < vmo->dir_len; d++) {
+        uintptr_t *leaf = vmo->dir[d];
+        if (leaf == NULL) {
+            continue;
+        }
+        size_t first = d == from / VMO_LEAF ? from % VMO_LEAF : 0;
+        for (size_t k = first; k < VMO_LEAF; k++) {
+            if (leaf[k] != 0) {
+                pmm_free_page(leaf[k]);
+                leaf[k] = 0;
+            }
+        }
+        if (first == 0) {
+            kfree(leaf);
+            vmo->dir[d] = NULL;
         }
     }
 }
@@ -45,14 +85,16 @@ static void vmo_free_pages(struct vmo *vmo, size_t from) {
 static void vmo_destroy(struct kobject *obj) {
     struct vmo *vmo = vmo_from(obj);
     vmo_free_pages(vmo, 0);
-    kfree(vmo->pages);
+    kfree(vmo->dir);
     kfree(vmo);
 }
 
 static size_t vmo_committed_pages(const struct vmo *vmo) {
     size_t n = 0;
-    for (size_t i = 0; i < vmo->page_count; i++) {
-        n += vmo->pages[i] != 0;
+    for (size_t d = 0; d < vmo->dir_len; d++) {
+        for (size_t k = 0; vmo->dir[d] != NULL && k < VMO_LEAF; k++) {
+            n += vmo->dir[d][k] != 0;
+        }
     }
     return n;
 }
@@ -103,10 +145,10 @@ zx_status_t vmo_create(uint64_t size, uint32_t options, struct vmo **out) {
     if (vmo == NULL) {
         return ZX_ERR_NO_MEMORY;
     }
-    vmo->page_count = (size_t)(rounded / PAGE_SIZE);
-    if (vmo->page_count > 0) {
-        vmo->pages = kzalloc(vmo->page_count * sizeof(uintptr_t));
-        if (vmo->pages == NULL) {
+    vmo->dir_len = dir_len_for((size_t)(rounded / PAGE_SIZE));
+    if (vmo->dir_len > 0) {
+        vmo->dir = kzalloc(vmo->dir_len * sizeof(uintptr_t *));
+        if (vmo->dir == NULL) {
             kfree(vmo);
             return ZX_ERR_NO_MEMORY;
         }
@@ -142,11 +184,14 @@ static uintptr_t commit_kpage(struct vmo *vmo, uint64_t offset) {
     if (offset >= vmo->size) {
         return 0;
     }
-    size_t i = (size_t)(offset / PAGE_SIZE);
-    if (vmo->pages[i] == 0) {
-        vmo->pages[i] = pmm_alloc_zeroed_page();
+    uintptr_t *slot = page_slot(vmo, (size_t)(offset / PAGE_SIZE));
+    if (slot == NULL) {
+        return 0;
     }
-    return vmo->pages[i];
+    if (*slot == 0) {
+        *slot = pmm_alloc_zeroed_page();
+    }
+    return *slot;
 }
 
 uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset) {
@@ -211,7 +256,7 @@ static zx_status_t vmo_copy_locked(struct vmo *vmo, uint64_t offset, size_t len,
             }
             memcpy((char *)page + in_page, k + done, chunk);
         } else {
-            uintptr_t page = vmo->pages[at / PAGE_SIZE];
+            uintptr_t page = page_get(vmo, (size_t)(at / PAGE_SIZE));
             if (page != 0) {
                 memcpy(k + done, (const char *)page + in_page, chunk);
             } else {
@@ -299,27 +344,27 @@ zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size) {
     }
     uint64_t rounded = PAGE_ALIGN_UP(size);
     size_t count = (size_t)(rounded / PAGE_SIZE);
-    uintptr_t *old = NULL;
+    uintptr_t **old = NULL;
     zx_status_t st = ZX_OK;
     // Everything under the lock: the new array is sized and filled from the page count as it
     // is now, not as another thread left it.
     mutex_lock(&vmo->lock);
     if (rounded < vmo->size && vmo->mapping_count > 0) {
         st = ZX_ERR_BAD_STATE;
-    } else if (count > vmo->page_count) {
-        uintptr_t *pages = kzalloc(count * sizeof(uintptr_t));
-        if (pages == NULL) {
+    } else if (dir_len_for(count) > vmo->dir_len) {
+        uintptr_t **dir = kzalloc(dir_len_for(count) * sizeof(uintptr_t *));
+        if (dir == NULL) {
             st = ZX_ERR_NO_MEMORY;
         } else {
-            if (vmo->page_count > 0) {
-                memcpy(pages, vmo->pages, vmo->page_count * sizeof(uintptr_t));
+            if (vmo->dir_len > 0) {
+                memcpy(dir, vmo->dir, vmo->dir_len * sizeof(uintptr_t *));
             }
-            old = vmo->pages;
-            vmo->pages = pages;
-            vmo->page_count = count;
+            old = vmo->dir;
+            vmo->dir = dir;
+            vmo->dir_len = dir_len_for(count);
         }
     } else {
-        vmo_free_pages(vmo, count);  // pages[] keeps its length; the tail stays 0
+        vmo_free_pages(vmo, count);  // the directory keeps its length; the tail stays empty
     }
     if (st == ZX_OK) {
         vmo->size = rounded;
