@@ -1,8 +1,9 @@
 // Spinlocks and mutexes (include/kernel/lock.h).
 //
-//   mutex_lock:    thread lock (irqs masked) { free? take it : queue FIFO and block until the
-//                  unlocker hands it over }                    then record it on the lock stack
-//   mutex_unlock:  thread lock { first waiter? owner = it, wake it : owner = NULL }
+//   mutex_lock:    CAS 0 -> self; taken? thread lock (irqs masked) { set CONTENDED, queue
+//                  FIFO and block until the unlocker hands it over }; record it on the
+//                  lock stack
+//   mutex_unlock:  CAS self -> 0; CONTENDED? thread lock { state = first waiter, wake it }
 //
 // Handing the mutex to the first waiter (instead of waking it to race for it) keeps the order
 // FIFO and means a woken waiter never has to retry.
@@ -58,10 +59,38 @@ static void lock_order_check(const struct mutex *m) {
 }
 
 void mutex_init(struct mutex *m, const char *name, uint32_t rank) {
-    m->owner = NULL;
+    m->state = 0;
     m->waiters.head = m->waiters.tail = NULL;
     m->name = name;
     m->rank = rank;
+}
+
+static bool state_cas(struct mutex *m, uintptr_t *expected, uintptr_t desired) {
+    return __atomic_compare_exchange_n(&m->state, expected, desired, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
+}
+
+// Contended: mark the mutex contended and queue until the unlocker hands it over. Under the
+// thread lock, so no unlock can run between marking and blocking.
+static void mutex_lock_slow(struct mutex *m, uintptr_t self) {
+    arch_irq_state_t irq = arch_irq_save();
+    for (;;) {
+        uintptr_t cur = __atomic_load_n(&m->state, __ATOMIC_ACQUIRE);
+        if ((cur & ~MUTEX_CONTENDED) == self) {
+            break;  // handed to us by mutex_unlock
+        }
+        if (cur == 0) {
+            if (state_cas(m, &cur, self)) {
+                break;
+            }
+            continue;
+        }
+        if (!(cur & MUTEX_CONTENDED) && !state_cas(m, &cur, cur | MUTEX_CONTENDED)) {
+            continue;
+        }
+        wait_queue_block_etc(&m->waiters, THREAD_DEADLINE_INFINITE, false);
+    }
+    arch_irq_restore(irq);
 }
 
 void mutex_lock(struct mutex *m) {
@@ -69,37 +98,44 @@ void mutex_lock(struct mutex *m) {
     if (self == NULL) {
         return;  // before thread_init: one context, nothing to exclude
     }
-    arch_irq_state_t irq = arch_irq_save();
-    if (m->owner == self) {
-        panic("mutex_lock: %s taken recursively by thread %s", m->name, thread_name(self));
-    }
     lock_order_check(m);
-    if (m->owner == NULL) {
-        m->owner = self;
-    } else {
-        while (m->owner != self) {
-            wait_queue_block_etc(&m->waiters, THREAD_DEADLINE_INFINITE, false);
+    uintptr_t expected = 0;
+    if (!state_cas(m, &expected, (uintptr_t)self)) {
+        if ((expected & ~MUTEX_CONTENDED) == (uintptr_t)self) {
+            panic("mutex_lock: %s taken recursively by thread %s", m->name, thread_name(self));
         }
+        mutex_lock_slow(m, (uintptr_t)self);
     }
     lock_stack_push(m);
-    arch_irq_restore(irq);
 }
 
 void mutex_unlock(struct mutex *m) {
-    if (thread_current() == NULL) {
+    struct thread *self = thread_current();
+    if (self == NULL) {
         return;
     }
-    arch_irq_state_t irq = arch_irq_save();
-    if (m->owner != thread_current()) {
+    if ((__atomic_load_n(&m->state, __ATOMIC_RELAXED) & ~MUTEX_CONTENDED) != (uintptr_t)self) {
         panic("mutex_unlock: %s not held by the caller", m->name);
     }
     lock_stack_pop(m);
-    m->owner = wait_queue_wake_first(&m->waiters);
+    uintptr_t expected = (uintptr_t)self;
+    if (state_cas(m, &expected, 0)) {
+        return;  // nobody waits
+    }
+    // Contended: hand it to the first waiter (still contended if more wait behind it).
+    arch_irq_state_t irq = arch_irq_save();
+    struct thread *next = wait_queue_wake_first(&m->waiters);
+    uintptr_t state = 0;
+    if (next != NULL) {
+        state = (uintptr_t)next | (m->waiters.head != NULL ? MUTEX_CONTENDED : 0);
+    }
+    __atomic_store_n(&m->state, state, __ATOMIC_RELEASE);
     arch_irq_restore(irq);
 }
 
 bool mutex_held(const struct mutex *m) {
-    return m->owner == thread_current();
+    return (__atomic_load_n(&m->state, __ATOMIC_RELAXED) & ~MUTEX_CONTENDED) ==
+           (uintptr_t)thread_current();
 }
 
 void mutex_assert_held(const struct mutex *m, const char *where) {

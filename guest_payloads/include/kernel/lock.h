@@ -56,13 +56,16 @@ enum lock_rank {
 #define LOCK_MAX_HELD 8
 
 struct mutex {
-    struct thread *owner;       // NULL: free
-    struct wait_queue waiters;  // threads blocked in mutex_lock, FIFO
+    // The owner (a struct thread *) | MUTEX_CONTENDED while threads wait; 0: free. The
+    // uncontended lock and unlock are one compare-and-swap each, without masking interrupts.
+    uintptr_t state;
+    struct wait_queue waiters;  // threads blocked in mutex_lock, FIFO (thread lock)
     const char *name;           // for diagnostics ("vmo", "handle-table", ...)
     uint32_t rank;              // enum lock_rank
 };
 
-#define MUTEX_INITIALIZER(name_, rank_) {.owner = NULL, .waiters = {0}, .name = (name_), .rank = (rank_)}
+#define MUTEX_CONTENDED ((uintptr_t)1)
+#define MUTEX_INITIALIZER(name_, rank_) {.state = 0, .waiters = {0}, .name = (name_), .rank = (rank_)}
 
 void mutex_init(struct mutex *m, const char *name, uint32_t rank);
 // Takes `m`, blocking (not killable) while another thread holds it. Panics on recursion and

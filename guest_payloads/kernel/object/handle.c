@@ -204,6 +204,9 @@ static zx_handle_t handle_slot_fill(struct handle_table *ht, struct kobject *obj
 
 zx_status_t handle_table_install_many(struct handle_table *ht, const struct msg_handle *mh,
                                       uint32_t n, zx_handle_t *out) {
+    if (n == 0) {
+        return ZX_OK;
+    }
     mutex_lock(&ht->lock);
     zx_status_t status = handle_table_make_room(ht, n);
     if (status == ZX_OK) {
@@ -335,6 +338,9 @@ static zx_status_t take_many_check(struct handle_table *ht, const zx_handle_t *h
 zx_status_t handle_table_take_many(struct handle_table *ht, const zx_handle_t *hv, uint32_t n,
                                    zx_rights_t need, const struct kobject *exclude,
                                    struct msg_handle *mh) {
+    if (n == 0) {
+        return ZX_OK;
+    }
     mutex_lock(&ht->lock);
     zx_status_t status = take_many_check(ht, hv, n, need, exclude);
     // Success moves every handle out; failure takes out the ones that are still live, to be
