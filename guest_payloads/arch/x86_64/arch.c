@@ -13,8 +13,8 @@
 //
 // User mode: a CPU exception taken in ring 3 is a user fault (kernel/syscall.c user_fault:
 // the process dies, the kernel goes on); an interrupt taken in ring 3 returns through
-// user_return_check. The TSS only supplies rsp0, the kernel stack ring-3 traps land on;
-// `syscall` enters at x86_syscall_entry (user.S) through MSR_LSTAR.
+// user_return_check. The TSS supplies rsp0, the kernel stack ring-3 traps land on (and the
+// two IST stacks above); `syscall` enters at x86_syscall_entry (user.S) through MSR_LSTAR.
 // One CPU today: this_cpu() is percpu[0]; x86_kernel_rsp (user.S) mirrors its TSS.rsp0.
 #include <kernel/arch.h>
 
