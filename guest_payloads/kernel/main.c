@@ -13,11 +13,14 @@
 //   zhb kernel: pmm: <F> of <T> pages free (<M> MiB) in <A> arenas
 // Command-line words: kernel.test.panic panics right after the banner; kernel.test.fault
 // executes a trap instruction there (the exception handler must panic naming it);
-// kernel.selftest runs the KTAP self-tests (kernel/selftest.c) instead of userboot.
+// kernel.selftest runs the KTAP self-tests (kernel/selftest.c) instead of userboot;
+// kernel.test.stack-overflow runs a thread that overflows its stack (kernel/vm/kstack.c: the
+// guard page must make it panic naming the thread).
 #include <stdbool.h>
 
 #include <kernel/arch.h>
 #include <kernel/bootinfo.h>
+#include <kernel/kstack.h>
 #include <kernel/bootinfo_parse.h>
 #include <kernel/panic.h>
 #include <kernel/platform.h>
@@ -102,6 +105,9 @@ void kernel_main(uintptr_t zbi_paddr) {
     platform_init_interrupts(&boot_info);
     timer_init();
     arch_irq_enable();
+    if (cmdline_has_word(boot_info.cmdline, "kernel.test.stack-overflow")) {
+        kstack_test_overflow();
+    }
     if (cmdline_has_word(boot_info.cmdline, "kernel.selftest")) {
         selftest_run();
     } else {

@@ -28,6 +28,7 @@
 
 #include <kernel/arch.h>
 #include <kernel/heap.h>
+#include <kernel/kstack.h>
 #include <kernel/lock.h>
 #include <kernel/object.h>
 #include <kernel/panic.h>
@@ -163,7 +164,8 @@ static struct thread *thread_alloc(const char *name, thread_start_fn entry, void
     if (t == NULL) {
         return NULL;
     }
-    t->stack = pmm_alloc_pages(THREAD_STACK_PAGES);
+    thread_set_name(t, name);
+    t->stack = kstack_alloc(t->name);  // guarded: an overflow faults (<kernel/kstack.h>)
     if (t->stack == 0) {
         kfree(t);
         return NULL;
@@ -172,14 +174,13 @@ static struct thread *thread_alloc(const char *name, thread_start_fn entry, void
     t->magic = THREAD_MAGIC;
     t->entry = entry;
     t->arg = arg;
-    thread_set_name(t, name);
     arch_thread_init(&t->arch, t->stack, THREAD_STACK_SIZE, thread_start);
     return t;
 }
 
 static void thread_free(struct thread *t) {
     t->magic = 0;
-    pmm_free_pages(t->stack, THREAD_STACK_PAGES);
+    kstack_free(t->stack);
     kfree(t);
 }
 

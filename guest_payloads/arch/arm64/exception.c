@@ -6,6 +6,11 @@
 // If the panic path itself faults, the next exception only powers off, and one after that
 // halts, so a broken console or conduit cannot loop forever.
 //
+// Kernel stack overflow (<kernel/kstack.h>): the EL1 vectors send an exception whose sp is
+// in a stack's guard to arm64_kstack_overflow on an emergency stack (vectors.S); a data
+// abort from EL1 whose FAR is in a guard (the frame still fitted) ends the same way:
+//   kernel stack overflow in thread NAME (fault address 0x...)
+//
 // start.S turned the MMU on (arch/arm64/mmu.c, which also reports arch_phys_limit());
 // arch_init loads the final kernel tables (W^X by section, arm64_mmu_protect_kernel), drops
 // the boot-time identity view from TTBR0 and installs the vectors.
@@ -13,6 +18,7 @@
 #include <arch/arm64/mmu.h>
 #include <arch/arm64/psci.h>
 #include <kernel/arch.h>
+#include <kernel/kstack.h>
 #include <kernel/panic.h>
 #include <kernel/platform.h>
 #include <kernel/syscall.h>
@@ -25,6 +31,7 @@
 #define ESR_EC_SVC64 0x15u
 #define ESR_EC_IABT_LOWER 0x20u
 #define ESR_EC_DABT_LOWER 0x24u
+#define ESR_EC_DABT_CURRENT 0x25u
 // The kernel returns from a syscall past the stub's 12-byte speculation barrier.
 #define ARM64_SYSCALL_RETURN_SKIP 12
 #define ARM64_SYSCALL_NUM_REG 16
@@ -37,6 +44,10 @@ static const char *const slot_groups[] = {"current EL SP0", "current EL SPx", "l
 static const char *const slot_kinds[ARM64_SLOT_KINDS] = {"sync", "IRQ", "FIQ", "SError"};
 
 void arch_init(void) {
+    if (((uintptr_t)kstack_boot_guard & (KSTACK_SLOT_SIZE - 1)) != 0) {
+        // The vectors' overflow test needs the boot stack at a 32 KiB aligned slot address.
+        panic("arch_init: kernel loaded at an address that is not a multiple of 32 KiB");
+    }
     arm64_mmu_protect_kernel();
     arm64_mmu_drop_identity();
     __asm__ volatile("msr vbar_el1, %0; isb" : : "r"(arm64_vectors) : "memory");
@@ -106,6 +117,45 @@ static void arm64_user_exception(struct arm64_iframe *frame, uint64_t slot) {
     user_fault(user_fault_kind(ec), abort ? far : frame->elr, frame->elr);
 }
 
+static uint64_t read_esr(void) {
+    uint64_t esr;
+    __asm__ volatile("mrs %0, esr_el1" : "=r"(esr));
+    return esr;
+}
+
+static uint64_t read_far(void) {
+    uint64_t far;
+    __asm__ volatile("mrs %0, far_el1" : "=r"(far));
+    return far;
+}
+
+// The fault address of a stack overflow: FAR for a data abort at EL1, else the sp at the
+// exception (an interrupt taken with sp already in the guard).
+static uint64_t overflow_address(uint64_t sp) {
+    uint64_t ec = (read_esr() >> ESR_EC_SHIFT) & ESR_EC_MASK;
+    uint64_t far = read_far();
+    return ec == ESR_EC_DABT_CURRENT && kstack_guard_owner(far) != NULL ? far : sp;
+}
+
+// From vectors.S on the emergency stack: an EL1 exception found sp in a stack's guard.
+__attribute__((noreturn)) void arm64_kstack_overflow(uint64_t sp);
+void arm64_kstack_overflow(uint64_t sp) {
+    static int nested;
+    if (nested++ > 0) {
+        platform_poweroff();  // the panic path overflowed too (or faulted): just stop
+    }
+    uint64_t elr, esr = read_esr();
+    __asm__ volatile("mrs %0, elr_el1" : "=r"(elr));
+    uint64_t addr = overflow_address(sp);
+    const char *owner = kstack_guard_owner(addr);
+    printf("arm64 stack overflow: sp 0x%016lx elr 0x%016lx esr 0x%lx far 0x%016lx\n", sp, elr,
+           esr, read_far());
+    if (owner == NULL) {
+        panic("arm64_exception: kernel sp 0x%lx outside every kernel stack, ELR 0x%lx", sp, elr);
+    }
+    panic("kernel stack overflow in thread %s (fault address 0x%lx)", owner, addr);
+}
+
 void arm64_exception(struct arm64_iframe *frame, uint64_t slot) {
     if (slot == ARM64_SLOT_CURRENT_SPX_IRQ) {
         if (platform_irq(0)) {
@@ -116,6 +166,10 @@ void arm64_exception(struct arm64_iframe *frame, uint64_t slot) {
     if (slot >= ARM64_SLOT_LOWER_FIRST && slot < ARM64_SLOT_LOWER_FIRST + ARM64_SLOT_KINDS) {
         arm64_user_exception(frame, slot);
         return;
+    }
+    if (slot == ARM64_SLOT_CURRENT_SPX_SYNC && kstack_guard_owner(read_far()) != NULL &&
+        ((read_esr() >> ESR_EC_SHIFT) & ESR_EC_MASK) == ESR_EC_DABT_CURRENT) {
+        arm64_kstack_overflow(frame->sp);  // the frame fitted, the access below it did not
     }
     static int nested;
     switch (nested++) {

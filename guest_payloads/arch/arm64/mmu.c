@@ -13,6 +13,10 @@
 //     executable), and kernel_l3[] 4 KiB pages for the 2 MiB blocks the image touches: its
 //     pages by section (<kernel/image.h>: text R X, rodata R, data and bss R W; PXN but for
 //     text), the others R W. So the image's text is the kernel's only executable memory.
+//     The boot stack's guard (kstack_boot_guard, in bss) is left unmapped.
+//   TTBR1_EL1 -> kernel_l0[1] -> kstack_l1[0] -> kstack_l2 -> level-3 tables from the pmm: the
+//                kernel-stack region (<kernel/kstack.h>), 0xffff_0080_0000_0000, 1 GiB;
+//                kernel_vm_map_page fills it. TTBR1 is the same for every address space.
 //   TTBR0_EL1 -> the running process's tables (user range only), or empty_l0 (no user
 //                address space: every lower-half access faults)
 //
@@ -35,6 +39,7 @@
 #include <kernel/arch_mmu.h>
 #include <kernel/arch.h>
 #include <kernel/image.h>
+#include <kernel/kstack.h>
 #include <kernel/panic.h>
 #include <kernel/physmap.h>
 #include <kernel/vm.h>
@@ -80,6 +85,8 @@ static uint64_t kernel_l1[MMU_ENTRIES] __attribute__((aligned(4096)));
 static uint64_t kernel_l2[MMU_ENTRIES] __attribute__((aligned(4096)));
 static uint64_t kernel_l3[IMAGE_L3S][MMU_ENTRIES] __attribute__((aligned(4096)));
 static uint64_t empty_l0[MMU_ENTRIES] __attribute__((aligned(4096)));
+static uint64_t kstack_l1[MMU_ENTRIES] __attribute__((aligned(4096)));
+static uint64_t kstack_l2[MMU_ENTRIES] __attribute__((aligned(4096)));
 
 // The physmap's level-1 block for GiB `i`: EL1 read-write, never executable at EL0; device
 // memory never executable at EL1 either.
@@ -91,6 +98,9 @@ static inline __attribute__((always_inline)) uint64_t physmap_block(uint64_t i) 
 
 _Static_assert(ARCH_PHYSMAP_BASE == ~0ull << 48, "the physmap starts TTBR1's range");
 _Static_assert(ARCH_PHYSMAP_SIZE == (uint64_t)MMU_ENTRIES * GIB, "kernel_l0[0]: 512 GiB");
+_Static_assert(ARCH_KSTACK_BASE == ARCH_PHYSMAP_BASE + ARCH_PHYSMAP_SIZE &&
+                   ARCH_KSTACK_REGION_SIZE == GIB,
+               "kernel stacks: kernel_l0[1], kstack_l1[0]");
 
 // Only PC-relative addressing and no calls: this runs before the kernel has relocated itself,
 // so the address of a static table is its physical address here.
@@ -149,12 +159,15 @@ void arm64_mmu_protect_kernel(void) {
             uintptr_t va = (uintptr_t)paddr_to_physmap(pa);
             uint32_t flags = pa >= start && pa < end ? kernel_image_page_flags(va)
                                                      : ARCH_MMU_FLAG_READ | ARCH_MMU_FLAG_WRITE;
-            l3[i] = arch_mmu_pte_page(pa, flags);
+            bool guard = va - (uintptr_t)kstack_boot_guard < KSTACK_GUARD_SIZE;
+            l3[i] = guard ? 0 : arch_mmu_pte_page(pa, flags);
         }
         kernel_l2[b % MMU_ENTRIES] = arch_mmu_pte_table(vaddr_to_paddr(l3));
     }
     kernel_l1[gib] = arch_mmu_pte_table(vaddr_to_paddr(kernel_l2));
     kernel_l0[0] = arch_mmu_pte_table(vaddr_to_paddr(kernel_l1));
+    kstack_l1[0] = arch_mmu_pte_table(vaddr_to_paddr(kstack_l2));
+    kernel_l0[1] = arch_mmu_pte_table(vaddr_to_paddr(kstack_l1));
     __asm__ volatile("dsb ishst\nmsr ttbr1_el1, %0\nisb\ntlbi vmalle1\ndsb ish\nisb"
                      :
                      : "r"((uint64_t)vaddr_to_paddr(kernel_l0))
@@ -193,6 +206,10 @@ uintptr_t arch_mmu_kernel_root(void) {
     return vaddr_to_paddr(empty_l0);
 }
 
+uintptr_t arch_mmu_kernel_half_root(void) {
+    return vaddr_to_paddr(kernel_l0);
+}
+
 uint64_t arch_mmu_pte_table(uintptr_t paddr) {
     return (uint64_t)paddr | PTE_VALID | PTE_TABLE;
 }
@@ -219,8 +236,15 @@ uint32_t arch_mmu_pte_flags(uint64_t pte) {
     return flags;
 }
 
+// TLBI VAAE1 takes VA[55:12] in bits 43:0; the bits above (TTL with FEAT_TTL) must stay 0,
+// which a kernel (upper-half) address shifted down would not leave them.
+#define TLBI_VA_MASK ((1ull << 44) - 1)
+
 void arch_mmu_invalidate_page(uintptr_t vaddr) {
-    __asm__ volatile("dsb ishst\ntlbi vaae1, %0\ndsb ish\nisb" : : "r"(vaddr >> 12) : "memory");
+    __asm__ volatile("dsb ishst\ntlbi vaae1, %0\ndsb ish\nisb"
+                     :
+                     : "r"((vaddr >> 12) & TLBI_VA_MASK)
+                     : "memory");
 }
 
 void arch_mmu_set_root(uintptr_t root) {

@@ -19,8 +19,9 @@
 // applies its own R_AARCH64_RELATIVE relocations for that base, so every pointer from here
 // on is a physmap address (README "Address-space map"). kernel_main(zbi) follows, whose
 // first act (arch_init) installs the exception vectors (vectors.S) and drops the identity
-// view from TTBR0. Its code only uses PC-relative addressing before the relocations. Any
-// load address that is a multiple of 4 KiB works (adrp needs page-granular displacement);
+// view from TTBR0. Its code only uses PC-relative addressing before the relocations. The
+// load address must be a multiple of 32 KiB (adrp needs 4 KiB; the boot stack must be a
+// 32 KiB aligned kernel-stack slot for the vectors' overflow check, which arch_init checks);
 // the shim uses 64 KiB.
 
 #include <arch/arm64/asm.h>

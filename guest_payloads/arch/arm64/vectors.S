@@ -11,10 +11,19 @@
 // it is written back to SP_EL0 on the way out (the handler may have changed it); the
 // exception itself runs on SP_EL1, the thread's kernel stack.
 //
+// Kernel stack overflow: the slots taken from EL1 (4-7, "current EL with SPx") first check that
+// the sp they are about to store the frame at is still inside a kernel stack. Every EL1 stack
+// (<kernel/kstack.h>: thread stacks and the boot stack) is the upper half of a 32 KiB aligned
+// slot whose lower half is its unmapped guard, so bit KSTACK_GUARD_BIT is 1 in every stack
+// address and 0 just below. No register is free yet, so x0 is parked in sp for the test (the
+// Linux VMAP_STACK trick). An sp in a guard goes to arm64_kstack_overflow on the per-CPU
+// emergency stack, which panics naming the thread (exception.c).
+//
 // arm64_enter_user(entry, sp, arg1, arg2): eret to EL0t at entry with SP_EL0 = sp, x0/x1 =
 // arg1/arg2, every other register zero and interrupts unmasked (SPSR_EL1 = 0).
 
 #include <arch/arm64/exception.h>
+#include <kernel/kstack.h>
 
 .macro arm64_vector_slot slot
     .balign 0x80
@@ -24,13 +33,43 @@
     b arm64_exception_common
 .endm
 
+// A current-EL-with-SPx slot: the same, once the new sp is known to be inside a stack.
+.macro arm64_vector_slot_el1 slot
+    .balign 0x80
+    sub sp, sp, #ARM64_IFRAME_SIZE
+    add sp, sp, x0              // sp = new sp + x0
+    sub x0, sp, x0              // x0 = new sp
+    tbz x0, #KSTACK_GUARD_BIT, arm64_kstack_overflow_entry
+    sub x0, sp, x0              // x0 = x0 again
+    sub sp, sp, x0              // sp = new sp
+    stp x0, x1, [sp, #0]
+    mov x0, #\slot
+    b arm64_exception_common
+.endm
+
 .pushsection .text.vectors, "ax"
 .balign 2048
 .globl arm64_vectors
 arm64_vectors:
-.irp slot, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+.irp slot, 0, 1, 2, 3
     arm64_vector_slot \slot
 .endr
+.irp slot, 4, 5, 6, 7
+    arm64_vector_slot_el1 \slot
+.endr
+.irp slot, 8, 9, 10, 11, 12, 13, 14, 15
+    arm64_vector_slot \slot
+.endr
+
+// x0 = the sp the frame would have been stored at (in a guard); x0's old value is lost.
+arm64_kstack_overflow_entry:
+    adrp x1, arm64_emergency_stack_top
+    add x1, x1, :lo12:arm64_emergency_stack_top
+    mov sp, x1
+    mov x29, xzr
+    bl arm64_kstack_overflow    // panics, never returns
+1:  wfi
+    b 1b
 
 // x0 = slot; x0/x1 of the interrupted code are already in the frame.
 arm64_exception_common:
@@ -102,4 +141,12 @@ arm64_enter_user:
     mov x\r, xzr
     .endr
     eret
+.popsection
+
+// The emergency stack of arm64_kstack_overflow (one CPU; one per CPU with SMP).
+.pushsection .bss.arm64_emergency_stack, "aw", %nobits
+.balign 16
+arm64_emergency_stack:
+    .skip 8192
+arm64_emergency_stack_top:
 .popsection

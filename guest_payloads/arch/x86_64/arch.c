@@ -4,13 +4,18 @@
 //               32-255 interrupts          -> platform_irq(vector), then thread_preempt()
 //                                             if it asks (platform/pc assigns the vectors)
 // Every vector is a 64-bit interrupt gate (IF cleared on entry) to its stub in
-// exceptions.S, DPL 0; #DF runs on its own stack (TSS IST1), so a fault with a broken kernel
-// stack still reaches the register dump and panic instead of triple-faulting.
+// exceptions.S, DPL 0. #DF (TSS IST1) and #PF (IST2) run on stacks of their own in the
+// per-CPU struct x86_percpu, so a fault with a broken kernel stack still reaches the register
+// dump and panic instead of triple-faulting: a kernel #PF or #DF whose CR2 is in the guard
+// page below a kernel stack (<kernel/kstack.h>) panics with
+//   kernel stack overflow in thread NAME (fault address 0x...)
+// A #PF from ring 3 leaves the IST stack for the thread's kernel stack at once (exceptions.S).
 //
 // User mode: a CPU exception taken in ring 3 is a user fault (kernel/syscall.c user_fault:
 // the process dies, the kernel goes on); an interrupt taken in ring 3 returns through
-// user_return_check. The TSS only supplies rsp0, the kernel stack ring-3 traps land on;
-// `syscall` enters at x86_syscall_entry (user.S) through MSR_LSTAR.
+// user_return_check. The TSS supplies rsp0, the kernel stack ring-3 traps land on (and the
+// two IST stacks above); `syscall` enters at x86_syscall_entry (user.S) through MSR_LSTAR.
+// One CPU today: this_cpu() is percpu[0]; x86_kernel_rsp (user.S) mirrors its TSS.rsp0.
 #include <kernel/arch.h>
 
 #include <stddef.h>
@@ -18,6 +23,7 @@
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/gdt.h>
 #include <arch/x86_64/iframe.h>
+#include <kernel/kstack.h>
 #include <kernel/panic.h>
 #include <kernel/platform.h>
 #include <kernel/syscall.h>
@@ -38,7 +44,6 @@
 #define EFER_SCE (1ull << 0)
 // RFLAGS bits `syscall` clears: TF, IF, DF, AC.
 #define X86_SYSCALL_FMASK ((1ull << 8) | (1ull << 9) | (1ull << 10) | (1ull << 18))
-#define X86_VECTOR_PF 14
 
 struct x86_tss {
     uint32_t reserved0;
@@ -67,11 +72,22 @@ __attribute__((noreturn)) void x86_enter_user(uintptr_t entry, uintptr_t sp, uin
                                               uintptr_t arg2);
 int64_t x86_syscall_handler(struct x86_syscall_frame *f);
 
-static struct x86_tss tss;
-#define X86_VECTOR_DF 8
+#define X86_MAX_CPUS 1
 #define X86_DF_IST 1  // TSS.ist[0]
-#define X86_DF_STACK_SIZE 4096
-static char df_stack[X86_DF_STACK_SIZE] __attribute__((aligned(16)));
+#define X86_PF_IST 2  // TSS.ist[1]
+#define X86_IST_STACK_SIZE 8192  // the register dump and the whole panic path run on it
+
+// What each CPU owns: its TSS (rsp0, the IST pointers) and the stacks behind them.
+struct x86_percpu {
+    struct x86_tss tss;
+    char df_stack[X86_IST_STACK_SIZE] __attribute__((aligned(16)));
+    char pf_stack[X86_IST_STACK_SIZE] __attribute__((aligned(16)));
+};
+static struct x86_percpu percpu[X86_MAX_CPUS];
+
+static struct x86_percpu *this_cpu(void) {
+    return &percpu[0];
+}
 
 struct x86_idt_gate {
     uint16_t offset_low;
@@ -136,7 +152,7 @@ void arch_init(void) {
         idt[v] = (struct x86_idt_gate){
             .offset_low = (uint16_t)stub,
             .selector = X86_KERNEL_CS,
-            .ist = v == X86_VECTOR_DF ? X86_DF_IST : 0,
+            .ist = v == X86_VECTOR_DF ? X86_DF_IST : v == X86_VECTOR_PF ? X86_PF_IST : 0,
             .type_attr = X86_GATE_INTERRUPT,
             .offset_mid = (uint16_t)(stub >> 16),
             .offset_high = (uint32_t)(stub >> 32),
@@ -145,10 +161,13 @@ void arch_init(void) {
     struct x86_descriptor_pointer ptr = {.limit = sizeof(idt) - 1, .base = (uintptr_t)idt};
     __asm__ volatile("lidt %0" : : "m"(ptr) : "memory");
 
-    uint64_t base = (uintptr_t)&tss;
-    tss.iomap_base = sizeof(tss);  // no I/O permission bitmap: ring 3 gets no ports
-    tss.ist[X86_DF_IST - 1] = (uintptr_t)df_stack + sizeof(df_stack);
-    x86_gdt[X86_TSS_SEL / 8] = (sizeof(tss) - 1) | (base & 0xffffff) << 16 |
+    struct x86_percpu *cpu = this_cpu();
+    struct x86_tss *tss = &cpu->tss;
+    uint64_t base = (uintptr_t)tss;
+    tss->iomap_base = sizeof(*tss);  // no I/O permission bitmap: ring 3 gets no ports
+    tss->ist[X86_DF_IST - 1] = (uintptr_t)cpu->df_stack + sizeof(cpu->df_stack);
+    tss->ist[X86_PF_IST - 1] = (uintptr_t)cpu->pf_stack + sizeof(cpu->pf_stack);
+    x86_gdt[X86_TSS_SEL / 8] = (sizeof(*tss) - 1) | (base & 0xffffff) << 16 |
                                (uint64_t)X86_TSS_TYPE_AVAILABLE << 40 |
                                ((base >> 24) & 0xff) << 56;
     x86_gdt[X86_TSS_SEL / 8 + 1] = base >> 32;
@@ -213,6 +232,14 @@ void x86_exception_handler(struct x86_iframe *frame) {
     }
     uint64_t cr2 = read_cr2();
     x86_dump_frame(frame, cr2);
+    // A kernel stack overflow: a write below the stack hit its guard (#PF; a #DF too in case
+    // the fault came while delivering another exception).
+    const char *owner = frame->vector == X86_VECTOR_PF || frame->vector == X86_VECTOR_DF
+                            ? kstack_guard_owner(cr2)
+                            : NULL;
+    if (owner != NULL) {
+        panic("kernel stack overflow in thread %s (fault address 0x%lx)", owner, cr2);
+    }
     panic("x86_exception: vector %lu (%s), error code 0x%lx, RIP 0x%lx, CR2 0x%lx", frame->vector,
           exception_names[frame->vector], frame->err, frame->rip, cr2);
 }
@@ -272,7 +299,7 @@ void arch_context_switch(struct arch_thread *from, struct arch_thread *to) {
 }
 
 void arch_set_kernel_stack(uintptr_t top) {
-    tss.rsp0 = top;
+    this_cpu()->tss.rsp0 = top;
     x86_kernel_rsp = top;
 }
 

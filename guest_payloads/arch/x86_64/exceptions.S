@@ -3,6 +3,7 @@
 // (arch/x86_64/include/arch/x86_64/iframe.h) and calls x86_exception_handler(frame).
 //
 //   stub n:  [pushq $0 unless the CPU pushes an error code]  pushq $n  jmp x86_isr_common
+//   stub 14 (#PF): jmp x86_pf_entry, which may move to the thread's stack first (below)
 //
 // Stack on the C call, lowest address first (what struct x86_iframe mirrors):
 //   r15 r14 r13 r12 r11 r10 r9 r8 rbp rdi rsi rdx rcx rbx rax | vector error | rip cs rflags rsp ss
@@ -20,6 +21,9 @@ x86_isr_stubs:
 .set vector, 0
 .rept 256
     .balign X86_ISR_STUB_SIZE
+    .if vector == X86_VECTOR_PF
+    jmp x86_pf_entry
+    .else
     // Vectors whose exception pushes an error code: #DF #TS #NP #SS #GP #PF #AC #CP #VC #SX.
     .if (vector == 8) | ((vector >= 10) & (vector <= 14)) | (vector == 17) | (vector == 21) | \
         (vector == 29) | (vector == 30)
@@ -28,8 +32,30 @@ x86_isr_stubs:
     .endif
     pushq $vector
     jmp x86_isr_common
+    .endif
     .set vector, vector + 1
 .endr
+
+// #PF arrives on its own IST stack (arch.c), so a fault on a kernel stack's guard page still
+// gets a frame. A fault from ring 3 first moves the CPU's frame to the thread's kernel stack
+// top (x86_kernel_rsp, as TSS.rsp0), where the CPU puts it without IST: handling a user fault
+// may block and switch threads, and the per-CPU IST stack is reused by the next #PF.
+// On entry: error code, rip, cs, rflags, rsp, ss (lowest first).
+x86_pf_entry:
+    testb $3, 16(%rsp)       // cs: from ring 3?
+    jz 1f
+    push %rax
+    mov %rsp, %rax           // rax, error code, rip, cs, rflags, rsp, ss
+    mov x86_kernel_rsp(%rip), %rsp
+    pushq 48(%rax)
+    pushq 40(%rax)
+    pushq 32(%rax)
+    pushq 24(%rax)
+    pushq 16(%rax)
+    pushq 8(%rax)
+    mov (%rax), %rax
+1:  pushq $X86_VECTOR_PF
+    jmp x86_isr_common
 
 x86_isr_common:
     cld

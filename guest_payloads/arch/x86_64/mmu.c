@@ -8,17 +8,22 @@
 //                                         0xffff_ffff_8000_0000 + physical [0, 16 MiB), 4 KiB
 //                                         pages for the image's pages only, by section
 //                                         (<kernel/image.h>): text R X, rodata R NX, data and
-//                                         bss R W NX; the rest of the window is unmapped
+//                                         bss R W NX; the rest of the window is unmapped,
+//                                         and so is the boot stack's guard (kstack_boot_guard)
+//                    pdpt[8] -> kstack_pd -> page tables from the pmm: the kernel-stack
+//                                         region (<kernel/kstack.h>), 0xffff_ff82_0000_0000,
+//                                         1 GiB; leaf tables made by kernel_vm_map_page
 // The top GiB below 4 GiB is never RAM on a PC (PCI hole: local APIC, IO-APIC, HPET,
 // firmware), so it is mapped uncached for the device registers there.
 // start.S came here on boot tables that also map the low GiB 1:1; x86_mmu_init replaces
 // them, so nothing of the lower half stays mapped in the kernel's own tables. It also sets
 // CR0.WP, so the kernel's own writes obey read-only pages.
 //
-// Every user address space copies pml4[511] (arch_mmu_user_root_init) and builds its own
-// tables in pml4[0..255] from 4 KiB pages: intermediate entries P|W|U, leaves P|U, W only
-// for writable mappings and NX for every non-executable one (EFER.NXE is set here). Without
-// U on pml4[511], nothing of the kernel is reachable from ring 3.
+// Every user address space copies pml4[511] (arch_mmu_user_root_init) — one pointer to the
+// one pdpt, so what is mapped under it later (kernel stacks) is in every address space — and
+// builds its own tables in pml4[0..255] from 4 KiB pages: intermediate entries P|W|U, leaves
+// P|U, W only for writable mappings and NX for every non-executable one (EFER.NXE is set
+// here). Without U on pml4[511], nothing of the kernel is reachable from ring 3.
 #include <arch/x86_64/mmu.h>
 
 #include <stdint.h>
@@ -26,6 +31,7 @@
 #include <arch/x86_64/cpu.h>
 #include <kernel/arch_mmu.h>
 #include <kernel/image.h>
+#include <kernel/kstack.h>
 #include <kernel/physmap.h>
 #include <kernel/vm.h>
 
@@ -42,6 +48,7 @@
 #define DEVICE_GIB 3  // GiBs from this one up are mapped uncached
 #define IMAGE_PDPT_INDEX 510  // ARCH_KERNEL_IMAGE_BASE's PDPT entry
 #define IMAGE_PTS 8           // page tables of the image window: its first 16 MiB (kernel.ld)
+#define KSTACK_PDPT_INDEX 8   // ARCH_KSTACK_BASE's PDPT entry
 #define MSR_EFER 0xc0000080u
 #define EFER_NXE (1ull << 11)
 #define CR0_WP (1ull << 16)
@@ -51,10 +58,14 @@ static uint64_t pdpt[MMU_ENTRIES] __attribute__((aligned(X86_PAGE_SIZE)));
 static uint64_t pd[PHYSMAP_GIB][MMU_ENTRIES] __attribute__((aligned(X86_PAGE_SIZE)));
 static uint64_t image_pd[MMU_ENTRIES] __attribute__((aligned(X86_PAGE_SIZE)));
 static uint64_t image_pt[IMAGE_PTS][MMU_ENTRIES] __attribute__((aligned(X86_PAGE_SIZE)));
+static uint64_t kstack_pd[MMU_ENTRIES] __attribute__((aligned(X86_PAGE_SIZE)));
 
 _Static_assert(ARCH_PHYSMAP_BASE == 0xffffff8000000000ull, "physmap: pml4[511], pdpt[0]");
 _Static_assert(ARCH_PHYSMAP_SIZE == PHYSMAP_GIB << 30, "pd[] covers the physmap");
 _Static_assert(ARCH_KERNEL_IMAGE_BASE == 0xffffffff80000000ull, "image: pdpt[510]");
+_Static_assert(ARCH_KSTACK_BASE == ARCH_PHYSMAP_BASE + ((uint64_t)KSTACK_PDPT_INDEX << 30) &&
+                   ARCH_KSTACK_REGION_SIZE == 1ull << 30,
+               "kernel stacks: pdpt[8], one page directory");
 
 void x86_mmu_init(void) {
     for (uint64_t g = 0; g < PHYSMAP_GIB; g++) {
@@ -70,11 +81,15 @@ void x86_mmu_init(void) {
     }
     uintptr_t first = (uintptr_t)__kernel_text_start & ~(uintptr_t)(X86_PAGE_SIZE - 1);
     for (uintptr_t v = first; v < (uintptr_t)_end; v += X86_PAGE_SIZE) {
+        if (v - (uintptr_t)kstack_boot_guard < KSTACK_GUARD_SIZE) {
+            continue;  // the boot stack's guard stays unmapped
+        }
         uint64_t page = (v - ARCH_KERNEL_IMAGE_BASE) / X86_PAGE_SIZE;  // < IMAGE_PTS * 512
         image_pt[page / MMU_ENTRIES][page % MMU_ENTRIES] =
             arch_mmu_pte_page(vaddr_to_paddr((const void *)v), kernel_image_page_flags(v));
     }
     pdpt[IMAGE_PDPT_INDEX] = vaddr_to_paddr(image_pd) | PTE_PRESENT | PTE_WRITABLE;
+    pdpt[KSTACK_PDPT_INDEX] = vaddr_to_paddr(kstack_pd) | PTE_PRESENT | PTE_WRITABLE | PTE_NX;
     pml4[MMU_ENTRIES - 1] = vaddr_to_paddr(pdpt) | PTE_PRESENT | PTE_WRITABLE;
     x86_wrmsr(MSR_EFER, x86_rdmsr(MSR_EFER) | EFER_NXE);
     uint64_t cr0;
@@ -108,6 +123,10 @@ void arch_mmu_user_root_init(uint64_t *root) {
 }
 
 uintptr_t arch_mmu_kernel_root(void) {
+    return vaddr_to_paddr(pml4);
+}
+
+uintptr_t arch_mmu_kernel_half_root(void) {
     return vaddr_to_paddr(pml4);
 }
 

@@ -11,6 +11,7 @@
 
 #include <arch/kernel-layout.h>
 #include <arch/x86_64/gdt.h>
+#include <kernel/kstack.h>
 
 #define BOOT_PTE_TABLE 0x3        // present, writable
 #define BOOT_PTE_LARGE 0x83       // present, writable, 2 MiB page
@@ -106,8 +107,13 @@ gdt_pointer:
     .word gdt_end - gdt - 1
     .quad gdt
 
+// The boot stack, shaped like a kernel-stack slot (<kernel/kstack.h>): a 16 KiB guard that
+// x86_mmu_init leaves unmapped, then the 16 KiB stack, 32 KiB aligned.
 .section .bss.boot_stack, "aw", @nobits
-.balign 16
+.balign KSTACK_SLOT_SIZE
+.globl kstack_boot_guard
+kstack_boot_guard:
+    .skip KSTACK_GUARD_SIZE
 boot_stack:
-    .skip 16384
+    .skip KSTACK_SIZE
 boot_stack_top:

@@ -21,6 +21,10 @@
 void arch_mmu_user_root_init(uint64_t *root);
 // Physical address of the root table loaded when no user address space is active.
 uintptr_t arch_mmu_kernel_root(void);
+// Physical address of the root of the kernel's own half (x86-64: the kernel PML4, whose
+// entry 511 every address space shares; arm64: TTBR1's level-0 table), for the kernel-stack
+// region's leaf tables (kernel_vm_map_page, <kernel/kstack.h>).
+uintptr_t arch_mmu_kernel_half_root(void);
 // A non-leaf entry pointing at the next-level table at `paddr` (all access allowed; the
 // leaf decides).
 uint64_t arch_mmu_pte_table(uintptr_t paddr);
@@ -36,7 +40,8 @@ static inline bool mmu_pte_present(uint64_t pte) {
 // from a walk of any page or block size (a bit must be allowed at every level); false if it
 // is not mapped. For the W^X self-test of the kernel's mappings.
 bool arch_mmu_kernel_query(uintptr_t vaddr, uint32_t *flags);
-// Drops any TLB entry for the user page at `vaddr` (every address space: one ASID).
+// Drops any TLB entry for the page at `vaddr` (every address space: one ASID), a user page or
+// a page of the kernel-stack region.
 void arch_mmu_invalidate_page(uintptr_t vaddr);
 // Loads `root` (physical address of a root table) as the current user translation tables.
 void arch_mmu_set_root(uintptr_t root);

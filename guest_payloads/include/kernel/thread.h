@@ -1,10 +1,11 @@
 // Kernel threads and the scheduler (kernel/thread.c).
 //
-// Every thread has its own kernel stack (from the heap) and runs until it returns from its
-// entry function or calls thread_exit(). One CPU, round-robin: a thread runs for at most
-// THREAD_QUANTUM_TICKS ticks of the timer before the tick preempts it in favour of the next
-// ready thread, so a thread spinning in a tight loop cannot starve the others. When nothing is
-// ready the idle thread halts the CPU until the next interrupt.
+// Every thread has its own kernel stack (<kernel/kstack.h>: pmm pages in the kernel-stack
+// region with an unmapped guard below, so an overflow panics naming the thread) and runs
+// until it returns from its entry function or calls thread_exit(). One CPU, round-robin: a
+// thread runs for at most THREAD_QUANTUM_TICKS ticks of the timer before the tick preempts it
+// in favour of the next ready thread, so a thread spinning in a tight loop cannot starve the
+// others. When nothing is ready the idle thread halts the CPU until the next interrupt.
 //
 // Lifetime: thread_create() returns a ready thread; exactly one other thread must
 // thread_join() it, which reaps its stack and struct, unless it was thread_detach()ed: then

@@ -11,6 +11,8 @@
 #include <kernel/arch.h>
 #include <kernel/arch_mmu.h>
 #include <kernel/heap.h>
+#include <kernel/kstack.h>
+#include <kernel/panic.h>
 #include <kernel/physmap.h>
 #include <kernel/pmm.h>
 #include <zircon/errors.h>
@@ -176,4 +178,68 @@ zx_status_t arch_aspace_query(struct arch_aspace *as, uintptr_t vaddr, uintptr_t
 
 void arch_aspace_activate(struct arch_aspace *as) {
     arch_mmu_set_root(as != NULL ? as->root : arch_mmu_kernel_root());
+}
+
+// ---- The kernel half: the kernel-stack region (<kernel/kstack.h>) ----------------------------
+// The arch made every table above the leaf tables at boot (x86-64: a static page directory
+// under PDPT entry 8 of the PML4 entry all address spaces share; arm64: static level-1 and
+// level-2 tables under TTBR1), so a leaf table made here is at once visible everywhere.
+
+static bool kstack_page_ok(uintptr_t vaddr) {
+    return (vaddr & (PAGE_SIZE - 1)) == 0 && vaddr >= ARCH_KSTACK_BASE &&
+           vaddr - ARCH_KSTACK_BASE < ARCH_KSTACK_REGION_SIZE;
+}
+
+// The leaf entry for kernel `vaddr`, making its leaf table when `create`; NULL if absent.
+static uint64_t *kernel_leaf_entry(uintptr_t vaddr, bool create) {
+    uint64_t *t = table_ptr(arch_mmu_kernel_half_root());
+    for (int level = 0; level < MMU_LEVELS - 1; level++) {
+        uint64_t *e = &t[index_at(vaddr, level)];
+        if (!mmu_pte_present(*e)) {
+            if (level < MMU_LEVELS - 2) {
+                panic("kernel_vm: no level-%d table for 0x%lx (the arch makes them at boot)",
+                      level + 1, (unsigned long)vaddr);
+            }
+            uintptr_t page = create ? table_alloc() : 0;
+            if (page == 0) {
+                return NULL;
+            }
+            *e = arch_mmu_pte_table(page);
+        }
+        t = table_ptr(*e & MMU_PTE_ADDR_MASK);
+    }
+    return &t[index_at(vaddr, MMU_LEVELS - 1)];
+}
+
+zx_status_t kernel_vm_map_page(uintptr_t vaddr, uintptr_t paddr, uint32_t flags) {
+    if (!kstack_page_ok(vaddr) || (paddr & (PAGE_SIZE - 1)) != 0 ||
+        (flags & (ARCH_MMU_FLAG_EXECUTE | ARCH_MMU_FLAG_USER)) != 0) {
+        panic("kernel_vm_map_page: bad arguments 0x%lx 0x%lx 0x%x", (unsigned long)vaddr,
+              (unsigned long)paddr, flags);
+    }
+    arch_irq_state_t s = arch_irq_save();
+    uint64_t *e = kernel_leaf_entry(vaddr, true);
+    if (e != NULL) {
+        *e = arch_mmu_pte_page(paddr, flags);
+        arch_mmu_invalidate_page(vaddr);  // also orders the table writes before any use (arm64)
+    }
+    arch_irq_restore(s);
+    return e != NULL ? ZX_OK : ZX_ERR_NO_MEMORY;
+}
+
+uintptr_t kernel_vm_unmap_page(uintptr_t vaddr) {
+    if (!kstack_page_ok(vaddr)) {
+        panic("kernel_vm_unmap_page: 0x%lx is outside the kernel-stack region",
+              (unsigned long)vaddr);
+    }
+    arch_irq_state_t s = arch_irq_save();
+    uint64_t *e = kernel_leaf_entry(vaddr, false);
+    uintptr_t paddr = 0;
+    if (e != NULL && mmu_pte_present(*e)) {
+        paddr = (uintptr_t)(*e & MMU_PTE_ADDR_MASK);
+        *e = 0;
+        arch_mmu_invalidate_page(vaddr);
+    }
+    arch_irq_restore(s);
+    return paddr;
 }

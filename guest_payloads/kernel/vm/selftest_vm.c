@@ -6,6 +6,7 @@
 #include <kernel/arch.h>
 #include <kernel/arch_mmu.h>
 #include <kernel/image.h>
+#include <kernel/kstack.h>
 #include <kernel/physmap.h>
 #include <kernel/pmm.h>
 #include <kernel/thread.h>
@@ -244,15 +245,19 @@ static uint32_t wx_data_probe = 5;
 static uint32_t wx_bss_probe;
 
 // The kernel's own tables: every image page has exactly its section's permissions (text R X,
-// rodata R, data and bss R W, never USER), the physmap is R W and never executable, and no
-// kernel address is both writable and executable, including the physmap alias of the text.
+// rodata R, data and bss R W, never USER; the boot stack's guard unmapped), the physmap is
+// R W and never executable, and no kernel address is both writable and executable,
+// including the physmap alias of the text.
 static bool test_kernel_wx_mappings(void) {
     const uint32_t r = ARCH_MMU_FLAG_READ, w = ARCH_MMU_FLAG_WRITE, x = ARCH_MMU_FLAG_EXECUTE;
     uintptr_t first = (uintptr_t)__kernel_text_start & ~(uintptr_t)(PAGE_SIZE - 1);
-    size_t text = 0, rodata = 0, data = 0;
+    size_t text = 0, rodata = 0, data = 0, guard = 0;
     for (uintptr_t v = first; v < (uintptr_t)_end; v += PAGE_SIZE) {
         uint32_t want = r | w;
-        if (v < (uintptr_t)__kernel_text_end) {
+        if (v - (uintptr_t)kstack_boot_guard < KSTACK_GUARD_SIZE) {
+            want = 0;
+            guard++;
+        } else if (v < (uintptr_t)__kernel_text_end) {
             want = r | x;
             text++;
         } else if (v < (uintptr_t)__kernel_rodata_end) {
@@ -267,9 +272,9 @@ static bool test_kernel_wx_mappings(void) {
             return false;
         }
     }
-    diag("image pages: %zu text (R X), %zu rodata (R), %zu data and bss (R W)", text, rodata,
-         data);
-    check(text > 0 && rodata > 0 && data > 0);
+    diag("image pages: %zu text (R X), %zu rodata (R), %zu data and bss (R W), %zu guard",
+         text, rodata, data, guard);
+    check(text > 0 && rodata > 0 && data > 0 && guard == KSTACK_GUARD_SIZE / PAGE_SIZE);
     check(kernel_flags((uintptr_t)&test_kernel_wx_mappings) == (r | x));
     check(kernel_flags((uintptr_t)wx_rodata_probe) == r);
     check(kernel_flags((uintptr_t)&wx_data_probe) == (r | w));
@@ -287,6 +292,65 @@ static bool test_kernel_wx_mappings(void) {
     return true;
 }
 
+// Kernel stacks (<kernel/kstack.h>): a stack is KSTACK_SIZE of mapped R W pages in the
+// kernel-stack region with KSTACK_GUARD_SIZE unmapped below it (and above: the next slot's
+// guard) whose owner the fault handlers can name; a freed stack is cached with its pages up
+// to KSTACK_CACHE_MAX and unmapped beyond that.
+static bool test_kstack_guard_pages(void) {
+    const uint32_t rw = ARCH_MMU_FLAG_READ | ARCH_MMU_FLAG_WRITE;
+    enum { N = KSTACK_CACHE_MAX + 4 };
+    static uintptr_t stacks[N];
+    static const char owner[] = "kstack-test";
+    for (size_t i = 0; i < N; i++) {
+        uintptr_t s = kstack_alloc(owner);
+        check(s != 0);
+        stacks[i] = s;
+        check(s >= ARCH_KSTACK_BASE &&
+              s + KSTACK_SIZE <= ARCH_KSTACK_BASE + ARCH_KSTACK_REGION_SIZE);
+        check(((s >> KSTACK_GUARD_BIT) & 1) == 1 && (((s - 1) >> KSTACK_GUARD_BIT) & 1) == 0);
+        for (uintptr_t p = s; p < s + KSTACK_SIZE; p += PAGE_SIZE) {
+            check(kernel_flags(p) == rw);
+            *(volatile uint64_t *)p = p;  // every page is writable memory of its own
+        }
+        for (uintptr_t p = s - KSTACK_GUARD_SIZE; p < s; p += PAGE_SIZE) {
+            check(kernel_flags(p) == 0);
+        }
+        check(kernel_flags(s + KSTACK_SIZE) == 0);
+        check(kstack_guard_owner(s - 1) == owner);
+        check(kstack_guard_owner(s - KSTACK_GUARD_SIZE) == owner);
+        check(kstack_guard_owner(s) == NULL);
+        check(kstack_guard_owner(s + KSTACK_SIZE - 1) == NULL);
+    }
+    for (size_t i = 0; i < N; i++) {
+        for (uintptr_t p = stacks[i]; p < stacks[i] + KSTACK_SIZE; p += PAGE_SIZE) {
+            check(*(volatile uint64_t *)p == p);
+        }
+    }
+    check(kstack_guard_owner((uintptr_t)kstack_boot_guard) != NULL);
+    check(kernel_flags((uintptr_t)kstack_boot_guard) == 0);
+    check(kernel_flags((uintptr_t)kstack_boot_guard + KSTACK_GUARD_SIZE) == rw);
+    struct pmm_stats before = pmm_stats();
+    for (size_t i = 0; i < N; i++) {
+        kstack_free(stacks[i]);
+        check(kstack_guard_owner(stacks[i] - 1) == NULL);
+    }
+    struct kstack_stats ks = kstack_stats();
+    size_t unmapped = 0;
+    for (size_t i = 0; i < N; i++) {
+        unmapped += kernel_flags(stacks[i]) == 0;
+    }
+    diag("after freeing %d stacks: %zu cached, %zu unmapped; %zu pages back to the pmm", N,
+         ks.cached, unmapped, pmm_stats().free_pages - before.free_pages);
+    check(ks.cached == KSTACK_CACHE_MAX && unmapped >= N - KSTACK_CACHE_MAX);
+    check(pmm_stats().free_pages - before.free_pages == unmapped * (KSTACK_SIZE / PAGE_SIZE));
+    // Allocating again takes cached stacks first: no new mappings.
+    size_t mapped = ks.mapped;
+    uintptr_t again = kstack_alloc(owner);
+    check(again != 0 && kernel_flags(again) == rw && kstack_stats().mapped == mapped);
+    kstack_free(again);
+    return true;
+}
+
 static const struct selftest_case vm_cases[] = {
     {"mmu_map_protect_unmap", test_mmu_map_protect_unmap},
     {"mmu_hardware_walk", test_mmu_hardware_walk},
@@ -295,6 +359,7 @@ static const struct selftest_case vm_cases[] = {
     {"vmar_allocate_map_unmap_protect", test_vmar_allocate_map_unmap_protect},
     {"vdso_mapping_rules", test_vdso_mapping_rules},
     {"kernel_wx_mappings", test_kernel_wx_mappings},
+    {"kstack_guard_pages", test_kstack_guard_pages},
 };
 
 const struct selftest_suite selftest_vm_suite = {vm_cases, sizeof(vm_cases) / sizeof(vm_cases[0])};

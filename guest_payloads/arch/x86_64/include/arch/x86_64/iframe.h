@@ -4,6 +4,8 @@
 
 // Bytes per IDT entry stub in exceptions.S (stub n is at x86_isr_stubs + n * this).
 #define X86_ISR_STUB_SIZE 16
+#define X86_VECTOR_DF 8   // #DF: on TSS IST1 (arch.c)
+#define X86_VECTOR_PF 14  // #PF: on TSS IST2; exceptions.S x86_pf_entry
 
 #ifndef __ASSEMBLER__
 
