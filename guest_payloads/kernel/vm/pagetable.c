@@ -5,7 +5,8 @@
 // hold physical addresses. The root's kernel part (arch_mmu_user_root_init) lies outside the
 // user range and is never walked or freed here: the walker only touches root entries that
 // cover the user range.
-// Intermediate tables stay until the aspace is destroyed (no reclaim of empty tables).
+// Unmapping frees the tables it leaves empty, bottom up (never the root), so mapping and
+// unmapping at random addresses cannot pile up page-table pages for the life of a process.
 #include <kernel/vm.h>
 
 #include <kernel/arch.h>
@@ -141,8 +142,59 @@ static void rewrite_leaves(struct arch_aspace *as, uintptr_t vaddr, size_t count
     arch_irq_restore(s);
 }
 
+static bool table_empty(const uint64_t *t) {
+    for (unsigned i = 0; i < MMU_ENTRIES; i++) {
+        if (t[i] != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Frees the empty tables on the path to `vaddr`, from the leaf table up, stopping at the first
+// one that still holds an entry. Each is unlinked and the translation of `vaddr` invalidated
+// (which drops cached walks through it) before its page goes back to the pmm. Interrupts
+// masked.
+static void reclaim_path(struct arch_aspace *as, uintptr_t vaddr) {
+    uint64_t *links[MMU_LEVELS - 1];  // links[i]: the level-i entry naming the level-(i+1) table
+    int depth = 0;
+    uint64_t *t = table_ptr(as->root);
+    for (int level = 0; level < MMU_LEVELS - 1; level++) {
+        uint64_t *e = &t[index_at(vaddr, level)];
+        if (!mmu_pte_present(*e)) {
+            break;
+        }
+        links[depth++] = e;
+        t = table_ptr(*e & MMU_PTE_ADDR_MASK);
+    }
+    while (depth-- > 0) {
+        uint64_t *table = table_ptr(*links[depth] & MMU_PTE_ADDR_MASK);
+        if (!table_empty(table)) {
+            return;
+        }
+        *links[depth] = 0;
+        arch_mmu_invalidate_page(vaddr);
+        pmm_free_page((uintptr_t)table);
+    }
+}
+
+// The span of user addresses one leaf table maps (2 MiB).
+#define LEAF_TABLE_SPAN ((uintptr_t)MMU_ENTRIES * PAGE_SIZE)
+
 void arch_aspace_unmap(struct arch_aspace *as, uintptr_t vaddr, size_t count) {
     rewrite_leaves(as, vaddr, count, true, 0);
+    if (count == 0 || !user_page_ok(vaddr & ~(uintptr_t)(PAGE_SIZE - 1))) {
+        return;
+    }
+    uintptr_t end = vaddr + count * PAGE_SIZE;
+    if (end > USER_ASPACE_TOP || end < vaddr) {
+        end = USER_ASPACE_TOP;
+    }
+    arch_irq_state_t s = arch_irq_save();
+    for (uintptr_t va = vaddr & ~(LEAF_TABLE_SPAN - 1); va < end; va += LEAF_TABLE_SPAN) {
+        reclaim_path(as, va < USER_ASPACE_BASE ? USER_ASPACE_BASE : va);
+    }
+    arch_irq_restore(s);
 }
 
 zx_status_t arch_aspace_protect(struct arch_aspace *as, uintptr_t vaddr, size_t count,
