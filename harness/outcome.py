@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +122,27 @@ def guest_powered_off(
     )
 
 
+def console_verdicts(
+    transcript: bytes,
+    events: Sequence[QmpEvent],
+    failures: Sequence[FailurePattern],
+    describe: Callable[[bytes, re.Match[bytes]], str] = console.line_at,
+) -> list[tuple[Status, str]]:
+    """The verdicts every way of judging a run shares: each failure pattern on the console
+    (its reason `describe(transcript, match)`), a pvpanic report, and silence."""
+    verdicts: list[tuple[Status, str]] = []
+    for failure in failures:
+        match = failure.regex.search(transcript)
+        if match is not None:
+            verdicts.append((failure.status, f"{failure.name}: {describe(transcript, match)}"))
+    panicked = [e for e in events if e.name == "GUEST_PANICKED"]
+    if panicked:
+        verdicts.append((Status.CRASH, f"QMP {panicked[0].describe()}"))
+    if not transcript.strip():
+        verdicts.append((Status.NO_OUTPUT, "the guest printed nothing on its console"))
+    return verdicts
+
+
 def classify(
     transcript: bytes,
     events: Sequence[QmpEvent],
@@ -136,18 +157,7 @@ def classify(
     `exit_status` is None while QEMU still runs (or when it had to be killed); `timed_out` says
     the wait ran out before QEMU exited.
     """
-    verdicts: list[tuple[Status, str]] = []
-    for failure in failures:
-        match = failure.regex.search(transcript)
-        if match is not None:
-            line = console.line_at(transcript, match)
-            verdicts.append((failure.status, f"{failure.name}: {line}"))
-    panicked = [e for e in events if e.name == "GUEST_PANICKED"]
-    if panicked:
-        verdicts.append((Status.CRASH, f"QMP {panicked[0].describe()}"))
-    if not transcript.strip():
-        verdicts.append((Status.NO_OUTPUT, "the guest printed nothing on its console"))
-
+    verdicts = console_verdicts(transcript, events, failures)
     if timed_out:
         verdicts.append((Status.TIMEOUT, "the guest did not power the machine off in time"))
     elif any(e.is_guest_poweroff for e in events):

@@ -21,6 +21,7 @@ return code and powers off.
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Callable
 
@@ -36,6 +37,7 @@ from harness.outcome import Outcome, Status
 from harness.plugin import KtapCaseRun, require_no_problems
 from harness.profiles import Profile
 from harness.suites import CORE_TESTS, SuiteRun
+from zbi_tools import ZbiItem
 
 MakeImage = Callable[..., BootImage]
 Launch = Callable[..., Machine]
@@ -83,6 +85,22 @@ def test_corrupt_zbi_shim_error_then_poweroff(make_image: MakeImage, launch: Lau
     assert outcome.reason.startswith("shim error: ")
     assert outcome.powered_off
     assert console.parse_console(outcome.transcript).arch is None  # the kernel never ran
+
+
+SHIM_HANDOFF = re.compile(rb"zhb-shim: kernel entry 0x[0-9a-f]+, data ZBI 0x[0-9a-f]+ \((\d+) bytes\)")
+
+
+def test_later_kernel_items_reach_the_data_zbi(
+    make_image: MakeImage, launch: Launch, profile: Profile
+) -> None:
+    """Kernel items after the first are data (Fuchsia's chain-loading tests boot them): the
+    shim accepts them and copies them into the data ZBI, and our kernel boots as before."""
+    payload = bytes(16) + b"\xa5" * 0x10000  # a zbi_kernel_t and 64 KiB, never entered
+    later = ZbiItem.kernel(profile.zbi_kernel_arch, payload)
+    machine = launch(make_image(cmdline="zhb.test=later-kernel", extra_items=[later]))
+    handoff = machine.expect(SHIM_HANDOFF)
+    assert int(handoff.group(1)) > len(payload)
+    machine.expect(console.BANNER)
 
 
 def test_panic_is_reported_as_crash(make_image: MakeImage, launch: Launch) -> None:

@@ -48,5 +48,6 @@ extern char __phys_start[], __phys_end[];
 // 4 GiB, with a stack and a zeroed bss. `start_info` is the PVH %ebx value.
 __attribute__((noreturn)) void phys_main(uint32_t start_info);
 
-// Jumps to a ZBI kernel's `entry` with %rsi = `data_zbi`, as the boot protocol requires.
+// Jumps to a ZBI kernel's physical `entry` with %rsi = `data_zbi`, %rsp = %rbp = 0, IF and
+// DF clear, as the boot protocol requires.
 __attribute__((noreturn)) void phys_enter_kernel(uint64_t entry, uint64_t data_zbi);

@@ -2,13 +2,23 @@
 //
 // Physical memory while it runs and at the jump (QEMU q35, -m 256M shown):
 //
-//   0x100000     kernel: container header + KERNEL_X64 item, copied from the ZBI;
-//                entry = zbi_kernel_t.entry (absolute), then reserve_memory_size bytes
+//   0x100000     kernel: container header + the first KERNEL_X64 item, copied from the ZBI,
+//                then reserve_memory_size bytes
 //   0x1000000    this shim (phys.ld): code, page tables, stack     [__phys_start, __phys_end)
-//   data ZBI     page aligned, at max(kernel end + reserve, __phys_end): every non-kernel item
-//                of the booted ZBI, then MEM_CONFIG, CMDLINE, KERNEL_DRIVER(I8250_PIO_UART),
-//                ACPI_RSDP
+//   data ZBI     page aligned, at max(kernel end + reserve, __phys_end): every item of the
+//                booted ZBI after the first (later KERNEL_X64 and STORAGE_KERNEL items
+//                included: chain-loading kernels boot those), then MEM_CONFIG, CMDLINE,
+//                KERNEL_DRIVER(I8250_PIO_UART), ACPI_RSDP
 //   ~top of RAM  the -initrd ZBI as QEMU placed it (read only)
+//
+// Both x86-64 entry conventions of zbi_kernel_t.entry are accepted, told apart by Fuchsia's
+// own rule (IsLegacyEntryAddress in zircon/kernel/phys/trampoline-boot.cc): an entry above
+// 1 MiB is the legacy absolute physical address of a kernel that must be loaded at 1 MiB (our
+// kernel, and the first kernel of Fuchsia's x86-boot-shim-tests); otherwise it is an offset
+// from the container header's load address (arch::ZbiBoot in zircon/kernel/lib/arch/x86/
+// include/lib/arch/zbi-boot.h). Loading at 1 MiB is valid for both. The jump follows
+// arch::ZbiBootRaw: 64-bit mode on the shim's 1:1 map of the low 4 GiB, %rsi = data ZBI,
+// %rsp = %rbp = 0, interrupts off, direction flag clear.
 //
 // Console: COM1, written directly. Any failure prints one "zhb-shim: error: <what>" line and
 // powers the machine off (platform/pc: ACPI S5, then isa-debug-exit).
@@ -24,7 +34,7 @@
 
 #include "phys.h"
 
-#define KERNEL_LOAD_PADDR 0x100000u
+#define KERNEL_LOAD_PADDR 0x100000u  // also TrampolineBoot::kLegacyLoadAddress
 #define PAGE_SIZE 4096u
 #define PAGE_ALIGN(x) (((x) + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1))
 #define SHIM_MAX_MEM_RANGES 64
@@ -88,12 +98,14 @@ static bool overlaps(uint64_t a_start, uint64_t a_end, uint64_t b_start, uint64_
 struct copy_ctx {
     void *data_zbi;
     size_t capacity;
+    size_t index;  // items seen so far
 };
 
-// zbi_item_fn: copies every item but the kernel into the data ZBI, flags and CRC intact.
+// zbi_item_fn: copies every item but the first (the kernel being booted) into the data ZBI,
+// flags and CRC intact; later kernel items are data for a chain-loading kernel.
 static int shim_copy_item(const zbi_header_t *hdr, const void *payload, void *ctx) {
     struct copy_ctx *c = ctx;
-    if (ZBI_IS_KERNEL_TYPE(hdr->type)) {
+    if (c->index++ == 0) {
         return 0;
     }
     return zbi_append_item(c->data_zbi, c->capacity, hdr, payload);
@@ -104,6 +116,7 @@ struct boot_plan {
     const void *zbi;  // the -initrd ZBI, checked by zbi_check
     uint64_t zbi_start, zbi_end;
     const zbi_kernel_t *kernel;  // inside the -initrd ZBI
+    uint64_t entry;              // physical entry address
     uint64_t kernel_copy;        // bytes copied to KERNEL_LOAD_PADDR: both headers + payload
     uint64_t reserve_end;        // end of the kernel image plus reserve_memory_size
     size_t mem_count;            // ranges in shim_mem
@@ -128,17 +141,29 @@ static void shim_find_zbi(const struct hvm_start_info *si, struct boot_plan *p) 
     p->zbi_end = p->zbi_start + zbi_size(p->zbi);
 }
 
-// Checks that the kernel's entry lies in its image and that the image plus its reserve fit
-// in RAM between KERNEL_LOAD_PADDR and the shim, clear of the ZBI.
+// The physical entry address of a kernel loaded at KERNEL_LOAD_PADDR (see the top comment).
+static uint64_t shim_entry_paddr(uint64_t entry) {
+    return entry > KERNEL_LOAD_PADDR ? entry : KERNEL_LOAD_PADDR + entry;
+}
+
+// Checks the kernel header: the entry lies in the image past zbi_kernel_t, the kernel asks
+// for a reserve, and the image plus its reserve fit in RAM between KERNEL_LOAD_PADDR and the
+// shim, clear of the ZBI.
 static void shim_place_kernel(struct boot_plan *p) {
     const zbi_header_t *hdr = (const zbi_header_t *)p->zbi + 1;
     p->kernel = (const zbi_kernel_t *)(hdr + 1);
     p->kernel_copy = 2 * sizeof(zbi_header_t) + ZBI_ALIGN((uint64_t)hdr->length);
     uint64_t image_start = KERNEL_LOAD_PADDR + 2 * sizeof(zbi_header_t);
     uint64_t image_end = image_start + hdr->length;
-    if (p->kernel->entry < image_start + sizeof(zbi_kernel_t) || p->kernel->entry >= image_end) {
-        shim_fail("kernel entry 0x%llx outside the kernel image",
-                  (unsigned long long)p->kernel->entry);
+    p->entry = shim_entry_paddr(p->kernel->entry);
+    if (p->entry < image_start + sizeof(zbi_kernel_t) || p->entry >= image_end) {
+        shim_fail("kernel entry 0x%llx (physical 0x%llx) outside the %u-byte kernel image "
+                  "at [0x%llx, 0x%llx): truncated kernel item?",
+                  (unsigned long long)p->kernel->entry, (unsigned long long)p->entry,
+                  hdr->length, (unsigned long long)image_start, (unsigned long long)image_end);
+    }
+    if (p->kernel->reserve_memory_size == 0) {
+        shim_fail("kernel reserve_memory_size is 0: no room for the kernel's bss and stack");
     }
     uint64_t phys_start = (uintptr_t)__phys_start;
     if (p->kernel->reserve_memory_size > phys_start - image_end) {
@@ -179,7 +204,7 @@ static void shim_build_data_zbi(const struct boot_plan *p) {
     void *data = (void *)(uintptr_t)p->data_start;
     size_t cap = p->data_size;
     zbi_init(data);
-    struct copy_ctx copy = {.data_zbi = data, .capacity = cap};
+    struct copy_ctx copy = {.data_zbi = data, .capacity = cap, .index = 0};
     zbi_dcfg_simple_pio_t uart = {.base = PC_COM1_PORT, .irq = PC_COM1_IRQ};
     uint32_t mem_bytes = (uint32_t)(p->mem_count * sizeof(zbi_mem_range_t));
     if (zbi_for_each(p->zbi, shim_copy_item, &copy) != 0 ||
@@ -216,8 +241,8 @@ void phys_main(uint32_t start_info) {
         (uint32_t)(plan.kernel_copy - sizeof(zbi_header_t));
 
     printf("zhb-shim: kernel entry 0x%llx, data ZBI 0x%llx (%llu bytes)\n",
-           (unsigned long long)plan.kernel->entry, (unsigned long long)plan.data_start,
+           (unsigned long long)plan.entry, (unsigned long long)plan.data_start,
            (unsigned long long)plan.data_size);
     pc_uart_flush();
-    phys_enter_kernel(plan.kernel->entry, plan.data_start);
+    phys_enter_kernel(plan.entry, plan.data_start);
 }
