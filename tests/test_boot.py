@@ -21,9 +21,11 @@ return code and powers off.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import struct
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -31,7 +33,7 @@ from bootfs_tools import build as build_bootfs
 from bootfs_tools.format import BOOTFS_MAGIC
 from harness import console
 from harness.errors import GuestCrashed
-from harness.image import BootImage, GuestOutputs, build_poweroff_image
+from harness.image import BootImage, GuestOutputs, build_image, build_poweroff_image
 from harness.machine import Machine
 from harness.outcome import Outcome, Status
 from harness.plugin import KtapCaseRun, require_no_problems
@@ -101,6 +103,37 @@ def test_later_kernel_items_reach_the_data_zbi(
     handoff = machine.expect(SHIM_HANDOFF)
     assert int(handoff.group(1)) > len(payload)
     machine.expect(console.BANNER)
+
+
+def zero_reserve(kernel: bytes) -> bytes:
+    return kernel[:8] + bytes(8) + kernel[16:]  # zbi_kernel_t.reserve_memory_size = 0
+
+
+def cut_in_half(kernel: bytes) -> bytes:
+    return kernel[: len(kernel) // 2]  # the item's length says so too: a consistent ZBI
+
+
+@pytest.mark.parametrize("damage, error", [
+    pytest.param(zero_reserve, "kernel reserve_memory_size is 0: no room for the kernel's bss "
+                 "and stack", id="reserve-0"),
+    pytest.param(cut_in_half, "(truncated or corrupt kernel image?)", id="truncated-payload"),
+])
+def test_bad_kernel_item_shim_error_then_poweroff(
+    launch: Launch, guest_build: GuestOutputs, tmp_path: Path,
+    damage: Callable[[bytes], bytes], error: str,
+) -> None:
+    """A kernel header the shim cannot honour, or a payload cut short (which zbi_kernel_t
+    cannot reveal: the kernel faults into the shim's handlers), ends in one shim error line
+    and a power-off on both arches, never in a hang or a silent reset."""
+    kernel = tmp_path / "kernel.bin"
+    kernel.write_bytes(damage(guest_build.kernel.read_bytes()))
+    damaged = dataclasses.replace(guest_build, kernel=kernel)
+    image = build_image(guest_build.arch, tmp_path, "zhb.test=bad-kernel", outputs=damaged)
+    outcome = launch(image).wait_exit()
+    assert outcome.status is Status.FAIL, outcome.reason
+    shim_error = console.parse_console(outcome.transcript).shim_error
+    assert shim_error is not None and error in shim_error, outcome.reason
+    assert outcome.powered_off
 
 
 def test_panic_is_reported_as_crash(make_image: MakeImage, launch: Launch) -> None:

@@ -42,6 +42,7 @@
 #define ITEM_SIZE(payload) (sizeof(zbi_header_t) + ZBI_ALIGN((uint64_t)(payload)))
 
 static uint64_t shim_rsdp;  // for the ACPI_RSDP item and for power-off (0: search)
+static bool shim_in_kernel;  // set just before the jump: later exceptions are the kernel's
 static zbi_mem_range_t shim_mem[SHIM_MAX_MEM_RANGES];
 
 void lib_putc(char c) {
@@ -58,6 +59,34 @@ __attribute__((noreturn, format(printf, 1, 2))) static void shim_fail(const char
     va_end(ap);
     pc_uart_flush();
     pc_power_off(shim_rsdp);
+}
+
+static const char *const exception_names[32] = {
+    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "coprocessor overrun",
+    "#TS", "#NP", "#SS", "#GP", "#PF", "reserved", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+    "reserved", "reserved", "reserved", "reserved", "reserved", "reserved", "#HV", "#VC",
+    "#SX", "reserved",
+};
+
+// A CPU exception in the shim, or in the kernel before it installed its own IDT (its image is
+// then truncated or corrupt: zbi_kernel_t cannot say how long it should be). A second
+// exception while reporting the first just halts.
+void phys_exception(uint64_t vector, uint64_t error_code, const uint64_t *frame) {
+    static int nested;
+    if (nested++ != 0) {
+        for (;;) {
+            __asm__ volatile("cli; hlt");
+        }
+    }
+    uint64_t cr2;
+    __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+    shim_fail("%s: vector %llu (%s), error code 0x%llx, RIP 0x%llx, CR2 0x%llx%s",
+              shim_in_kernel ? "exception in the kernel before it installed its own handlers"
+                             : "unexpected exception in the shim",
+              (unsigned long long)vector, exception_names[vector % 32],
+              (unsigned long long)error_code, (unsigned long long)frame[0],
+              (unsigned long long)cr2,
+              shim_in_kernel ? " (truncated or corrupt kernel image?)" : "");
 }
 
 // Converts the PVH (E820-style) memory map into shim_mem; returns the number of ranges.
@@ -219,8 +248,24 @@ static void shim_build_data_zbi(const struct boot_plan *p) {
     }
 }
 
+// Fills the free RAM between the kernel image and the shim (the kernel's reserve and beyond:
+// memory whose contents the kernel must not expect) with copies of one page-table entry that
+// points at the shim's identity PDPT. A kernel whose payload was cut short then finds its
+// missing page tables made of that entry: loaded as CR3, they still map the low 4 GiB 1:1
+// (every PML4 slot does), so its first fault reaches phys_exception and the console says what
+// happened instead of the CPU triple-faulting in silence. An intact kernel never reads it.
+static void shim_poison_free_ram(uint64_t start, uint64_t end) {
+    uint64_t entry = (uintptr_t)phys_identity_pdpt | 0x3;  // present, writable
+    uint64_t count = (end - start) / sizeof(uint64_t);
+    __asm__ volatile("rep stosq"
+                     : "+D"(start), "+c"(count)
+                     : "a"(entry)
+                     : "memory");
+}
+
 void phys_main(uint32_t start_info) {
     pc_uart_init(PC_COM1_PORT);
+    phys_install_exception_handlers();
     printf("\n");  // the firmware leaves its last line ("Booting from ROM..") unterminated
     const struct hvm_start_info *si = (const void *)(uintptr_t)start_info;
     if (si->magic != HVM_START_MAGIC) {
@@ -239,10 +284,12 @@ void phys_main(uint32_t start_info) {
     memmove((void *)(uintptr_t)KERNEL_LOAD_PADDR, plan.zbi, plan.kernel_copy);
     ((zbi_header_t *)(uintptr_t)KERNEL_LOAD_PADDR)->length =
         (uint32_t)(plan.kernel_copy - sizeof(zbi_header_t));
+    shim_poison_free_ram(KERNEL_LOAD_PADDR + plan.kernel_copy, (uintptr_t)__phys_start);
 
     printf("zhb-shim: kernel entry 0x%llx, data ZBI 0x%llx (%llu bytes)\n",
            (unsigned long long)plan.entry, (unsigned long long)plan.data_start,
            (unsigned long long)plan.data_size);
     pc_uart_flush();
+    shim_in_kernel = true;
     phys_enter_kernel(plan.entry, plan.data_start);
 }

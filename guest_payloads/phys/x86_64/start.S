@@ -123,6 +123,8 @@ gdt_pointer:
 .balign PAGE_SIZE
 pml4:
     .skip PAGE_SIZE
+.global phys_identity_pdpt
+phys_identity_pdpt:
 pdpt:
     .skip PAGE_SIZE
 pd:
