@@ -154,11 +154,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _boot(args: argparse.Namespace) -> int:
     profile = get_profile(args.arch)
-    accel = choose_accel(profile, args.accel, default_cache_dir()).accel
     fuchsia_test = args.fuchsia_test or (
         args.image is not None and fuchsia.is_fuchsia_test_file(args.image))
     if fuchsia_test and args.image is None:
         raise ImageError(profile.name, "--fuchsia-test needs an IMAGE")
+    accel = choose_accel(profile, args.accel, default_cache_dir()).accel
     scratch = Path(tempfile.mkdtemp(prefix="zhb-boot-"))
     try:
         if args.image is not None:

@@ -21,7 +21,9 @@
 // %rsp = %rbp = 0, interrupts off, direction flag clear.
 //
 // Console: COM1, written directly. Any failure prints one "zhb-shim: error: <what>" line and
-// powers the machine off (platform/pc: ACPI S5, then isa-debug-exit).
+// powers the machine off (platform/pc: ACPI S5, then isa-debug-exit). So does a CPU exception
+// in the shim, or in the kernel before it has an IDT of its own (exceptions.c: a truncated
+// kernel payload faults there; shim_poison_free_ram keeps the handler reachable).
 #include <stdarg.h>
 #include <stdbool.h>
 
