@@ -8,7 +8,7 @@ the machine (keyboard-controller reset, then a triple fault) instead of powering
     Boot-test-successful                                                       (newer trees)
 
 On failure it prints `*** Test FAILED: status N ***` or an `ASSERT FAILED at (...)` line
-before the reset. QEMU runs with `-no-reboot`, so the reset ends QEMU with the QMP event
+before the reset; a phys `abort()` prints `abort() called!` (a CRASH here, like a panic). QEMU runs with `-no-reboot`, so the reset ends QEMU with the QMP event
 `SHUTDOWN {guest: true, reason: guest-reset}`.
 
 `classify_fuchsia()` turns a finished run into a `Status`: PASS only for the success string
@@ -45,9 +45,11 @@ SUCCESS = re.compile(
 """Either form of the success string (zircon/kernel/phys/test/: phys-unittest, zbi tests)."""
 TEST_FAILED = re.compile(rb"\*\*\* Test FAILED: status -?\d+ \*\*\*")
 ASSERT_FAILED = re.compile(rb"ASSERT FAILED[^\r\n]*\r?\n")
+ABORT = re.compile(rb"abort\(\) called!")
 FAILURES: tuple[FailurePattern, ...] = (
     FailurePattern("test failed", TEST_FAILED, Status.FAIL, ends_run=True),
     FailurePattern("assertion failed", ASSERT_FAILED, Status.FAIL, ends_run=True),
+    FailurePattern("abort", ABORT, Status.CRASH, ends_run=True),
 )
 """Failure lines of Fuchsia's ZBI tests, watched for besides the harness's defaults."""
 

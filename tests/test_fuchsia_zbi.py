@@ -96,6 +96,8 @@ SUCCESS = b"hello\n*** Test succeeded ***\n***ZBI-test-successful!-MDd7/O65=***\
                  "assertion failed: ASSERT FAILED at (a.cc:3): x", id="assert"),
     pytest.param(b"ZIRCON KERNEL PANIC: oops\n", [RESET], Status.CRASH, "kernel panic",
                  id="panic"),
+    pytest.param(b"phys: abort() called!\n", [RESET], Status.CRASH, "abort: phys: abort()",
+                 id="abort"),
     pytest.param(SUCCESS, [QUIT], Status.TIMEOUT, "did not reset", id="timeout"),
     pytest.param(SUCCESS, [], Status.FAIL, "without a guest reset", id="qemu-exit"),
 ])
