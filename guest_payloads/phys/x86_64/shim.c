@@ -286,7 +286,10 @@ void phys_main(uint32_t start_info) {
     memmove((void *)(uintptr_t)KERNEL_LOAD_PADDR, plan.zbi, plan.kernel_copy);
     ((zbi_header_t *)(uintptr_t)KERNEL_LOAD_PADDR)->length =
         (uint32_t)(plan.kernel_copy - sizeof(zbi_header_t));
-    shim_poison_free_ram(KERNEL_LOAD_PADDR + plan.kernel_copy, (uintptr_t)__phys_start);
+    uint64_t free_start = KERNEL_LOAD_PADDR + plan.kernel_copy;
+    if (shim_is_ram(plan.mem_count, free_start, (uintptr_t)__phys_start)) {
+        shim_poison_free_ram(free_start, (uintptr_t)__phys_start);
+    }
 
     printf("zhb-shim: kernel entry 0x%llx, data ZBI 0x%llx (%llu bytes)\n",
            (unsigned long long)plan.entry, (unsigned long long)plan.data_start,
