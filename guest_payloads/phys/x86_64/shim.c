@@ -197,7 +197,7 @@ static void shim_place_kernel(struct boot_plan *p) {
         shim_fail("kernel reserve_memory_size is 0: no room for the kernel's bss and stack");
     }
     uint64_t phys_start = (uintptr_t)__phys_start;
-    if (p->kernel->reserve_memory_size > phys_start - image_end) {
+    if (image_end > phys_start || p->kernel->reserve_memory_size > phys_start - image_end) {
         shim_fail("kernel image and reserve_memory_size 0x%llx reach into the shim at 0x%llx",
                   (unsigned long long)p->kernel->reserve_memory_size,
                   (unsigned long long)phys_start);
