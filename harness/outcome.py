@@ -13,14 +13,17 @@ evidence, and `Outcome.raise_for_status()` turns anything but PASS into the matc
 
 A run PASSes only when the guest powered the machine off itself: a QMP `SHUTDOWN` with
 `guest=true, reason=guest-shutdown`, or (x86) QEMU's exit through the isa-debug-exit fallback
-with the profile's `debug_exit_status`.
+with the profile's `debug_exit_status`. When the kernel's command line (its `cmdline:` console
+line) asks for `userboot.shutdown`, that power-off must also follow userboot's exit line with
+return code 0: a `userboot: error:` line, a non-zero return code or no exit line at all is a
+FAIL (`userboot_verdict()`).
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +125,49 @@ def guest_powered_off(
     )
 
 
+def console_verdicts(
+    transcript: bytes,
+    events: Sequence[QmpEvent],
+    failures: Sequence[FailurePattern],
+    describe: Callable[[bytes, re.Match[bytes]], str] = console.line_at,
+) -> list[tuple[Status, str]]:
+    """The verdicts every way of judging a run shares: each failure pattern on the console
+    (its reason `describe(transcript, match)`), a pvpanic report, and silence."""
+    verdicts: list[tuple[Status, str]] = []
+    for failure in failures:
+        match = failure.regex.search(transcript)
+        if match is not None:
+            verdicts.append((failure.status, f"{failure.name}: {describe(transcript, match)}"))
+    panicked = [e for e in events if e.name == "GUEST_PANICKED"]
+    if panicked:
+        verdicts.append((Status.CRASH, f"QMP {panicked[0].describe()}"))
+    if not transcript.strip():
+        verdicts.append((Status.NO_OUTPUT, "the guest printed nothing on its console"))
+    return verdicts
+
+
+def _asks_for_userboot_shutdown(transcript: bytes) -> bool:
+    match = console.CMDLINE.search(transcript)
+    words = match.group(1).split() if match is not None else []
+    return any(w == b"userboot.shutdown" or w.startswith(b"userboot.shutdown=") for w in words)
+
+
+def userboot_verdict(transcript: bytes) -> tuple[Status, str] | None:
+    """FAIL, with the reason, for a run whose command line asks for `userboot.shutdown` but
+    whose console lacks userboot's `exited with return code 0` line; None otherwise."""
+    if not _asks_for_userboot_shutdown(transcript):
+        return None
+    error = console.USERBOOT_ERROR.search(transcript)
+    if error is not None:
+        return Status.FAIL, console.line_at(transcript, error)
+    exited = console.USERBOOT_EXIT.search(transcript)
+    if exited is None:
+        return Status.FAIL, "userboot.shutdown asked for, but userboot printed no exit line"
+    if int(exited.group(2)) != 0:
+        return Status.FAIL, console.line_at(transcript, exited)
+    return None
+
+
 def classify(
     transcript: bytes,
     events: Sequence[QmpEvent],
@@ -136,24 +182,13 @@ def classify(
     `exit_status` is None while QEMU still runs (or when it had to be killed); `timed_out` says
     the wait ran out before QEMU exited.
     """
-    verdicts: list[tuple[Status, str]] = []
-    for failure in failures:
-        match = failure.regex.search(transcript)
-        if match is not None:
-            line = console.line_at(transcript, match)
-            verdicts.append((failure.status, f"{failure.name}: {line}"))
-    panicked = [e for e in events if e.name == "GUEST_PANICKED"]
-    if panicked:
-        verdicts.append((Status.CRASH, f"QMP {panicked[0].describe()}"))
-    if not transcript.strip():
-        verdicts.append((Status.NO_OUTPUT, "the guest printed nothing on its console"))
-
+    verdicts = console_verdicts(transcript, events, failures)
     if timed_out:
         verdicts.append((Status.TIMEOUT, "the guest did not power the machine off in time"))
-    elif any(e.is_guest_poweroff for e in events):
-        verdicts.append((Status.PASS, "the guest powered the machine off"))
-    elif guest_powered_off((), exit_status, debug_exit_status):
-        verdicts.append((Status.PASS, f"the guest exited through debug-exit ({exit_status})"))
+    elif guest_powered_off(events, exit_status, debug_exit_status):
+        how = ("the guest powered the machine off" if any(e.is_guest_poweroff for e in events)
+               else f"the guest exited through debug-exit ({exit_status})")
+        verdicts.append(userboot_verdict(transcript) or (Status.PASS, how))
     else:
         shutdowns = [e.describe() for e in events if e.name == "SHUTDOWN"]
         how = f" ({', '.join(shutdowns)})" if shutdowns else ""

@@ -31,6 +31,9 @@ Fixtures (function scope unless noted)::
                     corrupt_item=None) -> BootImage
     launch          factory: launch(image, append="") -> a running Machine, closed at teardown
     booted_machine  a running Machine booting the default image (no command line)
+    fuchsia_test    factory: fuchsia_test(path) -> Outcome: boots the ZBI file at `path` (as
+                    `python -m harness image` writes it for the arch) as a Fuchsia ZBI test
+                    (harness.fuchsia): PASS only for the success string, then a guest reset
     suite_run       the SuiteRun of the test's `ktap_suite` marker on this arch (see below)
     ktap_case       one KTAP case of that suite on this arch (parametrized): `.check()` passes,
                     fails with the case's console excerpt, or skips
@@ -73,10 +76,19 @@ import pytest
 from harness.accel import CHOICES, AccelDecision, choose_accel
 from harness.cli import sigterm_interrupts
 from harness.errors import HarnessError, ProfileError
-from harness.image import BUILD_LOCK_TIMEOUT_S, BootImage, GuestOutputs, build_guest, build_image
+from harness.fuchsia import boot_fuchsia_test
+from harness.image import (
+    BUILD_LOCK_TIMEOUT_S,
+    BootImage,
+    GuestOutputs,
+    build_guest,
+    build_image,
+    image_from_file,
+)
 from harness.ktap import CaseStatus
 from harness.lockfile import locked
 from harness.machine import DEFAULT_TIMEOUT_S, FAILURE_GRACE_S, Machine
+from harness.outcome import Outcome
 from harness.profiles import Accel, Profile, get_profile, select_profiles
 from harness.suites import KtapSuite, SuiteKnobs, SuiteRun, run_suite
 from zbi_tools import ZbiItem
@@ -452,3 +464,20 @@ def booted_machine(
     make_image: Callable[..., BootImage], launch: Callable[..., Machine]
 ) -> Machine:
     return launch(make_image())
+
+
+@pytest.fixture
+def fuchsia_test(
+    profile: Profile, accel: Accel, boot_timeout: float, artifacts: Path,
+    guest_build: GuestOutputs,
+) -> Callable[[Path], Outcome]:
+    """Boot a Fuchsia-built ZBI test file on this arch; its Outcome says PASS or why not."""
+    log_dirs = (artifacts / f"fuchsia{n}" for n in itertools.count())
+
+    def run(path: Path) -> Outcome:
+        image = image_from_file(profile.name, path, guest_build)
+        return boot_fuchsia_test(
+            profile, image, accel=accel, timeout=boot_timeout, log_dir=next(log_dirs)
+        )
+
+    return run

@@ -13,16 +13,24 @@ the guest build did not make fails every one of these tests with that reason. An
 plugs in with these three small tests and one `program_suite()` entry in harness.suites.SUITES.
 
 userboot's other endings are booted with BOOTFS images made here (no guest code of their own):
-each error (program missing, corrupt BOOTFS, not an ELF file) is one `userboot: error: <what>`
-line and then a guest power-off, never a hang; a program the kernel kills for a fault is
-reported on the console (process, koid, address, PC) and userboot still prints its non-zero
-return code and powers off.
+each error (program missing, corrupt BOOTFS, not an ELF file, a BOOTFS or a program larger
+than RAM allows) is one `userboot: error: <what>` line and then a guest power-off, never a hang
+or a fault; a program the kernel kills for a fault is reported on the console (process, koid,
+address, PC) and userboot still prints its non-zero return code and powers off. All of these
+are failed runs for the harness: with `userboot.shutdown` only the exit line with return code
+0 passes one (harness.outcome.userboot_verdict).
+
+Broken kernel items (reserve_memory_size 0, a payload cut short) end in one `zhb-shim: error:`
+line and a power-off on both arches; kernel items after the first are passed on in the data ZBI.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import struct
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -30,12 +38,14 @@ from bootfs_tools import build as build_bootfs
 from bootfs_tools.format import BOOTFS_MAGIC
 from harness import console
 from harness.errors import GuestCrashed
-from harness.image import BootImage, GuestOutputs, build_poweroff_image
+from harness.image import BootImage, GuestOutputs, build_image, build_poweroff_image
 from harness.machine import Machine
 from harness.outcome import Outcome, Status
 from harness.plugin import KtapCaseRun, require_no_problems
 from harness.profiles import Profile
 from harness.suites import CORE_TESTS, SuiteRun
+from zbi_tools import ZbiItem
+from zbi_tools.format import TYPE_STORAGE_BOOTFS
 
 MakeImage = Callable[..., BootImage]
 Launch = Callable[..., Machine]
@@ -83,6 +93,53 @@ def test_corrupt_zbi_shim_error_then_poweroff(make_image: MakeImage, launch: Lau
     assert outcome.reason.startswith("shim error: ")
     assert outcome.powered_off
     assert console.parse_console(outcome.transcript).arch is None  # the kernel never ran
+
+
+SHIM_HANDOFF = re.compile(rb"zhb-shim: kernel entry 0x[0-9a-f]+, data ZBI 0x[0-9a-f]+ \((\d+) bytes\)")
+
+
+def test_later_kernel_items_reach_the_data_zbi(
+    make_image: MakeImage, launch: Launch, profile: Profile
+) -> None:
+    """Kernel items after the first are data (Fuchsia's chain-loading tests boot them): the
+    shim accepts them and copies them into the data ZBI, and our kernel boots as before."""
+    payload = bytes(16) + b"\xa5" * 0x10000  # a zbi_kernel_t and 64 KiB, never entered
+    later = ZbiItem.kernel(profile.zbi_kernel_arch, payload)
+    machine = launch(make_image(cmdline="zhb.test=later-kernel", extra_items=[later]))
+    handoff = machine.expect(SHIM_HANDOFF)
+    assert int(handoff.group(1)) > len(payload)
+    machine.expect(console.BANNER)
+
+
+def zero_reserve(kernel: bytes) -> bytes:
+    return kernel[:8] + bytes(8) + kernel[16:]  # zbi_kernel_t.reserve_memory_size = 0
+
+
+def cut_in_half(kernel: bytes) -> bytes:
+    return kernel[: len(kernel) // 2]  # the item's length says so too: a consistent ZBI
+
+
+@pytest.mark.parametrize("damage, error", [
+    pytest.param(zero_reserve, "kernel reserve_memory_size is 0: no room for the kernel's bss "
+                 "and stack", id="reserve-0"),
+    pytest.param(cut_in_half, "(truncated or corrupt kernel image?)", id="truncated-payload"),
+])
+def test_bad_kernel_item_shim_error_then_poweroff(
+    launch: Launch, guest_build: GuestOutputs, tmp_path: Path,
+    damage: Callable[[bytes], bytes], error: str,
+) -> None:
+    """A kernel header the shim cannot honour, or a payload cut short (which zbi_kernel_t
+    cannot reveal: the kernel faults into the shim's handlers), ends in one shim error line
+    and a power-off on both arches, never in a hang or a silent reset."""
+    kernel = tmp_path / "kernel.bin"
+    kernel.write_bytes(damage(guest_build.kernel.read_bytes()))
+    damaged = dataclasses.replace(guest_build, kernel=kernel)
+    image = build_image(guest_build.arch, tmp_path, "zhb.test=bad-kernel", outputs=damaged)
+    outcome = launch(image).wait_exit()
+    assert outcome.status is Status.FAIL, outcome.reason
+    shim_error = console.parse_console(outcome.transcript).shim_error
+    assert shim_error is not None and error in shim_error, outcome.reason
+    assert outcome.powered_off
 
 
 def test_panic_is_reported_as_crash(make_image: MakeImage, launch: Launch) -> None:
@@ -178,8 +235,11 @@ def run_userboot(
     return launch(image).wait_exit()
 
 
-def assert_clean_power_off(outcome: Outcome) -> None:
-    assert outcome.status is Status.PASS, outcome.reason  # not a timeout: it never hangs
+def assert_failed_then_power_off(outcome: Outcome, reason: str) -> None:
+    """The guest powered off by itself (no hang, no panic), and the harness failed the run:
+    with userboot.shutdown only userboot's `exited with return code 0` line passes it."""
+    assert outcome.status is Status.FAIL, outcome.reason  # not a timeout: it never hangs
+    assert outcome.reason.startswith(reason), outcome.reason
     assert outcome.powered_off
     assert "GUEST_PANICKED" not in outcome.event_names
     assert console.parse_console(outcome.transcript).panic is None
@@ -203,8 +263,37 @@ def test_userboot_error_then_poweroff(
     make_image: MakeImage, launch: Launch, program: str, bootfs: bytes, error: str
 ) -> None:
     outcome = run_userboot(make_image, launch, program, bootfs)
-    assert_clean_power_off(outcome)
-    assert console.parse_console(outcome.transcript).userboot_error == error
+    assert_failed_then_power_off(outcome, f"userboot: error: {error}")
+    assert console.USERBOOT_EXIT.search(outcome.transcript) is None
+
+
+RAM_BYTES = 256 << 20  # the profiles' -m 256M
+
+
+def test_bootfs_size_beyond_ram_is_an_error(make_image: MakeImage, launch: Launch) -> None:
+    """A BOOTFS item whose `extra` (the uncompressed size) is the size of RAM: userboot checks
+    it against the ZBI's MEM_CONFIG before making a VMO for it, and says so."""
+    item = ZbiItem.storage(TYPE_STORAGE_BOOTFS, TEXT_BOOTFS)
+    huge = dataclasses.replace(item, extra=RAM_BYTES, crc32=None)
+    image = make_image(cmdline=f"userboot.next={TEXT_FILE} userboot.shutdown",
+                       extra_items=[huge])
+    outcome = launch(image).wait_exit()
+    assert_failed_then_power_off(
+        outcome, f"userboot: error: BOOTFS: the ZBI item says {RAM_BYTES} bytes")
+
+
+def test_program_larger_than_ram_is_an_error(
+    make_image: MakeImage, launch: Launch, guest_build: GuestOutputs
+) -> None:
+    """An ELF file whose segment asks for more memory than the machine has."""
+    core_tests = (guest_build.kernel.parent / CORE_TESTS.bootfs[0]).read_bytes()
+    machine = int.from_bytes(core_tests[18:20], "little")
+    elf = bytearray(trap_elf(machine))
+    ELF_PHDR.pack_into(elf, ELF_HEADER.size, 1, 0x4 | 0x1, 0, 0, 0, TRAP_FILE_SIZE, RAM_BYTES,
+                       0x1000)  # p_memsz = all of RAM
+    outcome = run_userboot(make_image, launch, "bin/huge", build_bootfs({"bin/huge": bytes(elf)}))
+    assert_failed_then_power_off(
+        outcome, f"userboot: error: bin/huge: ELF segments ({RAM_BYTES} bytes)")
     assert console.USERBOOT_EXIT.search(outcome.transcript) is None
 
 
@@ -215,7 +304,8 @@ def test_faulting_program_is_killed_and_reported(
     machine = int.from_bytes(core_tests[18:20], "little")  # e_machine of this arch's programs
     bootfs = build_bootfs({"bin/trap": trap_elf(machine)})
     outcome = run_userboot(make_image, launch, "bin/trap", bootfs)
-    assert_clean_power_off(outcome)
+    assert_failed_then_power_off(
+        outcome, f"userboot: bin/trap exited with return code {ZX_TASK_RETCODE_EXCEPTION_KILL}")
     fault = console.USER_FAULT.search(outcome.transcript)
     assert fault is not None, "no user-fault line:\n" + "\n".join(outcome.console_tail())
     name, koid, _kind, address, pc = fault.groups()

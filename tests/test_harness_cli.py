@@ -158,6 +158,11 @@ def test_guest_verdict_fails_userboot_errors_and_nonzero_codes(
     assert cli_module._guest_verdict(transcript) == verdict
 
 
+def test_fuchsia_test_needs_an_image(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["boot", "--arch", "x86_64", "--fuchsia-test"]) == 1
+    assert capsys.readouterr().err == "boot: x86_64 image: --fuchsia-test needs an IMAGE\n"
+
+
 def test_sigterm_becomes_keyboard_interrupt() -> None:
     before = signal.getsignal(signal.SIGTERM)
     with pytest.raises(KeyboardInterrupt), sigterm_interrupts():

@@ -19,6 +19,9 @@ QUIT = QmpEvent("SHUTDOWN", {"guest": False, "reason": "host-qmp-quit"})
 BOOT = b"zhb kernel: booting on x86_64\r\nzhb kernel: powering off\r\n"
 PANIC = b"zhb kernel: booting on x86_64\r\nZIRCON KERNEL PANIC: main: test\r\n"
 SHIM_ERROR = b"zhb-shim: error: invalid ZBI: item CRC32 mismatch\r\n"
+SHUTDOWN_RUN = b"zhb kernel: booting on arm64\r\nzhb kernel: cmdline: userboot.next=bin/x " \
+    b"userboot.shutdown\r\n"
+EXIT_0 = b"userboot: bin/x exited with return code 0\r\n"
 
 
 def test_rank_order() -> None:
@@ -46,6 +49,16 @@ def test_rank_order() -> None:
         (BOOT, [], 1, False, Status.FAIL, "status 1 without a guest power-off"),
         (BOOT, [], 31, False, Status.PASS, "debug-exit (31)"),
         (b"", [], 31, False, Status.NO_OUTPUT, "printed nothing"),
+        (SHUTDOWN_RUN + EXIT_0, [POWEROFF], 0, False, Status.PASS, "powered the machine off"),
+        (SHUTDOWN_RUN + EXIT_0, [], 31, False, Status.PASS, "debug-exit (31)"),
+        (SHUTDOWN_RUN, [POWEROFF], 0, False, Status.FAIL, "userboot printed no exit line"),
+        (SHUTDOWN_RUN + b"userboot: error: BOOTFS: bad BOOTFS magic\r\n", [POWEROFF], 0, False,
+         Status.FAIL, "userboot: error: BOOTFS: bad BOOTFS magic"),
+        (SHUTDOWN_RUN + EXIT_0.replace(b"code 0", b"code -1028"), [POWEROFF], 0, False,
+         Status.FAIL, "userboot: bin/x exited with return code -1028"),
+        (SHUTDOWN_RUN, [QUIT], 0, True, Status.TIMEOUT, "did not power the machine off"),
+        (b"zhb kernel: cmdline: userboot.shutdownx\r\n" + BOOT, [POWEROFF], 0, False,
+         Status.PASS, "powered the machine off"),  # another word: no exit line needed
     ],
 )
 def test_classify(

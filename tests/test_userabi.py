@@ -578,6 +578,25 @@ def test_zbi_find_bootfs_then_decompress(native: ctypes.CDLL) -> None:
         assert status == BOOTFS[expected], expected
 
 
+def test_zbi_ram_size_sums_ram_ranges_of_mem_config(native: ctypes.CDLL) -> None:
+    """userboot's RAM budget: the RAM ranges of the first MEM_CONFIG item, saturating."""
+    native.zbi_ram_size.restype = ctypes.c_uint64
+    mem_config = 0x434D454D
+    ranges = struct.pack("<QQII", 0, 640 << 10, 1, 0) + struct.pack("<QQII", 1 << 20, 255 << 20,
+                                                                       1, 0)
+    ranges += struct.pack("<QQII", 0xFEC00000, 1 << 20, 3, 0)  # RESERVED: not counted
+    huge = struct.pack("<QQII", 0, 2**64 - 1, 1, 0) * 2
+    for image, expected in [
+        (make_zbi(zbi_item(zbi.TYPE_CMDLINE, b"x"), zbi_item(mem_config, ranges)),
+         (640 << 10) + (255 << 20)),
+        (make_zbi(zbi_item(mem_config, huge)), 2**64 - 1),
+        (make_zbi(zbi_item(zbi.TYPE_CMDLINE, b"x")), 0),
+        (make_zbi(zbi_item(mem_config, ranges[:30])), 640 << 10),  # a partial range is ignored
+    ]:
+        buf = ctypes.create_string_buffer(image, len(image))
+        assert native.zbi_ram_size(buf, ctypes.c_size_t(len(image))) == expected
+
+
 # ---- Native ELF ------------------------------------------------------------------------
 
 

@@ -109,9 +109,12 @@ static const char *zbi_check_items(const zbi_header_t *c, uint32_t kernel_type) 
         if (why != NULL) {
             return why;
         }
-        if (kernel_type != 0 && ZBI_IS_KERNEL_TYPE(h->type)) {
-            if (index != 0) {
-                return "kernel item out of order: must be first";
+        // zbitl's CheckBootable rule, as in zbi_tools: the first item is the kernel that
+        // boots; kernel items after it are plain data for it (Fuchsia's chain-loading tests
+        // hand them on to the next kernel).
+        if (kernel_type != 0 && index == 0) {
+            if (!ZBI_IS_KERNEL_TYPE(h->type)) {
+                return "no kernel item found: first item is not a kernel";
             }
             if (h->type != kernel_type) {
                 return "kernel item is for another architecture";
@@ -119,8 +122,6 @@ static const char *zbi_check_items(const zbi_header_t *c, uint32_t kernel_type) 
             if (h->length < sizeof(zbi_kernel_t)) {
                 return "kernel item shorter than zbi_kernel_t";
             }
-        } else if (kernel_type != 0 && index == 0) {
-            return "no kernel item found: first item is not a kernel";
         }
         p += sizeof(zbi_header_t) + ZBI_ALIGN((size_t)h->length);
     }

@@ -130,6 +130,28 @@ int zbi_find_item(const void *zbi, size_t size, uint32_t type, const void **head
     return ZBI_ERR_NOT_FOUND;
 }
 
+static uint64_t rd64(const uint8_t *p) {
+    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
+
+uint64_t zbi_ram_size(const void *zbi, size_t size) {
+    const void *header;
+    const void *payload;
+    if (zbi_find_item(zbi, size, ZBI_TYPE_MEM_CONFIG, &header, &payload) != BOOTFS_OK) {
+        return 0;
+    }
+    uint32_t length = rd32((const uint8_t *)header + 4);
+    uint64_t total = 0;
+    for (size_t at = 0; length - at >= sizeof(zbi_mem_range_t); at += sizeof(zbi_mem_range_t)) {
+        const uint8_t *range = (const uint8_t *)payload + at;
+        uint64_t bytes = rd64(range + 8);
+        if (rd32(range + 16) == ZBI_MEM_TYPE_RAM) {
+            total = bytes > UINT64_MAX - total ? UINT64_MAX : total + bytes;
+        }
+    }
+    return total;
+}
+
 const char *bootfs_strerror(int status) {
     switch (status) {
     case BOOTFS_OK:

@@ -61,4 +61,8 @@ int bootfs_find(const struct bootfs *fs, const char *name, struct bootfs_entry *
 int zbi_find_item(const void *zbi, size_t size, uint32_t type, const void **header,
                   const void **payload);
 
+// Bytes of RAM (type ZBI_MEM_TYPE_RAM, saturating at UINT64_MAX) in the first MEM_CONFIG item
+// of the ZBI container at zbi[0..size), or 0 if there is none.
+uint64_t zbi_ram_size(const void *zbi, size_t size);
+
 const char *bootfs_strerror(int status);

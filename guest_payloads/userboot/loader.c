@@ -192,6 +192,19 @@ zx_status_t program_start(const struct program *prog, zx_handle_t *proc_out, cha
         return ZX_ERR_INVALID_ARGS;
     }
 
+    // Sizes from the file, checked against RAM before any VMO is made for them (the span is
+    // below 2^64 - a page, elf_parse checked; the stack size is anything PT_GNU_STACK says).
+    uint64_t span = info.hi - info.lo;
+    uint64_t wanted_stack = info.stack_size ? info.stack_size : DEFAULT_STACK_SIZE;
+    uint64_t budget = prog->ram_budget != 0 ? prog->ram_budget : UINT64_MAX;
+    if (span > budget || wanted_stack > budget - span) {
+        snprintf(why, why_size, "ELF segments (%lu bytes) and stack (%lu bytes) need more than "
+                 "the %lu bytes userboot allows (1/%d of RAM)", (unsigned long)span,
+                 (unsigned long)wanted_stack, (unsigned long)prog->ram_budget,
+                 USERBOOT_RAM_SHARE);
+        return ZX_ERR_NO_MEMORY;
+    }
+
     const char *what = "zx_process_create";
     const char *name = basename(prog->path);
     zx_handle_t proc = ZX_HANDLE_INVALID;
@@ -204,7 +217,7 @@ zx_status_t program_start(const struct program *prog, zx_handle_t *proc_out, cha
     uint64_t vdso_base = 0;
     zx_vaddr_t stack = 0;
     zx_handle_t stack_vmo;
-    uint64_t stack_size = page_up(info.stack_size ? info.stack_size : DEFAULT_STACK_SIZE);
+    uint64_t stack_size = page_up(wanted_stack);
     zx_status_t status = zx_process_create(prog->job, name, strlen(name), 0, &proc, &vmar);
     if (status != ZX_OK) {
         goto out;

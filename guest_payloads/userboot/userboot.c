@@ -32,6 +32,7 @@ struct bootstrap {
     zx_handle_t vdso_vmo;
     zx_handle_t zbi_vmo;
     zx_handle_t power;
+    zx_info_vmar_t root;  // where every mapping must land
     const char *environ[USERBOOT_MAX_ENVIRON];
     uint32_t num_environ;
 };
@@ -108,28 +109,48 @@ static void read_bootstrap(zx_handle_t channel, struct bootstrap *boot, uint8_t 
     }
 }
 
-// Maps the whole of `vmo` with `perms` anywhere in `vmar`.
+// Maps the whole of `vmo` with `perms` anywhere in `vmar`, and checks that the mapping the
+// kernel reports lies inside the root VMAR before anything touches it.
 static const uint8_t *map_vmo(const struct bootstrap *boot, zx_handle_t vmo, uint64_t size,
                               zx_vm_option_t perms, const char *what) {
+    char text[USERBOOT_LINE_MAX];
     zx_vaddr_t addr = 0;
     uint64_t mapped = (size + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
     zx_status_t status = zx_vmar_map(boot->vmar_root, perms, 0, vmo, 0, mapped, &addr);
     if (status != ZX_OK) {
         fail_status(boot->power, what, status);
     }
+    if (addr < boot->root.base || addr - boot->root.base > boot->root.len ||
+        mapped > boot->root.len - (addr - boot->root.base)) {
+        snprintf(text, sizeof(text), "%s: the kernel reported address 0x%lx for %lu bytes, "
+                 "outside the root VMAR", what, (unsigned long)addr, (unsigned long)mapped);
+        fail(boot->power, text);
+    }
     return (const uint8_t *)addr;
 }
 
-// The first STORAGE_BOOTFS item of the ZBI, decompressed into a new VMO mapped at *image.
-static zx_handle_t unpack_bootfs(const struct bootstrap *boot, const uint8_t **image,
-                                 size_t *size) {
-    char text[USERBOOT_LINE_MAX];
-    uint64_t zbi_size = 0;
-    zx_status_t status = zx_vmo_get_size(boot->zbi_vmo, &zbi_size);
+// The ZBI, mapped read-only; *budget gets the most bytes a BOOTFS image or a program may take.
+static const uint8_t *map_zbi(const struct bootstrap *boot, uint64_t *zbi_size, uint64_t *budget) {
+    zx_status_t status = zx_vmo_get_size(boot->zbi_vmo, zbi_size);
     if (status != ZX_OK) {
         fail_status(boot->power, "reading the ZBI size", status);
     }
-    const uint8_t *zbi = map_vmo(boot, boot->zbi_vmo, zbi_size, ZX_VM_PERM_READ, "mapping the ZBI");
+    const uint8_t *zbi =
+        map_vmo(boot, boot->zbi_vmo, *zbi_size, ZX_VM_PERM_READ, "mapping the ZBI");
+    uint64_t ram = zbi_ram_size(zbi, *zbi_size);
+    if (ram == 0) {
+        fail(boot->power, "ZBI: no MEM_CONFIG item with RAM: cannot check sizes against RAM");
+    }
+    *budget = ram / USERBOOT_RAM_SHARE;
+    return zbi;
+}
+
+// The first STORAGE_BOOTFS item of the ZBI, decompressed into a new VMO mapped at *image.
+static zx_handle_t unpack_bootfs(const struct bootstrap *boot, const uint8_t *zbi,
+                                 uint64_t zbi_size, uint64_t budget, const uint8_t **image,
+                                 size_t *size) {
+    char text[USERBOOT_LINE_MAX];
+    zx_status_t status;
     const void *header_ptr;
     const void *payload;
     int found = zbi_find_item(zbi, zbi_size, ZBI_TYPE_STORAGE_BOOTFS, &header_ptr, &payload);
@@ -140,6 +161,12 @@ static zx_handle_t unpack_bootfs(const struct bootstrap *boot, const uint8_t **i
     memcpy(&header, header_ptr, sizeof(header));
     bool compressed = (header.flags & ZBI_FLAGS_STORAGE_COMPRESSED) != 0;
     *size = compressed ? header.extra : header.length;
+    if (*size > budget) {
+        snprintf(text, sizeof(text), "BOOTFS: the ZBI item says %lu bytes, more than the %lu "
+                 "userboot allows (1/%d of RAM)", (unsigned long)*size, (unsigned long)budget,
+                 USERBOOT_RAM_SHARE);
+        fail(boot->power, text);
+    }
     zx_handle_t vmo;
     if ((status = zx_vmo_create(*size, 0, &vmo)) != ZX_OK) {
         fail_status(boot->power, "creating the BOOTFS VMO", status);
@@ -218,9 +245,16 @@ void __zhb_start(zx_handle_t bootstrap, uintptr_t vdso_base) {
     }
     prog.vdso_size = vdso_size;
 
+    status = zx_object_get_info(boot.vmar_root, ZX_INFO_VMAR, &boot.root, sizeof(boot.root),
+                                NULL, NULL);
+    if (status != ZX_OK) {
+        fail_status(boot.power, "reading the root VMAR", status);
+    }
+    uint64_t zbi_size;
+    const uint8_t *zbi = map_zbi(&boot, &zbi_size, &prog.ram_budget);
     const uint8_t *image;
     size_t image_size;
-    prog.bootfs_vmo = unpack_bootfs(&boot, &image, &image_size);
+    prog.bootfs_vmo = unpack_bootfs(&boot, zbi, zbi_size, prog.ram_budget, &image, &image_size);
     struct bootfs fs;
     struct bootfs_entry entry;
     int found = bootfs_open(&fs, image, image_size);

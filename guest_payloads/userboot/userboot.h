@@ -29,7 +29,13 @@ struct program {
     size_t vdso_size;
     zx_handle_t bootfs_vmo;
     zx_handle_t power;
+    uint64_t ram_budget;  // the most bytes its segments and stack may take; 0: not checked
 };
+
+// userboot lets the BOOTFS image, and each program's segments plus stack, take at most this
+// share of the RAM in the ZBI's MEM_CONFIG (1/USERBOOT_RAM_SHARE): sizes from the image are
+// checked against it before any VMO is made, so an absurd size is a "userboot: error:" line.
+#define USERBOOT_RAM_SHARE 2
 
 #define USERBOOT_LINE_MAX 256
 

@@ -10,7 +10,8 @@
 // Validates the container and every item: magics, version flag, container extra/flags,
 // 8-byte alignment, lengths within the container and within `capacity` bytes, reserved
 // fields, CRC32 of items that carry ZBI_FLAGS_CRC32 (else crc32 == ZBI_ITEM_NO_CRC32).
-// If `kernel_type` is nonzero the first item must be a kernel item of exactly that type.
+// If `kernel_type` is nonzero the first item must be a kernel item of exactly that type,
+// holding a zbi_kernel_t; later items may be of any type, kernel items included.
 // Returns 0 if valid, else -1 with *why set to a static message naming the problem.
 int zbi_check(const void *zbi, size_t capacity, uint32_t kernel_type, const char **why);
 

@@ -21,6 +21,7 @@
 // halts if the DT named no PSCI conduit).
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,7 @@ extern const uint8_t _end[];
 
 static uintptr_t shim_uart = PL011_QEMU_VIRT_BASE;
 static int shim_psci = -1;  // -1: no conduit known; else the use_hvc value
+static bool shim_in_kernel;  // set just before the jump: later exceptions are the kernel's
 
 void lib_putc(char c) {
     pl011_putc(shim_uart, c);
@@ -78,14 +80,19 @@ __attribute__((noreturn, format(printf, 1, 2))) static void shim_fail(const char
 }
 
 // Reports the exception and powers off; a second exception (say, the PSCI call itself
-// faulting) just halts.
+// faulting) just halts. After the jump, VBAR_EL1 still points here until the kernel installs
+// its own vectors: an exception then means a truncated or corrupt kernel image (zbi_kernel_t
+// cannot say how long the image should be).
 void phys_exception(uint64_t vector, uint64_t esr, uint64_t elr, uint64_t far) {
     static int nested;
     if (nested++ != 0) {
         arm64_halt();
     }
-    shim_fail("unexpected exception (vector %lu, ESR 0x%lx, ELR 0x%lx, FAR 0x%lx)",
-              (unsigned long)vector, (unsigned long)esr, (unsigned long)elr, (unsigned long)far);
+    shim_fail("%s (vector %lu, ESR 0x%lx, ELR 0x%lx, FAR 0x%lx)%s",
+              shim_in_kernel ? "exception in the kernel before it installed its own vectors"
+                             : "unexpected exception in the shim",
+              (unsigned long)vector, (unsigned long)esr, (unsigned long)elr, (unsigned long)far,
+              shim_in_kernel ? " (truncated or corrupt kernel image?)" : "");
 }
 
 struct copy_ctx {
@@ -257,6 +264,9 @@ static uintptr_t shim_place_kernel(struct memory *mem, uintptr_t zbi, uintptr_t 
                   (unsigned long)kernel->entry, hdr->length);
     }
     uint64_t reserve = kernel->reserve_memory_size;
+    if (reserve == 0) {
+        shim_fail("kernel reserve_memory_size is 0: no room for the kernel's bss and stack");
+    }
     uintptr_t paddr = reserve < UINT64_MAX - image
                           ? (uintptr_t)memory_alloc(mem, image + reserve, KERNEL_ALIGN, 0)
                           : 0;
@@ -305,5 +315,6 @@ void phys_main(uintptr_t dtb, uintptr_t image_base) {
     uintptr_t data = shim_build_data_zbi(&mem, zbi, kernel_end, &board);
     printf("zhb-shim: kernel entry 0x%lx, data ZBI 0x%lx (%zu bytes)\n", (unsigned long)entry,
            (unsigned long)data, zbi_size((const void *)data));
+    shim_in_kernel = true;
     phys_boot_kernel(entry, data);
 }

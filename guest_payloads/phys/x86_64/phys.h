@@ -44,9 +44,23 @@ _Static_assert(sizeof(struct hvm_memmap_entry) == 24, "hvm_memmap_entry is 24 by
 // First and one-past-last byte of the program image, bss included (phys.ld).
 extern char __phys_start[], __phys_end[];
 
+// The page-directory-pointer table of start.S's 1:1 map of the low 4 GiB (4 entries used).
+extern uint64_t phys_identity_pdpt[512];
+
 // The program's C entry, called by start.S in 64-bit mode on an identity map of the low
 // 4 GiB, with a stack and a zeroed bss. `start_info` is the PVH %ebx value.
 __attribute__((noreturn)) void phys_main(uint32_t start_info);
 
-// Jumps to a ZBI kernel's `entry` with %rsi = `data_zbi`, as the boot protocol requires.
+// Jumps to a ZBI kernel's physical `entry` with %rsi = `data_zbi`, %rsp = %rbp = 0, IF and
+// DF clear, as the boot protocol requires.
 __attribute__((noreturn)) void phys_enter_kernel(uint64_t entry, uint64_t data_zbi);
+
+// Loads the shim's GDT (start.S's descriptors plus a TSS), TSS and IDT (exceptions.c): every
+// CPU exception then calls phys_exception (exception_stubs.S) on a stack of its own (IST1),
+// whatever %rsp is.
+void phys_install_exception_handlers(void);
+
+// Called by exception_stubs.S with the vector, the error code (0 where the CPU pushes none) and the
+// CPU's frame: RIP, CS, RFLAGS, RSP, SS.
+__attribute__((noreturn)) void phys_exception(uint64_t vector, uint64_t error_code,
+                                              const uint64_t *frame);

@@ -4,7 +4,8 @@
 # Both share the 32-bit PVH entry (start.S) and linker script, and platform/pc's power-off.
 
 PHYS_LDSCRIPT := phys/x86_64/phys.ld
-SHIM_SRCS := phys/x86_64/start.S phys/x86_64/shim.c $(PC_SHARED_SRCS)
+SHIM_SRCS := phys/x86_64/start.S phys/x86_64/exception_stubs.S phys/x86_64/exceptions.c \
+	phys/x86_64/shim.c $(PC_SHARED_SRCS)
 POWEROFF_SRCS := phys/x86_64/start.S phys/x86_64/poweroff.c $(PC_SHARED_SRCS)
 
 ARCH_OUTPUTS += $(OUT)/shim.elf $(OUT)/poweroff.elf

@@ -97,9 +97,15 @@ long_mode:
     jmp 3b
 
 // phys_enter_kernel(entry = %rdi, data_zbi = %rsi): %rsi is already where the kernel wants it.
+// The rest of the state follows arch::ZbiBootRaw (Fuchsia, zircon/kernel/lib/arch/x86/include/
+// lib/arch/zbi-boot.h): no stack or frame pointer left behind, direction flag clear,
+// interrupts off.
 .global phys_enter_kernel
 phys_enter_kernel:
     cli
+    cld
+    xor %ebp, %ebp
+    xor %esp, %esp
     jmp *%rdi
 
 .section .rodata.gdt, "a"
@@ -117,6 +123,8 @@ gdt_pointer:
 .balign PAGE_SIZE
 pml4:
     .skip PAGE_SIZE
+.global phys_identity_pdpt
+phys_identity_pdpt:
 pdpt:
     .skip PAGE_SIZE
 pd:
