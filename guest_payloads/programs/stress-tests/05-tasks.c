@@ -92,7 +92,12 @@ KTAP_CASE(kill_process_blocked_in_sleep) {
             child_create(zx_job_default(), "sleeper", code, sizeof(code), true, &child));
         uintptr_t sleep = child.vdso_base + ZHB_VDSO_OFFSET(zx_nanosleep);
         if (KTAP_EXPECT_OK(child_start(&child, sleep))) {
-            zx_nanosleep(zx_deadline_after(ZX_MSEC(2)));
+            // Until it is asleep (the first round may take a while to get there under TCG).
+            zx_time_t asleep_by = zx_deadline_after(ZX_SEC(2));
+            while (thread_state(child.thread) != ZX_THREAD_STATE_BLOCKED_SLEEPING &&
+                   tk_before(asleep_by)) {
+                zx_nanosleep(zx_deadline_after(ZX_MSEC(1)));
+            }
             KTAP_EXPECT_EQ(thread_state(child.thread), ZX_THREAD_STATE_BLOCKED_SLEEPING);
             KTAP_EXPECT_OK(zx_task_kill(child.proc));
             KTAP_EXPECT_OK(wait_ms(child.proc, ZX_PROCESS_TERMINATED, DEATH_MS));
