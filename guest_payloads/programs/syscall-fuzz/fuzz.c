@@ -240,9 +240,9 @@ static void fill_in(uint8_t *p, size_t len, const struct fuzz_arg *arg) {
     }
 }
 
-// A syscall that returns nothing (zx_cprng_draw) cannot report a bad pointer: the kernel
-// kills the caller. Such calls get a good pointer 95% of the time, or most children would
-// die young and the fuzzer would never build up state.
+// A syscall that returns nothing (zx_cprng_draw) cannot report a bad buffer: the kernel
+// kills the caller. Such calls get a good pointer (and pick_size a fitting size) 95% of the
+// time, or most children would die young and the fuzzer would never build up state.
 static uint64_t pick_pointer(const struct fuzz_arg *arg, bool no_status, bool *good) {
     uint64_t r = tk_below(&rng, 100);
     if (no_status && r >= 45) {
@@ -287,10 +287,14 @@ static uint64_t pick_pointer(const struct fuzz_arg *arg, bool no_status, bool *g
     return tk_rand(&rng);
 }
 
-static uint64_t pick_size(void) {
+// For a syscall that cannot report errors, sizes that fit the good pointer 95% of the time.
+static uint64_t pick_size(bool no_status) {
     static const uint64_t huge[] = {0xffffffffull, 0x100000000ull, 0x7fffffffffffffffull,
                                     0xffffffffffffffffull, 1ull << 40, 0x80000000ull};
     uint64_t r = tk_below(&rng, 100);
+    if (no_status && r >= 62 && tk_below(&rng, 20) != 0) {
+        r = tk_below(&rng, 62);
+    }
     if (r < 10) return 0;
     if (r < 40) return 1 + tk_below(&rng, 16);
     if (r < 55) return 1 + tk_below(&rng, 256);
@@ -435,7 +439,7 @@ static int fuzz_child(uint64_t seed, uint64_t chunk, uint64_t calls) {
                 case FUZZ_INOUT:
                     a[k] = pick_pointer(arg, sc->ret == FUZZ_RET_VOID, &good);
                     break;
-                case FUZZ_SIZE: a[k] = pick_size(); break;
+                case FUZZ_SIZE: a[k] = pick_size(sc->ret == FUZZ_RET_VOID); break;
                 case FUZZ_OPTIONS: a[k] = pick_options(); break;
                 case FUZZ_TIME: a[k] = pick_time(sc->flags & FUZZ_S_BLOCKING); break;
                 case FUZZ_ADDR: a[k] = pick_addr(); break;
