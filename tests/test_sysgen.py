@@ -853,3 +853,72 @@ def test_make_regenerates_when_definitions_change(tmp_path: Path) -> None:
     run([*make, str(stamp)])
     assert "#define ZX_SYS_vmo_create 41\n" in numbers.read_text()
     assert "#define ZX_SYS_COUNT 42\n" in numbers.read_text()
+
+
+# ---- The fuzzer's table (bin/syscall-fuzz) ---------------------------------------------------
+
+FUZZ_HEADER_DIR = GUEST / "programs" / "syscall-fuzz"
+
+
+def test_fuzz_kinds_of_real_arguments(spec: Any) -> None:
+    by_name = {s.name: s for s in spec.syscalls}
+
+    def kinds(name: str) -> list[str]:
+        return [sysgen.fuzz_kind(a) for a in by_name[name].args]
+
+    assert kinds("process_create") == ["HANDLE", "IN", "SIZE", "OPTIONS", "OUT", "OUT"]
+    assert kinds("vmo_write") == ["HANDLE", "IN", "SCALAR", "SIZE"]
+    assert kinds("object_wait_one") == ["HANDLE", "OPTIONS", "TIME", "OUT"]
+    assert kinds("object_wait_many") == ["INOUT", "SIZE", "TIME"]
+    assert kinds("channel_read") == ["HANDLE", "OPTIONS", "OUT", "OUT", "SIZE", "SIZE", "OUT",
+                                     "OUT"]
+    assert kinds("object_signal") == ["HANDLE", "OPTIONS", "OPTIONS"]
+    assert kinds("process_start") == ["HANDLE", "HANDLE", "ADDR", "ADDR", "HANDLE", "ADDR"]
+    assert kinds("process_exit") == ["SCALAR"]
+    assert kinds("vmar_unmap") == ["HANDLE", "ADDR", "SIZE"]
+
+
+def test_fuzz_table_lists_every_syscall(spec: Any, gen: Path) -> None:
+    table = (gen / "syscall-fuzz-table.inc").read_text()
+    assert f"#define FUZZ_SYSCALL_COUNT {len(spec.syscalls)}\n" in table
+    names = re.findall(r'^    \{"(\w+)", \(void \(\*\)\(void\)\)zx_(\w+),$', table, re.MULTILINE)
+    assert [a for a, _ in names] == [b for _, b in names] == [s.name for s in spec.syscalls]
+    entry = table[table.index('{"channel_write"'):]
+    entry = entry[:entry.index("}},")]
+    assert "FUZZ_IN, FUZZ_F_RELEASE | FUZZ_F_HANDLES, ZX_OBJ_TYPE_NONE, sizeof(zx_handle_t)" in entry
+    assert "{FUZZ_HANDLE, 0, ZX_OBJ_TYPE_CHANNEL, 0}," in entry
+    assert "FUZZ_S_NORETURN" in table[table.index('{"thread_exit"'):]
+    assert all(len(line) <= sysgen.LINE_LIMIT for line in table.splitlines())
+
+
+def test_a_new_syscall_is_fuzzed_without_touching_the_fuzzer(vocab: Any) -> None:
+    text = DEFS.read_text() + (
+        "\nsyscall frobnicate 99 zx_status_t blocking\n"
+        "    handle          zx_handle_t     obj=EVENT release\n"
+        "    deadline        zx_time_t\n"
+        "    num_things      uint32_t\n"
+        "    out             zx_handle_t*    out acquire\n"
+    )
+    table = sysgen.render_fuzz_table(sysgen.parse_text(text, "defs", vocab))
+    entry = table[table.index('{"frobnicate"'):]
+    assert entry.startswith('{"frobnicate", (void (*)(void))zx_frobnicate,\n'
+                            "     FUZZ_S_BLOCKING, FUZZ_RET_STATUS, 4,\n")
+    for line in ("{FUZZ_HANDLE, FUZZ_F_RELEASE, ZX_OBJ_TYPE_EVENT, 0},",
+                 "{FUZZ_TIME, 0, ZX_OBJ_TYPE_NONE, 0},", "{FUZZ_SIZE, 0, ZX_OBJ_TYPE_NONE, 0},",
+                 ("{FUZZ_OUT, FUZZ_F_ACQUIRE | FUZZ_F_HANDLES, ZX_OBJ_TYPE_NONE, "
+                  "sizeof(zx_handle_t)},")):
+        assert line in entry[:entry.index("}},")]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_fuzz_table_compiles_with_the_fuzzers_types(
+    target: str, spec: Any, gen: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "fuzz.c"
+    source.write_text(
+        '#include "fuzz.h"\n'
+        f"_Static_assert(FUZZ_SYSCALL_COUNT == {len(spec.syscalls)}, \"count\");\n"
+        "const struct fuzz_syscall *first_entry(void);\n"
+        "const struct fuzz_syscall *first_entry(void) { return &fuzz_syscalls[0]; }\n"
+    )
+    run([*clang_flags(target, gen), f"-I{FUZZ_HEADER_DIR}", "-fsyntax-only", str(source)])

@@ -30,7 +30,10 @@ $(eval $(call guest_program,core-tests,$(CORE_TESTS_SRCS)))
 $(eval $(call guest_program,microbench,programs/microbench/microbench.c))
 STRESS_TESTS_SRCS := $(sort $(wildcard programs/stress-tests/*.c)) programs/common/testkit.c
 $(eval $(call guest_program,stress-tests,$(STRESS_TESTS_SRCS)))
-USER_OUTPUTS += $(OUT)/bin/core-tests $(OUT)/bin/microbench $(OUT)/bin/stress-tests
+SYSCALL_FUZZ_SRCS := programs/syscall-fuzz/fuzz.c programs/common/testkit.c
+$(eval $(call guest_program,syscall-fuzz,$(SYSCALL_FUZZ_SRCS)))
+USER_OUTPUTS += $(OUT)/bin/core-tests $(OUT)/bin/microbench $(OUT)/bin/stress-tests \
+	$(OUT)/bin/syscall-fuzz
 
 .PHONY: guest-program
 ifneq ($(NAME),)

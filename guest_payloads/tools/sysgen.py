@@ -18,6 +18,10 @@ in ``obj=`` and ``rights=`` are read from the sysroot's ``zircon/types.h`` and `
     vdso-stubs-x86_64.S        the vDSO entry points, one stub macro per architecture:
     vdso-stubs-arm64.S         global _zx_<name>, weak alias zx_<name>, and the hidden label
                                CODE_SYSRET_zx_<name>_VIA_zx_<name> after the kernel entry
+    syscall-fuzz-table.inc     bin/syscall-fuzz's table: every syscall (vdso-only ones too)
+                               with its user entry point, flags and the kind of each argument
+                               (handle, pointer in/out/inout, size, options, time, address,
+                               scalar), so a new syscall is fuzzed without touching the fuzzer
 
 vdso-only syscalls (number ``-``) get prototypes but no number, table entry or stub: the vDSO
 implements them in C. ``sysret DEFS VDSO_ELF -o FILE`` reads the CODE_SYSRET_* symbols of the
@@ -792,6 +796,88 @@ def render_stubs_arm64(spec: SyscallSpec) -> str:
     return _render_stubs(spec, STUB_ABI_ARM64, STUB_MACRO_ARM64)
 
 
+# ---- The fuzzer's table -------------------------------------------------------------------
+
+FUZZ_OPTION_NAMES = frozenset({"options", "topic", "property", "cmd", "rights"})
+FUZZ_OPTION_TYPES = frozenset({"zx_vm_option_t", "zx_rights_t", "zx_signals_t"})
+FUZZ_TIME_TYPES = frozenset({"zx_time_t", "zx_duration_t"})
+FUZZ_ADDR_TYPES = frozenset({"zx_vaddr_t", "uintptr_t"})
+FUZZ_SIZE_RE = re.compile(r"(^|_)(size|len|count)$|^num_")
+
+
+def fuzz_kind(arg: Arg) -> str:
+    """The fuzzer's kind of an argument: FUZZ_<kind> in syscall-fuzz-table.inc.
+
+    HANDLE (a scalar handle), IN / OUT / INOUT (pointers, by direction), SIZE (size_t, or a
+    count or length by its name), OPTIONS (options, topics, properties, commands, rights,
+    signals, masks), TIME (deadlines, durations), ADDR (addresses), SCALAR (anything else).
+    """
+    if arg.ctype.pointer:
+        return (arg.direction or "in").upper()
+    base = arg.ctype.base
+    if base == HANDLE_TYPE:
+        return "HANDLE"
+    if base in FUZZ_TIME_TYPES:
+        return "TIME"
+    if base in FUZZ_ADDR_TYPES:
+        return "ADDR"
+    if base in FUZZ_OPTION_TYPES or arg.name in FUZZ_OPTION_NAMES or arg.name.endswith("_mask"):
+        return "OPTIONS"
+    if base == "size_t" or FUZZ_SIZE_RE.search(arg.name):
+        return "SIZE"
+    return "SCALAR"
+
+
+def _fuzz_arg(arg: Arg) -> str:
+    flags = []
+    if arg.release:
+        flags.append("FUZZ_F_RELEASE")
+    if arg.acquire:
+        flags.append("FUZZ_F_ACQUIRE")
+    if arg.is_handle and arg.ctype.pointer:
+        flags.append("FUZZ_F_HANDLES")
+    elem = "1" if arg.ctype.base in ("void", "char") else f"sizeof({arg.ctype.base})"
+    if not arg.ctype.pointer:
+        elem = "0"
+    obj = f"ZX_OBJ_TYPE_{arg.obj}" if arg.obj else "ZX_OBJ_TYPE_NONE"
+    return f"{{FUZZ_{fuzz_kind(arg)}, {' | '.join(flags) or '0'}, {obj}, {elem}}},"
+
+
+def render_fuzz_table(spec: SyscallSpec) -> str:
+    lines = [
+        banner(spec),
+        "//",
+        "// bin/syscall-fuzz's table of every syscall, vdso-only ones included. The including",
+        "// file defines struct fuzz_syscall / struct fuzz_arg and the FUZZ_* names (see",
+        "// programs/syscall-fuzz/fuzz.h); each entry is",
+        "//   {name, entry point, flags, return kind, argument count, {kind, flags, obj, elem}...}",
+        "// where elem is the size of what a pointer points to (1 for void and char).",
+        "",
+        f"#define FUZZ_SYSCALL_COUNT {len(spec.syscalls)}",
+        "",
+        "static const struct fuzz_syscall fuzz_syscalls[FUZZ_SYSCALL_COUNT] = {",
+    ]
+    for syscall in spec.syscalls:
+        flags = [f"FUZZ_S_{f.upper()}" for f in ("blocking", "noreturn") if getattr(syscall, f)]
+        if syscall.vdso_only:
+            flags.append("FUZZ_S_VDSO")
+        returns = {"zx_status_t": "FUZZ_RET_STATUS", "void": "FUZZ_RET_VOID"}.get(
+            syscall.returns, "FUZZ_RET_VALUE")
+        lines += [
+            f'    {{"{syscall.name}", (void (*)(void))zx_{syscall.name},',
+            f"     {' | '.join(flags) or '0'}, {returns}, {len(syscall.args)},",
+        ]
+        if not syscall.args:
+            lines.append("     {{0}}},  // no arguments")
+            continue
+        lines.append("     {")
+        for arg in syscall.args:
+            lines += [f"         // {arg.ctype.declare(arg.name)}", f"         {_fuzz_arg(arg)}"]
+        lines.append("     }},")
+    lines += ["};", ""]
+    return "\n".join(lines)
+
+
 # Output path (relative to the output directory) -> renderer.
 OUTPUTS: dict[str, Callable[[SyscallSpec], str]] = {
     "zircon/syscalls-numbers.h": render_numbers,
@@ -800,6 +886,7 @@ OUTPUTS: dict[str, Callable[[SyscallSpec], str]] = {
     "syscall-table.inc": render_table,
     "vdso-stubs-x86_64.S": render_stubs_x86_64,
     "vdso-stubs-arm64.S": render_stubs_arm64,
+    "syscall-fuzz-table.inc": render_fuzz_table,
 }
 
 

@@ -231,8 +231,11 @@ struct fill {
 
 static void fill_thread(void *arg) {
     struct fill *s = arg;
+    uint64_t rng = stress_seed((uintptr_t)&rng);
+    size_t n = 0;
     while (!tk_load(&s->stop)) {
-        size_t n = 0;
+        // Fill up, then hover near full (free a few, take them again) so that the other
+        // thread's duplicate/replace keep meeting a full table; now and then empty it all.
         while (n < MAX_TABLE && !tk_load(&s->stop)) {
             zx_status_t status = zx_handle_duplicate(s->master, ZX_RIGHT_SAME_RIGHTS, &s->table[n]);
             if (status == ZX_OK) {
@@ -248,12 +251,16 @@ static void fill_thread(void *arg) {
             TK_FAIL(&s->fail, "the handle table never filled up", n, 0);
         }
         tk_add(&s->fills, 1);
-        while (n > 0) {
+        size_t keep = tk_below(&rng, 64) == 0 ? 0 : n - (n < 4 ? n : 1 + tk_below(&rng, 4));
+        while (n > keep) {
             zx_status_t status = zx_handle_close(s->table[--n]);
             if (status != ZX_OK) {
                 TK_FAIL(&s->fail, "zx_handle_close of our own duplicate", status, n);
             }
         }
+    }
+    while (n > 0) {
+        zx_handle_close(s->table[--n]);
     }
 }
 
@@ -297,8 +304,8 @@ KTAP_CASE(handle_replace_while_table_fills) {
     s = (struct fill){0};
     KTAP_ASSERT_OK(zx_event_create(0, &s.master));
     zx_koid_t koid = koid_of(s.master);
-    static const stress_worker workers[] = {fill_thread, replace_thread};
-    KTAP_EXPECT_OK(stress_round(workers, 2, &s, &s.stop));
+    static const stress_worker workers[] = {fill_thread, replace_thread, replace_thread};
+    KTAP_EXPECT_OK(stress_round(workers, 3, &s, &s.stop));
     ktap_diag("%llu table fills, %llu replaces, %llu refused", (unsigned long long)s.fills,
               (unsigned long long)s.replaces, (unsigned long long)s.refused);
     tk_report(&s.fail, __FILE__);

@@ -171,3 +171,72 @@ KTAP_CASE(wait_ended_by_close) {
     ktap_diag("%d waits", rounds);
     STRESS_KERNEL_SANE();
 }
+
+// ---- wait_many_vs_close --------------------------------------------------------------------
+
+struct many {
+    volatile uint64_t stop;
+    volatile uint64_t handles[4];  // event pair ends, replaced as they are closed
+    volatile uint64_t waits;
+    struct tk_failure fail;
+};
+
+static void many_waiter(void *arg) {
+    struct many *s = arg;
+    while (!tk_load(&s->stop)) {
+        zx_wait_item_t items[4];
+        for (int i = 0; i < 4; i++) {
+            items[i] = (zx_wait_item_t){(zx_handle_t)tk_load(&s->handles[i]),
+                                        ZX_EVENTPAIR_PEER_CLOSED | ZX_USER_SIGNAL_0, 0};
+        }
+        zx_status_t status =
+            zx_object_wait_many(items, 4, zx_deadline_after(ZX_MSEC(2)));
+        if (status != ZX_OK && status != ZX_ERR_TIMED_OUT && status != ZX_ERR_CANCELED &&
+            status != ZX_ERR_BAD_HANDLE) {
+            TK_FAIL(&s->fail, "zx_object_wait_many on closing handles", status, 0);
+        }
+        tk_add(&s->waits, 1);
+    }
+}
+
+static void many_closer(void *arg) {
+    struct many *s = arg;
+    uint64_t rng = stress_seed((uintptr_t)&rng);
+    while (!tk_load(&s->stop)) {
+        int pair = (int)tk_below(&rng, 2) * 2;
+        zx_handle_t a, b;
+        zx_status_t status = zx_eventpair_create(0, &a, &b);
+        if (status != ZX_OK) {
+            TK_FAIL(&s->fail, "zx_eventpair_create", status, 0);
+            break;
+        }
+        zx_handle_t old_a = (zx_handle_t)tk_xchg(&s->handles[pair], a);
+        zx_handle_t old_b = (zx_handle_t)tk_xchg(&s->handles[pair + 1], b);
+        zx_object_signal_peer(old_a, 0, ZX_USER_SIGNAL_0);
+        zx_handle_close(old_a);
+        zx_nanosleep(zx_deadline_after(ZX_USEC(100)));
+        zx_handle_close(old_b);
+    }
+}
+
+// Two threads wait on four event-pair ends with zx_object_wait_many while a third signals
+// peers and closes the ends (and replaces them): every wait ends with OK, TIMED_OUT,
+// CANCELED or BAD_HANDLE, and nothing is left waiting.
+KTAP_CASE(wait_many_vs_close) {
+    static struct many s;
+    s = (struct many){0};
+    for (int i = 0; i < 4; i += 2) {
+        zx_handle_t a, b;
+        KTAP_ASSERT_OK(zx_eventpair_create(0, &a, &b));
+        s.handles[i] = a;
+        s.handles[i + 1] = b;
+    }
+    static const stress_worker workers[] = {many_waiter, many_waiter, many_closer};
+    KTAP_EXPECT_OK(stress_round(workers, 3, &s, &s.stop));
+    for (int i = 0; i < 4; i++) {
+        KTAP_EXPECT_OK(zx_handle_close((zx_handle_t)s.handles[i]));
+    }
+    ktap_diag("%llu waits", (unsigned long long)s.waits);
+    tk_report(&s.fail, __FILE__);
+    STRESS_KERNEL_SANE();
+}

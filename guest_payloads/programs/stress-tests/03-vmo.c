@@ -6,7 +6,8 @@
 
 #include "stress.h"
 
-#define MAX_PAGES 64u
+#define MAX_PAGES 2048u
+#define SMALL_PAGES 64u
 #define WRITER_BYTE 0xa5
 #define CANARY_BYTE 0x3c
 #define CANARY_PAGES 8u
@@ -25,7 +26,8 @@ static void resize_thread(void *arg) {
     struct resize *s = arg;
     uint64_t rng = stress_seed((uintptr_t)&rng);
     while (!tk_load(&s->stop)) {
-        uint64_t size = tk_below(&rng, MAX_PAGES + 1) * TK_PAGE;
+        uint64_t pages = tk_below(&rng, 4) == 0 ? MAX_PAGES : SMALL_PAGES;  // grow big too
+        uint64_t size = tk_below(&rng, pages + 1) * TK_PAGE;
         if (size > 0 && tk_below(&rng, 4) == 0) {
             size -= 1 + tk_below(&rng, TK_PAGE - 1);  // not a whole number of pages
         }
@@ -48,7 +50,7 @@ static void resize_io_thread(void *arg) {
     uint64_t rng = stress_seed((uintptr_t)&rng);
     static uint8_t buf[2 * TK_PAGE];
     while (!tk_load(&s->stop)) {
-        uint64_t offset = tk_below(&rng, MAX_PAGES * TK_PAGE);
+        uint64_t offset = tk_below(&rng, (tk_below(&rng, 2) ? MAX_PAGES : SMALL_PAGES) * TK_PAGE);
         size_t len = 1 + tk_below(&rng, sizeof(buf));
         zx_status_t status = tk_below(&rng, 2) ? zx_vmo_write(s->vmo, buf, offset, len)
                                               : zx_vmo_read(s->vmo, buf, offset, len);

@@ -92,7 +92,12 @@ KTAP_CASE(kill_process_blocked_in_sleep) {
             child_create(zx_job_default(), "sleeper", code, sizeof(code), true, &child));
         uintptr_t sleep = child.vdso_base + ZHB_VDSO_OFFSET(zx_nanosleep);
         if (KTAP_EXPECT_OK(child_start(&child, sleep))) {
-            zx_nanosleep(zx_deadline_after(ZX_MSEC(2)));
+            // Until it is asleep (the first round may take a while to get there under TCG).
+            zx_time_t asleep_by = zx_deadline_after(ZX_SEC(2));
+            while (thread_state(child.thread) != ZX_THREAD_STATE_BLOCKED_SLEEPING &&
+                   tk_before(asleep_by)) {
+                zx_nanosleep(zx_deadline_after(ZX_MSEC(1)));
+            }
             KTAP_EXPECT_EQ(thread_state(child.thread), ZX_THREAD_STATE_BLOCKED_SLEEPING);
             KTAP_EXPECT_OK(zx_task_kill(child.proc));
             KTAP_EXPECT_OK(wait_ms(child.proc, ZX_PROCESS_TERMINATED, DEATH_MS));
@@ -277,5 +282,88 @@ KTAP_CASE(deep_job_chain_close) {
 
 KTAP_CASE(deep_job_chain_kill) {
     job_chain(true);
+    STRESS_KERNEL_SANE();
+}
+
+// ---- job_kill_vs_create --------------------------------------------------------------------
+
+#define MAX_SPAWNED 64
+
+struct jobrace {
+    volatile uint64_t stop;
+    zx_handle_t job;
+    zx_handle_t procs[MAX_SPAWNED];
+    volatile uint64_t nprocs, refused;
+    struct tk_failure fail;
+};
+
+static void job_creator(void *arg) {
+    struct jobrace *s = arg;
+    static const uint8_t spin[] = MC_SPIN;
+    while (!tk_load(&s->stop)) {
+        struct child child;
+        zx_status_t status =
+            child_create(s->job, "job-race", spin, sizeof(spin), false, &child);
+        if (status == ZX_OK) {
+            status = child_start(&child, 0);
+        }
+        if (status == ZX_OK && s->nprocs < MAX_SPAWNED) {
+            zx_handle_t keep;
+            if (zx_handle_duplicate(child.proc, ZX_RIGHT_SAME_RIGHTS, &keep) == ZX_OK) {
+                s->procs[s->nprocs] = keep;
+                tk_add(&s->nprocs, 1);
+            }
+        } else if (status == ZX_ERR_BAD_STATE) {
+            tk_add(&s->refused, 1);
+        } else if (status != ZX_OK) {
+            TK_FAIL(&s->fail, "creating/starting a process in a job being killed: OK or BAD_STATE",
+                    status, 0);
+        }
+        // Only close our handles: a kill of the job must be what ends them.
+        zx_handle_t handles[] = {child.thread, child.vmar, child.proc};
+        for (int i = 0; i < 3; i++) {
+            if (handles[i] != ZX_HANDLE_INVALID) {
+                zx_handle_close(handles[i]);
+            }
+        }
+        zx_handle_t sub;
+        status = zx_job_create(s->job, 0, &sub);
+        if (status == ZX_OK) {
+            zx_handle_close(sub);
+        } else if (status != ZX_ERR_BAD_STATE) {
+            TK_FAIL(&s->fail, "zx_job_create in a job being killed: OK or BAD_STATE", status, 0);
+        }
+    }
+}
+
+// A thread keeps creating and starting processes (and child jobs) in a job while the main
+// thread kills the job: each creation succeeds or fails with ZX_ERR_BAD_STATE, the job is
+// terminated (ZX_JOB_TERMINATED) and every process that was started in it is dead.
+KTAP_CASE(job_kill_vs_create) {
+    static struct jobrace s;
+    zx_time_t deadline = tk_round_deadline();
+    uint64_t rounds = 0, made = 0, refused = 0;
+    do {
+        s = (struct jobrace){0};
+        KTAP_ASSERT_OK(zx_job_create(zx_job_default(), 0, &s.job));
+        struct tk_thread t;
+        KTAP_ASSERT_OK(tk_thread_start(&t, "creator", job_creator, &s));
+        zx_nanosleep(zx_deadline_after(ZX_USEC(500 * (1 + rounds % 6))));
+        KTAP_EXPECT_OK(zx_task_kill(s.job));
+        KTAP_EXPECT_OK(wait_ms(s.job, ZX_JOB_TERMINATED, DEATH_MS));
+        tk_store(&s.stop, 1);
+        KTAP_EXPECT_OK(tk_thread_join(&t, JOIN_MS));
+        for (uint64_t i = 0; i < s.nprocs; i++) {
+            KTAP_EXPECT_OK(wait_ms(s.procs[i], ZX_PROCESS_TERMINATED, DEATH_MS));
+            zx_handle_close(s.procs[i]);
+        }
+        made += s.nprocs;
+        refused += s.refused;
+        zx_handle_close(s.job);
+        rounds++;
+    } while (tk_before(deadline) && tk_load(&s.fail.count) == 0);
+    ktap_diag("%llu rounds, %llu processes started, %llu creations refused",
+              (unsigned long long)rounds, (unsigned long long)made, (unsigned long long)refused);
+    tk_report(&s.fail, __FILE__);
     STRESS_KERNEL_SANE();
 }

@@ -149,3 +149,75 @@ KTAP_CASE(map_larger_than_ram_fails) {
     unmap_all(chunks, n);
     STRESS_KERNEL_SANE();
 }
+
+// Messages (64 KiB each, with an event) queued on one channel until the kernel runs out of
+// memory: ZX_ERR_NO_MEMORY (or another Zircon limit), never a panic; closing the channel
+// frees them all, and as many fit again.
+KTAP_CASE(channel_queue_exhaustion_recovery) {
+    static uint8_t msg[ZX_CHANNEL_MAX_MSG_BYTES];
+    uint64_t counts[2] = {0, 0};
+    memset(msg, 0x6d, sizeof(msg));
+    for (int round = 0; round < 2; round++) {
+        zx_handle_t a, b;
+        KTAP_ASSERT_OK(zx_channel_create(0, &a, &b));
+        zx_status_t status = ZX_OK;
+        uint64_t n = 0;
+        for (; n < 8192; n++) {
+            zx_handle_t ev;
+            status = zx_event_create(0, &ev);
+            if (status != ZX_OK) {
+                break;
+            }
+            status = zx_channel_write(a, 0, msg, sizeof(msg), &ev, 1);
+            if (status != ZX_OK) {
+                break;
+            }
+        }
+        KTAP_EXPECT_TRUE(status == ZX_ERR_NO_MEMORY || status == ZX_ERR_NO_RESOURCES ||
+                         status == ZX_ERR_SHOULD_WAIT);
+        if (round == 0) {
+            ktap_diag("%llu messages queued, then status %d", (unsigned long long)n, status);
+        }
+        counts[round] = n;
+        KTAP_EXPECT_OK(zx_handle_close(b));
+        KTAP_EXPECT_OK(zx_handle_close(a));
+    }
+    KTAP_EXPECT_TRUE(counts[1] + 8 >= counts[0]);
+    STRESS_KERNEL_SANE();
+}
+
+// Page-sized mappings of one VMO into one VMAR until the kernel refuses (NO_MEMORY or
+// NO_RESOURCES), at most 32,768 or as many as a round allows: every failure leaves mapped_addr alone; unmapping them all
+// gives the address space back.
+KTAP_CASE(mapping_count_exhaustion) {
+    enum { MAX_MAPS = 32768 };
+    static zx_vaddr_t addrs[MAX_MAPS];
+    zx_handle_t vmo;
+    KTAP_ASSERT_OK(zx_vmo_create(TK_PAGE, 0, &vmo));
+    uint32_t n = 0;
+    zx_status_t status = ZX_OK;
+    // Placing a mapping gets slower as they add up: stop after a round (at least 1 s).
+    zx_time_t deadline = zx_deadline_after(ZX_MSEC(tk_round_ms() > 1000 ? tk_round_ms() : 1000));
+    for (; n < MAX_MAPS && tk_before(deadline); n++) {
+        zx_vaddr_t addr = SENTINEL_ADDR;
+        status = zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ, 0, vmo, 0, TK_PAGE, &addr);
+        if (status != ZX_OK) {
+            KTAP_EXPECT_TRUE(status == ZX_ERR_NO_MEMORY || status == ZX_ERR_NO_RESOURCES);
+            KTAP_EXPECT_EQ(addr, SENTINEL_ADDR);
+            break;
+        }
+        if (addr < USER_BASE || addr > USER_TOP - TK_PAGE) {
+            KTAP_EXPECT_TRUE(addr >= USER_BASE && addr <= USER_TOP - TK_PAGE);
+            break;
+        }
+        addrs[n] = addr;
+    }
+    ktap_diag("%u mappings (last status %d)", n, status);
+    for (uint32_t i = 0; i < n; i++) {
+        if (!KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), addrs[i], TK_PAGE))) {
+            break;
+        }
+    }
+    zx_handle_close(vmo);
+    STRESS_KERNEL_SANE();
+}
