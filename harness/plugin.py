@@ -163,9 +163,9 @@ _SESSION = pytest.StashKey[HarnessSession]()
 _PASSED = pytest.StashKey[bool]()
 _SIGNALS = pytest.StashKey[ExitStack]()
 _SUITE_DIR_KEY = "zhb_suite_dir"
+"""The `workerinput` key under which the controller hands its suite cache to xdist workers."""
 _ACCEL_ENV = pytest.StashKey[str | None]()
 """The value $ZHB_ACCEL_CACHE had before this run pointed it at the run's own directory."""
-"""The `workerinput` key under which the controller hands its suite cache to xdist workers."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -178,7 +178,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--accel", default="auto", choices=CHOICES,
         help="QEMU accelerator: tcg, kvm, or auto = KVM only when usable and faster to start "
-             "than TCG (measured once per host and cached) (default: auto)",
+             "than TCG (measured once per run) (default: auto)",
     )
     group.addoption(
         "--boot-timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
