@@ -495,13 +495,17 @@ def bomb(tmp_path: Path) -> Path:
     return path
 
 
+# Peak RSS from VmHWM: it belongs to the process's own address space, whereas ru_maxrss
+# carries over across exec the peak of the (pytest) process that forked it.
 MEASURED = """
-import resource, sys
+import re, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 from zbi_tools.cli import main
 status = main(sys.argv[1:])
 sys.stdout.flush()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, file=sys.stderr)
+with open("/proc/self/status") as status_file:
+    peak_kib = re.search(r"VmHWM:\\s*(\\d+) kB", status_file.read()).group(1)
+print(int(peak_kib) * 1024, file=sys.stderr)
 sys.exit(status)
 """
 
