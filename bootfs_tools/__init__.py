@@ -18,8 +18,23 @@ from .errors import (
     BootfsSourceError,
     BootfsTruncatedError,
 )
-from .image import BootfsEntry, BootfsImage, build
-from .sources import merge_files, read_directory, read_manifest, write_directory
+from .image import (
+    BootfsEntry,
+    BootfsImage,
+    build,
+    directory_end,
+    parse_directory,
+    printable_name,
+)
+from .sources import (
+    create_fresh,
+    extract,
+    link_or_copy,
+    merge_files,
+    read_directory,
+    read_manifest,
+    write_directory,
+)
 
 __all__ = [
     "BootfsDuplicateError",
@@ -36,7 +51,13 @@ __all__ = [
     "BootfsSourceError",
     "BootfsTruncatedError",
     "build",
+    "create_fresh",
+    "directory_end",
+    "extract",
+    "link_or_copy",
     "merge_files",
+    "parse_directory",
+    "printable_name",
     "read_directory",
     "read_manifest",
     "write_directory",

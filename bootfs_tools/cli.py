@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .errors import BootfsError
-from .image import BootfsImage, build
-from .sources import merge_files, read_directory, read_manifest, write_directory
+from .image import BootfsImage, build, printable_name
+from .sources import extract, merge_files, read_directory, read_manifest
 
 PROG = "bootfs"
 
@@ -80,11 +80,6 @@ def _create(args: argparse.Namespace) -> None:
     _write_atomically(args.output, build(merge_files(inputs, replace=args.replace)))
 
 
-def _printable(name: str) -> str:
-    """``name`` as is if printable, else its repr (so a table row stays one line)."""
-    return name if name.isprintable() else repr(name)
-
-
 def _list(args: argparse.Namespace) -> None:
     """Print the directory as a table, or as zbi-style JSON contents."""
     with _about(args.image):
@@ -103,15 +98,14 @@ def _list(args: argparse.Namespace) -> None:
         return
     print(f"{'OFFSET':>10}  {'SIZE':>10}  NAME")
     for entry in image:
-        print(f"{entry.data_off:#010x}  {entry.data_len:>10}  {_printable(entry.name)}")
+        print(f"{entry.data_off:#010x}  {entry.data_len:>10}  {printable_name(entry.name)}")
 
 
 def _extract(args: argparse.Namespace) -> None:
     """Write the named files (default: all) below the output directory."""
     with _about(args.image):
         image = _load(args.image)
-        names = args.names or [entry.name for entry in image]
-        write_directory(args.output, {name: image.view(name) for name in names})
+        extract(image, args.output, args.names or None)
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -173,7 +167,9 @@ def _extract_parser() -> argparse.ArgumentParser:
     parser = _subparser(
         "extract",
         "Write files from a BOOTFS image below a directory, creating it as needed. Names "
-        "that would land outside the directory are refused before anything is written.",
+        "that would land outside the directory are refused before anything is written. Each "
+        "file is created anew (an existing file, hard link or symlink of that name is "
+        "replaced, never written through); entries that share data become hard links.",
     )
     parser.add_argument("image", metavar="IMAGE")
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="where to write")

@@ -95,6 +95,12 @@ def validate_name(name: str, *, offset: int | None = None) -> bytes:
     return raw
 
 
+def printable_name(name: str) -> str:
+    """``name`` as is if printable, else its repr, so a listing row stays one honest line (a
+    newline or control character in a name cannot split or spoof rows)."""
+    return name if name.isprintable() else repr(name)
+
+
 def name_order_key(name: str) -> NameKey:
     """Sort key for directory order: the name's '/'-separated components, as bytes."""
     return tuple(name.encode("utf-8").split(b"/"))
@@ -247,61 +253,45 @@ class BootfsImage:
     def parse(cls, buf: Buffer) -> BootfsImage:
         """Validate ``buf`` against every format rule and index its directory."""
         view = memoryview(buf).cast("B").toreadonly()
-        size = len(view)
-        if size < HEADER.size:
-            raise BootfsTruncatedError(
-                f"image is {size} bytes, shorter than the {HEADER.size}-byte header",
-                offset=0,
-                expected=HEADER.size,
-                actual=size,
-            )
-        magic, dirsize, _, _ = HEADER.unpack_from(view)
-        if magic != BOOTFS_MAGIC:
-            raise BootfsMagicError(
-                f"magic {magic:#010x} is not BOOTFS_MAGIC {BOOTFS_MAGIC:#010x}",
-                offset=0,
-                field="magic",
-                expected=BOOTFS_MAGIC,
-                actual=magic,
-            )
-        dir_end = HEADER.size + dirsize
-        if dir_end > size:
-            raise BootfsTruncatedError(
-                f"dirsize {dirsize:#x} runs past the end of the {size:#x}-byte image",
-                offset=0,
-                field="dirsize",
-                expected=f"<= {size - HEADER.size:#x}",
-                actual=dirsize,
-            )
-        data_start = page_align(dir_end)
-        if data_start > size:
-            raise BootfsTruncatedError(
-                f"image ends at {size:#x}, before the directory's page ends at {data_start:#x}",
-                offset=0,
-                expected=data_start,
-                actual=size,
-            )
-        directory = view[:dir_end]
-        entries: list[BootfsEntry] = []
-        offset = HEADER.size
-        prev_key: NameKey = ()
-        while offset < dir_end:
-            index = len(entries)
-            try:
-                entry = BootfsEntry.unpack(directory, offset)
-            except BootfsError as err:
-                err.index = index
-                raise
-            key = name_order_key(entry.name)
-            if entries:
-                _check_follows(
-                    entries[-1].name, prev_key, key, entry=entry.name, offset=offset, index=index
-                )
-            _check_data(entry, offset=offset, index=index, data_start=data_start, size=size)
-            entries.append(entry)
-            prev_key = key
-            offset += entry.size
-        return cls(view, dirsize, tuple(entries))
+        dirsize, entries = _parse_directory(view, len(view))
+        return cls(view, dirsize, entries)
+
+    def _lookup(self, name_or_entry: str | BootfsEntry) -> BootfsEntry:
+        name = name_or_entry.name if isinstance(name_or_entry, BootfsEntry) else name_or_entry
+        entry = self._by_name.get(name)
+        if entry is None or (isinstance(name_or_entry, BootfsEntry) and entry != name_or_entry):
+            raise BootfsNotFoundError("no such file in the image", entry=name)
+        return entry
+
+    def entry(self, name: str) -> BootfsEntry:
+        """The entry called ``name``; BootfsNotFoundError if there is none."""
+        return self._lookup(name)
+
+    def view(self, name_or_entry: str | BootfsEntry) -> memoryview:
+        """A file's contents as a read-only view into the image (no copy)."""
+        entry = self._lookup(name_or_entry)
+        return self._view[entry.data_off : entry.data_off + entry.data_len]
+
+    def read(self, name_or_entry: str | BootfsEntry) -> bytes:
+        """A file's contents as bytes."""
+        return self.view(name_or_entry).tobytes()
+
+    def files(self) -> Iterator[tuple[str, memoryview]]:
+        """Yield ``(name, contents)`` for every entry in directory order, without copying."""
+        for entry in self.entries:
+            yield entry.name, self._view[entry.data_off : entry.data_off + entry.data_len]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[BootfsEntry]:
+        return iter(self.entries)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self._by_name
+
+    def __repr__(self) -> str:
+        return f"<BootfsImage: {len(self.entries)} files, {self.size} bytes>"
 
     def check(self) -> None:
         """Raise BootfsReservedError unless reserved fields and all padding bytes are zero."""
@@ -347,38 +337,85 @@ class BootfsImage:
                 actual=rest[0],
             )
 
-    def _lookup(self, name_or_entry: str | BootfsEntry) -> BootfsEntry:
-        name = name_or_entry.name if isinstance(name_or_entry, BootfsEntry) else name_or_entry
-        entry = self._by_name.get(name)
-        if entry is None or (isinstance(name_or_entry, BootfsEntry) and entry != name_or_entry):
-            raise BootfsNotFoundError("no such file in the image", entry=name)
-        return entry
 
-    def view(self, name_or_entry: str | BootfsEntry) -> memoryview:
-        """A file's contents as a read-only view into the image (no copy)."""
-        entry = self._lookup(name_or_entry)
-        return self._view[entry.data_off : entry.data_off + entry.data_len]
+def directory_end(head: Buffer) -> int | None:
+    """Where the directory of the BOOTFS image starting with ``head`` ends (header + dirsize),
+    or None while ``head`` is shorter than the header."""
+    if len(head) < HEADER.size:
+        return None
+    return HEADER.size + HEADER.unpack_from(head)[1]
 
-    def read(self, name_or_entry: str | BootfsEntry) -> bytes:
-        """A file's contents as bytes."""
-        return self.view(name_or_entry).tobytes()
 
-    def files(self) -> Iterator[tuple[str, memoryview]]:
-        """Yield ``(name, contents)`` for every entry in directory order, without copying."""
-        for entry in self.entries:
-            yield entry.name, self._view[entry.data_off : entry.data_off + entry.data_len]
+def parse_directory(head: Buffer, size: int) -> tuple[BootfsEntry, ...]:
+    """The entries of a BOOTFS image of ``size`` bytes, of which ``head`` holds the start.
 
-    def __len__(self) -> int:
-        return len(self.entries)
+    Applies every rule ``BootfsImage.parse`` applies to the header and directory, checking
+    each entry's data against ``size``, without needing the file data: ``head`` must hold the
+    header and, when they lie within ``size``, the whole directory (see directory_end).
+    Reading a listing this way costs memory for the directory only.
+    """
+    view = memoryview(head).cast("B").toreadonly()
+    return _parse_directory(view, size)[1]
 
-    def __iter__(self) -> Iterator[BootfsEntry]:
-        return iter(self.entries)
 
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name in self._by_name
-
-    def __repr__(self) -> str:
-        return f"<BootfsImage: {len(self.entries)} files, {self.size} bytes>"
+def _parse_directory(view: memoryview, size: int) -> tuple[int, tuple[BootfsEntry, ...]]:
+    """(dirsize, entries) of the image of ``size`` bytes that ``view`` starts."""
+    if size < HEADER.size:
+        raise BootfsTruncatedError(
+            f"image is {size} bytes, shorter than the {HEADER.size}-byte header",
+            offset=0,
+            expected=HEADER.size,
+            actual=size,
+        )
+    magic, dirsize, _, _ = HEADER.unpack_from(view)
+    if magic != BOOTFS_MAGIC:
+        raise BootfsMagicError(
+            f"magic {magic:#010x} is not BOOTFS_MAGIC {BOOTFS_MAGIC:#010x}",
+            offset=0,
+            field="magic",
+            expected=BOOTFS_MAGIC,
+            actual=magic,
+        )
+    dir_end = HEADER.size + dirsize
+    if dir_end > size:
+        raise BootfsTruncatedError(
+            f"dirsize {dirsize:#x} runs past the end of the {size:#x}-byte image",
+            offset=0,
+            field="dirsize",
+            expected=f"<= {size - HEADER.size:#x}",
+            actual=dirsize,
+        )
+    data_start = page_align(dir_end)
+    if data_start > size:
+        raise BootfsTruncatedError(
+            f"image ends at {size:#x}, before the directory's page ends at {data_start:#x}",
+            offset=0,
+            expected=data_start,
+            actual=size,
+        )
+    if len(view) < dir_end:
+        raise ValueError(f"head of {len(view):#x} bytes lacks the directory ending at {dir_end:#x}")
+    directory = view[:dir_end]
+    entries: list[BootfsEntry] = []
+    offset = HEADER.size
+    prev_key: NameKey = ()
+    while offset < dir_end:
+        index = len(entries)
+        try:
+            entry = BootfsEntry.unpack(directory, offset)
+        except BootfsError as err:
+            err.index = index
+            raise
+        key = name_order_key(entry.name)
+        if entries:
+            _check_follows(
+                entries[-1].name, prev_key, key, entry=entry.name, offset=offset, index=index
+            )
+        _check_data(entry, offset=offset, index=index, data_start=data_start, size=size)
+        entries.append(entry)
+        prev_key = key
+        offset += entry.size
+    return dirsize, tuple(entries)
 
 
 def _check_data(entry: BootfsEntry, *, offset: int, index: int, data_start: int, size: int) -> None:

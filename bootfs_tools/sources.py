@@ -17,6 +17,14 @@
     Writes each file below ``root``, creating directories as needed, after refusing any name
     that is not a valid BOOTFS name or that would land outside ``root`` (e.g. through a
     symlink already there). Nothing is written if any name is refused.
+``extract(image, root, names=None)``
+    ``write_directory`` for the files of a BootfsImage (all, or the named ones), writing data
+    that entries share once: the other entries become hard links to the first (copies where
+    the file system has no hard links), as ``zbi -x`` does.
+``create_fresh(path)`` / ``link_or_copy(source, path)``
+    Every file is created new: whatever is at ``path`` (a file, a hard link to a file
+    elsewhere, a symlink) is unlinked first and the file is opened with O_CREAT | O_EXCL, so
+    extraction never writes through an existing link (and never opens a file with O_TRUNC).
 
 Every name is checked with the same rules ``build`` applies. Reading failures raise
 :class:`BootfsSourceError` naming the file and, for manifests, the line; ``write_directory``
@@ -30,7 +38,7 @@ import stat
 from collections.abc import Iterable, Mapping
 
 from .errors import BootfsDuplicateError, BootfsNameError, BootfsSourceError
-from .image import Buffer, name_order_key, validate_name
+from .image import BootfsImage, Buffer, name_order_key, validate_name
 
 StrPath = str | os.PathLike[str]
 
@@ -137,18 +145,86 @@ def merge_files(
     return merged
 
 
-def write_directory(path: StrPath, files: Mapping[str, Buffer]) -> None:
-    """Write ``files`` below ``path``; refuse (before writing anything) names that escape it."""
-    root = os.fspath(path)
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
+
+
+def create_fresh(path: StrPath) -> int:
+    """Create the file ``path`` anew and return its descriptor (open for writing).
+
+    Whatever ``path`` names already (a file, a hard link, a symlink) is unlinked first, never
+    written through; O_EXCL makes a file that reappears in between an error, not a target.
+    """
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    return os.open(path, _CREATE, 0o666)
+
+
+def _write_fd(fd: int, data: Buffer) -> None:
+    """Write all of data to fd, then close it."""
+    try:
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def link_or_copy(source: StrPath, path: StrPath) -> None:
+    """Make ``path`` a new hard link to ``source``, or a fresh copy where links fail."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    try:
+        os.link(source, path)
+    except OSError:
+        with open(source, "rb") as file:
+            _write_fd(create_fresh(path), file.read())
+
+
+def _targets(root: str, names: Iterable[str]) -> dict[str, str]:
+    """Each name's path below root; refuses (before anything is written) names that escape."""
     real_root = os.path.realpath(root)
-    targets = []
-    for name, data in files.items():
+    targets = {}
+    for name in names:
         validate_name(name)
         target = os.path.join(root, *name.split("/"))
         if os.path.commonpath([real_root, os.path.realpath(target)]) != real_root:
             raise BootfsNameError(f"would be written outside {root}", entry=name, field="name")
-        targets.append((target, data))
-    for target, data in targets:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        with open(target, "wb") as file:
-            file.write(data)
+        targets[name] = target
+    return targets
+
+
+def _write_groups(path: StrPath, groups: Iterable[tuple[list[str], Buffer]]) -> None:
+    """Write each group's data once below path, as its first name; the other names of the
+    group become hard links to it. Every name is checked before anything is written."""
+    root = os.fspath(path)
+    pending = list(groups)
+    targets = _targets(root, (name for names, _ in pending for name in names))
+    for names, data in pending:
+        first, *others = (targets[name] for name in names)
+        for target in (first, *others):
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+        _write_fd(create_fresh(first), data)
+        for other in others:
+            link_or_copy(first, other)
+
+
+def write_directory(path: StrPath, files: Mapping[str, Buffer]) -> None:
+    """Write ``files`` below ``path``; refuse (before writing anything) names that escape it."""
+    _write_groups(path, (([name], data) for name, data in files.items()))
+
+
+def extract(image: BootfsImage, path: StrPath, names: Iterable[str] | None = None) -> None:
+    """Write the named files of image (default: all) below path, shared data once."""
+    entries = image.entries if names is None else [image.entry(name) for name in names]
+    groups: dict[tuple[int, int], list[str]] = {}
+    for entry in entries:
+        # Empty files share nothing: each is its own (empty) file.
+        key = (entry.data_off, entry.data_len) if entry.data_len else (-1, len(groups))
+        names_here = groups.setdefault(key, [])
+        if entry.name not in names_here:
+            names_here.append(entry.name)
+    _write_groups(path, ((group, image.view(group[0])) for group in groups.values()))

@@ -6,10 +6,19 @@ succeeds. Usable is not enough for `auto`: on a nested-virtualised host KVM star
 seconds while a whole TCG boot of our guests takes ~0.1 s. So `auto` times the trivial power-off
 image under both (interleaved, `TRIAL_RUNS` each, medians) and takes KVM only if it is faster.
 
+A failed probe never fails a boot. Usable by the ioctls does not mean QEMU can run: on a
+nested-virtualised host `/dev/kvm` opens and `KVM_CREATE_VM` succeeds, yet QEMU's `-cpu host`
+aborts at start-up (`failed to set MSR 0x10a`, IA32_ARCH_CAPABILITIES, then an assertion:
+status -6) because the outer hypervisor refuses the MSR. A failed KVM trial boot therefore
+means TCG. A failed TCG trial boot (a broken power-off image or QEMU; QEMU exits with status 1)
+also answers TCG, uncached, so that the real boot is attempted and reports the real problem.
+
 The decision is measured once and kept as JSON in `cache_dir`, in a file named by the profile
 and a host key (host name, kernel release, boot id, and the QEMU binary's path, size and mtime),
 so a reboot, another host or another QEMU measures again. A file lock makes parallel pytest-xdist
-workers measure once between them.
+workers measure once between them. Tools outside pytest keep it in `default_cache_dir()`: the
+directory named by `$ZHB_ACCEL_CACHE` (the pytest plugin points it at a fresh directory per test
+run), else `zhb-accel-<uid>` in the temp directory.
 """
 
 from __future__ import annotations
@@ -40,6 +49,8 @@ TRIAL_RUNS = 3
 TRIAL_TIMEOUT_S = 30.0
 MEASURE_LOCK_TIMEOUT_S = 600.0
 CHOICES = ("auto", "tcg", "kvm")
+CACHE_ENV = "ZHB_ACCEL_CACHE"
+"""Environment variable naming the directory for accelerator decisions (see default_cache_dir)."""
 
 Trial = Callable[[Profile, Accel], float]
 """Boots the power-off image once under an accelerator and returns the wall time in seconds."""
@@ -73,9 +84,11 @@ def _seconds(value: object) -> float | None:
 
 
 def default_cache_dir() -> Path:
-    """Where tools outside pytest keep accelerator decisions: a per-user temp directory."""
-    path = Path(tempfile.gettempdir()) / f"zhb-accel-{os.getuid()}"
-    path.mkdir(mode=0o700, exist_ok=True)
+    """Where tools outside pytest keep accelerator decisions: `$ZHB_ACCEL_CACHE` when set and
+    not empty (created if missing), else a per-user directory in the temp directory."""
+    named = os.environ.get(CACHE_ENV)
+    path = Path(named) if named else Path(tempfile.gettempdir()) / f"zhb-accel-{os.getuid()}"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 
@@ -130,11 +143,18 @@ def time_poweroff(profile: Profile, accel: Accel) -> float:
 def measure(
     profile: Profile, trial: Trial = time_poweroff, runs: int = TRIAL_RUNS
 ) -> AccelDecision:
-    """Time TCG and KVM boots of the power-off image, interleaved; pick the faster."""
+    """Time TCG and KVM boots of the power-off image, interleaved; pick the faster.
+
+    Never raises a trial's HarnessError: a failed KVM trial means TCG, and so does a failed
+    TCG trial (the decision then has no times, and choose_accel() does not cache it).
+    """
     tcg: list[float] = []
     kvm: list[float] = []
     for _ in range(runs):
-        tcg.append(trial(profile, Accel.TCG))
+        try:
+            tcg.append(trial(profile, Accel.TCG))
+        except HarnessError as exc:
+            return AccelDecision(Accel.TCG, f"TCG trial boot failed: {exc}".splitlines()[0])
         try:
             kvm.append(trial(profile, Accel.KVM))
         except HarnessError as exc:
@@ -176,5 +196,6 @@ def choose_accel(
         except (OSError, ValueError, KeyError):
             pass  # not measured yet (or an unreadable file): measure now
         decision = measure(profile, trial)
-        path.write_text(json.dumps(decision.to_json(), indent=2) + "\n")
+        if decision.tcg_s is not None:  # a failed TCG trial is not a property of the host
+            path.write_text(json.dumps(decision.to_json(), indent=2) + "\n")
     return decision

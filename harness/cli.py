@@ -1,9 +1,15 @@
-"""`python -m harness`: boot a guest, write a bootable image, or show the accelerator choice.
+"""`zhb` (also `python -m harness`): boot a guest, write a bootable image, or show the
+accelerator choice.
 
-    python -m harness boot  --arch ARCH [IMAGE] [--program NAME] [--append TEXT] [--timeout S]
-                            [--accel A] [--keep-artifacts] [--fuchsia-test]
-    python -m harness image --arch ARCH -o FILE [--program NAME] [--append TEXT]
-    python -m harness accel [--arch ARCH|all] [--fresh]
+    zhb boot  --arch ARCH [IMAGE] [--program NAME] [--append TEXT] [--timeout S]
+              [--accel A] [--keep-artifacts] [--fuchsia-test]
+    zhb image --arch ARCH -o FILE [--program NAME] [--append TEXT]
+    zhb accel [--arch ARCH|all] [--fresh]
+
+Every argument is checked before QEMU is started for anything (choosing `--accel=auto` may boot
+QEMU to measure it, so it comes last, after the image is built). The kernel keeps at most
+`harness.image.KERNEL_CMDLINE_MAX` bytes of command line; `boot` and `image` refuse a longer
+one (the image's CMDLINE plus `--append`) instead of letting the guest cut it.
 
 `boot` builds the guest if needed, boots IMAGE (default: a fresh image whose BOOTFS holds the
 guest programs of the build, `out/<arch>/bin/*`, and whose command line makes userboot run
@@ -33,6 +39,7 @@ Exit status: 0 success, 1 failure (one line on stderr), 2 usage error, 130 inter
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import shutil
 import signal
@@ -48,7 +55,13 @@ from bootfs_tools import build as build_bootfs
 from harness import console, fuchsia
 from harness.accel import CHOICES, AccelDecision, choose_accel, default_cache_dir
 from harness.errors import HarnessError, ImageError
-from harness.image import build_guest, build_image, image_from_file, pack_image
+from harness.image import (
+    build_guest,
+    build_image,
+    check_cmdline,
+    image_from_file,
+    pack_image,
+)
 from harness.machine import DEFAULT_TIMEOUT_S, boot, qemu_args
 from harness.outcome import Status
 from harness.profiles import PROFILES, Accel, get_profile, select_profiles
@@ -93,9 +106,20 @@ def _guest_verdict(transcript: bytes) -> str | None:
     return None
 
 
-def _parser() -> argparse.ArgumentParser:
+def _positive_seconds(text: str) -> float:
+    """argparse type for --timeout: a positive (finite) number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return value
+
+
+def _parser(prog: str = "zhb") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m harness",
+        prog=prog,
         description="Boot zhb guests in QEMU and build their boot images.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -116,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_program_option(run)
     run.add_argument("--append", default="", metavar="TEXT",
                      help="QEMU -append text (the boot loader's command line)")
-    run.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S",
+    run.add_argument("--timeout", type=_positive_seconds, default=DEFAULT_TIMEOUT_S, metavar="S",
                      help=f"seconds to wait for the power-off (default {DEFAULT_TIMEOUT_S:g})")
     run.add_argument("--accel", choices=CHOICES, default="auto",
                      help="accelerator (default auto: KVM only when usable and faster)")
@@ -153,21 +177,27 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _boot(args: argparse.Namespace) -> int:
+    # Every argument is checked (and the image built) before the accelerator is chosen,
+    # because choosing `auto` may boot QEMU to measure it.
     profile = get_profile(args.arch)
+    if args.image is not None and not args.image.is_file():
+        raise ImageError(profile.name, f"{args.image}: no such file")
     fuchsia_test = args.fuchsia_test or (
         args.image is not None and fuchsia.is_fuchsia_test_file(args.image))
     if fuchsia_test and args.image is None:
         raise ImageError(profile.name, "--fuchsia-test needs an IMAGE")
-    accel = choose_accel(profile, args.accel, default_cache_dir()).accel
+    if args.image is None:
+        cmdline, bootfs = _default_image_parts(profile.name, args.program, "")
+        check_cmdline(profile.name, cmdline, args.append)
+    else:
+        check_cmdline(profile.name, args.append)
     scratch = Path(tempfile.mkdtemp(prefix="zhb-boot-"))
     try:
         if args.image is not None:
-            if not args.image.is_file():
-                raise ImageError(profile.name, f"{args.image}: no such file")
             image = image_from_file(profile.name, args.image.resolve())
         else:
-            cmdline, bootfs = _default_image_parts(profile.name, args.program, "")
             image = build_image(profile.name, scratch, cmdline, bootfs)
+        accel = choose_accel(profile, args.accel, default_cache_dir()).accel
         outcome = (fuchsia.boot_fuchsia_test if fuchsia_test else boot)(
             profile, image, accel=accel, append=args.append, timeout=args.timeout,
             log_dir=scratch, echo=sys.stdout.buffer,
@@ -190,6 +220,8 @@ def _boot(args: argparse.Namespace) -> int:
 
 def _image(args: argparse.Namespace) -> int:
     profile = get_profile(args.arch)
+    if not args.output.parent.is_dir():
+        raise ImageError(profile.name, f"{args.output.parent}: no such directory")
     cmdline, bootfs = _default_image_parts(profile.name, args.program, args.append)
     data = pack_image(profile.name, cmdline=cmdline, bootfs=bootfs)
     args.output.write_bytes(data)
@@ -234,9 +266,9 @@ def sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "zhb") -> int:
     """Run the command line `argv` (default: sys.argv[1:]); return the exit status."""
-    args = _parser().parse_args(argv)
+    args = _parser(prog).parse_args(argv)
     try:
         with sigterm_interrupts():
             return _COMMANDS[args.command](args)

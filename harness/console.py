@@ -5,6 +5,7 @@ The guest side prints these lines (exactly; each ends in a newline, possibly `\\
     zhb-shim: error: <why>                      the boot shim rejected the image; then power-off
     zhb kernel: booting on <arch>               the kernel's banner
     zhb kernel: cmdline: <text>                 the command line it was handed
+    zhb kernel: warning: command line truncated: <N> bytes dropped (limit <L>)   if it was cut
     zhb kernel: memory: <N> MiB RAM in <K> ranges
     zhb kernel: powering off
     userboot: <program> exited with return code <N>   with userboot.shutdown, before power-off
@@ -32,6 +33,9 @@ PANIC = re.compile(rb"ZIRCON KERNEL PANIC")
 SHIM_ERROR = re.compile(rb"zhb-shim: error: ([^\r\n]*)\r?\n")
 BANNER = re.compile(rb"zhb kernel: booting on ([^\r\n]*)\r?\n")
 CMDLINE = re.compile(rb"zhb kernel: cmdline: ([^\r\n]*)\r?\n")
+CMDLINE_TRUNCATED = re.compile(
+    rb"zhb kernel: warning: command line truncated: (\d+) bytes dropped \(limit (\d+)\)\r?\n"
+)
 MEMORY = re.compile(rb"zhb kernel: memory: (\d+) MiB RAM in (\d+) ranges\r?\n")
 POWERING_OFF = re.compile(rb"zhb kernel: powering off\r?\n")
 USERBOOT_EXIT = re.compile(rb"userboot: (\S+) exited with return code (-?\d+)\r?\n")

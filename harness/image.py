@@ -17,6 +17,13 @@ or the shim with the complete ZBI appended (arm64: one `-kernel` file). `build_i
 them to a directory and returns the `BootImage` (what to pass to -kernel / -initrd);
 `image_from_file()` does the same for an image built earlier.
 
+The kernel joins the CMDLINE items (and the boot loader's command line, QEMU's -append, which
+the shim adds as one more CMDLINE item) with spaces into a buffer of BOOT_CMDLINE_MAX = 1024
+bytes (`guest_payloads/include/kernel/bootinfo.h`), so at most `KERNEL_CMDLINE_MAX` = 1023
+bytes of text survive. Longer text would be cut in the guest, losing e.g. a final
+`userboot.shutdown`; `pack_zbi()` and `check_cmdline()` refuse it with an ImageError instead
+(the kernel also warns on its console when it has to cut).
+
 `corrupt_item=N` flips the last payload byte of item N after packing (numbered as zbi_tools
 numbers items: 1 = the kernel item), so that item's CRC32 no longer matches: the shim must
 refuse such an image.
@@ -34,11 +41,14 @@ from harness.errors import BuildError, ImageError
 from harness.lockfile import locked
 from harness.profiles import Profile, get_profile
 from zbi_tools import ZbiError, ZbiImage, ZbiItem
-from zbi_tools.format import HEADER_SIZE, TYPE_STORAGE_BOOTFS
+from zbi_tools.format import HEADER_SIZE, TYPE_CMDLINE, TYPE_STORAGE_BOOTFS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GUEST_SOURCE = REPO_ROOT / "guest_payloads"
 OUT_ROOT = REPO_ROOT / "out"
+
+KERNEL_CMDLINE_MAX = 1023
+"""Bytes of joined command line the kernel keeps: BOOT_CMDLINE_MAX (1024) less the NUL."""
 
 BUILD_LOCK_TIMEOUT_S = 900.0
 """How long a worker waits for another one's guest build before giving up."""
@@ -128,6 +138,19 @@ def build_guest(
     return outputs
 
 
+def check_cmdline(arch: str, *parts: str | bytes) -> None:
+    """Raise ImageError unless the command line pieces, joined with spaces as the kernel joins
+    its CMDLINE items (empty ones skipped), fit in KERNEL_CMDLINE_MAX bytes."""
+    pieces = [part.encode() if isinstance(part, str) else part for part in parts]
+    length = len(b" ".join(piece for piece in pieces if piece))
+    if length > KERNEL_CMDLINE_MAX:
+        raise ImageError(
+            arch,
+            f"command line of {length} bytes exceeds the kernel's limit of "
+            f"{KERNEL_CMDLINE_MAX} bytes (BOOT_CMDLINE_MAX 1024 less the NUL)",
+        )
+
+
 def pack_zbi(
     profile: Profile,
     kernel_payload: bytes,
@@ -139,9 +162,15 @@ def pack_zbi(
 ) -> bytes:
     """A complete ZBI: the kernel item first, then CMDLINE, BOOTFS and `extra_items`.
 
+    Raises ImageError when the command line (`cmdline` and any CMDLINE in `extra_items`) is
+    longer than the kernel keeps (see check_cmdline).
+
     `corrupt_item` (numbered from 1, as zbi_tools numbers items) gets the last byte of its
     payload inverted after packing, so its CRC32 no longer matches.
     """
+    cmdlines = [bytes(item.payload).split(b"\0", 1)[0]
+                for item in extra_items if item.type == TYPE_CMDLINE]
+    check_cmdline(profile.name, cmdline, *cmdlines)
     items = [ZbiItem.kernel(profile.zbi_kernel_arch, kernel_payload)]
     if cmdline:
         items.append(ZbiItem.cmdline(cmdline))

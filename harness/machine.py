@@ -150,8 +150,12 @@ def _listen(path: Path) -> socket.socket:
     if len(os.fsencode(path)) > SOCKET_PATH_MAX:
         raise OSError(f"socket path {path} is longer than {SOCKET_PATH_MAX} bytes")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(path))
-    listener.listen(1)
+    try:
+        listener.bind(str(path))
+        listener.listen(1)
+    except BaseException:
+        listener.close()
+        raise
     return listener
 
 
@@ -362,7 +366,8 @@ class Machine:
         ]
         listeners: list[socket.socket] = []
         try:
-            listeners = [_listen(serial_path), _listen(qmp_path)]
+            for path in (serial_path, qmp_path):
+                listeners.append(_listen(path))  # closed below even if the next one fails
             self._log(f"command: {shlex.join(self.command)}")
             with open(self.qemu_log, "wb") as qemu_output:
                 self._launched_at = time.monotonic()
@@ -557,7 +562,10 @@ class Machine:
             self._ended_at = time.monotonic()
         self._reap()
         if self._qmp is not None:
-            self._qmp.settle(QUIT_GRACE_S)
+            try:
+                self._qmp.settle(QUIT_GRACE_S)
+            except QmpError as exc:  # QEMU is gone; the events that did arrive are kept
+                self._log(f"QMP settle: {exc.reason}")
 
     def wait_exit(
         self,

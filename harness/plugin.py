@@ -49,6 +49,11 @@ A suite run's image and logs stay in pytest's own temp directory (`<suite>-<arch
 base temp of the worker that booted it; pytest keeps the last three runs), and every failure
 message names its console log.
 
+Caches: nothing a test sees depends on an earlier run. The controller makes one temp directory
+per run (handed to the xdist workers, removed at the end) holding the suite results and the
+accelerator decisions; `$ZHB_ACCEL_CACHE` points at the latter while the run lasts, so tools
+the tests run (`zhb boot`, `zhb accel`) decide in it as well, not in a per-user cache.
+
 SIGTERM: while pytest runs, SIGTERM raises KeyboardInterrupt (as SIGINT does), so pytest stops
 cleanly and every Machine is shut down and its QEMU process group reaped (QEMU runs in a session
 of its own, out of reach of signals sent to ours) when CI terminates a run.
@@ -61,6 +66,7 @@ artifacts directory; its error message names the console log in it.
 from __future__ import annotations
 
 import itertools
+import os
 import pickle
 import shutil
 import tempfile
@@ -73,7 +79,7 @@ from typing import TypeVar
 
 import pytest
 
-from harness.accel import CHOICES, AccelDecision, choose_accel
+from harness.accel import CACHE_ENV, CHOICES, AccelDecision, choose_accel
 from harness.cli import sigterm_interrupts
 from harness.errors import HarnessError, ProfileError
 from harness.fuchsia import boot_fuchsia_test
@@ -179,6 +185,8 @@ _PASSED = pytest.StashKey[bool]()
 _SIGNALS = pytest.StashKey[ExitStack]()
 _SUITE_DIR_KEY = "zhb_suite_dir"
 """The `workerinput` key under which the controller hands its suite cache to xdist workers."""
+_ACCEL_ENV = pytest.StashKey[str | None]()
+"""The value $ZHB_ACCEL_CACHE had before this run pointed it at the run's own directory."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -191,7 +199,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--accel", default="auto", choices=CHOICES,
         help="QEMU accelerator: tcg, kvm, or auto = KVM only when usable and faster to start "
-             "than TCG (measured once per host and cached) (default: auto)",
+             "than TCG (measured once per run) (default: auto)",
     )
     group.addoption(
         "--boot-timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
@@ -229,13 +237,17 @@ def pytest_configure(config: pytest.Config) -> None:
     timeout = config.getoption("--boot-timeout")
     if not timeout > 0:
         raise pytest.UsageError(f"--boot-timeout must be positive, not {timeout}")
-    cache = getattr(config, "cache", None)
-    cache_dir = cache.mkdir("zhb") if cache is not None else Path(tempfile.gettempdir())
     worker_input = getattr(config, "workerinput", None)
     if worker_input is not None:
         suite_dir = Path(worker_input[_SUITE_DIR_KEY])
     else:
         suite_dir = Path(tempfile.mkdtemp(prefix="zhb-suites-"))
+    # Accelerator decisions are per run too, never a per-user cache from earlier runs: the
+    # run's own directory, also for the tools the tests run (harness.accel.default_cache_dir).
+    cache_dir = suite_dir / "accel"
+    cache_dir.mkdir(exist_ok=True)
+    config.stash[_ACCEL_ENV] = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(cache_dir)
     stress_seconds = config.getoption("--stress-seconds")
     fuzz_calls = config.getoption("--fuzz-calls")
     if stress_seconds is not None and not stress_seconds > 0:
@@ -254,7 +266,7 @@ def pytest_configure(config: pytest.Config) -> None:
         accel=config.getoption("--accel"),
         boot_timeout=timeout,
         keep_artifacts=config.getoption("--keep-artifacts"),
-        cache_dir=Path(cache_dir),
+        cache_dir=cache_dir,
         suite_dir=suite_dir,
     )
     config.addinivalue_line(
@@ -270,6 +282,12 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _SIGNALS in config.stash:
         config.stash[_SIGNALS].close()
+    if _ACCEL_ENV in config.stash:
+        previous = config.stash[_ACCEL_ENV]
+        if previous is None:
+            os.environ.pop(CACHE_ENV, None)
+        else:
+            os.environ[CACHE_ENV] = previous
     session = config.stash.get(_SESSION, None)
     if session is not None and getattr(config, "workerinput", None) is None:
         assert session.suite_dir is not None

@@ -180,6 +180,36 @@ def test_extract_refuses_to_escape_the_directory(
     assert sorted(p.name for p in (work / "out").iterdir()) == ["lib"]
 
 
+def test_extract_never_writes_through_a_hard_link(work: Path) -> None:
+    victim = work / "victim"
+    victim.write_bytes(b"precious")
+    (work / "out" / "bin").mkdir(parents=True)
+    os.link(victim, work / "out" / "bin" / "hello")
+    assert main(["extract", "image.bootfs", "-o", "out"]) == 0
+    assert victim.read_bytes() == b"precious"
+    assert read_directory(work / "out") == TREE
+
+
+def test_extract_hard_links_entries_that_share_data(work: Path) -> None:
+    shared = bytes(range(256)) * 4096  # 1 MiB
+    names = [f"copy{n:03d}" for n in range(300)]
+    (work / "dedup.bootfs").write_bytes(build({**{name: shared for name in names},
+                                               "other": b"x", "e1": b"", "e2": b""}))
+    assert (work / "dedup.bootfs").stat().st_size < 2 << 20
+    assert main(["extract", "dedup.bootfs", "-o", "out"]) == 0
+    first = os.stat(work / "out" / names[0])
+    assert first.st_nlink == len(names)
+    assert all(os.path.samefile(work / "out" / names[0], work / "out" / name) for name in names)
+    assert os.stat(work / "out" / "e1").st_ino != os.stat(work / "out" / "e2").st_ino
+    used = sum(os.stat(path).st_blocks * 512 for path in {
+        os.stat(p).st_ino: p for p in (work / "out").iterdir()}.values())
+    assert used < 3 << 20, f"{used >> 20} MiB on disk"
+    assert read_directory(work / "out")[names[-1]] == shared
+    # Extracting only some of them links those.
+    assert main(["extract", "dedup.bootfs", "-o", "some", names[5], names[7]]) == 0
+    assert os.path.samefile(work / "some" / names[5], work / "some" / names[7])
+
+
 # --- check --------------------------------------------------------------------------------
 
 

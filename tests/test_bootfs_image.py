@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
+import bootfs_tools
 import bootfs_tools.image
 from bootfs_tools import (
     BootfsDuplicateError,
@@ -360,3 +361,15 @@ def test_check_catches_a_dropped_last_entry() -> None:
     with pytest.raises(BootfsReservedError) as info:
         image.check()
     assert (info.value.offset, info.value.field) == (72, "padding")
+
+
+def test_parse_directory_needs_only_the_directory() -> None:
+    image = build({"a": b"1" * 5000, "b/c": b"2"})
+    size = len(image)
+    end = bootfs_tools.directory_end(image[:16])
+    assert bootfs_tools.directory_end(image[:15]) is None
+    assert end is not None
+    entries = bootfs_tools.parse_directory(image[:end], size)
+    assert entries == BootfsImage.parse(image).entries
+    with pytest.raises(BootfsLayoutError):  # the data must still fit the size given
+        bootfs_tools.parse_directory(image[:end], size - 4096)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from harness.accel import AccelDecision, choose_accel, host_key, kvm_unusable_reason, measure
+from harness.accel import (
+    CACHE_ENV,
+    AccelDecision,
+    choose_accel,
+    default_cache_dir,
+    host_key,
+    kvm_unusable_reason,
+    measure,
+)
 from harness.errors import AccelError, LaunchError
 from harness.profiles import ARM64, X86_64, Accel, Profile
 
@@ -14,15 +24,16 @@ from harness.profiles import ARM64, X86_64, Accel, Profile
 class FakeTrials:
     """Trial boots that take the given seconds per accelerator and count their calls."""
 
-    def __init__(self, tcg: float, kvm: float, kvm_fails: bool = False) -> None:
+    def __init__(self, tcg: float, kvm: float, kvm_fails: bool = False,
+                 tcg_fails: bool = False) -> None:
         self.seconds = {Accel.TCG: tcg, Accel.KVM: kvm}
-        self.kvm_fails = kvm_fails
+        self.fails = {Accel.TCG: tcg_fails, Accel.KVM: kvm_fails}
         self.calls: list[Accel] = []
 
     def __call__(self, profile: Profile, accel: Accel) -> float:
         self.calls.append(accel)
-        if accel is Accel.KVM and self.kvm_fails:
-            raise LaunchError(["qemu"], "Could not access KVM kernel module", "", None)
+        if self.fails[accel]:
+            raise LaunchError(["qemu"], "QEMU exited with status 1 during start-up", "", None)
         return self.seconds[accel]
 
 
@@ -123,3 +134,42 @@ def test_kvm_unusable_when_the_device_is_not_kvm(tmp_path: Path) -> None:
     not_kvm.write_bytes(b"")
     reason = kvm_unusable_reason(X86_64, device=not_kvm, host_machine="x86_64")
     assert reason is not None and reason.startswith("KVM_GET_API_VERSION on ")
+
+
+def test_failing_tcg_trial_is_tcg_and_not_cached(tmp_path: Path) -> None:
+    trials = FakeTrials(0.1, 0.01, tcg_fails=True)
+    decision = choose_accel(X86_64, "auto", tmp_path, trial=trials, kvm_check=usable)
+    assert decision.accel is Accel.TCG
+    assert decision.reason.startswith("TCG trial boot failed: QEMU launch failed")
+    assert list(tmp_path.glob("*.json")) == []
+    trials = FakeTrials(0.5, 0.1)
+    assert choose_accel(X86_64, "auto", tmp_path, trial=trials, kvm_check=usable).accel is (
+        Accel.KVM)
+
+
+def test_a_kvm_that_opens_but_cannot_boot_means_tcg(tmp_path: Path) -> None:
+    """The host of issue 13: KVM_CREATE_VM works, QEMU -cpu host aborts (status -6)."""
+    trials = FakeTrials(0.1, 0.01, kvm_fails=True)
+    decision = choose_accel(X86_64, "auto", tmp_path, trial=trials, kvm_check=usable)
+    assert decision.accel is Accel.TCG
+    assert trials.calls == [Accel.TCG, Accel.KVM]
+
+
+def test_default_cache_dir_honours_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "run" / "accel"))
+    assert default_cache_dir() == tmp_path / "run" / "accel"
+    assert (tmp_path / "run" / "accel").is_dir()
+    monkeypatch.setenv(CACHE_ENV, "")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    assert default_cache_dir() == tmp_path / f"zhb-accel-{os.getuid()}"
+
+
+def test_pytest_runs_use_their_own_accel_cache() -> None:
+    """The plugin points $ZHB_ACCEL_CACHE at this run's directory, not a per-user cache."""
+    cache = Path(os.environ[CACHE_ENV])
+    assert cache.is_dir() and cache.name == "accel"
+    assert cache.parent.name.startswith("zhb-suites-")
+    assert default_cache_dir() == cache

@@ -61,6 +61,9 @@ def test_module_entry_point() -> None:
     assert done.returncode == 1
     assert done.stderr.startswith("boot: unknown architecture 'mips'")
     assert "Traceback" not in done.stderr
+    helped = subprocess.run([sys.executable, "-m", "harness", "--help"], capture_output=True,
+                            text=True, check=False, timeout=60)
+    assert helped.stdout.startswith("usage: python -m harness ")
 
 
 @pytest.fixture
@@ -131,13 +134,90 @@ def test_unknown_program_is_one_line(
     assert not output.exists()
 
 
+@pytest.fixture
+def no_launch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if the CLI chooses an accelerator (which may boot QEMU) or boots."""
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("QEMU must not be started for a bad argument")
+
+    monkeypatch.setattr(cli_module, "choose_accel", forbidden)
+    monkeypatch.setattr(cli_module, "boot", forbidden)
+
+
 def test_boot_missing_image_is_one_line(
-    fake_build: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fake_build: Path, no_launch: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = tmp_path / "nope.zbi"
     assert main(["boot", "--arch", "x86_64", str(missing)]) == 1
     err = capsys.readouterr().err
     assert err == f"boot: x86_64 image: {missing}: no such file\n"
+
+
+def test_boot_unknown_program_is_refused_before_launch(
+    fake_build: Path, no_launch: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["boot", "--arch", "arm64", "--program", "nope"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no guest program 'nope'" in err
+
+
+@pytest.mark.parametrize("image", [False, True])
+def test_boot_too_long_command_line_is_refused_before_launch(
+    image: bool, fake_build: Path, no_launch: None, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    extra = []
+    if image:
+        extra = [str(tmp_path / "image.zbi")]
+        (tmp_path / "image.zbi").write_bytes(b"not checked before the command line")
+    assert main(["boot", "--arch", "x86_64", *extra, "--append", "x" * 1100]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "exceeds the kernel's limit of 1023 bytes" in err
+
+
+def test_image_too_long_command_line_is_one_line(
+    fake_build: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "image.zbi"
+    assert main(["image", "--arch", "arm64", "-o", str(output), "--append", "y" * 990]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("image: arm64 image: command line of 1037 bytes exceeds")
+    assert err.count("\n") == 1
+    assert not output.exists()
+
+
+def test_image_into_a_missing_directory_is_refused_before_building(
+    no_launch: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(cli_module, "build_guest", no_launch)  # must not be called
+    output = tmp_path / "missing" / "image.zbi"
+    assert main(["image", "--arch", "arm64", "-o", str(output)]) == 1
+    assert capsys.readouterr().err == f"image: arm64 image: {output.parent}: no such directory\n"
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1", "nan", "inf", "soon"])
+def test_boot_timeout_must_be_positive(timeout: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["boot", "--arch", "arm64", "--timeout", timeout])
+    assert caught.value.code == 2
+    assert "not a positive number of seconds" in capsys.readouterr().err
+
+
+def test_zhb_console_script() -> None:
+    zhb = Path(sys.executable).parent / "zhb"
+    assert zhb.is_file(), "pyproject.toml [project.scripts] installs zhb next to python"
+    helped = subprocess.run([zhb, "--help"], capture_output=True, text=True, check=False,
+                            timeout=60)
+    assert helped.returncode == 0
+    assert helped.stdout.startswith("usage: zhb ")
+    assert all(command in helped.stdout for command in ("boot", "image", "accel"))
+    done = subprocess.run([zhb, "image", "--arch", "mips", "-o", "x"], capture_output=True,
+                          text=True, check=False, timeout=60)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.startswith("image: unknown architecture 'mips'")
 
 
 @pytest.mark.parametrize(

@@ -7,16 +7,20 @@ shims are filler files, and `build_guest` runs a stand-in Makefile in a temp dir
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from harness.errors import BuildError, ImageError
 from harness.image import (
+    GUEST_SOURCE,
+    KERNEL_CMDLINE_MAX,
     BootImage,
     GuestOutputs,
     build_guest,
     build_image,
+    check_cmdline,
     guest_is_stale,
     image_from_file,
     pack_image,
@@ -61,6 +65,30 @@ def test_pack_zbi_item_order(profile: Profile) -> None:
 def test_pack_zbi_without_cmdline_or_bootfs() -> None:
     image = ZbiImage.parse(pack_zbi(X86_64, KERNEL))
     assert [item.type for item in image.items] == [format.TYPE_KERNEL_X64]
+
+
+def test_cmdline_limit_is_the_kernels() -> None:
+    header = (GUEST_SOURCE / "include" / "kernel" / "bootinfo.h").read_text()
+    match = re.search(r"#define BOOT_CMDLINE_MAX (\d+)", header)
+    assert match is not None and KERNEL_CMDLINE_MAX == int(match.group(1)) - 1
+
+
+def test_pack_zbi_refuses_a_command_line_the_kernel_would_cut() -> None:
+    fits = "a" * KERNEL_CMDLINE_MAX
+    assert ZbiImage.parse(pack_zbi(X86_64, KERNEL, cmdline=fits)).items[1].length == 1024
+    with pytest.raises(ImageError, match="command line of 1024 bytes exceeds the kernel's "
+                                         "limit of 1023 bytes"):
+        pack_zbi(X86_64, KERNEL, cmdline=fits + "b")
+    # CMDLINE items are joined with a space, as the kernel joins them.
+    extra = ZbiItem.cmdline("b" * 10)
+    with pytest.raises(ImageError, match="command line of 1034 bytes"):
+        pack_zbi(ARM64, KERNEL, cmdline="a" * 1023, extra_items=[extra])
+
+
+def test_check_cmdline_counts_bytes_and_skips_empty_parts() -> None:
+    check_cmdline("x86_64", "a" * 1000, "", "b" * 22)
+    with pytest.raises(ImageError, match="1024 bytes"):
+        check_cmdline("x86_64", "\u00e9" * 500, "b" * 23)
 
 
 @pytest.mark.parametrize("item", [1, 2])

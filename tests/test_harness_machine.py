@@ -256,3 +256,46 @@ def test_console_pump_close_ends_the_stream_while_qemu_still_runs() -> None:
     finally:
         os.close(pump.read_fd)
         qemu_end.close()
+
+
+def _open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def test_listen_closes_its_socket_when_bind_fails(tmp_path: Path) -> None:
+    before = _open_fds()
+    with pytest.raises(OSError):
+        machine_module._listen(tmp_path / "no-such-dir" / "console.sock")
+    assert _open_fds() == before
+
+
+def test_launch_closes_the_first_socket_when_the_second_listen_fails(
+    fake_profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[socket.socket] = []
+    real_listen = machine_module._listen
+
+    def listen_once(path: Path) -> socket.socket:
+        if opened:
+            raise OSError("second listen fails")
+        opened.append(real_listen(path))
+        return opened[-1]
+
+    monkeypatch.setattr(machine_module, "_listen", listen_once)
+    with pytest.raises(LaunchError, match="second listen fails"):
+        machine(fake_profile, "poweroff", tmp_path).launch()
+    assert len(opened) == 1
+    assert opened[0].fileno() == -1  # closed
+
+
+def test_settle_qmp_error_does_not_escape_finish(
+    fake_profile: Profile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_settle(self: object, timeout: float) -> None:
+        raise machine_module.QmpError("flush", "the event loop is gone")
+
+    monkeypatch.setattr(machine_module.QmpChannel, "settle", broken_settle)
+    with machine(fake_profile, "poweroff", tmp_path) as m:
+        outcome = m.wait_exit()
+    assert outcome.status is Status.PASS
+    assert "QMP settle: the event loop is gone" in m.harness_log.read_text()

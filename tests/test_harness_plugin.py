@@ -307,3 +307,23 @@ def test_xdist_workers_share_one_run_per_suite_and_arch(
     assert sorted(runs.read_text().split()) == ["demo-arm64", "demo-x86_64"]
     (shared,) = set(Path(os.environ["DIRS"]).read_text().split())
     assert not Path(shared).exists()  # the controller removed it when the run ended
+
+
+def test_unit_tests_pass_on_a_fresh_machine(tmp_path: Path) -> None:
+    """Issue 13: with an empty TMPDIR and HOME (no accelerator decision cached by an earlier
+    run), the CLI and accelerator tests still pass. `.ci/run` runs the whole suite so."""
+    fresh_tmp, fresh_home = tmp_path / "tmp", tmp_path / "home"
+    fresh_tmp.mkdir()
+    fresh_home.mkdir()
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("ZHB_ACCEL_CACHE", "PYTEST_XDIST_WORKER", "PYTEST_ADDOPTS")}
+    env.update(TMPDIR=str(fresh_tmp), HOME=str(fresh_home))
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/test_harness_cli.py", "tests/test_harness_accel.py"],
+        cwd=root, env=env, capture_output=True, text=True, check=False, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout
+    assert not (fresh_tmp / f"zhb-accel-{os.getuid()}").exists()  # no per-user cache used

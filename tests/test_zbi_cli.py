@@ -11,6 +11,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -458,3 +459,162 @@ def test_python_m_zbi_tools_fails_with_one_line(tmp_path: Path) -> None:
     assert done.stderr.count("\n") == 1
     assert "Traceback" not in done.stderr
     assert done.stderr.startswith(f"zbi: error: {bad}: item ")
+
+
+# --- issue 13: listings read only the directory, escape names; --check; duplicates --------
+
+BOMB_SIZE = 0xFFFF_F000  # the largest page-aligned BOOTFS image: 4 GiB less one page
+ZSTD_BLOCK = 128 * 1024
+
+
+def zstd_zero_bomb(head: bytes, size: int) -> bytes:
+    """A zstd frame of `size` bytes: `head` as a raw block, then zeros as RLE blocks of
+    128 KiB (4 bytes each), with a 128 KiB window (a 4 GiB frame is ~128 KiB)."""
+    frame = bytearray(struct.pack("<IBBI", fmt.ZSTD_FRAME_MAGIC, 0x80, 0x38, size))
+    frame += ((len(head) << 3) | 0).to_bytes(3, "little") + head
+    left = size - len(head)
+    while left:
+        block = min(left, ZSTD_BLOCK)
+        left -= block
+        frame += ((block << 3) | (1 << 1) | (left == 0)).to_bytes(3, "little") + b"\0"
+    return bytes(frame)
+
+
+@pytest.fixture
+def bomb(tmp_path: Path) -> Path:
+    """A ~128 KiB ZBI whose zstd BOOTFS item expands to 4 GiB: one 4 GiB file of zeros."""
+    entry = bootfs_tools.BootfsEntry("big\nfake 00000000 line", 0x1000, BOMB_SIZE - 0x1000)
+    directory = entry.pack()
+    head = bootfs_tools.format.HEADER.pack(bootfs_tools.format.BOOTFS_MAGIC, len(directory),
+                                           0, 0) + directory
+    head += bytes(0x1000 - len(head))
+    item = ZbiItem(fmt.TYPE_STORAGE_BOOTFS, zstd_zero_bomb(head, BOMB_SIZE), extra=BOMB_SIZE,
+                   flags=VERSION_CRC | COMPRESSED)
+    path = tmp_path / "bomb.zbi"
+    path.write_bytes(ZbiImage([item]).pack())
+    return path
+
+
+# Peak RSS from VmHWM: it belongs to the process's own address space, whereas ru_maxrss
+# carries over across exec the peak of the (pytest) process that forked it.
+MEASURED = """
+import re, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+from zbi_tools.cli import main
+status = main(sys.argv[1:])
+sys.stdout.flush()
+with open("/proc/self/status") as status_file:
+    peak_kib = re.search(r"VmHWM:\\s*(\\d+) kB", status_file.read()).group(1)
+print(int(peak_kib) * 1024, file=sys.stderr)
+sys.exit(status)
+"""
+
+
+def run_measured(*argv: str | Path) -> tuple[subprocess.CompletedProcess[str], int, float]:
+    """Run the zbi command in a child limited to 1 GiB of address space: (its result, its
+    peak RSS in bytes, the wall time in seconds)."""
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", MEASURED, *map(str, argv)],
+                          capture_output=True, text=True, check=False, timeout=120)
+    elapsed = time.monotonic() - start
+    *err, rss = done.stderr.splitlines() or ["0"]
+    done.stderr = "".join(f"{line}\n" for line in err)
+    return done, int(rss), elapsed
+
+
+@pytest.mark.parametrize("argv", [["-t", "-v"], ["--json-output", "-"]])
+def test_listing_a_4gib_bomb_reads_only_its_directory(bomb: Path, argv: list[str]) -> None:
+    assert bomb.stat().st_size < 140 * 1024
+    done, rss, elapsed = run_measured(*argv, bomb)
+    assert done.returncode == 0, done.stderr
+    assert rss < 64 << 20, f"peak RSS {rss >> 20} MiB"
+    assert elapsed < 20
+    if argv[0] == "-t":
+        assert "        : 00001000 ffffe000 'big\\nfake 00000000 line'" in done.stdout
+    else:
+        contents = json.loads(done.stdout)[0]["contents"]
+        assert contents == [{"name": "big\nfake 00000000 line", "offset": 0x1000,
+                             "length": BOMB_SIZE - 0x1000, "size": BOMB_SIZE - 0x1000}]
+
+
+def test_verbose_listing_escapes_names_and_words(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "odd.zbi"
+    bootfs = bootfs_tools.build({"a\nb": b"x", "tab\there": b"y", "ok": b"z"})
+    out.write_bytes(ZbiImage([ZbiItem.cmdline("x=1\x1b[2J y\x07z"),
+                              ZbiItem.storage(fmt.TYPE_STORAGE_BOOTFS, bootfs)]).pack())
+    assert run("-tv", out) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "        : 'x=1\\x1b[2J'" in lines
+    assert "        : 'y\\x07z'" in lines
+    assert any(line.endswith(" 'a\\nb'") for line in lines)
+    assert any(line.endswith(" 'tab\\there'") for line in lines)
+    assert any(line.endswith(" ok") for line in lines)
+    assert all(line.isprintable() for line in lines)
+
+
+def test_check_prints_only_the_fields_that_have_values(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image = tmp_path / "garbage.zbi"
+    image.write_bytes(ZbiImage([ZbiItem(fmt.TYPE_STORAGE_BOOTFS, b"garbage!", extra=64,
+                                        flags=VERSION_CRC | COMPRESSED)]).pack())
+    assert run("--check", image) == 1
+    line = error_line(capsys)
+    assert line == (f"zbi: error: {image}: item 1 at offset 0x20: compressed payload starts"
+                    " with 67617262, not an LZ4 or zstd frame magic")
+    assert "None" not in line
+
+
+def two_bootfs_items(tmp_path: Path) -> Path:
+    """A ZBI with two BOOTFS items that both hold bin/app (and one file each of their own)."""
+    first = bootfs_tools.build({"bin/app": b"first", "one": b"1"})
+    second = bootfs_tools.build({"bin/app": b"second", "two": b"2"})
+    path = tmp_path / "two.zbi"
+    path.write_bytes(ZbiImage([ZbiItem.cmdline("c"),
+                               ZbiItem.storage(fmt.TYPE_STORAGE_BOOTFS, first),
+                               ZbiItem.storage(fmt.TYPE_STORAGE_BOOTFS, second, "zstd")]).pack())
+    return path
+
+
+def test_extract_refuses_a_name_two_bootfs_items_hold(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image = two_bootfs_items(tmp_path)
+    assert run("-x", "-D", tmp_path / "out", image) == 1
+    assert error_line(capsys) == (
+        "zbi: error: item 3: BOOTFS items 2 and 3 both hold bin/app; use --duplicates=first or"
+        " --duplicates=last to say which item's file wins")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("which", "app"), [("first", b"first"), ("last", b"second")])
+def test_extract_duplicates_option_says_which_item_wins(
+        tmp_path: Path, which: str, app: bytes) -> None:
+    image = two_bootfs_items(tmp_path)
+    assert run("-x", f"--duplicates={which}", "-D", tmp_path / "out", image) == 0
+    assert tree_files(tmp_path / "out") == {"bin/app": app, "one": b"1", "two": b"2"}
+
+
+def test_duplicates_option_needs_extract(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        run("-t", "--duplicates=last", two_bootfs_items(tmp_path))
+    assert caught.value.code == 2
+    assert "--duplicates applies to --extract only" in capsys.readouterr().err
+
+
+def test_help_documents_duplicates(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        run("--help")
+    assert "--duplicates WHICH" in capsys.readouterr().out
+
+
+def test_extract_never_writes_through_a_hard_link(tmp_path: Path, tree: Path) -> None:
+    image, out = tmp_path / "t.zbi", tmp_path / "out"
+    assert run("-o", image, tree) == 0
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    (out / "bin").mkdir(parents=True)
+    os.link(victim, out / "bin" / "app")
+    assert run("-x", "-D", out, image) == 0
+    assert victim.read_bytes() == b"precious"
+    assert (out / "bin" / "app").read_bytes() == (tree / "bin" / "app").read_bytes()

@@ -75,15 +75,25 @@ def test_a_symlink_out_of_the_root_is_refused(tmp_path: Path) -> None:
     assert list(outside.iterdir()) == []
 
 
-def test_a_symlinked_file_is_not_followed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("link", ["symlink", "hardlink"])
+@pytest.mark.parametrize("shared", [False, True])
+def test_an_existing_link_is_replaced_not_written_through(
+    tmp_path: Path, link: str, shared: bool
+) -> None:
     victim, root = tmp_path / "victim", tmp_path / "root"
     victim.write_bytes(b"precious")
     root.mkdir()
-    (root / "x").symlink_to(victim)
-    item = ZbiItem.storage(fmt.TYPE_STORAGE_BOOTFS, bootfs_tools.build({"x": b"data"}))
-    with pytest.raises(OSError):
-        extract_bootfs(item, root)
+    for name in ("x", "y", "empty"):
+        if link == "symlink":
+            (root / name).symlink_to(victim)
+        else:
+            os.link(victim, root / name)
+    files = {"x": b"data", "y": b"data" if shared else b"other", "empty": b""}
+    extract_bootfs(ZbiItem.storage(fmt.TYPE_STORAGE_BOOTFS, bootfs_tools.build(files)), root)
     assert victim.read_bytes() == b"precious"
+    assert files_of(root) == files
+    assert not any((root / name).is_symlink() for name in files)
+    assert (os.path.samefile(root / "x", root / "y")) == shared
 
 
 def test_corrupt_stream_stops_cleanly(tmp_path: Path, files: dict[str, bytes]) -> None:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from zbi_tools import (
     ZbiAlignmentError,
     ZbiBootableError,
+    ZbiCompressionError,
     ZbiCrcError,
     ZbiError,
     ZbiHeaderError,
@@ -482,6 +483,10 @@ def test_error_messages_and_detail() -> None:
                                field="length", expected=8, actual=7)
     assert custom.detail() == ("item 3 at offset 0x1040: length 0x7 is not 8-aligned"
                                " [length: expected 0x8, actual 0x7]")
+    payload = ZbiCompressionError("corrupt lz4 frame", item_index=2, offset=0x40, field="payload")
+    assert payload.detail() == "item 2 at offset 0x40: corrupt lz4 frame"
+    one_sided = ZbiCompressionError("too short", field="extra", expected=0x10)
+    assert one_sided.detail() == "too short [extra: expected 0x10]"
     moved = custom.located(4, 0x2000)
     assert type(moved) is ZbiAlignmentError
     assert (moved.item_index, moved.offset, moved.field, moved.actual) == (4, 0x2000, "length", 7)

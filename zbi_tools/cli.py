@@ -24,6 +24,11 @@ the kernel item is moved first and the result must be bootable for ARCH.  Withou
 ``-t`` lists, ``-x``/``-X``/``-R`` extract, ``--json-output`` describes (also with ``-o``).
 ``--check`` checks each input ZBI on its own and prints ``FILE: ok``.
 
+``-x`` with several BOOTFS items (input ZBIs spliced together) refuses a file name that two
+items hold, naming the items, unless ``--duplicates=first`` or ``--duplicates=last`` says
+which item's file wins.  Extraction creates every file anew (never writing through a file
+or hard link already in the output directory) and hard-links entries that share data.
+
 Errors print one line ``zbi: error: ...`` and exit 1; usage errors exit 2.
 """
 
@@ -39,16 +44,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bootfs_tools
-from bootfs_tools import BootfsError
+from bootfs_tools import BootfsError, printable_name
 from zbi_tools import format as fmt
 from zbi_tools.compression import Buffer, Compression
-from zbi_tools.describe import bootfs_of, json_items, list_lines
-from zbi_tools.errors import ZbiError, ZbiUsageError
+from zbi_tools.describe import bootfs_entries, bootfs_of, json_items, list_lines
+from zbi_tools.errors import ZbiDuplicateError, ZbiError, ZbiUsageError
 from zbi_tools.extract import extract_bootfs, extract_items, write_atomic
 from zbi_tools.image import ZbiImage, ZbiItem
 
 PROG = "zbi"
 DEFAULT_COMPRESSION = Compression("lz4")
+DUPLICATE_CHOICES = ("error", "first", "last")
 
 
 def _type_arg(text: str) -> int:
@@ -110,6 +116,9 @@ _OPTIONS = (
     _Option(("-x", "--extract"), "extract the BOOTFS files"),
     _Option(("-X", "--extract-items"), "extract each item as a ZBI file NNN.<type>.zbi"),
     _Option(("-R", "--extract-raw"), "extract each item's uncompressed payload NNN.<type>.<ext>"),
+    _Option(("--duplicates",), "with --extract, when BOOTFS items hold the same file name:"
+            " error (the default: refuse, naming the items), first or last (that item's file"
+            " wins)", "WHICH", kwargs={"choices": DUPLICATE_CHOICES, "default": "error"}),
     _Option(("--check",), "check each input ZBI (headers, CRCs, compressed sizes) and print"
             " FILE: ok"),
     _Option(("-B", "--complete", "--bootable"), "require a bootable image for ARCH (with -o:"
@@ -369,9 +378,30 @@ def _extract(image: ZbiImage, args: argparse.Namespace) -> None:
     if args.extract_items or args.extract_raw:
         extract_items(image, root, raw=args.extract_raw)
         return
-    for item in image.items:
-        if item.type == fmt.TYPE_STORAGE_BOOTFS:
-            extract_bootfs(item, root)
+    bootfs = [(index, item) for index, _, item in image.enumerate_items()
+              if item.type == fmt.TYPE_STORAGE_BOOTFS]
+    if len(bootfs) == 1:
+        extract_bootfs(bootfs[0][1], root)
+        return
+    # Several BOOTFS items: read every directory first (cheap: no file data), so that a name
+    # two items hold is refused, or given to the item --duplicates names, before any write.
+    holders: dict[str, list[int]] = {}
+    for index, item in bootfs:
+        for entry in bootfs_entries(item):
+            holders.setdefault(entry.name, []).append(index)
+    clashes = {name: indexes for name, indexes in holders.items() if len(indexes) > 1}
+    if clashes and args.duplicates == "error":
+        name, indexes = next(iter(clashes.items()))
+        items = ", ".join(map(str, indexes[:-1])) + f" and {indexes[-1]}"
+        more = f" (and {len(clashes) - 1} more names)" if len(clashes) > 1 else ""
+        raise ZbiDuplicateError(
+            f"BOOTFS items {items} both hold {printable_name(name)}{more}; use"
+            " --duplicates=first or --duplicates=last to say which item's file wins",
+            item_index=indexes[1], field="name", actual=name)
+    pick = 0 if args.duplicates == "first" else -1
+    for index, item in bootfs:
+        extract_bootfs(item, root, {name for name, indexes in holders.items()
+                                    if indexes[pick] == index})
 
 
 def _check(paths: list[str], arch: str | None) -> int:
@@ -399,6 +429,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return _check(paths, args.complete)
     if args.output and args.list:
         parser.error("--output and --list cannot be used together")
+    if args.duplicates != "error" and not args.extract:
+        parser.error("--duplicates applies to --extract only")
     if not (args.output or args.list or args.verbose or extracting or args.json_output):
         parser.error("no output: use --output, --list, --extract, --json-output or --check")
     image = _read_inputs(args.steps).image()

@@ -11,8 +11,15 @@ i.e. header offset, length, type name (``UNKNOWN`` if the table lacks it) and he
 then ``(size=EXTRA)`` for storage items or ``(extra=EXTRA)`` for others with a nonzero extra,
 and a line with the magic, the CRC (or ``NO CRC``) and the flags.  Verbose listings add, per
 BOOTFS item, one ``        : DATA_OFF DATA_LEN NAME`` line per file and, per CMDLINE item,
-one ``        : WORD`` line per word.  The last line is ``BOOTABLE: bootable image`` or
+one ``        : WORD`` line per word; names and words that are not printable (a newline, a
+control character) are shown as Python string literals, as ``bootfs list`` shows them, so
+one line is always one entry.  The last line is ``BOOTABLE: bootable image`` or
 ``UNBOOTABLE: <reason>``.
+
+Listings read only each BOOTFS item's directory (``bootfs_directory``): the payload is
+decompressed piece by piece just until the directory is complete, and validated against the
+full size the header promises, so listing costs memory for the directory alone, however much
+file data the item would expand to.
 
 JSON (``--json-output``) is a list with one object per item, keys as zbitl's json.h writes
 them: ``offset``, ``type`` (name, or the number when unknown), ``size`` (length),
@@ -24,11 +31,14 @@ FLAGS_CRC32 is set), and ``contents``: for BOOTFS a list of ``{name, offset, len
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import bootfs_tools
+from bootfs_tools import BootfsEntry, printable_name
+from bootfs_tools.format import HEADER as BOOTFS_HEADER
 from bootfs_tools.format import page_align
 from zbi_tools import format as fmt
+from zbi_tools.compression import Buffer
 from zbi_tools.errors import ZbiBootableError
 from zbi_tools.image import ZbiImage, ZbiItem
 
@@ -38,6 +48,45 @@ JsonItem = dict[str, object]
 def bootfs_of(item: ZbiItem) -> bootfs_tools.BootfsImage:
     """The BOOTFS image a STORAGE_BOOTFS item holds (decompressed and validated)."""
     return bootfs_tools.BootfsImage.parse(item.decompressed_view())
+
+
+def bootfs_directory(
+    item: ZbiItem,
+) -> tuple[tuple[BootfsEntry, ...], list[Buffer], Generator[Buffer, None, None]]:
+    """Read a STORAGE_BOOTFS item's directory, decompressing only as far as it needs.
+
+    Returns the validated entries, the decompressed pieces read so far (in order, from
+    offset 0) and an iterator over the pieces that follow, for a caller that streams the file
+    data on (extraction); a caller that only lists closes it.
+    """
+    size = item.extra if item.compressed else item.length
+    pieces = item.decompressed_pieces()
+    head: list[Buffer] = []
+    directory = bytearray()  # header + directory only, never the file data
+    for piece in pieces:
+        head.append(piece)
+        view = memoryview(piece).cast("B")
+        while view and len(directory) < _directory_needs(directory, size):
+            take = view[: _directory_needs(directory, size) - len(directory)]
+            directory += take
+            view = view[len(take):]
+        if len(directory) >= _directory_needs(directory, size):
+            break
+    return bootfs_tools.parse_directory(directory, size), head, pieces
+
+
+def _directory_needs(directory: bytearray, size: int) -> int:
+    """Bytes of the image the directory needs: the header, then header + dirsize (never
+    more than the image has; parse_directory reports a directory that runs past it)."""
+    end = bootfs_tools.directory_end(directory)
+    return min(BOOTFS_HEADER.size if end is None else end, size)
+
+
+def bootfs_entries(item: ZbiItem) -> tuple[BootfsEntry, ...]:
+    """The validated directory of a STORAGE_BOOTFS item (see bootfs_directory)."""
+    entries, _, rest = bootfs_directory(item)
+    rest.close()  # stop decompressing now
+    return entries
 
 
 def cmdline_words(item: ZbiItem) -> list[str]:
@@ -79,11 +128,11 @@ def list_lines(image: ZbiImage, *, verbose: bool = False, arch: str | None = Non
 def _contents_lines(item: ZbiItem) -> Iterator[str]:
     """The -v lines under an item: BOOTFS entries, or CMDLINE words."""
     if item.type == fmt.TYPE_STORAGE_BOOTFS:
-        for entry in bootfs_of(item).entries:
-            yield f"        : {entry.data_off:08x} {entry.data_len:08x} {entry.name}"
+        for entry in bootfs_entries(item):
+            yield f"        : {entry.data_off:08x} {entry.data_len:08x} {printable_name(entry.name)}"
     elif item.type == fmt.TYPE_CMDLINE:
         for word in cmdline_words(item):
-            yield f"        : {word}"
+            yield f"        : {printable_name(word)}"
 
 
 def json_items(image: ZbiImage) -> list[JsonItem]:
@@ -114,7 +163,7 @@ def _json_item(offset: int, item: ZbiItem) -> JsonItem:
         out["contents"] = [
             {"name": entry.name, "offset": entry.data_off, "length": entry.data_len,
              "size": page_align(entry.data_len)}
-            for entry in bootfs_of(item).entries
+            for entry in bootfs_entries(item)
         ]
     elif item.length and row is not None and row.extension == ".txt":
         out["contents"] = item.decompressed().decode("utf-8", errors="replace").rstrip("\0")

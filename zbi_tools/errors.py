@@ -14,8 +14,8 @@ that locate and explain the problem:
     what the format requires and what was found (ints are shown in hex).
 
 ``str(error)`` is one line such as ``item 1 at offset 0x20: crc32 expected 0x1234 got 0x5678``;
-``detail()`` appends the field, expected and actual values when the message does not already
-say them.  The library never prints or exits; only ``zbi_tools.cli`` turns these into a
+``detail()`` appends the field with whichever of the expected and actual values are known
+when the message does not already say them (nothing when neither is).  The library never prints or exits; only ``zbi_tools.cli`` turns these into a
 message.
 """
 
@@ -29,6 +29,7 @@ __all__ = [
     "ZbiBootableError",
     "ZbiCompressionError",
     "ZbiCrcError",
+    "ZbiDuplicateError",
     "ZbiError",
     "ZbiHeaderError",
     "ZbiMagicError",
@@ -80,10 +81,11 @@ class ZbiError(Exception):
         """str(self), plus the field, expected and actual values when the message does not
         already spell them out (the one-line form ``zbi --check`` prints)."""
         text = str(self)
-        if self.generated or self.field is None:
+        values = [f"{name} {_show(value)}" for name, value in
+                  (("expected", self.expected), ("actual", self.actual)) if value is not None]
+        if self.generated or self.field is None or not values:
             return text
-        return (f"{text} [{self.field}: expected {_show(self.expected)},"
-                f" actual {_show(self.actual)}]")
+        return f"{text} [{self.field}: {', '.join(values)}]"
 
     def located(self, item_index: int | None, offset: int | None) -> Self:
         """Return a copy of this error that names the item it happened in."""
@@ -120,6 +122,10 @@ class ZbiCompressionError(ZbiError):
 
 class ZbiBootableError(ZbiError):
     """The image is not bootable for the requested architecture."""
+
+
+class ZbiDuplicateError(ZbiError):
+    """Two items hold the same BOOTFS file name and nothing says which one wins."""
 
 
 class ZbiUsageError(ZbiError):

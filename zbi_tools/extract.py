@@ -6,34 +6,33 @@
 ``extract_items(image, root, raw=False)``
     Each item as a single-item ZBI (``-X``) or its uncompressed payload (``-R``), named by
     ``describe.extracted_name``.
-``extract_bootfs(item, root)``
-    Every file of a BOOTFS item below ``root`` (``-x``).  The payload is decompressed piece
-    by piece: as soon as the directory at its start is complete it is validated by
-    bootfs_tools and the files are created (refusing, as bootfs_tools.write_directory does,
-    names that would land outside ``root``); then each piece goes straight into the files
-    whose data it holds while a second thread decompresses the next pieces.  The image is
-    never held whole, and decompression overlaps the writes.
+``extract_bootfs(item, root, names=None)``
+    Every file of a BOOTFS item (or only those in ``names``) below ``root`` (``-x``).  The
+    payload is decompressed piece by piece: as soon as the directory at its start is complete
+    it is validated by bootfs_tools and the files are created (refusing, as
+    bootfs_tools.write_directory does, names that would land outside ``root``); then each
+    piece goes straight into the files whose data it holds while a second thread decompresses
+    the next pieces.  The image is never held whole, and decompression overlaps the writes.
+    Each file is created anew (bootfs_tools.create_fresh: what is at its path, even a hard
+    link to a file elsewhere, is unlinked, never written through).
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import mmap
 import os
-import shutil
 import tempfile
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Container, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Queue
 from threading import Event, Thread
 
 import bootfs_tools
-from bootfs_tools.format import HEADER as BOOTFS_HEADER
 from zbi_tools import format as fmt
 from zbi_tools.compression import Buffer
-from zbi_tools.describe import extracted_name
+from zbi_tools.describe import bootfs_directory, extracted_name
 from zbi_tools.image import ZbiImage, ZbiItem
 
 _PREFETCH = 4
@@ -77,13 +76,13 @@ def extract_items(image: ZbiImage, root: Path, *, raw: bool = False) -> None:
         write_atomic(root / extracted_name(index, item, raw=raw), chunks)
 
 
-def extract_bootfs(item: ZbiItem, root: Path) -> None:
-    """Write every file of the BOOTFS item below root (see the module docstring)."""
-    size = item.extra if item.compressed else item.length
-    pieces = iter(item.decompressed_pieces())
-    head, directory = _read_directory(pieces, size)
-    image = bootfs_tools.BootfsImage.parse(directory)
-    writer = _RegionWriter(root, image.entries)
+def extract_bootfs(item: ZbiItem, root: Path, names: Container[str] | None = None) -> None:
+    """Write every file of the BOOTFS item (or those in `names`) below root (see the module
+    docstring)."""
+    entries, head, pieces = bootfs_directory(item)
+    if names is not None:
+        entries = tuple(entry for entry in entries if entry.name in names)
+    writer = _RegionWriter(root, entries)
     rest = _prefetched(pieces)
     try:
         position = 0
@@ -134,37 +133,6 @@ def _prefetched(items: Iterator[Buffer]) -> Generator[Buffer, None, None]:
         thread.join()
 
 
-def _read_directory(pieces: Iterator[Buffer], size: int) -> tuple[list[Buffer], memoryview]:
-    """Take pieces until the BOOTFS header and directory are complete.
-
-    Returns those pieces and a view of `size` bytes holding them at the start: the piece
-    itself when one piece is the whole image (an uncompressed item), else an anonymous
-    mapping whose untouched rest costs nothing, so that bootfs_tools can check every entry
-    against the full image size before the data has arrived.
-    """
-    head: list[Buffer] = []
-    have = 0
-    need = BOOTFS_HEADER.size
-    buffer: mmap.mmap | None = None
-    for piece in pieces:
-        head.append(piece)
-        if len(piece) == size:
-            return head, memoryview(piece).toreadonly()
-        if buffer is None:
-            buffer = mmap.mmap(-1, size)
-        buffer[have:have + len(piece)] = piece
-        have += len(piece)
-        if have >= BOOTFS_HEADER.size:
-            need = BOOTFS_HEADER.size + BOOTFS_HEADER.unpack_from(buffer)[1]
-        if have >= need:
-            break
-    view = memoryview(buffer if buffer is not None else b"")
-    return head, view.toreadonly()
-
-
-_CREATE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-
-
 @dataclass
 class _Region:
     """One stretch of file data, and the files (several when contents are shared) it fills."""
@@ -181,8 +149,8 @@ class _RegionWriter:
 
     Directories (and empty files) are created up front, refusing (with the rule of
     bootfs_tools.write_directory) a name that would land outside root through a symlink
-    already there: each directory is resolved before it is created, and files are opened
-    without following symlinks.  Files
+    already there: each directory is resolved before it is created, and files are created
+    anew, never opened through a symlink or hard link already there.  Files
     that share their contents get them once: the first is written, the others become hard
     links to it when it is complete, as Fuchsia's zbi tool extracts them (or copies, where
     the file system has no hard links).
@@ -196,7 +164,7 @@ class _RegionWriter:
             path = root / entry.name
             self._make_directory(path.parent, entry.name)
             if not entry.data_len:
-                os.close(os.open(path, _CREATE, 0o666))
+                os.close(bootfs_tools.create_fresh(path))
             else:
                 end = entry.data_off + entry.data_len
                 region = regions.setdefault((entry.data_off, end),
@@ -220,7 +188,7 @@ class _RegionWriter:
         end = position + len(piece)
         while self._pending and self._pending[-1].start < end:
             region = self._pending.pop()
-            region.fd = os.open(region.paths[0], _CREATE, 0o666)
+            region.fd = bootfs_tools.create_fresh(region.paths[0])
             self._active.append(region)
         for region in list(self._active):
             low, high = max(region.start, position), min(region.end, end)
@@ -234,12 +202,7 @@ class _RegionWriter:
         self._close(region)
         first, *others = region.paths
         for other in others:
-            with contextlib.suppress(FileNotFoundError):  # from an earlier extraction
-                other.unlink()
-            try:
-                os.link(first, other)
-            except OSError:
-                shutil.copyfile(first, other)
+            bootfs_tools.link_or_copy(first, other)
 
     def _close(self, region: _Region) -> None:
         self._active.remove(region)

@@ -23,7 +23,7 @@ do not take part in equality), so their decompression errors name them too.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -165,7 +165,7 @@ class ZbiItem:
         except ZbiError as err:
             raise err.located(self.index, self.offset) from err
 
-    def decompressed_pieces(self) -> Iterator[Buffer]:
+    def decompressed_pieces(self) -> Generator[Buffer, None, None]:
         """decompressed() in order, in pieces of at most 1 MiB (the payload as one piece when
         it is not compressed); errors as for decompressed(), raised when reached."""
         if not self.compressed:

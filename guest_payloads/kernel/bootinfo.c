@@ -25,7 +25,8 @@ struct parse_state {
 };
 
 // Appends one CMDLINE payload (up to its first NUL) to the joined command line, with a space
-// separator; text past BOOT_CMDLINE_MAX - 1 bytes is dropped.
+// separator; text past BOOT_CMDLINE_MAX - 1 bytes is dropped and counted in cmdline_dropped
+// (kernel_main warns about it once the console is up).
 static void bootinfo_add_cmdline(struct parse_state *st, const char *text, uint32_t length) {
     size_t n = strnlen(text, length);
     if (n == 0) {
@@ -33,11 +34,16 @@ static void bootinfo_add_cmdline(struct parse_state *st, const char *text, uint3
     }
     char *out = st->bi->cmdline;
     size_t room = BOOT_CMDLINE_MAX - 1 - st->cmdline_len;
-    if (st->cmdline_len > 0 && room > 0) {
+    if (st->cmdline_len > 0) {
+        if (room == 0) {
+            st->bi->cmdline_dropped += 1 + n;  // the separator and the whole payload
+            return;
+        }
         out[st->cmdline_len++] = ' ';
         room--;
     }
     if (n > room) {
+        st->bi->cmdline_dropped += n - room;
         n = room;
     }
     memcpy(out + st->cmdline_len, text, n);

@@ -8,6 +8,7 @@
 // Console lines (the harness matches the first four exactly):
 //   zhb kernel: booting on <arch>
 //   zhb kernel: cmdline: <CMDLINE items joined by spaces>
+//   (zhb kernel: warning: command line truncated: <N> bytes dropped (limit 1023), if so)
 //   zhb kernel: memory: <N> MiB RAM in <K> ranges      (K counts the RAM ranges)
 //   zhb kernel: powering off
 //   zhb kernel: pmm: <F> of <T> pages free (<M> MiB) in <A> arenas
@@ -92,6 +93,10 @@ void kernel_main(uintptr_t zbi_paddr) {
     }
     printf("zhb kernel: booting on %s\n", platform_arch_name);
     printf("zhb kernel: cmdline: %s\n", boot_info.cmdline);
+    if (boot_info.cmdline_dropped != 0) {
+        printf("zhb kernel: warning: command line truncated: %zu bytes dropped (limit %d)\n",
+               boot_info.cmdline_dropped, BOOT_CMDLINE_MAX - 1);
+    }
     print_memory(&boot_info);
     if (cmdline_has_word(boot_info.cmdline, "kernel.test.panic")) {
         panic("kernel_main: kernel.test.panic on the command line");

@@ -20,6 +20,7 @@ struct boot_driver {
 struct boot_info {
     uintptr_t zbi_paddr;                 // the data ZBI's container header
     char cmdline[BOOT_CMDLINE_MAX];      // all CMDLINE items joined by spaces, NUL-terminated
+    size_t cmdline_dropped;              // bytes of CMDLINE text that did not fit (0: none)
     zbi_mem_range_t mem[BOOT_MAX_MEM_RANGES];
     size_t mem_count;
     struct boot_driver drivers[BOOT_MAX_DRIVERS];
