@@ -159,6 +159,10 @@ def program_suite(program: str, args: ProgramArgs | None = None) -> KtapSuite:
 
 STRESS_TIME_FACTOR = 3.0
 """Boot-timeout seconds allowed per second of stress round (TCG, a loaded 2-core host)."""
+STRESS_BASE_EXTRA_S = 60.0
+"""Extra boot-timeout seconds of every stress run: its exhaustion cases fill memory, the
+handle table or the address space and print nothing until they are done, which on a loaded
+host takes longer than one console wait."""
 FUZZ_CALLS_PER_S = 1000
 """The slowest fuzz rate the boot timeout allows for (calls per second under TCG)."""
 
@@ -166,10 +170,10 @@ FUZZ_CALLS_PER_S = 1000
 def stress_args(knobs: SuiteKnobs, cases: int) -> tuple[tuple[str, ...], float]:
     """`--stress-seconds S` -> `ms=<S*1000>` (each case's round), `--stress-case` -> `case=`."""
     args: list[str] = []
-    extra = 0.0
+    extra = STRESS_BASE_EXTRA_S
     if knobs.stress_seconds is not None:
         args.append(f"ms={round(knobs.stress_seconds * 1000)}")
-        extra = knobs.stress_seconds * cases * STRESS_TIME_FACTOR
+        extra += knobs.stress_seconds * cases * STRESS_TIME_FACTOR
     if knobs.stress_case:
         args.append(f"case={knobs.stress_case}")
     return tuple(args), extra

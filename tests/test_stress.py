@@ -37,12 +37,13 @@ def test_stress_shut_down_cleanly(suite_run: SuiteRun) -> None:
 
 def test_stress_knobs_become_program_args() -> None:
     assert STRESS_TESTS.cmdline == "userboot.next=bin/stress-tests userboot.shutdown"
-    assert STRESS_TESTS.configured(SuiteKnobs()) == (STRESS_TESTS, 0.0)
+    assert STRESS_TESTS.configured(SuiteKnobs()) == (STRESS_TESTS, suites.STRESS_BASE_EXTRA_S)
     cases = len(STRESS_TESTS.case_names())
     assert cases >= 20
     suite, extra = STRESS_TESTS.configured(
         SuiteKnobs(stress_seconds=2.5, stress_case="handle_double_send,deep_job_chain_kill"))
     assert suite.cmdline == ("userboot.next=bin/stress-tests+ms=2500"
                              "+case=handle_double_send,deep_job_chain_kill userboot.shutdown")
-    assert extra == pytest.approx(2.5 * cases * suites.STRESS_TIME_FACTOR)
+    assert extra == pytest.approx(
+        suites.STRESS_BASE_EXTRA_S + 2.5 * cases * suites.STRESS_TIME_FACTOR)
     assert suite.name == STRESS_TESTS.name and suite.case_names() == STRESS_TESTS.case_names()
