@@ -39,19 +39,23 @@ static void lock_stack_pop(const struct mutex *m) {
     panic("mutex_unlock: %s is not on the lock stack", m->name);
 }
 
+const struct mutex *mutex_order_conflict(const struct mutex *m) {
+    const struct lock_stack *ls = thread_lock_stack();
+    for (uint32_t i = 0; ls != NULL && i < ls->count; i++) {
+        if (ls->held[i]->rank >= m->rank) {
+            return ls->held[i];
+        }
+    }
+    return NULL;
+}
+
 // The lock-order check: every held mutex must rank below `m`.
 static void lock_order_check(const struct mutex *m) {
 #if LOCK_CHECKS
-    const struct lock_stack *ls = thread_lock_stack();
-    if (ls == NULL) {
-        return;
-    }
-    for (uint32_t i = 0; i < ls->count; i++) {
-        const struct mutex *h = ls->held[i];
-        if (h->rank >= m->rank) {
-            panic("lock order violation: taking %s (rank %u) while holding %s (rank %u)",
-                  m->name, m->rank, h->name, h->rank);
-        }
+    const struct mutex *h = mutex_order_conflict(m);
+    if (h != NULL) {
+        panic("lock order violation: taking %s (rank %u) while holding %s (rank %u)", m->name,
+              m->rank, h->name, h->rank);
     }
 #else
     (void)m;

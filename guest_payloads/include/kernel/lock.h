@@ -77,6 +77,9 @@ void mutex_unlock(struct mutex *m);
 bool mutex_held(const struct mutex *m);
 // Panics unless the calling thread holds `m`.
 void mutex_assert_held(const struct mutex *m, const char *where);
+// The held mutex that taking `m` now would violate the lock order against (rank at or above
+// m's), or NULL: what mutex_lock checks before it panics; the self-tests ask it directly.
+const struct mutex *mutex_order_conflict(const struct mutex *m);
 // How many mutexes the calling thread holds (thread_block checks it is 0 for user waits).
 uint32_t mutex_held_count(void);
 
