@@ -511,8 +511,9 @@ static void describe_call(volatile struct fuzz_report *rep, char *buf, size_t si
     snprintf(buf + len, size - (size_t)len, ")");
 }
 
-// Runs chunk `chunk` of `seed` in a child; adds its figures to *t. False if it hung or
-// never started fuzzing.
+// Runs chunk `chunk` of `seed` in a child; adds its figures to *t (a child that hangs is
+// killed and counted in t->hung). False if no child could be run or it never started
+// fuzzing: the run cannot go on.
 static bool run_chunk(uint64_t seed, uint64_t chunk, uint64_t calls, struct totals *t) {
     char seed_arg[32], chunk_arg[32], calls_arg[32];
     snprintf(seed_arg, sizeof(seed_arg), "seed=0x%llx", (unsigned long long)seed);
@@ -536,14 +537,14 @@ static bool run_chunk(uint64_t seed, uint64_t chunk, uint64_t calls, struct tota
     if (status == ZX_OK) {
         int64_t limit = CHILD_BASE_MS + (int64_t)calls * CHILD_MS_PER_CALL;
         char call[256];
-        if (wait_ms(proc, ZX_PROCESS_TERMINATED, limit) != ZX_OK) {
+        bool hung = wait_ms(proc, ZX_PROCESS_TERMINATED, limit) != ZX_OK;
+        if (hung) {
             describe_call(rep, call, sizeof(call));
             printf("syscall-fuzz: chunk %llu (seed=0x%llx chunk=%llu): child hung in call %llu, "
                    "%s; killed\n",
                    (unsigned long long)chunk, (unsigned long long)seed,
                    (unsigned long long)chunk, (unsigned long long)rep->calls, call);
             t->hung++;
-            ok = false;
             zx_task_kill(job);
             wait_ms(proc, ZX_PROCESS_TERMINATED, 5000);
         }
@@ -552,7 +553,7 @@ static bool run_chunk(uint64_t seed, uint64_t chunk, uint64_t calls, struct tota
             ktap_diag("chunk %llu: the child never started fuzzing (return code %lld)",
                       (unsigned long long)chunk, (long long)code);
             ok = false;
-        } else if (code != 0 && ok && ++t->died <= MAX_DEATH_LINES) {
+        } else if (code != 0 && !hung && ++t->died <= MAX_DEATH_LINES) {
             describe_call(rep, call, sizeof(call));
             printf("syscall-fuzz: chunk %llu: child died in call %llu, %s (return code %lld)\n",
                    (unsigned long long)chunk, (unsigned long long)rep->calls, call,
@@ -568,6 +569,8 @@ static bool run_chunk(uint64_t seed, uint64_t chunk, uint64_t calls, struct tota
             t->calls++;  // always make progress
         }
         zx_handle_close(proc);
+    } else {
+        ok = false;
     }
     zx_task_kill(job);
     zx_handle_close(job);
@@ -626,7 +629,10 @@ KTAP_CASE(syscall_fuzz) {
     uint64_t next_progress = calls / 10;
     for (uint64_t chunk = only; t.calls < calls; chunk++) {
         uint64_t n = calls - t.calls < chunk_calls ? calls - t.calls : chunk_calls;
-        run_chunk(seed, chunk, n, &t);
+        if (!run_chunk(seed, chunk, n, &t)) {
+            ktap_diag("chunk %llu: could not run a child; stopping", (unsigned long long)chunk);
+            break;
+        }
         if (only_text != NULL) {
             break;
         }
@@ -639,6 +645,7 @@ KTAP_CASE(syscall_fuzz) {
     }
     print_summary(seed, &t);
     KTAP_EXPECT_EQ(t.hung, 0);
+    KTAP_EXPECT_TRUE(t.calls >= calls);
     KTAP_EXPECT_OK(tk_kernel_sane());
 }
 
