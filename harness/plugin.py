@@ -12,6 +12,7 @@ Registered by `tests/conftest.py` (`pytest_plugins = ["harness.plugin"]`). Optio
     --fuzz-calls=N            bin/syscall-fuzz makes N calls (default: its short pass)
     --fuzz-seed=S             bin/syscall-fuzz's seed (decimal or 0x hex; default: random,
                               printed as `syscall-fuzz: seed=0x...`)
+    --fuzz-threads=T          fuzzing threads per bin/syscall-fuzz child, 1-8 (default 1)
 
 Every test that uses the `arch` fixture, directly or through the fixtures below, runs once per
 selected architecture with the architecture as its id (`test_banner[arm64]`), unless it
@@ -227,6 +228,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--fuzz-seed", type=lambda text: int(text, 0), default=None, metavar="SEED",
         help="bin/syscall-fuzz's seed, decimal or 0x hex (default: random; the run prints it)",
     )
+    group.addoption(
+        "--fuzz-threads", type=int, default=None, metavar="T",
+        help="fuzzing threads per bin/syscall-fuzz child, 1-8, racing on shared objects "
+             "(default: 1, fully reproducible from the seed)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -254,11 +260,15 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--stress-seconds must be positive, not {stress_seconds}")
     if fuzz_calls is not None and fuzz_calls < 1:
         raise pytest.UsageError(f"--fuzz-calls must be at least 1, not {fuzz_calls}")
+    fuzz_threads = config.getoption("--fuzz-threads")
+    if fuzz_threads is not None and not 1 <= fuzz_threads <= 8:
+        raise pytest.UsageError(f"--fuzz-threads must be 1 to 8, not {fuzz_threads}")
     knobs = SuiteKnobs(
         stress_seconds=stress_seconds,
         stress_case=config.getoption("--stress-case"),
         fuzz_calls=fuzz_calls,
         fuzz_seed=config.getoption("--fuzz-seed"),
+        fuzz_threads=fuzz_threads,
     )
     config.stash[_SESSION] = HarnessSession(
         knobs=knobs,

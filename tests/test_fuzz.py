@@ -4,7 +4,8 @@ The fuzzer is one KTAP case (`test_syscall_fuzz[<arch>-syscall_fuzz]`): it print
 runs its calls from throwaway child processes and prints a summary; the case fails if a child
 hangs or the kernel fails the final sanity check, and the run fails on any kernel panic
 (`test_syscall_fuzz_shut_down_cleanly`). The default run is a short pass (3,000 calls);
-`--fuzz-calls=N` makes it longer, `--fuzz-seed=S` repeats a seed.
+`--fuzz-calls=N` makes it longer, `--fuzz-seed=S` repeats a seed, `--fuzz-threads=T` races T
+fuzzing threads per child on shared objects.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ def test_syscall_fuzz_prints_seed_and_summary(suite_run: SuiteRun) -> None:
 def test_fuzz_knobs_become_program_args() -> None:
     assert SYSCALL_FUZZ.cmdline == "userboot.next=bin/syscall-fuzz userboot.shutdown"
     assert SYSCALL_FUZZ.case_names() == ["syscall_fuzz"]
-    suite, extra = SYSCALL_FUZZ.configured(SuiteKnobs(fuzz_calls=200_000, fuzz_seed=0xABC))
-    assert suite.cmdline == "userboot.next=bin/syscall-fuzz+calls=200000+seed=0xabc userboot.shutdown"
+    suite, extra = SYSCALL_FUZZ.configured(
+        SuiteKnobs(fuzz_calls=200_000, fuzz_seed=0xABC, fuzz_threads=4))
+    assert suite.cmdline == ("userboot.next=bin/syscall-fuzz+calls=200000+seed=0xabc+threads=4 "
+                             "userboot.shutdown")
     assert extra == pytest.approx(200_000 / suites.FUZZ_CALLS_PER_S)

@@ -10,6 +10,11 @@ extern const struct ktap_case __start_ktap_cases[] __attribute__((visibility("hi
 extern const struct ktap_case __stop_ktap_cases[] __attribute__((visibility("hidden")));
 
 static bool case_failed;
+static const char *case_skip_reason;
+
+void ktap_skip(const char *reason) {
+    case_skip_reason = reason;
+}
 
 void ktap_diag(const char *fmt, ...) {
     va_list ap;
@@ -93,8 +98,13 @@ int ktap_main_select(const char *program, const char *only) {
             continue;
         }
         case_failed = false;
+        case_skip_reason = NULL;
         c->run();
         failed += case_failed;
+        if (case_skip_reason != NULL && !case_failed) {
+            printf("ok %zu %s # SKIP %s\n", i + 1, c->name, case_skip_reason);
+            continue;
+        }
         printf("%sok %zu %s\n", case_failed ? "not " : "", i + 1, c->name);
     }
     printf("# %s: %zu passed, %zu failed\n", program, count - failed, failed);

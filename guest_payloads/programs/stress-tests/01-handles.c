@@ -290,7 +290,9 @@ static void replace_thread(void *arg) {
                 TK_FAIL(&s->fail, "failed zx_handle_replace: NO_RESOURCES, out unchanged",
                         status, out);
             }
-            zx_handle_close(dup);  // BAD_HANDLE if the failed replace consumed it
+            // A failed replace still consumes its handle (Zircon; README). Closing `dup` here
+            // could close another thread's handle that reuses the value once the slot's
+            // generation wraps in a long run, so it is left alone.
             tk_add(&s->refused, 1);
         }
     }

@@ -14,9 +14,12 @@ struct chan {
     struct tk_failure fail;
 };
 
+// A channel value read from a slot may be stale (closed by the replacer); once its slot's
+// generation wraps (long runs) it may even name another live handle: WRONG_TYPE.
 static bool allowed_write(zx_status_t status) {
     return status == ZX_OK || status == ZX_ERR_BAD_HANDLE || status == ZX_ERR_PEER_CLOSED ||
-           status == ZX_ERR_NO_MEMORY || status == ZX_ERR_NO_RESOURCES;
+           status == ZX_ERR_NO_MEMORY || status == ZX_ERR_NO_RESOURCES ||
+           status == ZX_ERR_WRONG_TYPE;
 }
 
 static void chan_writer(void *arg) {
@@ -42,12 +45,8 @@ static void chan_writer(void *arg) {
         if (status == ZX_OK) {
             tk_add(&s->written, 1);
         }
-        // The write consumed the handles either way.
-        for (uint32_t i = 0; i < made; i++) {
-            if (zx_handle_close(carry[i]) != ZX_ERR_BAD_HANDLE) {
-                TK_FAIL(&s->fail, "a handle given to zx_channel_write is gone", status, i);
-            }
-        }
+        // The write consumed the handles either way (not re-checked here: once a slot's
+        // generation wraps in a long run, a stale value may name another thread's handle).
     }
 }
 
@@ -75,7 +74,7 @@ static void chan_reader(void *arg) {
             }
             tk_add(&s->read, 1);
         } else if (status != ZX_ERR_SHOULD_WAIT && status != ZX_ERR_BAD_HANDLE &&
-                   status != ZX_ERR_PEER_CLOSED) {
+                   status != ZX_ERR_PEER_CLOSED && status != ZX_ERR_WRONG_TYPE) {
             TK_FAIL(&s->fail, "zx_channel_read on a churning channel", status, 0);
         }
     }

@@ -30,6 +30,9 @@
 //   calls=N       total calls (default 3000)
 //   chunk_calls=N calls per child process (default 250)
 //   chunk=K       run only chunk K of the seed's sequence
+//   threads=N     fuzzing threads per child, 1-8 (default 1): they share the child's first
+//                 objects, so one may close or resize what another is using; each thread's
+//                 calls follow from (seed, chunk, thread), their interleaving does not
 #include <ktap.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,12 +74,26 @@ struct pool {
     zx_handle_t danger[3];  // our process, thread, job
 };
 
-static struct pool pool;
-static uint64_t rng;
-static uint8_t *scratch;        // SCRATCH_SIZE bytes with an unmapped page on each side
-static zx_vaddr_t hole;         // an unmapped page (scratch's lower guard)
-static zx_vaddr_t pool_vmar_base;
-static struct fuzz_report *report;
+struct noreturn_call {
+    const struct fuzz_syscall *sc;
+    uint64_t a[8];
+};
+
+// One fuzzing thread's state (a child runs `threads=N` of them; see fuzz_child).
+struct fuzzer {
+    struct pool pool;
+    uint64_t rng;
+    uint8_t *scratch;  // SCRATCH_SIZE bytes with an unmapped page on each side
+    zx_vaddr_t hole;   // an unmapped page (scratch's lower guard)
+    zx_vaddr_t pool_vmar_base;
+    uint64_t calls;    // calls this thread makes
+    bool main;         // the child's first thread: it alone reports the call in progress
+    struct noreturn_call noreturn;
+};
+
+static struct fuzz_report *report;  // shared by the child's threads: counters are atomic
+
+#define REPORT_ADD(field) __atomic_add_fetch(&(field), 1, __ATOMIC_RELAXED)
 
 static zx_obj_type_t type_of(zx_handle_t h) {
     zx_info_handle_basic_t info = {0};
@@ -84,61 +101,61 @@ static zx_obj_type_t type_of(zx_handle_t h) {
     return info.type;
 }
 
-static void pool_add(zx_handle_t h) {
+static void pool_add(struct fuzzer *f, zx_handle_t h) {
     if (h == ZX_HANDLE_INVALID) {
         return;
     }
-    if (pool.n == POOL_MAX) {
-        int victim = (int)tk_below(&rng, POOL_MAX);
-        zx_handle_close(pool.handle[victim]);
-        pool.stale[pool.nstale++ % STALE_MAX] = pool.handle[victim];
-        pool.handle[victim] = pool.handle[--pool.n];
-        pool.type[victim] = pool.type[pool.n];
+    if (f->pool.n == POOL_MAX) {
+        int victim = (int)tk_below(&f->rng, POOL_MAX);
+        zx_handle_close(f->pool.handle[victim]);
+        f->pool.stale[f->pool.nstale++ % STALE_MAX] = f->pool.handle[victim];
+        f->pool.handle[victim] = f->pool.handle[--f->pool.n];
+        f->pool.type[victim] = f->pool.type[f->pool.n];
     }
-    pool.type[pool.n] = type_of(h);
-    pool.handle[pool.n++] = h;
+    f->pool.type[f->pool.n] = type_of(h);
+    f->pool.handle[f->pool.n++] = h;
 }
 
 // Drops pool handles that are no longer valid (consumed or closed by a call) to `stale`.
-static void pool_revalidate(void) {
-    for (int i = 0; i < pool.n;) {
-        if (zx_object_get_info(pool.handle[i], ZX_INFO_HANDLE_VALID, NULL, 0, NULL, NULL) != ZX_OK) {
-            if (pool.nstale < STALE_MAX) {
-                pool.stale[pool.nstale++] = pool.handle[i];
+static void pool_revalidate(struct fuzzer *f) {
+    for (int i = 0; i < f->pool.n;) {
+        if (zx_object_get_info(f->pool.handle[i], ZX_INFO_HANDLE_VALID, NULL, 0, NULL, NULL) != ZX_OK) {
+            if (f->pool.nstale < STALE_MAX) {
+                f->pool.stale[f->pool.nstale++] = f->pool.handle[i];
             } else {
-                pool.stale[tk_below(&rng, STALE_MAX)] = pool.handle[i];
+                f->pool.stale[tk_below(&f->rng, STALE_MAX)] = f->pool.handle[i];
             }
-            pool.handle[i] = pool.handle[--pool.n];
-            pool.type[i] = pool.type[pool.n];
+            f->pool.handle[i] = f->pool.handle[--f->pool.n];
+            f->pool.type[i] = f->pool.type[f->pool.n];
         } else {
             i++;
         }
     }
 }
 
-static void pool_fill(void) {
+static void pool_fill(struct fuzzer *f) {
     zx_handle_t a, b;
-    while (pool.n < POOL_LOW) {
-        switch (tk_below(&rng, 7)) {
+    while (f->pool.n < POOL_LOW) {
+        switch (tk_below(&f->rng, 7)) {
             case 0:
-                if (zx_event_create(0, &a) == ZX_OK) pool_add(a);
+                if (zx_event_create(0, &a) == ZX_OK) pool_add(f, a);
                 break;
             case 1:
                 if (zx_eventpair_create(0, &a, &b) == ZX_OK) {
-                    pool_add(a);
-                    pool_add(b);
+                    pool_add(f, a);
+                    pool_add(f, b);
                 }
                 break;
             case 2:
                 if (zx_channel_create(0, &a, &b) == ZX_OK) {
-                    pool_add(a);
-                    pool_add(b);
+                    pool_add(f, a);
+                    pool_add(f, b);
                 }
                 break;
             case 3:
-                if (zx_vmo_create((1 + tk_below(&rng, 8)) * TK_PAGE,
-                                  tk_below(&rng, 2) ? ZX_VMO_RESIZABLE : 0, &a) == ZX_OK) {
-                    pool_add(a);
+                if (zx_vmo_create((1 + tk_below(&f->rng, 8)) * TK_PAGE,
+                                  tk_below(&f->rng, 2) ? ZX_VMO_RESIZABLE : 0, &a) == ZX_OK) {
+                    pool_add(f, a);
                 }
                 break;
             case 4: {
@@ -147,60 +164,60 @@ static void pool_fill(void) {
                                      ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE |
                                          ZX_VM_CAN_MAP_SPECIFIC,
                                      0, 64 * TK_PAGE, &a, &base) == ZX_OK) {
-                    pool_vmar_base = base;
-                    pool_add(a);
+                    f->pool_vmar_base = base;
+                    pool_add(f, a);
                 }
                 break;
             }
             case 5:
-                if (zx_job_create(zx_job_default(), 0, &a) == ZX_OK) pool_add(a);
+                if (zx_job_create(zx_job_default(), 0, &a) == ZX_OK) pool_add(f, a);
                 break;
             default:
                 if (zx_process_create(zx_job_default(), "fuzzed", 6, 0, &a, &b) == ZX_OK) {
                     zx_handle_t t;
-                    if (zx_thread_create(a, "fuzzed", 6, 0, &t) == ZX_OK) pool_add(t);
-                    pool_add(a);
-                    pool_add(b);
+                    if (zx_thread_create(a, "fuzzed", 6, 0, &t) == ZX_OK) pool_add(f, t);
+                    pool_add(f, a);
+                    pool_add(f, b);
                 }
                 break;
         }
-        if (pool.n == 0 && tk_below(&rng, 64) == 0) {
+        if (f->pool.n == 0 && tk_below(&f->rng, 64) == 0) {
             break;  // creation keeps failing (a policy, an exhausted table): go on without
         }
     }
 }
 
-static zx_handle_t pick_handle(const struct fuzz_arg *arg) {
-    if (arg->obj != ZX_OBJ_TYPE_NONE && tk_below(&rng, 2)) {
-        int start = (int)tk_below(&rng, (uint64_t)pool.n + 1);
-        for (int i = 0; i < pool.n; i++) {
-            int k = (start + i) % pool.n;
-            if (pool.type[k] == arg->obj) {
-                return pool.handle[k];
+static zx_handle_t pick_handle(struct fuzzer *f, const struct fuzz_arg *arg) {
+    if (arg->obj != ZX_OBJ_TYPE_NONE && tk_below(&f->rng, 2)) {
+        int start = (int)tk_below(&f->rng, (uint64_t)f->pool.n + 1);
+        for (int i = 0; i < f->pool.n; i++) {
+            int k = (start + i) % f->pool.n;
+            if (f->pool.type[k] == arg->obj) {
+                return f->pool.handle[k];
             }
         }
     }
-    uint64_t r = tk_below(&rng, 100);
-    if (r < 60 && pool.n > 0) {
-        return pool.handle[tk_below(&rng, (uint64_t)pool.n)];
+    uint64_t r = tk_below(&f->rng, 100);
+    if (r < 60 && f->pool.n > 0) {
+        return f->pool.handle[tk_below(&f->rng, (uint64_t)f->pool.n)];
     }
     if (r < 68) {
         return ZX_HANDLE_INVALID;
     }
-    if (r < 78 && pool.nstale > 0) {
-        return pool.stale[tk_below(&rng, (uint64_t)(pool.nstale < STALE_MAX ? pool.nstale
+    if (r < 78 && f->pool.nstale > 0) {
+        return f->pool.stale[tk_below(&f->rng, (uint64_t)(f->pool.nstale < STALE_MAX ? f->pool.nstale
                                                                              : STALE_MAX))];
     }
     if (r < 85) {
-        return (zx_handle_t)tk_rand(&rng);
+        return (zx_handle_t)tk_rand(&f->rng);
     }
-    if (r < 92 && pool.n > 0) {
-        return pool.handle[tk_below(&rng, (uint64_t)pool.n)] ^ (1u << tk_below(&rng, 32));
+    if (r < 92 && f->pool.n > 0) {
+        return f->pool.handle[tk_below(&f->rng, (uint64_t)f->pool.n)] ^ (1u << tk_below(&f->rng, 32));
     }
     if (r < 93) {
-        return pool.danger[tk_below(&rng, 3)];
+        return f->pool.danger[tk_below(&f->rng, 3)];
     }
-    return pool.n > 0 ? pool.handle[tk_below(&rng, (uint64_t)pool.n)] : ZX_HANDLE_INVALID;
+    return f->pool.n > 0 ? f->pool.handle[tk_below(&f->rng, (uint64_t)f->pool.n)] : ZX_HANDLE_INVALID;
 }
 
 static const uint64_t kernel_addrs[] = {
@@ -212,29 +229,29 @@ static const uint64_t odd_addrs[] = {
     0x0000000000001000ull, 0x0000000000fff000ull, 0xffffffffffffffffull,
 };
 
-// Fills `len` bytes at p (inside scratch) for an 'in' argument.
-static void fill_in(uint8_t *p, size_t len, const struct fuzz_arg *arg) {
+// Fills `len` bytes at p (inside f->scratch) for an 'in' argument.
+static void fill_in(struct fuzzer *f, uint8_t *p, size_t len, const struct fuzz_arg *arg) {
     if (arg->flags & FUZZ_F_HANDLES) {
         zx_handle_t *h = (zx_handle_t *)p;
         for (size_t i = 0; i < len / sizeof(zx_handle_t); i++) {
-            h[i] = pick_handle(arg);
+            h[i] = pick_handle(f, arg);
         }
     } else if (arg->elem == sizeof(zx_wait_item_t)) {
         zx_wait_item_t *items = (zx_wait_item_t *)p;
         static const struct fuzz_arg any = {FUZZ_HANDLE, 0, ZX_OBJ_TYPE_NONE, 0};
         for (size_t i = 0; i < len / sizeof(zx_wait_item_t); i++) {
-            items[i].handle = pick_handle(&any);
-            items[i].waitfor = tk_below(&rng, 2) ? (zx_signals_t)tk_rand(&rng)
-                                                 : 1u << tk_below(&rng, 32);
-            items[i].pending = (zx_signals_t)tk_rand(&rng);
+            items[i].handle = pick_handle(f, &any);
+            items[i].waitfor = tk_below(&f->rng, 2) ? (zx_signals_t)tk_rand(&f->rng)
+                                                 : 1u << tk_below(&f->rng, 32);
+            items[i].pending = (zx_signals_t)tk_rand(&f->rng);
         }
-    } else if (arg->elem == 1 && tk_below(&rng, 2)) {
+    } else if (arg->elem == 1 && tk_below(&f->rng, 2)) {
         for (size_t i = 0; i < len; i++) {
             p[i] = (uint8_t)"fuzz-text "[i % 10];
         }
     } else {
         for (size_t i = 0; i < len; i += 8) {
-            uint64_t v = tk_rand(&rng);
+            uint64_t v = tk_rand(&f->rng);
             memcpy(p + i, &v, len - i < 8 ? len - i : 8);
         }
     }
@@ -243,19 +260,19 @@ static void fill_in(uint8_t *p, size_t len, const struct fuzz_arg *arg) {
 // A syscall that returns nothing (zx_cprng_draw) cannot report a bad buffer: the kernel
 // kills the caller. Such calls get a good pointer (and pick_size a fitting size) 95% of the
 // time, or most children would die young and the fuzzer would never build up state.
-static uint64_t pick_pointer(const struct fuzz_arg *arg, bool no_status, bool *good) {
-    uint64_t r = tk_below(&rng, 100);
+static uint64_t pick_pointer(struct fuzzer *f, const struct fuzz_arg *arg, bool no_status, bool *good) {
+    uint64_t r = tk_below(&f->rng, 100);
     if (no_status && r >= 45) {
-        r = tk_below(&rng, 20) == 0 ? 45 + tk_below(&rng, 55) : tk_below(&rng, 45);
+        r = tk_below(&f->rng, 20) == 0 ? 45 + tk_below(&f->rng, 55) : tk_below(&f->rng, 45);
     }
     *good = false;
     if (r < 45) {
         *good = true;
         uint64_t align = arg->elem >= 8 ? 8 : (arg->elem == 0 ? 1 : arg->elem);
-        uint64_t off = tk_below(&rng, 3) == 0 ? 0 : tk_below(&rng, SCRATCH_SIZE / 2) & ~(align - 1);
-        uint8_t *p = scratch + off;
+        uint64_t off = tk_below(&f->rng, 3) == 0 ? 0 : tk_below(&f->rng, SCRATCH_SIZE / 2) & ~(align - 1);
+        uint8_t *p = f->scratch + off;
         if (arg->kind != FUZZ_OUT) {
-            fill_in(p, 512, arg);
+            fill_in(f, p, 512, arg);
         }
         return (uint64_t)(uintptr_t)p;
     }
@@ -263,94 +280,89 @@ static uint64_t pick_pointer(const struct fuzz_arg *arg, bool no_status, bool *g
         return 0;
     }
     if (r < 59) {
-        return (uint64_t)(uintptr_t)scratch + 1 + tk_below(&rng, 7);
+        return (uint64_t)(uintptr_t)f->scratch + 1 + tk_below(&f->rng, 7);
     }
     if (r < 65) {
-        return hole + tk_below(&rng, TK_PAGE);
+        return f->hole + tk_below(&f->rng, TK_PAGE);
     }
     if (r < 71) {
-        return (uint64_t)(uintptr_t)scratch + SCRATCH_SIZE - 1 - tk_below(&rng, 64);
+        return (uint64_t)(uintptr_t)f->scratch + SCRATCH_SIZE - 1 - tk_below(&f->rng, 64);
     }
     if (r < 76) {
-        return __zhb_vdso_base + tk_below(&rng, 4 * TK_PAGE);
+        return __zhb_vdso_base + tk_below(&f->rng, 4 * TK_PAGE);
     }
     if (r < 80) {
         return (uint64_t)(uintptr_t)&pick_pointer;
     }
     if (r < 88) {
-        return kernel_addrs[tk_below(&rng, sizeof(kernel_addrs) / sizeof(kernel_addrs[0]))] +
-               tk_below(&rng, 2) * tk_below(&rng, 1u << 20);
+        return kernel_addrs[tk_below(&f->rng, sizeof(kernel_addrs) / sizeof(kernel_addrs[0]))] +
+               tk_below(&f->rng, 2) * tk_below(&f->rng, 1u << 20);
     }
     if (r < 94) {
-        return odd_addrs[tk_below(&rng, sizeof(odd_addrs) / sizeof(odd_addrs[0]))];
+        return odd_addrs[tk_below(&f->rng, sizeof(odd_addrs) / sizeof(odd_addrs[0]))];
     }
-    return tk_rand(&rng);
+    return tk_rand(&f->rng);
 }
 
 // For a syscall that cannot report errors, sizes that fit the good pointer 95% of the time.
-static uint64_t pick_size(bool no_status) {
+static uint64_t pick_size(struct fuzzer *f, bool no_status) {
     static const uint64_t huge[] = {0xffffffffull, 0x100000000ull, 0x7fffffffffffffffull,
                                     0xffffffffffffffffull, 1ull << 40, 0x80000000ull};
-    uint64_t r = tk_below(&rng, 100);
-    if (no_status && r >= 62 && tk_below(&rng, 20) != 0) {
-        r = tk_below(&rng, 62);
+    uint64_t r = tk_below(&f->rng, 100);
+    if (no_status && r >= 62 && tk_below(&f->rng, 20) != 0) {
+        r = tk_below(&f->rng, 62);
     }
     if (r < 10) return 0;
-    if (r < 40) return 1 + tk_below(&rng, 16);
-    if (r < 55) return 1 + tk_below(&rng, 256);
-    if (r < 62) return TK_PAGE * (1 + tk_below(&rng, 4));
-    if (r < 70) return SCRATCH_SIZE / 2 - tk_below(&rng, 16);
-    if (r < 78) return SCRATCH_SIZE + 1 + tk_below(&rng, TK_PAGE);
-    if (r < 90) return huge[tk_below(&rng, sizeof(huge) / sizeof(huge[0]))];
-    return tk_rand(&rng) >> tk_below(&rng, 64);
+    if (r < 40) return 1 + tk_below(&f->rng, 16);
+    if (r < 55) return 1 + tk_below(&f->rng, 256);
+    if (r < 62) return TK_PAGE * (1 + tk_below(&f->rng, 4));
+    if (r < 70) return SCRATCH_SIZE / 2 - tk_below(&f->rng, 16);
+    if (r < 78) return SCRATCH_SIZE + 1 + tk_below(&f->rng, TK_PAGE);
+    if (r < 90) return huge[tk_below(&f->rng, sizeof(huge) / sizeof(huge[0]))];
+    return tk_rand(&f->rng) >> tk_below(&f->rng, 64);
 }
 
-static uint64_t pick_options(void) {
-    uint64_t r = tk_below(&rng, 100);
+static uint64_t pick_options(struct fuzzer *f) {
+    uint64_t r = tk_below(&f->rng, 100);
     if (r < 30) return 0;
-    if (r < 60) return 1ull << tk_below(&rng, 32);
-    if (r < 80) return tk_below(&rng, 64);
-    if (r < 95) return (uint32_t)tk_rand(&rng);
-    return tk_below(&rng, 2) ? 0xffffffffull : tk_rand(&rng);
+    if (r < 60) return 1ull << tk_below(&f->rng, 32);
+    if (r < 80) return tk_below(&f->rng, 64);
+    if (r < 95) return (uint32_t)tk_rand(&f->rng);
+    return tk_below(&f->rng, 2) ? 0xffffffffull : tk_rand(&f->rng);
 }
 
-static uint64_t pick_time(bool blocking) {
+static uint64_t pick_time(struct fuzzer *f, bool blocking) {
     zx_time_t now = zx_clock_get_monotonic();
-    uint64_t r = tk_below(&rng, 100);
+    uint64_t r = tk_below(&f->rng, 100);
     if (r < 20) return 0;
     if (r < 30) return (uint64_t)now;
-    if (r < 60) return (uint64_t)(now + (zx_time_t)tk_below(&rng, ZX_MSEC(1)));
-    if (r < 70) return tk_below(&rng, 2) ? (uint64_t)INT64_MIN : ~(tk_rand(&rng) >> 1);  // < 0
+    if (r < 60) return (uint64_t)(now + (zx_time_t)tk_below(&f->rng, ZX_MSEC(1)));
+    if (r < 70) return tk_below(&f->rng, 2) ? (uint64_t)INT64_MIN : ~(tk_rand(&f->rng) >> 1);  // < 0
     if (r < 80) return blocking ? (uint64_t)(now + ZX_USEC(100)) : (uint64_t)ZX_TIME_INFINITE;
-    return tk_below(&rng, 1ull << 20);
+    return tk_below(&f->rng, 1ull << 20);
 }
 
-static uint64_t pick_addr(void) {
-    uint64_t r = tk_below(&rng, 100);
-    if (r < 30) return (uint64_t)(uintptr_t)scratch + (tk_below(&rng, SCRATCH_SIZE) & ~0xfffull);
-    if (r < 50) return pool_vmar_base + tk_below(&rng, 64) * TK_PAGE;
+static uint64_t pick_addr(struct fuzzer *f) {
+    uint64_t r = tk_below(&f->rng, 100);
+    if (r < 30) return (uint64_t)(uintptr_t)f->scratch + (tk_below(&f->rng, SCRATCH_SIZE) & ~0xfffull);
+    if (r < 50) return f->pool_vmar_base + tk_below(&f->rng, 64) * TK_PAGE;
     if (r < 60) return 0;
-    if (r < 68) return (uint64_t)(uintptr_t)scratch + 1 + tk_below(&rng, 4095);
-    if (r < 76) return kernel_addrs[tk_below(&rng, sizeof(kernel_addrs) / sizeof(kernel_addrs[0]))];
-    if (r < 84) return hole;
-    if (r < 90) return odd_addrs[tk_below(&rng, sizeof(odd_addrs) / sizeof(odd_addrs[0]))];
-    return tk_rand(&rng);
+    if (r < 68) return (uint64_t)(uintptr_t)f->scratch + 1 + tk_below(&f->rng, 4095);
+    if (r < 76) return kernel_addrs[tk_below(&f->rng, sizeof(kernel_addrs) / sizeof(kernel_addrs[0]))];
+    if (r < 84) return f->hole;
+    if (r < 90) return odd_addrs[tk_below(&f->rng, sizeof(odd_addrs) / sizeof(odd_addrs[0]))];
+    return tk_rand(&f->rng);
 }
 
-static uint64_t pick_scalar(void) {
-    uint64_t r = tk_below(&rng, 100);
+static uint64_t pick_scalar(struct fuzzer *f) {
+    uint64_t r = tk_below(&f->rng, 100);
     if (r < 20) return 0;
     if (r < 35) return 1;
-    if (r < 55) return tk_below(&rng, 64);
-    if (r < 70) return TK_PAGE * tk_below(&rng, 64);
-    if (r < 80) return (uint64_t)-1 - tk_below(&rng, 4);
-    return tk_rand(&rng);
+    if (r < 55) return tk_below(&f->rng, 64);
+    if (r < 70) return TK_PAGE * tk_below(&f->rng, 64);
+    if (r < 80) return (uint64_t)-1 - tk_below(&f->rng, 4);
+    return tk_rand(&f->rng);
 }
-
-struct noreturn_call {
-    const struct fuzz_syscall *sc;
-    uint64_t a[8];
-};
 
 static void noreturn_thread(void *arg) {
     struct noreturn_call *c = arg;
@@ -358,7 +370,7 @@ static void noreturn_thread(void *arg) {
 }
 
 // zx_process_exit in a throwaway grandchild; any other noreturn call on a throwaway thread.
-static void call_noreturn(const struct fuzz_syscall *sc, const uint64_t *a) {
+static void call_noreturn(struct fuzzer *f, const struct fuzz_syscall *sc, const uint64_t *a) {
     if (strcmp(sc->name, "process_exit") == 0) {
         static const uint8_t code[] = MC_JUMP_ARG2_ZERO;
         struct child child;
@@ -370,27 +382,59 @@ static void call_noreturn(const struct fuzz_syscall *sc, const uint64_t *a) {
         child_destroy(&child);
         return;
     }
-    static struct noreturn_call c;
-    c.sc = sc;
-    memcpy(c.a, a, sizeof(c.a));
+    struct noreturn_call *c = &f->noreturn;
+    c->sc = sc;
+    memcpy(c->a, a, sizeof(c->a));
     struct tk_thread t;
-    if (tk_thread_start(&t, "noreturn", noreturn_thread, &c) == ZX_OK) {
+    if (tk_thread_start(&t, "noreturn", noreturn_thread, c) == ZX_OK) {
         tk_thread_join(&t, 1000);
     }
 }
 
 static void count_status(const struct fuzz_syscall *sc, uint64_t ret) {
     if (sc->ret != FUZZ_RET_STATUS) {
-        report->values++;
+        REPORT_ADD(report->values);
         return;
     }
     int64_t status = (int32_t)ret;
     uint64_t slot = status <= 0 && -status < FUZZ_STATUS_SLOTS - 1 ? (uint64_t)-status
                                                                   : FUZZ_STATUS_SLOTS - 1;
-    report->statuses[slot]++;
+    REPORT_ADD(report->statuses[slot]);
 }
 
-static int fuzz_child(uint64_t seed, uint64_t chunk, uint64_t calls) {
+// Maps a fresh scratch area (with unmapped guard pages) for one fuzzing thread.
+static bool scratch_setup(struct fuzzer *f) {
+    zx_handle_t scratch_vmar, vmo;
+    zx_vaddr_t base, addr;
+    if (zx_vmar_allocate(zx_vmar_root_self(),
+                         ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_SPECIFIC, 0,
+                         SCRATCH_SIZE + 2 * TK_PAGE, &scratch_vmar, &base) != ZX_OK ||
+        zx_vmo_create(SCRATCH_SIZE, 0, &vmo) != ZX_OK ||
+        zx_vmar_map(scratch_vmar, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_SPECIFIC, TK_PAGE,
+                    vmo, 0, SCRATCH_SIZE, &addr) != ZX_OK) {
+        return false;
+    }
+    zx_handle_close(vmo);
+    zx_handle_close(scratch_vmar);
+    f->scratch = (uint8_t *)addr;
+    f->hole = base;
+    return true;
+}
+
+static void fuzz_loop(struct fuzzer *f);
+
+static void fuzz_thread(void *arg) {
+    fuzz_loop(arg);
+}
+
+#define MAX_THREADS 8
+
+// A chunk: `threads` fuzzing threads (the first is this one) share the objects made at the
+// start; each makes its share of `calls` with its own generator, seeded from (seed, chunk,
+// thread). With one thread the calls follow from (seed, chunk) alone; with more, their
+// interleaving does not.
+static int fuzz_child(uint64_t seed, uint64_t chunk, uint64_t calls, uint64_t threads) {
+    static struct fuzzer fuzzers[MAX_THREADS];
     zx_handle_t report_vmo = tk_report_vmo();
     zx_vaddr_t addr;
     if (report_vmo == ZX_HANDLE_INVALID ||
@@ -400,31 +444,51 @@ static int fuzz_child(uint64_t seed, uint64_t chunk, uint64_t calls) {
     }
     zx_handle_close(report_vmo);
     report = (struct fuzz_report *)addr;
-    rng = seed ^ (chunk * 0xd1b54a32d192ed03ull);
-    tk_rand(&rng);
-
-    zx_handle_t scratch_vmar, vmo;
-    zx_vaddr_t base;
-    if (zx_vmar_allocate(zx_vmar_root_self(),
-                         ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_SPECIFIC, 0,
-                         SCRATCH_SIZE + 2 * TK_PAGE, &scratch_vmar, &base) != ZX_OK ||
-        zx_vmo_create(SCRATCH_SIZE, 0, &vmo) != ZX_OK ||
-        zx_vmar_map(scratch_vmar, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_SPECIFIC, TK_PAGE,
-                    vmo, 0, SCRATCH_SIZE, &addr) != ZX_OK) {
+    struct vdso_layout layout;
+    if (threads < 1 || threads > MAX_THREADS || !vdso_layout(&layout)) {
+        return 3;  // (vdso_layout: takes the vDSO handle before threads race for it)
+    }
+    struct fuzzer *f = &fuzzers[0];
+    f->rng = seed ^ (chunk * 0xd1b54a32d192ed03ull);
+    tk_rand(&f->rng);
+    if (!scratch_setup(f)) {
         return 3;
     }
-    zx_handle_close(vmo);
-    zx_handle_close(scratch_vmar);
-    scratch = (uint8_t *)addr;
-    hole = base;
-    pool.danger[0] = zx_process_self();
-    pool.danger[1] = zx_thread_self();
-    pool.danger[2] = zx_job_default();
-    pool_fill();
+    f->pool.danger[0] = zx_process_self();
+    f->pool.danger[1] = zx_thread_self();
+    f->pool.danger[2] = zx_job_default();
+    pool_fill(f);
+    f->main = true;
+    for (uint64_t t = 0; t < threads; t++) {
+        fuzzers[t].calls = calls / threads + (t < calls % threads);
+    }
+    for (uint64_t t = 1; t < threads; t++) {
+        struct fuzzer *g = &fuzzers[t];
+        g->pool = f->pool;  // the same objects: one thread may close what another uses
+        g->pool_vmar_base = f->pool_vmar_base;
+        g->rng = f->rng ^ (t * 0x9e3779b97f4a7c15ull);
+        tk_rand(&g->rng);
+        if (!scratch_setup(g)) {
+            return 3;
+        }
+    }
     report->magic = FUZZ_REPORT_MAGIC;
+    struct tk_thread others[MAX_THREADS];
+    for (uint64_t t = 1; t < threads; t++) {
+        if (tk_thread_start(&others[t], "fuzzer", fuzz_thread, &fuzzers[t]) != ZX_OK) {
+            return 3;
+        }
+    }
+    fuzz_loop(f);
+    for (uint64_t t = 1; t < threads; t++) {
+        tk_thread_join(&others[t], 3600 * 1000);  // the parent's deadline comes first
+    }
+    return 0;
+}
 
-    for (uint64_t i = 0; i < calls; i++) {
-        uint64_t index = tk_below(&rng, FUZZ_SYSCALL_COUNT);
+static void fuzz_loop(struct fuzzer *f) {
+    for (uint64_t i = 0; i < f->calls; i++) {
+        uint64_t index = tk_below(&f->rng, FUZZ_SYSCALL_COUNT);
         const struct fuzz_syscall *sc = &fuzz_syscalls[index];
         uint64_t a[8] = {0};
         bool release = false;
@@ -433,26 +497,28 @@ static int fuzz_child(uint64_t seed, uint64_t chunk, uint64_t calls) {
             bool good;
             release |= (arg->flags & FUZZ_F_RELEASE) != 0;
             switch (arg->kind) {
-                case FUZZ_HANDLE: a[k] = pick_handle(arg); break;
+                case FUZZ_HANDLE: a[k] = pick_handle(f, arg); break;
                 case FUZZ_IN:
                 case FUZZ_OUT:
                 case FUZZ_INOUT:
-                    a[k] = pick_pointer(arg, sc->ret == FUZZ_RET_VOID, &good);
+                    a[k] = pick_pointer(f, arg, sc->ret == FUZZ_RET_VOID, &good);
                     break;
-                case FUZZ_SIZE: a[k] = pick_size(sc->ret == FUZZ_RET_VOID); break;
-                case FUZZ_OPTIONS: a[k] = pick_options(); break;
-                case FUZZ_TIME: a[k] = pick_time(sc->flags & FUZZ_S_BLOCKING); break;
-                case FUZZ_ADDR: a[k] = pick_addr(); break;
-                default: a[k] = pick_scalar(); break;
+                case FUZZ_SIZE: a[k] = pick_size(f, sc->ret == FUZZ_RET_VOID); break;
+                case FUZZ_OPTIONS: a[k] = pick_options(f); break;
+                case FUZZ_TIME: a[k] = pick_time(f, sc->flags & FUZZ_S_BLOCKING); break;
+                case FUZZ_ADDR: a[k] = pick_addr(f); break;
+                default: a[k] = pick_scalar(f); break;
             }
         }
-        report->current = index;
-        memcpy(report->args, a, sizeof(a));
-        report->calls = i + 1;
-        report->per_syscall[index]++;
+        if (f->main) {
+            report->current = index;
+            memcpy(report->args, a, sizeof(a));
+        }
+        REPORT_ADD(report->calls);
+        REPORT_ADD(report->per_syscall[index]);
         if (sc->flags & FUZZ_S_NORETURN) {
-            call_noreturn(sc, a);
-            report->values++;
+            call_noreturn(f, sc, a);
+            REPORT_ADD(report->values);
         } else {
             uint64_t ret = ((fuzz_fn)sc->fn)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
             count_status(sc, ret);
@@ -463,20 +529,19 @@ static int fuzz_child(uint64_t seed, uint64_t chunk, uint64_t calls) {
                 for (uint32_t k = 0; k < sc->nargs; k++) {
                     const struct fuzz_arg *arg = &sc->args[k];
                     uint8_t *p = (uint8_t *)(uintptr_t)a[k];
-                    if ((arg->flags & FUZZ_F_ACQUIRE) && p >= scratch &&
-                        p + sizeof(zx_handle_t) <= scratch + SCRATCH_SIZE &&
+                    if ((arg->flags & FUZZ_F_ACQUIRE) && p >= f->scratch &&
+                        p + sizeof(zx_handle_t) <= f->scratch + SCRATCH_SIZE &&
                         (uintptr_t)p % sizeof(zx_handle_t) == 0) {
-                        pool_add(*(zx_handle_t *)p);
+                        pool_add(f, *(zx_handle_t *)p);
                     }
                 }
             }
         }
         if (release || (i % 16) == 15) {
-            pool_revalidate();
+            pool_revalidate(f);
         }
-        pool_fill();
+        pool_fill(f);
     }
-    return 0;
 }
 
 // ---- The parent: chunk after chunk -------------------------------------------------------
@@ -511,14 +576,17 @@ static void describe_call(volatile struct fuzz_report *rep, char *buf, size_t si
     snprintf(buf + len, size - (size_t)len, ")");
 }
 
-// Runs chunk `chunk` of `seed` in a child; adds its figures to *t. False if it hung or
-// never started fuzzing.
-static bool run_chunk(uint64_t seed, uint64_t chunk, uint64_t calls, struct totals *t) {
-    char seed_arg[32], chunk_arg[32], calls_arg[32];
+// Runs chunk `chunk` of `seed` in a child; adds its figures to *t (a child that hangs is
+// killed and counted in t->hung). False if no child could be run or it never started
+// fuzzing: the run cannot go on.
+static bool run_chunk(uint64_t seed, uint64_t chunk, uint64_t calls, uint64_t threads,
+                      struct totals *t) {
+    char seed_arg[32], chunk_arg[32], calls_arg[32], threads_arg[32];
     snprintf(seed_arg, sizeof(seed_arg), "seed=0x%llx", (unsigned long long)seed);
     snprintf(chunk_arg, sizeof(chunk_arg), "chunk=%llu", (unsigned long long)chunk);
     snprintf(calls_arg, sizeof(calls_arg), "calls=%llu", (unsigned long long)calls);
-    const char *args[] = {"child", seed_arg, chunk_arg, calls_arg};
+    snprintf(threads_arg, sizeof(threads_arg), "threads=%llu", (unsigned long long)threads);
+    const char *args[] = {"child", seed_arg, chunk_arg, calls_arg, threads_arg};
     zx_handle_t vmo, job, proc;
     zx_vaddr_t addr;
     bool ok = true;
@@ -531,19 +599,19 @@ static bool run_chunk(uint64_t seed, uint64_t chunk, uint64_t calls, struct tota
     volatile struct fuzz_report *rep = (volatile struct fuzz_report *)addr;
     // Names the chunk in flight, so a panic's console tail tells which one to rerun.
     printf("syscall-fuzz: chunk %llu\n", (unsigned long long)chunk);
-    zx_status_t status = tk_spawn(job, "bin/syscall-fuzz", args, 4, vmo, &proc);
+    zx_status_t status = tk_spawn(job, "bin/syscall-fuzz", args, 5, vmo, &proc);
     KTAP_EXPECT_OK(status);
     if (status == ZX_OK) {
         int64_t limit = CHILD_BASE_MS + (int64_t)calls * CHILD_MS_PER_CALL;
         char call[256];
-        if (wait_ms(proc, ZX_PROCESS_TERMINATED, limit) != ZX_OK) {
+        bool hung = wait_ms(proc, ZX_PROCESS_TERMINATED, limit) != ZX_OK;
+        if (hung) {
             describe_call(rep, call, sizeof(call));
             printf("syscall-fuzz: chunk %llu (seed=0x%llx chunk=%llu): child hung in call %llu, "
                    "%s; killed\n",
                    (unsigned long long)chunk, (unsigned long long)seed,
                    (unsigned long long)chunk, (unsigned long long)rep->calls, call);
             t->hung++;
-            ok = false;
             zx_task_kill(job);
             wait_ms(proc, ZX_PROCESS_TERMINATED, 5000);
         }
@@ -552,7 +620,7 @@ static bool run_chunk(uint64_t seed, uint64_t chunk, uint64_t calls, struct tota
             ktap_diag("chunk %llu: the child never started fuzzing (return code %lld)",
                       (unsigned long long)chunk, (long long)code);
             ok = false;
-        } else if (code != 0 && ok && ++t->died <= MAX_DEATH_LINES) {
+        } else if (code != 0 && !hung && ++t->died <= MAX_DEATH_LINES) {
             describe_call(rep, call, sizeof(call));
             printf("syscall-fuzz: chunk %llu: child died in call %llu, %s (return code %lld)\n",
                    (unsigned long long)chunk, (unsigned long long)rep->calls, call,
@@ -568,6 +636,8 @@ static bool run_chunk(uint64_t seed, uint64_t chunk, uint64_t calls, struct tota
             t->calls++;  // always make progress
         }
         zx_handle_close(proc);
+    } else {
+        ok = false;
     }
     zx_task_kill(job);
     zx_handle_close(job);
@@ -602,6 +672,7 @@ static void print_summary(uint64_t seed, const struct totals *t) {
 
 KTAP_CASE(syscall_fuzz) {
     uint64_t seed = 0, calls = DEFAULT_CALLS, chunk_calls = DEFAULT_CHUNK_CALLS, only = 0;
+    uint64_t threads = 1;
     const char *text = tk_arg(g_argc, g_argv, "fuzz", "seed");
     if (text == NULL || !tk_parse_u64(text, &seed)) {
         zx_cprng_draw(&seed, sizeof(seed));
@@ -614,19 +685,26 @@ KTAP_CASE(syscall_fuzz) {
     if (text != NULL) {
         KTAP_ASSERT_TRUE(tk_parse_u64(text, &chunk_calls) && chunk_calls > 0);
     }
+    text = tk_arg(g_argc, g_argv, "fuzz", "threads");
+    if (text != NULL) {
+        KTAP_ASSERT_TRUE(tk_parse_u64(text, &threads) && threads >= 1 && threads <= MAX_THREADS);
+    }
     const char *only_text = tk_arg(g_argc, g_argv, "fuzz", "chunk");
     if (only_text != NULL) {
         KTAP_ASSERT_TRUE(tk_parse_u64(only_text, &only));
         calls = chunk_calls;
     }
-    printf("syscall-fuzz: seed=0x%llx calls=%llu chunk_calls=%llu syscalls=%d\n",
+    printf("syscall-fuzz: seed=0x%llx calls=%llu chunk_calls=%llu syscalls=%d threads=%llu\n",
            (unsigned long long)seed, (unsigned long long)calls,
-           (unsigned long long)chunk_calls, FUZZ_SYSCALL_COUNT);
+           (unsigned long long)chunk_calls, FUZZ_SYSCALL_COUNT, (unsigned long long)threads);
     static struct totals t;
     uint64_t next_progress = calls / 10;
     for (uint64_t chunk = only; t.calls < calls; chunk++) {
         uint64_t n = calls - t.calls < chunk_calls ? calls - t.calls : chunk_calls;
-        run_chunk(seed, chunk, n, &t);
+        if (!run_chunk(seed, chunk, n, threads, &t)) {
+            ktap_diag("chunk %llu: could not run a child; stopping", (unsigned long long)chunk);
+            break;
+        }
         if (only_text != NULL) {
             break;
         }
@@ -639,16 +717,18 @@ KTAP_CASE(syscall_fuzz) {
     }
     print_summary(seed, &t);
     KTAP_EXPECT_EQ(t.hung, 0);
+    KTAP_EXPECT_TRUE(t.calls >= calls);
     KTAP_EXPECT_OK(tk_kernel_sane());
 }
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "child") == 0) {
-        uint64_t seed = 0, chunk = 0, calls = 0;
+        uint64_t seed = 0, chunk = 0, calls = 0, threads = 1;
         tk_parse_u64(tk_arg(argc, argv, "fuzz-child", "seed"), &seed);
         tk_parse_u64(tk_arg(argc, argv, "fuzz-child", "chunk"), &chunk);
         tk_parse_u64(tk_arg(argc, argv, "fuzz-child", "calls"), &calls);
-        return fuzz_child(seed, chunk, calls);
+        tk_parse_u64(tk_arg(argc, argv, "fuzz-child", "threads"), &threads);
+        return fuzz_child(seed, chunk, calls, threads);
     }
     g_argc = argc;
     g_argv = argv;

@@ -72,6 +72,10 @@ bool ktap_check_status(zx_status_t actual, zx_status_t expected, const char *fil
             return;                                                                                \
     } while (0)
 
+// Reports the running case as skipped (`ok N name # SKIP reason`) when it returns, unless a
+// check failed.
+void ktap_skip(const char *reason);
+
 // Prints "# " + the formatted text as a diagnostic line.
 void ktap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
