@@ -84,7 +84,10 @@ KTAP_CASE(port_errors_and_rights) {
     KTAP_EXPECT_STATUS(zx_port_queue(event, &pkt), ZX_ERR_WRONG_TYPE);
     KTAP_EXPECT_STATUS(zx_port_wait(event, 0, &pkt), ZX_ERR_WRONG_TYPE);
     KTAP_EXPECT_STATUS(zx_port_queue(ZX_HANDLE_INVALID, &pkt), ZX_ERR_BAD_HANDLE);
-    KTAP_EXPECT_STATUS(zx_port_wait(port | 0x100000, 0, &pkt), ZX_ERR_BAD_HANDLE);
+    zx_handle_t stale;
+    KTAP_ASSERT_OK(zx_port_create(0, &stale));
+    KTAP_EXPECT_OK(zx_handle_close(stale));
+    KTAP_EXPECT_STATUS(zx_port_wait(stale, 0, &pkt), ZX_ERR_BAD_HANDLE);
     KTAP_EXPECT_STATUS(zx_port_queue(port, NULL), ZX_ERR_INVALID_ARGS);
     // Without WRITE no queueing, without READ no waiting; a port cannot be waited on.
     KTAP_ASSERT_OK(zx_handle_duplicate(port, ZX_RIGHT_READ, &ro));
