@@ -1,8 +1,11 @@
 // Kernel time (include/kernel/timer.h): current_time() is the platform's monotonic clock;
 // the periodic tick counts itself and hands the scheduler its turn.
 //
-//   platform timer IRQ -> platform_irq() -> timer_tick() -> thread_timer_tick(now)
+//   platform timer IRQ -> platform_irq() -> timer_tick() -> ktimers due: fire()
+//                                                        -> thread_timer_tick(now)
 //                                                           (wake sleepers, quantum)
+//
+// Lock rule: the armed ktimer list is guarded by the thread lock (interrupts masked).
 #include <kernel/timer.h>
 
 #include <kernel/platform.h>
@@ -23,7 +26,60 @@ uint64_t timer_ticks(void) {
     return ticks;
 }
 
+// Armed ktimers, unordered (few of them). Thread lock.
+static struct ktimer *armed;
+
+bool ktimer_due(const struct ktimer *t, uint64_t now) {
+    return now >= t->deadline || (now >= t->earliest && now + TIMER_TICK_NS > t->latest);
+}
+
+void ktimer_disarm(struct ktimer *t) {
+    if (!t->armed) {
+        return;
+    }
+    for (struct ktimer **link = &armed; *link != NULL; link = &(*link)->next) {
+        if (*link == t) {
+            *link = t->next;
+            break;
+        }
+    }
+    t->next = NULL;
+    t->armed = false;
+}
+
+void ktimer_arm(struct ktimer *t, uint64_t earliest, uint64_t deadline, uint64_t latest,
+                uint64_t now) {
+    ktimer_disarm(t);
+    t->earliest = earliest;
+    t->deadline = deadline;
+    t->latest = latest;
+    if (ktimer_due(t, now)) {
+        t->fire(t);
+        return;
+    }
+    t->armed = true;
+    t->next = armed;
+    armed = t;
+}
+
+static void ktimers_fire(uint64_t now) {
+    struct ktimer **link = &armed;
+    while (*link != NULL) {
+        struct ktimer *t = *link;
+        if (!ktimer_due(t, now)) {
+            link = &t->next;
+            continue;
+        }
+        *link = t->next;
+        t->next = NULL;
+        t->armed = false;
+        t->fire(t);  // may arm or disarm other timers, never `link`'s predecessors
+    }
+}
+
 bool timer_tick(void) {
     ticks = ticks + 1;
-    return thread_timer_tick(current_time());
+    uint64_t now = current_time();
+    ktimers_fire(now);
+    return thread_timer_tick(now);
 }

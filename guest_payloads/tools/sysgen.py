@@ -74,9 +74,15 @@ TYPES: dict[str, bool] = {
     "void": False,
     "char": False,
     "zx_wait_item_t": False,
+    # Ports and timers
+    "zx_clock_t": True,
+    "zx_port_packet_t": False,
     "zx_system_powerctl_arg_t": False,
 }
-TYPE_HEADERS = {"zx_system_powerctl_arg_t": "zircon/syscalls/system.h"}
+TYPE_HEADERS = {
+    "zx_system_powerctl_arg_t": "zircon/syscalls/system.h",
+    "zx_port_packet_t": "zircon/syscalls/port.h",
+}
 HANDLE_TYPE = "zx_handle_t"
 
 DIRECTIONS = ("in", "out", "inout")

@@ -82,6 +82,16 @@ zx_status_t handle_table_get(struct handle_table *ht, zx_handle_t h, zx_obj_type
 zx_status_t handle_table_get_rights(struct handle_table *ht, zx_handle_t h, zx_obj_type_t type,
                                     zx_rights_t need, struct kobject **out, zx_rights_t *rights);
 
+// Looks up `h` (any type, `need` rights; errors as handle_table_get) and runs fn(arg, obj)
+// with the table still locked, so `h` stays live throughout (zx_object_wait_async attaches
+// its observer to the handle this way). Returns fn's status. fn must not take this table's
+// lock or release handles or references.
+zx_status_t handle_table_with(struct handle_table *ht, zx_handle_t h, zx_rights_t need,
+                              zx_status_t (*fn)(void *arg, struct kobject *obj), void *arg);
+
+// ZX_INFO_PROCESS_HANDLE_STATS: counts[type] = the table's live handles to objects of `type`.
+void handle_table_count_types(struct handle_table *ht, uint32_t counts[ZX_OBJ_TYPE_UPPER_BOUND]);
+
 // Removes `h` from the table for transfer: the handle (its reference and handle count) moves
 // to the caller in *obj / *rights. Errors as handle_table_get; nothing changes on error.
 zx_status_t handle_table_take(struct handle_table *ht, zx_handle_t h, zx_rights_t need,

@@ -25,7 +25,8 @@
 //   LOCK_RANK_HANDLE_TABLE  one process's handle table
 //   LOCK_RANK_ASPACE        one address space: its VMAR tree, mappings and page tables
 //   LOCK_RANK_VMO           one VMO: size, pages[], mapping count
-//   (spinlocks: heap, pmm, koid counter; then the thread lock)
+//   (spinlocks: heap, pmm, koid counter; then the thread lock, which also guards ports,
+//   async-wait observers and kernel timers: they have no mutex, see include/kernel/port.h)
 //
 // Releasing the last handle or reference of an object runs its on_last_handle / destroy hooks,
 // which take that object's own locks: so handles and references are dropped only after every

@@ -14,8 +14,10 @@
 // to 0, ops->on_last_handle runs (a channel endpoint tells its peer PEER_CLOSED, ...). It is
 // maintained by kernel/object/handle.c only.
 //
-// Signals: `signals` is the object's current signal state; kobject_signal changes it and wakes
-// every waiter (include/kernel/wait.h) whose mask now matches.
+// Signals: `signals` is the object's current signal state; kobject_signal changes it, wakes
+// every waiter (include/kernel/wait.h) whose mask now matches and, when a signal became
+// active, fires the matching port observers (include/kernel/port.h). Closing the last handle
+// cancels the object's observers before on_last_handle runs.
 //
 // Lock rule: one CPU; everything here is guarded by masking interrupts (kernel/arch.h). The
 // functions below mask interrupts themselves and may be called with them on or off, but never
@@ -32,6 +34,7 @@
 
 struct kobject;
 struct kwaiter;  // include/kernel/wait.h
+struct port_observer;  // include/kernel/port.h
 
 struct kobject_ops {
     const char *type_name;  // for diagnostics, e.g. "channel"
@@ -68,6 +71,7 @@ struct kobject {
     uint32_t handle_count;    // handles, including ones in transit; handle.c only
     zx_signals_t signals;     // current signal state; changed through kobject_signal
     struct kwaiter *waiters;  // threads waiting on this object (wait.c); guarded by irqs off
+    struct port_observer *observers;  // armed zx_object_wait_async observers (port.c); irqs off
     const struct kobject_ops *ops;
     char name[ZX_MAX_NAME_LEN];  // ZX_PROP_NAME; NUL-terminated, "" by default
     struct kobject *reap_next;   // on a thread's kobject_reaper list (object.c)
@@ -109,7 +113,9 @@ void kobject_unref(struct kobject *obj);
 bool kobject_live(const struct kobject *obj);
 
 // signals = (signals & ~clear_mask) | set_mask, then wakes every waiter whose wanted signals
-// intersect the new state.
+// intersect the new state and, if a signal became active, queues the packet of every port
+// observer whose trigger intersects it. Allocates nothing: callable with the thread lock held
+// (from the tick too).
 void kobject_signal(struct kobject *obj, zx_signals_t clear_mask, zx_signals_t set_mask);
 
 // zx_object_signal on a kernel object: ZX_ERR_INVALID_ARGS if either mask has a bit the type

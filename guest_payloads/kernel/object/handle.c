@@ -20,6 +20,7 @@
 #include <kernel/job.h>
 #include <kernel/lock.h>
 #include <kernel/panic.h>
+#include <kernel/port.h>
 #include <kernel/process.h>
 #include <kernel/random.h>
 #include <kernel/usercopy.h>
@@ -107,7 +108,9 @@ static struct kobject *handle_slot_free(struct handle_table *ht, uint32_t index)
     struct kobject *obj = e->obj;
     arch_irq_state_t irq = arch_irq_save();
     wait_cancel_handle(obj, ht, handle_value(ht, index));
+    struct port_observer *dead = port_observers_cancel(obj, ht, handle_value(ht, index));
     arch_irq_restore(irq);
+    port_observers_free(dead);  // not under the thread lock (the heap's spinlock comes first)
     e->obj = NULL;
     e->rights = 0;
     e->generation = (e->generation + 1) & HANDLE_GEN_MASK;
@@ -297,6 +300,32 @@ zx_status_t handle_table_get_rights(struct handle_table *ht, zx_handle_t h, zx_o
 zx_status_t handle_table_get(struct handle_table *ht, zx_handle_t h, zx_obj_type_t type,
                              zx_rights_t need, struct kobject **out) {
     return handle_table_get_rights(ht, h, type, need, out, NULL);
+}
+
+zx_status_t handle_table_with(struct handle_table *ht, zx_handle_t h, zx_rights_t need,
+                              zx_status_t (*fn)(void *arg, struct kobject *obj), void *arg) {
+    struct handle_entry *e;
+    uint32_t index;
+    mutex_lock(&ht->lock);
+    zx_status_t status = handle_find(ht, h, ZX_OBJ_TYPE_NONE, need, &e, &index);
+    if (status != ZX_OK) {
+        return handle_unlock_status(ht, status);
+    }
+    status = fn(arg, e->obj);
+    mutex_unlock(&ht->lock);
+    return status;
+}
+
+void handle_table_count_types(struct handle_table *ht, uint32_t counts[ZX_OBJ_TYPE_UPPER_BOUND]) {
+    memset(counts, 0, ZX_OBJ_TYPE_UPPER_BOUND * sizeof(uint32_t));
+    mutex_lock(&ht->lock);
+    for (uint32_t i = 0; i < ht->capacity; i++) {
+        const struct kobject *obj = ht->entries[i].obj;
+        if (obj != NULL && obj->type < ZX_OBJ_TYPE_UPPER_BOUND) {
+            counts[obj->type]++;
+        }
+    }
+    mutex_unlock(&ht->lock);
 }
 
 zx_status_t handle_table_take(struct handle_table *ht, zx_handle_t h, zx_rights_t need,

@@ -11,6 +11,7 @@
 #include <kernel/arch.h>
 #include <kernel/heap.h>
 #include <kernel/panic.h>
+#include <kernel/port.h>
 #include <kernel/wait.h>
 #include <lib/string.h>
 
@@ -95,6 +96,11 @@ static void reap(struct kobject *obj, uint32_t kind) {
 }
 
 void kobject_last_handle(struct kobject *obj) {
+    // Observers of async waits go with the last handle (each came through one of them).
+    arch_irq_state_t irq = arch_irq_save();
+    struct port_observer *dead = port_observers_cancel(obj, NULL, ZX_HANDLE_INVALID);
+    arch_irq_restore(irq);
+    port_observers_free(dead);
     reap(obj, REAP_LAST_HANDLE);
 }
 
@@ -108,7 +114,7 @@ void kobject_unref(struct kobject *obj) {
     }
     bool last = --obj->refcount == 0;
     if (last) {
-        if (obj->waiters != NULL || obj->handle_count != 0) {
+        if (obj->waiters != NULL || obj->observers != NULL || obj->handle_count != 0) {
             panic("kobject_unref: %s koid %llu freed with waiters or handles", obj->ops->type_name,
                   (unsigned long long)obj->koid);
         }
@@ -123,8 +129,12 @@ void kobject_unref(struct kobject *obj) {
 
 void kobject_signal(struct kobject *obj, zx_signals_t clear_mask, zx_signals_t set_mask) {
     arch_irq_state_t irq = arch_irq_save();
-    obj->signals = (obj->signals & ~clear_mask) | set_mask;
+    zx_signals_t previous = obj->signals;
+    obj->signals = (previous & ~clear_mask) | set_mask;
     wait_wake_matching(obj);
+    if (obj->observers != NULL && (set_mask & ~previous) != 0) {
+        port_observers_notify(obj, obj->signals);  // only a newly active signal fires them
+    }
     arch_irq_restore(irq);
 }
 

@@ -1,9 +1,9 @@
 // Object syscalls: zx_object_signal, _signal_peer, _wait_one, _wait_many, _get_info,
 // _get_property, _set_property.
 //
-// get_info: HANDLE_VALID and HANDLE_BASIC are answered here for every type; PROCESS, THREAD,
-// VMAR and VMO go to the object's kobject_ops.get_info (their owner's code) with a kernel
-// buffer, copied out after.
+// get_info: HANDLE_VALID, HANDLE_BASIC and HANDLE_COUNT are answered here for every type and
+// PROCESS_HANDLE_STATS for processes; PROCESS, THREAD, VMAR, VMO and TIMER go to the object's
+// kobject_ops.get_info (their owner's code) with a kernel buffer, copied out after.
 // Properties: ZX_PROP_NAME on every object type.
 #include <kernel/handle.h>
 #include <kernel/object.h>
@@ -141,7 +141,40 @@ static void info_handle_basic(struct kobject *obj, zx_rights_t rights,
 // True for the topics kobject_ops.get_info answers.
 static bool info_topic_is_typed(uint32_t topic) {
     return topic == ZX_INFO_PROCESS || topic == ZX_INFO_THREAD || topic == ZX_INFO_VMAR ||
-           topic == ZX_INFO_VMO;
+           topic == ZX_INFO_VMO || topic == ZX_INFO_TIMER;
+}
+
+// The topics answered here for any object (HANDLE_COUNT) or any process (HANDLE_STATS); they
+// need INSPECT. Writes the record to `kbuf` (room for GET_INFO_MAX_RECORD bytes).
+static bool info_topic_is_common(uint32_t topic) {
+    return topic == ZX_INFO_HANDLE_COUNT || topic == ZX_INFO_PROCESS_HANDLE_STATS;
+}
+
+static zx_status_t info_common(struct kobject *obj, uint32_t topic, void *kbuf, size_t cap,
+                               size_t *len) {
+    if (topic == ZX_INFO_HANDLE_COUNT) {
+        zx_info_handle_count_t info = {
+            .handle_count = __atomic_load_n(&obj->handle_count, __ATOMIC_ACQUIRE),
+        };
+        *len = sizeof(info);
+        if (cap < sizeof(info)) {
+            return ZX_ERR_BUFFER_TOO_SMALL;
+        }
+        memcpy(kbuf, &info, sizeof(info));
+        return ZX_OK;
+    }
+    if (obj->type != ZX_OBJ_TYPE_PROCESS) {
+        return ZX_ERR_WRONG_TYPE;
+    }
+    zx_info_process_handle_stats_t stats;
+    _Static_assert(sizeof(stats) <= GET_INFO_MAX_RECORD, "the record fits");
+    *len = sizeof(stats);
+    if (cap < sizeof(stats)) {
+        return ZX_ERR_BUFFER_TOO_SMALL;
+    }
+    handle_table_count_types(&((struct process *)obj)->handles, stats.handle_count);
+    memcpy(kbuf, &stats, sizeof(stats));
+    return ZX_OK;
 }
 
 zx_status_t sys_object_get_info(zx_handle_t handle, uint32_t topic, user_out_ptr_t buffer,
@@ -151,7 +184,7 @@ zx_status_t sys_object_get_info(zx_handle_t handle, uint32_t topic, user_out_ptr
         return ZX_ERR_BAD_STATE;
     }
     bool untyped = topic == ZX_INFO_HANDLE_BASIC || topic == ZX_INFO_HANDLE_VALID;
-    if (!untyped && !info_topic_is_typed(topic)) {
+    if (!untyped && !info_topic_is_typed(topic) && !info_topic_is_common(topic)) {
         return ZX_ERR_NOT_SUPPORTED;
     }
     zx_rights_t need = untyped ? ZX_RIGHT_NONE : ZX_RIGHT_INSPECT;
@@ -173,6 +206,9 @@ zx_status_t sys_object_get_info(zx_handle_t handle, uint32_t topic, user_out_ptr
         info_handle_basic(obj, rights, &record.basic);
         len = sizeof(record.basic);
         status = buffer_size < len ? ZX_ERR_BUFFER_TOO_SMALL : ZX_OK;
+    } else if (info_topic_is_common(topic)) {
+        size_t cap = buffer_size < sizeof(record) ? buffer_size : sizeof(record);
+        status = info_common(obj, topic, record.bytes, cap, &len);
     } else if (obj->ops->get_info == NULL) {
         status = ZX_ERR_WRONG_TYPE;
     } else {

@@ -6,6 +6,7 @@
 //   process_lifecycle     zx_process_create + start of a child calling zx_process_exit(0)
 //                         through its own vDSO mapping + wait for ZX_PROCESS_TERMINATED
 //   channel_round_trip    zx_channel_write of 64 bytes on one end + zx_channel_read on the other
+//   port_queue_wait       zx_port_queue of a user packet + zx_port_wait taking it (one thread)
 //
 // scripts/bench_boot collects these lines. Exits 0 unless an operation fails (then prints
 // "microbench: error: ..." and exits 1).
@@ -21,6 +22,7 @@ ZHB_DECLARE_VDSO_OFFSET(zx_process_exit);
 #define NULL_SYSCALL_ITERATIONS 10000
 #define PROCESS_ITERATIONS 20
 #define CHANNEL_ITERATIONS 2000
+#define PORT_ITERATIONS 2000
 #define CHILD_WAIT_MS 5000
 
 static void report(const char *name, zx_time_t start, int iterations) {
@@ -46,6 +48,28 @@ static zx_status_t one_process(void) {
     }
     child_destroy(&child);
     return status;
+}
+
+static int port_queue_wait(void) {
+    zx_handle_t port;
+    zx_status_t status = zx_port_create(0, &port);
+    if (status != ZX_OK) {
+        return fail("zx_port_create", status);
+    }
+    zx_port_packet_t packet = {.key = 1};
+    zx_time_t start = zx_clock_get_monotonic();
+    for (int i = 0; i < PORT_ITERATIONS && status == ZX_OK; i++) {
+        status = zx_port_queue(port, &packet);
+        if (status == ZX_OK) {
+            status = zx_port_wait(port, ZX_TIME_INFINITE, &packet);
+        }
+    }
+    zx_handle_close(port);
+    if (status != ZX_OK) {
+        return fail("port_queue_wait", status);
+    }
+    report("port_queue_wait", start, PORT_ITERATIONS);
+    return 0;
 }
 
 int main(void) {
@@ -86,5 +110,5 @@ int main(void) {
     report("channel_round_trip", start, CHANNEL_ITERATIONS);
     zx_handle_close(a);
     zx_handle_close(b);
-    return 0;
+    return port_queue_wait();
 }

@@ -7,4 +7,5 @@
 
 #include <zircon/syscalls-decls.h>
 #include <zircon/syscalls/object.h>
+#include <zircon/syscalls/port.h>
 #include <zircon/types.h>

@@ -83,6 +83,8 @@ typedef uint32_t zx_signals_t;
 
 #define ZX_VMO_ZERO_CHILDREN __ZX_OBJECT_SIGNALED
 
+#define ZX_TIMER_SIGNALED __ZX_OBJECT_SIGNALED
+
 // zx_object_wait_many() takes at most ZX_WAIT_MANY_MAX_ITEMS of these.
 #define ZX_WAIT_MANY_MAX_ITEMS ((size_t)64)
 typedef struct zx_wait_item {
@@ -130,6 +132,7 @@ typedef uint32_t zx_obj_type_t;
 // ---- Addresses, VMOs, VMARs ----------------------------------------------------------------
 typedef uintptr_t zx_vaddr_t;
 typedef uintptr_t zx_paddr_t;
+typedef uintptr_t zx_gpaddr_t;  // guest-physical (zx_packet_guest_*_t)
 typedef uint64_t zx_off_t;
 
 // zx_vmo_create() options.
@@ -204,3 +207,9 @@ typedef struct zx_cpu_set {
     // CPU n is in the set iff mask[n / 64] has bit n % 64 set.
     uint64_t mask[ZX_CPU_SET_MAX_CPUS / ZX_CPU_SET_BITS_PER_WORD];
 } zx_cpu_set_t;
+
+// ---- Timers ----------------------------------------------------------------------------------
+// zx_timer_create() options: how the slack of zx_timer_set() may move the firing time.
+#define ZX_TIMER_SLACK_CENTER ((uint32_t)0u)  // deadline - slack .. deadline + slack
+#define ZX_TIMER_SLACK_EARLY ((uint32_t)1u)   // deadline - slack .. deadline
+#define ZX_TIMER_SLACK_LATE ((uint32_t)2u)    // deadline .. deadline + slack

@@ -1,6 +1,6 @@
 // zx_object_get_info() topics and records, properties and thread states, as Zircon's
 // <zircon/syscalls/object.h> (records for the topics zhb implements: HANDLE_BASIC, PROCESS,
-// THREAD, VMAR, VMO).
+// THREAD, VMAR, VMO, HANDLE_COUNT, PROCESS_HANDLE_STATS, TIMER).
 #pragma once
 
 #include <stdint.h>
@@ -138,6 +138,24 @@ typedef struct zx_info_vmo {
     uint64_t metadata_bytes;
     uint64_t committed_change_events;
 } zx_info_vmo_t;
+
+// ---- ZX_INFO_HANDLE_COUNT (any object; INSPECT) -------------------------------------------
+typedef struct zx_info_handle_count {
+    uint32_t handle_count;  // handles to the object, in every process and in transit
+} zx_info_handle_count_t;
+
+// ---- ZX_INFO_PROCESS_HANDLE_STATS (a process; INSPECT) ------------------------------------
+typedef struct zx_info_process_handle_stats {
+    uint32_t handle_count[ZX_OBJ_TYPE_UPPER_BOUND];  // the process's handles, by object type
+} zx_info_process_handle_stats_t;
+
+// ---- ZX_INFO_TIMER (a timer; INSPECT) -----------------------------------------------------
+typedef struct zx_info_timer {
+    uint32_t options;      // ZX_TIMER_SLACK_* given to zx_timer_create()
+    uint8_t padding1[4];
+    zx_time_t deadline;    // of the pending zx_timer_set(), 0 if none
+    zx_duration_t slack;   // of the pending zx_timer_set(), 0 if none
+} zx_info_timer_t;
 
 // ---- Properties (zx_object_get_property / zx_object_set_property) -------------------------
 #define ZX_PROP_NAME ((uint32_t)3u)  // char[ZX_MAX_NAME_LEN]
