@@ -25,7 +25,7 @@ $(OUT)/bin/$(1): $(call uobjs,$(2) $(PROGRAM_COMMON_SRCS)) $(ULIB) $(PROGRAM_LDS
 $(call uobjs,$(2) $(PROGRAM_COMMON_SRCS)): USER_CFLAGS += $(PROGRAM_CFLAGS)
 endef
 
-CORE_TESTS_SRCS := $(sort $(wildcard programs/core-tests/*.c))
+CORE_TESTS_SRCS := $(sort $(wildcard programs/core-tests/*.c)) programs/common/testkit.c
 $(eval $(call guest_program,core-tests,$(CORE_TESTS_SRCS)))
 $(eval $(call guest_program,microbench,programs/microbench/microbench.c))
 STRESS_TESTS_SRCS := $(sort $(wildcard programs/stress-tests/*.c)) programs/common/testkit.c

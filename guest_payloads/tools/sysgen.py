@@ -71,6 +71,9 @@ TYPES: dict[str, bool] = {
     "char": False,
     "zx_wait_item_t": False,
     "zx_system_powerctl_arg_t": False,
+    # Sockets, futexes, channel_call
+    "zx_futex_t": True,
+    "zx_channel_call_args_t": False,
 }
 TYPE_HEADERS = {"zx_system_powerctl_arg_t": "zircon/syscalls/system.h"}
 HANDLE_TYPE = "zx_handle_t"
