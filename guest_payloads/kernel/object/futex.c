@@ -11,6 +11,7 @@
 #include <kernel/process.h>
 #include <kernel/thread.h>
 #include <kernel/usercopy.h>
+#include <kernel/wait.h>
 #include <zircon/syscalls/object.h>
 
 struct futex_node {
@@ -103,13 +104,6 @@ static void wake_locked(struct futex_table *ft, uintptr_t addr, uint32_t count) 
     }
 }
 
-static uint64_t block_deadline(zx_time_t deadline) {
-    if (deadline == ZX_TIME_INFINITE) {
-        return THREAD_DEADLINE_INFINITE;
-    }
-    return deadline <= 0 ? 0 : (uint64_t)deadline;
-}
-
 zx_status_t futex_wait(struct futex_table *ft, uintptr_t addr, zx_futex_t current,
                        struct uthread *owner_thread, zx_koid_t owner, zx_time_t deadline) {
     struct futex_node node = {
@@ -138,7 +132,7 @@ zx_status_t futex_wait(struct futex_table *ft, uintptr_t addr, zx_futex_t curren
     uthread_set_blocked(ZX_THREAD_STATE_BLOCKED_FUTEX);
     status = ZX_OK;
     while (!node.woken && status == ZX_OK) {
-        status = thread_block(block_deadline(deadline));
+        status = thread_block(thread_deadline(deadline));
     }
     uthread_set_blocked(0);
     bool woken = node.woken;
