@@ -6,6 +6,7 @@
 //   process_lifecycle     zx_process_create + start of a child calling zx_process_exit(0)
 //                         through its own vDSO mapping + wait for ZX_PROCESS_TERMINATED
 //   channel_round_trip    zx_channel_write of 64 bytes on one end + zx_channel_read on the other
+//   futex_round_trip, socket_round_trip, channel_call_round_trip: see ipc.c
 //
 // scripts/bench_boot collects these lines. Exits 0 unless an operation fails (then prints
 // "microbench: error: ..." and exits 1).
@@ -15,6 +16,7 @@
 
 #include "child.h"
 #include "machine-code.h"
+#include "microbench.h"
 
 ZHB_DECLARE_VDSO_OFFSET(zx_process_exit);
 
@@ -23,13 +25,13 @@ ZHB_DECLARE_VDSO_OFFSET(zx_process_exit);
 #define CHANNEL_ITERATIONS 2000
 #define CHILD_WAIT_MS 5000
 
-static void report(const char *name, zx_time_t start, int iterations) {
+void bench_report(const char *name, zx_time_t start, int iterations) {
     zx_duration_t total = zx_clock_get_monotonic() - start;
     printf("microbench: %s %lld ns (%d iterations)\n", name, (long long)(total / iterations),
            iterations);
 }
 
-static int fail(const char *what, zx_status_t status) {
+int bench_fail(const char *what, zx_status_t status) {
     printf("microbench: error: %s failed (status %d)\n", what, status);
     return 1;
 }
@@ -53,22 +55,22 @@ int main(void) {
     for (int i = 0; i < NULL_SYSCALL_ITERATIONS; i++) {
         zx_handle_close(ZX_HANDLE_INVALID);
     }
-    report("null_syscall", start, NULL_SYSCALL_ITERATIONS);
+    bench_report("null_syscall", start, NULL_SYSCALL_ITERATIONS);
 
     start = zx_clock_get_monotonic();
     for (int i = 0; i < PROCESS_ITERATIONS; i++) {
         zx_status_t status = one_process();
         if (status != ZX_OK) {
-            return fail("process_lifecycle", status);
+            return bench_fail("process_lifecycle", status);
         }
     }
-    report("process_lifecycle", start, PROCESS_ITERATIONS);
+    bench_report("process_lifecycle", start, PROCESS_ITERATIONS);
 
     zx_handle_t a;
     zx_handle_t b;
     zx_status_t status = zx_channel_create(0, &a, &b);
     if (status != ZX_OK) {
-        return fail("zx_channel_create", status);
+        return bench_fail("zx_channel_create", status);
     }
     uint8_t buf[64] = {0};
     start = zx_clock_get_monotonic();
@@ -81,10 +83,10 @@ int main(void) {
         }
     }
     if (status != ZX_OK) {
-        return fail("channel_round_trip", status);
+        return bench_fail("channel_round_trip", status);
     }
-    report("channel_round_trip", start, CHANNEL_ITERATIONS);
+    bench_report("channel_round_trip", start, CHANNEL_ITERATIONS);
     zx_handle_close(a);
     zx_handle_close(b);
-    return 0;
+    return bench_ipc();
 }
