@@ -2,8 +2,11 @@
 // dispositions, ZX_INFO_SOCKET, rights and peer-closed / last-handle behaviour.
 #include <ktap.h>
 #include <string.h>
+#include <zircon/process.h>
+#include <zircon/syscalls/policy.h>
 
 #include "child.h"
+#include "core-tests.h"
 
 #define SOCKET_CAPACITY 16384u  // the kernel's per-endpoint buffer (ZX_INFO_SOCKET rx_buf_max)
 
@@ -258,4 +261,21 @@ KTAP_CASE(socket_signal_peer_and_related_koid) {
     zx_handle_close(b);
     KTAP_EXPECT_STATUS(zx_object_signal_peer(a, 0, ZX_USER_SIGNAL_3), ZX_ERR_PEER_CLOSED);
     zx_handle_close(a);
+}
+
+int policy_child_socket(void) {
+    zx_handle_t a, b;
+    return -zx_socket_create(0, &a, &b);
+}
+
+KTAP_CASE(socket_job_policy_new_socket) {
+    zx_handle_t job;
+    KTAP_ASSERT_OK(zx_job_create(zx_job_default(), 0, &job));
+    KTAP_EXPECT_EQ(run_policy_child_mode(job, POLICY_CHILD_SOCKET_ARG), 0);
+    zx_handle_close(job);
+    KTAP_ASSERT_OK(zx_job_create(zx_job_default(), 0, &job));
+    zx_policy_basic_v1_t policy = {.condition = ZX_POL_NEW_SOCKET, .policy = ZX_POL_ACTION_DENY};
+    KTAP_EXPECT_OK(zx_job_set_policy(job, ZX_JOB_POL_RELATIVE, ZX_JOB_POL_BASIC_V1, &policy, 1));
+    KTAP_EXPECT_EQ(run_policy_child_mode(job, POLICY_CHILD_SOCKET_ARG), -ZX_ERR_ACCESS_DENIED);
+    zx_handle_close(job);
 }
