@@ -244,3 +244,24 @@ KTAP_CASE(channel_call_errors) {
     zx_handle_close(event);
     zx_handle_close(server);
 }
+
+KTAP_CASE(channel_call_killed_caller_leaves) {
+    zx_handle_t server;
+    struct caller c = {.status = 1};
+    struct tk_thread t;
+    KTAP_ASSERT_OK(zx_channel_create(0, &c.ch, &server));
+    KTAP_ASSERT_OK(tk_thread_start(&t, "caller", caller_main, &c));
+    KTAP_ASSERT_TRUE(wait_thread_state(t.handle, ZX_THREAD_STATE_BLOCKED_CHANNEL, JOIN_MS));
+    KTAP_EXPECT_OK(zx_task_kill(t.handle));
+    KTAP_EXPECT_OK(wait_ms(t.handle, ZX_THREAD_TERMINATED, JOIN_MS));
+    KTAP_EXPECT_EQ(c.status, 1);  // it never returned to user mode
+    // The reply now has nobody to go to: it is queued like any message.
+    uint8_t buf[8];
+    uint32_t nb, nh;
+    KTAP_EXPECT_OK(zx_channel_read(server, 0, buf, NULL, sizeof(buf), 0, &nb, &nh));
+    KTAP_EXPECT_OK(zx_channel_write(server, 0, buf, nb, NULL, 0));
+    KTAP_EXPECT_OK(wait_ms(c.ch, ZX_CHANNEL_READABLE, 0));
+    tk_thread_join(&t, JOIN_MS);
+    zx_handle_close(c.ch);
+    zx_handle_close(server);
+}
