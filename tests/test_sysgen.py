@@ -97,6 +97,17 @@ ISSUE_SYSCALLS |= {
     "timer_create",
     "timer_set",
     "timer_cancel",
+# ---- Sockets, futexes, channel_call (issue 8)
+ISSUE_SYSCALLS |= {
+    "futex_wait",
+    "futex_wake",
+    "futex_requeue",
+    "futex_get_owner",
+    "socket_create",
+    "socket_write",
+    "socket_read",
+    "socket_set_disposition",
+    "channel_call",
 }
 
 # Zircon's declarations (cdecls.inc), in the project's pointer style.
@@ -174,6 +185,24 @@ ZIRCON_PROTOTYPES += [
     "zx_status_t zx_timer_create(uint32_t options, zx_clock_t clock_id, zx_handle_t *out)",
     "zx_status_t zx_timer_set(zx_handle_t handle, zx_time_t deadline, zx_duration_t slack)",
     "zx_status_t zx_timer_cancel(zx_handle_t handle)",
+# ---- Sockets, futexes, channel_call (issue 8)
+ZIRCON_PROTOTYPES += [
+    ("zx_status_t zx_futex_wait(const zx_futex_t *value_ptr, zx_futex_t current_value, "
+     "zx_handle_t new_futex_owner, zx_time_t deadline)"),
+    "zx_status_t zx_futex_wake(const zx_futex_t *value_ptr, uint32_t wake_count)",
+    ("zx_status_t zx_futex_requeue(const zx_futex_t *value_ptr, uint32_t wake_count, "
+     "zx_futex_t current_value, const zx_futex_t *requeue_ptr, uint32_t requeue_count, "
+     "zx_handle_t new_requeue_owner)"),
+    "zx_status_t zx_futex_get_owner(const zx_futex_t *value_ptr, zx_koid_t *koid)",
+    "zx_status_t zx_socket_create(uint32_t options, zx_handle_t *out0, zx_handle_t *out1)",
+    ("zx_status_t zx_socket_write(zx_handle_t handle, uint32_t options, const void *buffer, "
+     "size_t buffer_size, size_t *actual)"),
+    ("zx_status_t zx_socket_read(zx_handle_t handle, uint32_t options, void *buffer, "
+     "size_t buffer_size, size_t *actual)"),
+    ("zx_status_t zx_socket_set_disposition(zx_handle_t handle, uint32_t disposition, "
+     "uint32_t disposition_peer)"),
+    ("zx_status_t zx_channel_call(zx_handle_t handle, uint32_t options, zx_time_t deadline, "
+     "const zx_channel_call_args_t *args, uint32_t *actual_bytes, uint32_t *actual_handles)"),
 ]
 
 # Zircon's ABI values and layouts; every line must hold for both targets.

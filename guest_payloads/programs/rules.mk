@@ -25,9 +25,10 @@ $(OUT)/bin/$(1): $(call uobjs,$(2) $(PROGRAM_COMMON_SRCS)) $(ULIB) $(PROGRAM_LDS
 $(call uobjs,$(2) $(PROGRAM_COMMON_SRCS)): USER_CFLAGS += $(PROGRAM_CFLAGS)
 endef
 
-CORE_TESTS_SRCS := $(sort $(wildcard programs/core-tests/*.c))
+CORE_TESTS_SRCS := $(sort $(wildcard programs/core-tests/*.c)) programs/common/testkit.c
 $(eval $(call guest_program,core-tests,$(CORE_TESTS_SRCS)))
-$(eval $(call guest_program,microbench,programs/microbench/microbench.c))
+$(eval $(call guest_program,microbench,programs/microbench/microbench.c \
+	programs/microbench/ipc.c programs/common/testkit.c))
 STRESS_TESTS_SRCS := $(sort $(wildcard programs/stress-tests/*.c)) programs/common/testkit.c
 $(eval $(call guest_program,stress-tests,$(STRESS_TESTS_SRCS)))
 SYSCALL_FUZZ_SRCS := programs/syscall-fuzz/fuzz.c programs/common/testkit.c

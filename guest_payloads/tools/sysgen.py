@@ -78,6 +78,9 @@ TYPES: dict[str, bool] = {
     "zx_clock_t": True,
     "zx_port_packet_t": False,
     "zx_system_powerctl_arg_t": False,
+    # Sockets, futexes, channel_call
+    "zx_futex_t": True,
+    "zx_channel_call_args_t": False,
 }
 TYPE_HEADERS = {
     "zx_system_powerctl_arg_t": "zircon/syscalls/system.h",

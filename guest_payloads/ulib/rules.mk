@@ -44,6 +44,7 @@ $(OUT)/uobj/%.o: %.S $(USER_MAKE_DEPS) | $(SYSGEN_STAMP)
 ULIB := $(OUT)/libulib.a
 ULIB_SRCS := ulib/arch/$(ARCH)/start.S ulib/crt.c ulib/stdio.c ulib/ktap.c ulib/processargs.c \
 	lib/string.c lib/printf.c
+ULIB_SRCS += ulib/sync.c  # zhb/sync.h: futex mutex and condition variable
 ULIB_THUNKS := $(OUT)/gen/ulib/vdso-thunks.S
 ULIB_OBJS := $(call uobjs,$(ULIB_SRCS)) $(OUT)/uobj/gen/vdso-thunks.o
 

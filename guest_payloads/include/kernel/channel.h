@@ -68,3 +68,17 @@ void channel_msg_free(struct channel_msg *msg, bool handles_moved);
 zx_status_t channel_read(struct kobject *ch, uint32_t options, void *bytes, uint32_t bytes_cap,
                          struct msg_handle *handles, uint32_t handles_cap, uint32_t *actual_bytes,
                          uint32_t *actual_handles);
+
+// zx_channel_call: writes bytes (num_bytes >= 4; the kernel puts a fresh txid in the first four
+// bytes) with the handles in transit to ch's peer, then blocks until the reply with that txid
+// arrives (delivered to this call instead of the queue), the deadline passes or the thread is
+// killed. *sent tells whether the message (and with it the handles) went out; if not, the
+// handles stay the caller's. On ZX_OK *reply is the caller's. ZX_ERR_INVALID_ARGS (fewer than 4
+// bytes), ZX_ERR_OUT_OF_RANGE, ZX_ERR_NOT_SUPPORTED, ZX_ERR_NO_MEMORY, ZX_ERR_PEER_CLOSED
+// (before sending, or either endpoint closed while waiting), ZX_ERR_TIMED_OUT,
+// ZX_ERR_INTERNAL_INTR_KILLED.
+zx_status_t channel_call(struct kobject *ch, void *bytes, uint32_t num_bytes,
+                         const struct msg_handle *handles, uint32_t num_handles,
+                         zx_time_t deadline, bool *sent, struct channel_msg **reply);
+uint32_t channel_msg_num_bytes(const struct channel_msg *msg);
+uint32_t channel_msg_num_handles(const struct channel_msg *msg);

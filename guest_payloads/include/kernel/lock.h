@@ -22,7 +22,9 @@
 //   LOCK_RANK_JOB_TREE      the job/process tree (one global mutex)
 //   LOCK_RANK_PROCESS       one process's state and thread list
 //   LOCK_RANK_CHANNEL       one channel pair (shared by both endpoints)
+//   LOCK_RANK_SOCKET        one socket pair (shared by both endpoints; user copies under it)
 //   LOCK_RANK_HANDLE_TABLE  one process's handle table
+//   LOCK_RANK_FUTEX         one process's futex table (held across the read of *value_ptr)
 //   LOCK_RANK_ASPACE        one address space: its VMAR tree, mappings and page tables
 //   LOCK_RANK_VMO           one VMO: size, pages[], mapping count
 //   (spinlocks: heap, pmm, koid counter; then the thread lock, which also guards ports,
@@ -48,7 +50,9 @@ enum lock_rank {
     LOCK_RANK_JOB_TREE = 10,
     LOCK_RANK_PROCESS = 20,
     LOCK_RANK_CHANNEL = 30,
+    LOCK_RANK_SOCKET = 35,
     LOCK_RANK_HANDLE_TABLE = 40,
+    LOCK_RANK_FUTEX = 45,
     LOCK_RANK_ASPACE = 50,
     LOCK_RANK_VMO = 60,
 };

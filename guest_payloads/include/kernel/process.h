@@ -21,6 +21,7 @@
 #include <zircon/syscalls/object.h>
 #include <zircon/types.h>
 
+#include <kernel/futex.h>
 #include <kernel/handle.h>
 #include <kernel/object.h>
 
@@ -49,6 +50,7 @@ struct process {
     int64_t return_code;          // valid once DEAD
     zx_time_t start_time;         // when its first thread started
     struct process *next_live;    // list of processes not yet DEAD (process.c)
+    struct futex_table futexes;   // threads waiting on futexes (kernel/object/futex.c)
 };
 
 struct uthread {

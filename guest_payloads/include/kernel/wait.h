@@ -19,12 +19,22 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <kernel/object.h>
 #include <zircon/types.h>
 
 struct handle_table;
 struct thread;
+
+// thread_block's deadline for a Zircon deadline: ZX_TIME_INFINITE never comes, one at or
+// before 0 has passed.
+static inline uint64_t thread_deadline(zx_time_t deadline) {
+    if (deadline == ZX_TIME_INFINITE) {
+        return UINT64_MAX;  // THREAD_DEADLINE_INFINITE
+    }
+    return deadline <= 0 ? 0 : (uint64_t)deadline;
+}
 
 struct kwaiter {
     struct kwaiter *next;  // on obj->waiters

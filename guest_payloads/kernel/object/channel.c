@@ -20,6 +20,8 @@
 #include <kernel/handle.h>
 #include <kernel/heap.h>
 #include <kernel/lock.h>
+#include <kernel/thread.h>
+#include <kernel/wait.h>
 #include <lib/string.h>
 
 struct channel_msg {
@@ -35,13 +37,35 @@ struct channel_shared {
     uint32_t endpoints;  // endpoints not yet destroyed (atomic)
 };
 
+// A thread in zx_channel_call on this endpoint, waiting for the reply with its txid (a node on
+// the caller's kernel stack).
+struct channel_caller {
+    struct channel_caller *next;
+    zx_txid_t txid;
+    struct thread *thread;
+    struct channel_msg *reply;  // delivered here instead of the queue
+    bool link_cut;              // either endpoint closed: no reply can come
+};
+
 struct channel {
     struct kobject obj;    // type ZX_OBJ_TYPE_CHANNEL
     struct channel_shared *shared;
     struct channel *peer;  // a reference; NULL once either endpoint is closed
     struct channel_msg *head, *tail;
+    struct channel_caller *callers;  // zx_channel_call()s in progress on this endpoint
+    uint32_t next_txid;
     bool closed;  // this endpoint's last handle is gone
 };
+
+// Every call in progress on `ch` ends with PEER_CLOSED (lock held).
+static void callers_cut(struct channel *ch) {
+    arch_irq_state_t irq = arch_irq_save();
+    for (struct channel_caller *c = ch->callers; c != NULL; c = c->next) {
+        c->link_cut = true;
+        thread_wake(c->thread);
+    }
+    arch_irq_restore(irq);
+}
 
 static void *msg_byte_area(struct channel_msg *msg) {
     return &msg->handles[msg->num_handles];
@@ -107,7 +131,9 @@ static void channel_on_last_handle(struct kobject *obj) {
         back = peer->peer;  // == ch: the peer's reference on us
         peer->peer = NULL;
         kobject_signal(&peer->obj, ZX_CHANNEL_WRITABLE, ZX_CHANNEL_PEER_CLOSED);
+        callers_cut(peer);
     }
+    callers_cut(ch);
     kobject_signal(obj, ZX_CHANNEL_READABLE | ZX_CHANNEL_WRITABLE, 0);
     mutex_unlock(&ch->shared->lock);
     if (peer != NULL) {
@@ -167,9 +193,55 @@ zx_status_t channel_create(uint32_t options, struct kobject **out0, struct kobje
     return ZX_OK;
 }
 
-zx_status_t channel_write(struct kobject *obj, const void *bytes, uint32_t num_bytes,
-                          const struct msg_handle *handles, uint32_t num_handles) {
-    struct channel *ch = (struct channel *)obj;
+// A new message holding a copy of the bytes and the handles in transit; NULL without memory.
+static struct channel_msg *msg_alloc(const void *bytes, uint32_t num_bytes,
+                                     const struct msg_handle *handles, uint32_t num_handles) {
+    struct channel_msg *msg =
+        kmalloc(sizeof(*msg) + num_handles * sizeof(struct msg_handle) + num_bytes + 1);
+    if (msg == NULL) {
+        return NULL;
+    }
+    msg->next = NULL;
+    msg->num_bytes = num_bytes;
+    msg->num_handles = num_handles;
+    memcpy(msg->handles, handles, num_handles * sizeof(struct msg_handle));
+    memcpy(msg_byte_area(msg), bytes, num_bytes);
+    return msg;
+}
+
+static zx_txid_t msg_txid(const struct channel_msg *msg) {
+    zx_txid_t txid = 0;
+    if (msg->num_bytes >= sizeof(txid)) {
+        memcpy(&txid, channel_msg_bytes(msg), sizeof(txid));
+    }
+    return txid;
+}
+
+// Hands `msg` to the zx_channel_call waiting on `rx` for its txid, or queues it (lock held).
+static void deliver(struct channel *rx, struct channel_msg *msg) {
+    if (msg->num_bytes >= sizeof(zx_txid_t)) {
+        zx_txid_t txid = msg_txid(msg);
+        for (struct channel_caller *c = rx->callers; c != NULL; c = c->next) {
+            if (c->txid == txid && c->reply == NULL) {
+                arch_irq_state_t irq = arch_irq_save();
+                c->reply = msg;
+                thread_wake(c->thread);
+                arch_irq_restore(irq);
+                return;
+            }
+        }
+    }
+    if (rx->tail != NULL) {
+        rx->tail->next = msg;
+    } else {
+        rx->head = msg;
+    }
+    rx->tail = msg;
+    kobject_signal(&rx->obj, 0, ZX_CHANNEL_READABLE);
+}
+
+static zx_status_t msg_check(const struct kobject *obj, uint32_t num_bytes,
+                             const struct msg_handle *handles, uint32_t num_handles) {
     if (num_bytes > ZX_CHANNEL_MAX_MSG_BYTES || num_handles > ZX_CHANNEL_MAX_MSG_HANDLES) {
         return ZX_ERR_OUT_OF_RANGE;
     }
@@ -178,33 +250,113 @@ zx_status_t channel_write(struct kobject *obj, const void *bytes, uint32_t num_b
             return ZX_ERR_NOT_SUPPORTED;
         }
     }
-    struct channel_msg *msg =
-        kmalloc(sizeof(*msg) + num_handles * sizeof(struct msg_handle) + num_bytes + 1);
+    return ZX_OK;
+}
+
+static zx_txid_t txid_alloc(struct channel *ch);
+
+// Checks and queues a message on ch's peer, or hands it to a call waiting there. With `me` (a
+// zx_channel_call), the message gets a fresh txid and `me` is registered for the reply. On
+// ZX_OK the pair's lock is still held (the caller releases it); on error it is not, and the
+// handles stay the caller's.
+static zx_status_t send_locked(struct channel *ch, const void *bytes, uint32_t num_bytes,
+                               const struct msg_handle *handles, uint32_t num_handles,
+                               struct channel_caller *me) {
+    zx_status_t status = msg_check(&ch->obj, num_bytes, handles, num_handles);
+    if (status != ZX_OK) {
+        return status;
+    }
+    struct channel_msg *msg = msg_alloc(bytes, num_bytes, handles, num_handles);
     if (msg == NULL) {
         return ZX_ERR_NO_MEMORY;
     }
-    msg->next = NULL;
-    msg->num_bytes = num_bytes;
-    msg->num_handles = num_handles;
-    memcpy(msg->handles, handles, num_handles * sizeof(struct msg_handle));
-    memcpy(msg_byte_area(msg), bytes, num_bytes);
-
     mutex_lock(&ch->shared->lock);
     struct channel *peer = ch->peer;
     if (peer == NULL) {
         mutex_unlock(&ch->shared->lock);
-        kfree(msg);  // the handles stay the caller's
+        kfree(msg);
         return ZX_ERR_PEER_CLOSED;
     }
-    if (peer->tail != NULL) {
-        peer->tail->next = msg;
-    } else {
-        peer->head = msg;
+    if (me != NULL) {
+        me->txid = txid_alloc(ch);
+        memcpy(msg_byte_area(msg), &me->txid, sizeof(me->txid));
+        me->next = ch->callers;
+        ch->callers = me;
     }
-    peer->tail = msg;
-    kobject_signal(&peer->obj, 0, ZX_CHANNEL_READABLE);
-    mutex_unlock(&ch->shared->lock);
+    deliver(peer, msg);
     return ZX_OK;
+}
+
+zx_status_t channel_write(struct kobject *obj, const void *bytes, uint32_t num_bytes,
+                          const struct msg_handle *handles, uint32_t num_handles) {
+    struct channel *ch = (struct channel *)obj;
+    zx_status_t status = send_locked(ch, bytes, num_bytes, handles, num_handles, NULL);
+    if (status == ZX_OK) {
+        mutex_unlock(&ch->shared->lock);
+    }
+    return status;
+}
+
+// A txid in [0x80000000, 0xffffffff] no call in progress on `ch` uses (lock held).
+static zx_txid_t txid_alloc(struct channel *ch) {
+    for (;;) {
+        zx_txid_t txid = 0x80000000u | (ch->next_txid++ & 0x7fffffffu);
+        bool used = false;
+        for (struct channel_caller *c = ch->callers; c != NULL; c = c->next) {
+            used |= c->txid == txid;
+        }
+        if (!used) {
+            return txid;
+        }
+    }
+}
+
+static void caller_unlink(struct channel *ch, struct channel_caller *me) {
+    for (struct channel_caller **link = &ch->callers; *link != NULL; link = &(*link)->next) {
+        if (*link == me) {
+            *link = me->next;
+            return;
+        }
+    }
+}
+
+zx_status_t channel_call(struct kobject *obj, void *bytes, uint32_t num_bytes,
+                         const struct msg_handle *handles, uint32_t num_handles,
+                         zx_time_t deadline, bool *sent, struct channel_msg **reply) {
+    struct channel *ch = (struct channel *)obj;
+    *sent = false;
+    *reply = NULL;
+    if (num_bytes < sizeof(zx_txid_t)) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    struct channel_caller me = {.thread = thread_current()};
+    zx_status_t status = send_locked(ch, bytes, num_bytes, handles, num_handles, &me);
+    if (status != ZX_OK) {
+        return status;
+    }
+    *sent = true;
+    arch_irq_state_t irq = arch_irq_save();
+    mutex_unlock(&ch->shared->lock);  // interrupts stay masked: the reply cannot slip by
+    while (me.reply == NULL && !me.link_cut && status == ZX_OK) {
+        status = thread_block(thread_deadline(deadline));
+    }
+    arch_irq_restore(irq);
+    mutex_lock(&ch->shared->lock);
+    caller_unlink(ch, &me);  // a reply arriving from now on goes to the queue
+    mutex_unlock(&ch->shared->lock);
+    if (me.reply != NULL) {
+        *reply = me.reply;
+        return ZX_OK;
+    }
+    return me.link_cut ? ZX_ERR_PEER_CLOSED : status;
+}
+
+uint32_t channel_msg_num_bytes(const struct channel_msg *msg) {
+    return msg->num_bytes;
+}
+
+uint32_t channel_msg_num_handles(const struct channel_msg *msg) {
+    return msg->num_handles;
 }
 
 // Unlinks the first message (interrupts masked, queue non-empty).

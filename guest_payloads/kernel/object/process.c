@@ -115,6 +115,7 @@ zx_status_t process_create(struct job *job, const char *name, size_t name_len,
     kobject_init(&p->obj, ZX_OBJ_TYPE_PROCESS, &process_ops);
     kobject_set_name(&p->obj, name, name_len);
     handle_table_init(&p->handles, job);
+    futex_table_init(&p->futexes);
     p->handles.on_policy_kill = process_policy_kill;
     kobject_ref(&job->obj);
     p->job = job;

@@ -47,15 +47,6 @@ static void waiter_unlink(struct kwaiter *w) {
     }
 }
 
-// thread_block's deadline for a Zircon deadline: ZX_TIME_INFINITE never comes, one at or
-// before 0 has passed.
-static uint64_t wait_deadline(zx_time_t deadline) {
-    if (deadline == ZX_TIME_INFINITE) {
-        return THREAD_DEADLINE_INFINITE;
-    }
-    return deadline <= 0 ? 0 : (uint64_t)deadline;
-}
-
 // True (and observed[] filled) if any object already satisfies its mask; interrupts masked.
 static bool wait_satisfied(struct kobject *const *objs, const zx_signals_t *want,
                            zx_signals_t *observed, size_t n) {
@@ -87,7 +78,7 @@ zx_status_t object_wait_handles(const struct handle_table *ht, const zx_handle_t
         return ZX_ERR_OUT_OF_RANGE;
     }
     struct kwaiter waiters[ZX_WAIT_MANY_MAX_ITEMS];
-    uint64_t until = wait_deadline(deadline);
+    uint64_t until = thread_deadline(deadline);
     if (n == 0) {  // nothing can wake it: a sleep until the deadline, as in Zircon
         zx_status_t status = thread_sleep_until(until);
         return status == ZX_OK ? ZX_ERR_TIMED_OUT : status;

@@ -141,7 +141,8 @@ static void info_handle_basic(struct kobject *obj, zx_rights_t rights,
 // True for the topics kobject_ops.get_info answers.
 static bool info_topic_is_typed(uint32_t topic) {
     return topic == ZX_INFO_PROCESS || topic == ZX_INFO_THREAD || topic == ZX_INFO_VMAR ||
-           topic == ZX_INFO_VMO || topic == ZX_INFO_TIMER;
+           topic == ZX_INFO_VMO || topic == ZX_INFO_TIMER ||
+           topic == ZX_INFO_SOCKET;
 }
 
 // The topics answered here for any object (HANDLE_COUNT) or any process (HANDLE_STATS); they

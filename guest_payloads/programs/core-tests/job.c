@@ -21,10 +21,9 @@ int policy_child(void) {
     return -status;
 }
 
-// Runs the policy child in `job`; its return code, or INT64_MIN if it could not run.
-static int64_t run_policy_child(zx_handle_t job) {
+int64_t run_policy_child_mode(zx_handle_t job, const char *mode) {
     zx_handle_t proc;
-    if (!KTAP_EXPECT_OK(spawn_from_bootfs(job, SELF_PATH, POLICY_CHILD_ARG, &proc))) {
+    if (!KTAP_EXPECT_OK(spawn_from_bootfs(job, SELF_PATH, mode, &proc))) {
         return INT64_MIN;
     }
     int64_t code = INT64_MIN;
@@ -34,6 +33,11 @@ static int64_t run_policy_child(zx_handle_t job) {
     zx_task_kill(proc);
     zx_handle_close(proc);
     return code;
+}
+
+// Runs the policy child in `job`; its return code, or INT64_MIN if it could not run.
+static int64_t run_policy_child(zx_handle_t job) {
+    return run_policy_child_mode(job, POLICY_CHILD_ARG);
 }
 
 KTAP_CASE(job_policy_denies_new_process) {

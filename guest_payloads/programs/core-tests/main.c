@@ -13,5 +13,8 @@ int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], POLICY_CHILD_ARG) == 0) {
         return policy_child();
     }
+    if (argc > 1 && strcmp(argv[1], POLICY_CHILD_SOCKET_ARG) == 0) {
+        return policy_child_socket();
+    }
     return ktap_main("core-tests");
 }

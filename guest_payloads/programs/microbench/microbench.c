@@ -7,6 +7,7 @@
 //                         through its own vDSO mapping + wait for ZX_PROCESS_TERMINATED
 //   channel_round_trip    zx_channel_write of 64 bytes on one end + zx_channel_read on the other
 //   port_queue_wait       zx_port_queue of a user packet + zx_port_wait taking it (one thread)
+//   futex_round_trip, socket_round_trip, channel_call_round_trip: see ipc.c
 //
 // scripts/bench_boot collects these lines. Exits 0 unless an operation fails (then prints
 // "microbench: error: ..." and exits 1).
@@ -16,6 +17,7 @@
 
 #include "child.h"
 #include "machine-code.h"
+#include "microbench.h"
 
 ZHB_DECLARE_VDSO_OFFSET(zx_process_exit);
 
@@ -25,13 +27,13 @@ ZHB_DECLARE_VDSO_OFFSET(zx_process_exit);
 #define PORT_ITERATIONS 2000
 #define CHILD_WAIT_MS 5000
 
-static void report(const char *name, zx_time_t start, int iterations) {
+void bench_report(const char *name, zx_time_t start, int iterations) {
     zx_duration_t total = zx_clock_get_monotonic() - start;
     printf("microbench: %s %lld ns (%d iterations)\n", name, (long long)(total / iterations),
            iterations);
 }
 
-static int fail(const char *what, zx_status_t status) {
+int bench_fail(const char *what, zx_status_t status) {
     printf("microbench: error: %s failed (status %d)\n", what, status);
     return 1;
 }
@@ -54,7 +56,7 @@ static int port_queue_wait(void) {
     zx_handle_t port;
     zx_status_t status = zx_port_create(0, &port);
     if (status != ZX_OK) {
-        return fail("zx_port_create", status);
+        return bench_fail("zx_port_create", status);
     }
     zx_port_packet_t packet = {.key = 1};
     zx_time_t start = zx_clock_get_monotonic();
@@ -66,9 +68,9 @@ static int port_queue_wait(void) {
     }
     zx_handle_close(port);
     if (status != ZX_OK) {
-        return fail("port_queue_wait", status);
+        return bench_fail("port_queue_wait", status);
     }
-    report("port_queue_wait", start, PORT_ITERATIONS);
+    bench_report("port_queue_wait", start, PORT_ITERATIONS);
     return 0;
 }
 
@@ -77,22 +79,22 @@ int main(void) {
     for (int i = 0; i < NULL_SYSCALL_ITERATIONS; i++) {
         zx_handle_close(ZX_HANDLE_INVALID);
     }
-    report("null_syscall", start, NULL_SYSCALL_ITERATIONS);
+    bench_report("null_syscall", start, NULL_SYSCALL_ITERATIONS);
 
     start = zx_clock_get_monotonic();
     for (int i = 0; i < PROCESS_ITERATIONS; i++) {
         zx_status_t status = one_process();
         if (status != ZX_OK) {
-            return fail("process_lifecycle", status);
+            return bench_fail("process_lifecycle", status);
         }
     }
-    report("process_lifecycle", start, PROCESS_ITERATIONS);
+    bench_report("process_lifecycle", start, PROCESS_ITERATIONS);
 
     zx_handle_t a;
     zx_handle_t b;
     zx_status_t status = zx_channel_create(0, &a, &b);
     if (status != ZX_OK) {
-        return fail("zx_channel_create", status);
+        return bench_fail("zx_channel_create", status);
     }
     uint8_t buf[64] = {0};
     start = zx_clock_get_monotonic();
@@ -105,10 +107,14 @@ int main(void) {
         }
     }
     if (status != ZX_OK) {
-        return fail("channel_round_trip", status);
+        return bench_fail("channel_round_trip", status);
     }
-    report("channel_round_trip", start, CHANNEL_ITERATIONS);
+    bench_report("channel_round_trip", start, CHANNEL_ITERATIONS);
     zx_handle_close(a);
     zx_handle_close(b);
-    return port_queue_wait();
+    int status_port = port_queue_wait();
+    if (status_port != 0) {
+        return status_port;
+    }
+    return bench_ipc();
 }

@@ -213,3 +213,41 @@ typedef struct zx_cpu_set {
 #define ZX_TIMER_SLACK_CENTER ((uint32_t)0u)  // deadline - slack .. deadline + slack
 #define ZX_TIMER_SLACK_EARLY ((uint32_t)1u)   // deadline - slack .. deadline
 #define ZX_TIMER_SLACK_LATE ((uint32_t)2u)    // deadline .. deadline + slack
+
+// ---- Sockets, futexes, channel_call ---------------------------------------------------------
+// Futexes: a 32-bit word of user memory, aligned to sizeof(zx_futex_t).
+typedef int32_t zx_futex_t;
+
+// zx_channel_call(): the first four bytes of both messages are the transaction id.
+typedef uint32_t zx_txid_t;
+
+typedef struct zx_channel_call_args {
+    const void *wr_bytes;
+    const zx_handle_t *wr_handles;
+    void *rd_bytes;
+    zx_handle_t *rd_handles;
+    uint32_t wr_num_bytes;
+    uint32_t wr_num_handles;
+    uint32_t rd_num_bytes;
+    uint32_t rd_num_handles;
+} zx_channel_call_args_t;
+
+// Socket signals.
+#define ZX_SOCKET_READABLE __ZX_OBJECT_READABLE
+#define ZX_SOCKET_WRITABLE __ZX_OBJECT_WRITABLE
+#define ZX_SOCKET_PEER_CLOSED __ZX_OBJECT_PEER_CLOSED
+#define ZX_SOCKET_PEER_WRITE_DISABLED __ZX_OBJECT_SIGNAL_4
+#define ZX_SOCKET_WRITE_DISABLED __ZX_OBJECT_SIGNAL_5
+#define ZX_SOCKET_READ_THRESHOLD ((zx_signals_t)1u << 10)
+#define ZX_SOCKET_WRITE_THRESHOLD ((zx_signals_t)1u << 11)
+
+// zx_socket_create() options.
+#define ZX_SOCKET_STREAM ((uint32_t)0u)
+#define ZX_SOCKET_DATAGRAM ((uint32_t)1u << 0)
+
+// zx_socket_read() options.
+#define ZX_SOCKET_PEEK ((uint32_t)1u << 3)
+
+// zx_socket_set_disposition() values.
+#define ZX_SOCKET_DISPOSITION_WRITE_DISABLED ((uint32_t)1u << 0)
+#define ZX_SOCKET_DISPOSITION_WRITE_ENABLED ((uint32_t)1u << 1)

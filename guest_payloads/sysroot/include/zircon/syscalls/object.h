@@ -178,3 +178,14 @@ typedef struct zx_info_timer {
 // ZX_PROP_EXCEPTION_STRATEGY values.
 #define ZX_EXCEPTION_STRATEGY_FIRST_CHANCE 0u
 #define ZX_EXCEPTION_STRATEGY_SECOND_CHANCE 1u
+
+// ---- ZX_INFO_SOCKET ------------------------------------------------------------------------
+typedef struct zx_info_socket {
+    uint32_t options;         // the options the socket was created with
+    uint32_t padding1;
+    size_t rx_buf_max;        // bytes the receive buffer can hold
+    size_t rx_buf_size;       // bytes in the receive buffer
+    size_t rx_buf_available;  // bytes a read would return now (the first datagram's size)
+    size_t tx_buf_max;        // the peer's receive buffer: what writes can fill
+    size_t tx_buf_size;       // bytes in it
+} zx_info_socket_t;

@@ -1,0 +1,11 @@
+// Shared by the microbench sources.
+#pragma once
+
+#include <zircon/types.h>
+
+// Prints "microbench: <name> <ns per iteration> ns (<iterations> iterations)".
+void bench_report(const char *name, zx_time_t start, int iterations);
+// Prints "microbench: error: <what> failed (status N)" and returns 1.
+int bench_fail(const char *what, zx_status_t status);
+// The futex, socket and channel_call rows (ipc.c): 0, or bench_fail's 1.
+int bench_ipc(void);
