@@ -97,6 +97,7 @@ ISSUE_SYSCALLS |= {
     "timer_create",
     "timer_set",
     "timer_cancel",
+}
 # ---- Sockets, futexes, channel_call (issue 8)
 ISSUE_SYSCALLS |= {
     "futex_wait",
@@ -185,6 +186,7 @@ ZIRCON_PROTOTYPES += [
     "zx_status_t zx_timer_create(uint32_t options, zx_clock_t clock_id, zx_handle_t *out)",
     "zx_status_t zx_timer_set(zx_handle_t handle, zx_time_t deadline, zx_duration_t slack)",
     "zx_status_t zx_timer_cancel(zx_handle_t handle)",
+]
 # ---- Sockets, futexes, channel_call (issue 8)
 ZIRCON_PROTOTYPES += [
     ("zx_status_t zx_futex_wait(const zx_futex_t *value_ptr, zx_futex_t current_value, "

@@ -331,7 +331,10 @@ static bool test_blocked_thread_state(void) {
         diag("call %zu returned %d after %llu ticks", i, b.status,
              (unsigned long long)(b.done_tick - tick));
         check(b.status == ZX_OK);
-        check(b.done_tick - tick <= (cases[i].call == CALL_NANOSLEEP ? 2u : 1u));
+        // Two ticks of slack beyond the bound: a vCPU thread the host descheduled sees several
+        // ticks fall due at once (TCG on a loaded host). A wait the wake-up missed would still
+        // run to its infinite deadline.
+        check(b.done_tick - tick <= (cases[i].call == CALL_NANOSLEEP ? 2u : 1u) + 2u);
     }
     check(kobject_live_count() == live);
     return true;
