@@ -73,6 +73,11 @@ struct uthread *uthread_current(void);
 // the one reference. Job policy (ZX_POL_NEW_PROCESS) is checked by the syscall, not here.
 zx_status_t process_create(struct job *job, const char *name, size_t name_len,
                            struct process **out);
+// process_create that also gives a new reference to the root VMAR in *root_out, taken before
+// the process is visible to a job kill (which can end it, and its aspace, at once).
+struct vmar;
+zx_status_t process_create_etc(struct job *job, const char *name, size_t name_len,
+                               struct process **out, struct vmar **root_out);
 // Creates a thread of `p` in state NEW.
 zx_status_t uthread_create(struct process *p, const char *name, size_t name_len,
                            struct uthread **out);

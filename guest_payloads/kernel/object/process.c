@@ -97,6 +97,11 @@ static void process_policy_kill(struct handle_table *ht) {
 
 zx_status_t process_create(struct job *job, const char *name, size_t name_len,
                            struct process **out) {
+    return process_create_etc(job, name, name_len, out, NULL);
+}
+
+zx_status_t process_create_etc(struct job *job, const char *name, size_t name_len,
+                               struct process **out, struct vmar **root_out) {
     zx_status_t alive = job_check_alive(job);  // no new processes in a killed job
     if (alive != ZX_OK) {
         return alive;
@@ -112,16 +117,29 @@ zx_status_t process_create(struct job *job, const char *name, size_t name_len,
         kfree(p);
         return st;
     }
+    // The job's liveness is checked again, and the process joins the job and the live list,
+    // in one step under the thread lock: a job kill (which marks the job killed and then kills
+    // what is on the live list) cannot run between the check and the link and miss it.
+    arch_irq_state_t s = arch_irq_save();
+    if (job->killed) {
+        arch_irq_restore(s);
+        vm_aspace_destroy(p->aspace);
+        kfree(p);
+        return ZX_ERR_BAD_STATE;
+    }
     kobject_init(&p->obj, ZX_OBJ_TYPE_PROCESS, &process_ops);
     kobject_set_name(&p->obj, name, name_len);
     handle_table_init(&p->handles, job);
-    futex_table_init(&p->futexes);
     p->handles.on_policy_kill = process_policy_kill;
     kobject_ref(&job->obj);
     p->job = job;
     job_add_process(job);
     p->state = PROCESS_STATE_INITIAL;
-    arch_irq_state_t s = arch_irq_save();
+    if (root_out != NULL) {
+        // Taken before the process is visible: a job kill may end it (and its aspace) at once.
+        *root_out = p->aspace->root;
+        kobject_ref(&(*root_out)->obj);
+    }
     p->next_live = live;
     live = p;
     arch_irq_restore(s);

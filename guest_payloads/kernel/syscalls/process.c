@@ -26,8 +26,9 @@ zx_status_t sys_process_create(zx_handle_t job, user_in_ptr_t name, size_t name_
         st = job_policy_enforce(&process_current()->handles, ZX_POL_NEW_PROCESS);
     }
     struct process *p = NULL;
+    struct vmar *root = NULL;
     if (st == ZX_OK) {
-        st = process_create(job_from_kobject(jobj), kname, len, &p);
+        st = process_create_etc(job_from_kobject(jobj), kname, len, &p, &root);
     }
     kobject_unref(jobj);
     if (st != ZX_OK) {
@@ -41,7 +42,7 @@ zx_status_t sys_process_create(zx_handle_t job, user_in_ptr_t name, size_t name_
     zx_handle_t ph, vh;
     st = handle_table_add(ht, &p->obj, ZX_DEFAULT_PROCESS_RIGHTS, &ph);
     if (st == ZX_OK) {
-        st = handle_table_add(ht, &p->aspace->root->obj, vmar_rights, &vh);
+        st = handle_table_add(ht, &root->obj, vmar_rights, &vh);
         if (st != ZX_OK) {
             (void)handle_table_close(ht, ph);
         }
@@ -52,6 +53,7 @@ zx_status_t sys_process_create(zx_handle_t job, user_in_ptr_t name, size_t name_
         (void)handle_table_close(ht, ph);
         st = ZX_ERR_INVALID_ARGS;
     }
+    kobject_unref(&root->obj);
     kobject_unref(&p->obj);
     return st;
 }

@@ -62,21 +62,43 @@ static void syscall_loop(void *arg) {
     }
 }
 
-// A thread of ours busy in a loop of syscalls (channel write/read with handles, VMO I/O) is
-// killed at a random moment: it dies and the kernel goes on.
+// Rounds of kill_thread_mid_syscalls one child process runs. A killed thread leaks the handles
+// it held (nobody can close them for it), so the rounds run in batches, each in a child of
+// its own whose handle table dies with it; a long run would otherwise fill ours.
+#define KILL_BATCH 50
+
+// The child of kill_thread_mid_syscalls: KILL_BATCH rounds; 0 when every kill and join
+// worked, else the round's step that failed (1-3).
+int child_kill_threads(void) {
+    for (int round = 0; round < KILL_BATCH; round++) {
+        struct tk_thread t;
+        if (tk_thread_start(&t, "busy", syscall_loop, NULL) != ZX_OK) {
+            return 1;
+        }
+        zx_nanosleep(zx_deadline_after(ZX_USEC(300 * (round % 11))));
+        if (zx_task_kill(t.handle) != ZX_OK) {
+            return 2;
+        }
+        if (wait_ms(t.handle, ZX_THREAD_TERMINATED, DEATH_MS) != ZX_OK) {
+            return 3;
+        }
+        tk_thread_join(&t, JOIN_MS);
+    }
+    return 0;
+}
+
+// A thread busy in a loop of syscalls (channel write/read with handles, VMO I/O) is killed at
+// a random moment by another thread of its process: it dies and the kernel goes on.
 KTAP_CASE(kill_thread_mid_syscalls) {
     zx_time_t deadline = tk_round_deadline();
-    int rounds = 0;
+    int batches = 0;
     do {
-        struct tk_thread t;
-        KTAP_ASSERT_OK(tk_thread_start(&t, "busy", syscall_loop, NULL));
-        zx_nanosleep(zx_deadline_after(ZX_USEC(300 * (rounds % 11))));
-        KTAP_EXPECT_OK(zx_task_kill(t.handle));
-        KTAP_EXPECT_OK(wait_ms(t.handle, ZX_THREAD_TERMINATED, DEATH_MS));
-        tk_thread_join(&t, JOIN_MS);
-        rounds++;
+        int64_t code = -1;
+        KTAP_EXPECT_OK(stress_run_child("kill-threads", JOIN_MS * 3, &code));
+        KTAP_EXPECT_EQ(code, 0);
+        batches++;
     } while (tk_before(deadline));
-    ktap_diag("%d busy threads killed", rounds);
+    ktap_diag("%d busy threads killed", batches * KILL_BATCH);
     STRESS_KERNEL_SANE();
 }
 

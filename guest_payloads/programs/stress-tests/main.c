@@ -74,6 +74,9 @@ int main(int argc, char **argv) {
         if (strcmp(mode, "deep-vmar") == 0) {
             return child_deep_vmar();
         }
+        if (strcmp(mode, "kill-threads") == 0) {
+            return child_kill_threads();
+        }
         if (strcmp(mode, "churn") == 0) {
             return child_churn();
         }

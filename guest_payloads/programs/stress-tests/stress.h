@@ -38,4 +38,5 @@ zx_status_t stress_round(const stress_worker *workers, int n, void *arg, volatil
 // Child modes (return the child's exit status).
 int child_deep_vmar(void);
 int child_churn(void);
+int child_kill_threads(void);
 int child_resize_map(void);
