@@ -3,11 +3,15 @@ test that builds the initramfs from the cached packages (skipped when they are n
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import re
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -123,3 +127,32 @@ def test_cached_initramfs_builds(profile: lb.Profile, tmp_path: Path) -> None:
     assert set(names) == {"dev", "dev/console", "init", "exit0"}
     assert names["init"].data.startswith(b"\x7fELF")
     assert names["dev/console"].rdev == (5, 1)
+
+
+def _load_bench_boot(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """scripts/bench_boot as a module (registered in sys.modules while the test runs, as its
+    dataclasses need)."""
+    loader = importlib.machinery.SourceFileLoader("bench_boot", str(lb.REPO / "scripts" /
+                                                                     "bench_boot"))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_boot", module)
+    loader.exec_module(module)
+    return module
+
+
+def test_bench_boot_skips_the_column_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench_boot = _load_bench_boot(monkeypatch)
+
+    def unavailable(profile: lb.Profile) -> lb.BootImage:
+        raise lb.LinuxUnavailable(f"no Linux kernel cached for {profile.name}\nmore detail")
+
+    monkeypatch.setattr(bench_boot, "cached_image", unavailable)
+    assert bench_boot.linux_image(ARM64) is None
+    err = capsys.readouterr().err
+    assert err == "bench_boot: arm64: no Linux column: no Linux kernel cached for arm64\n"
+    bench_boot.print_linux_rows([ARM64], {"arm64": None}, {}, "tcg", 1.0)
+    assert capsys.readouterr().out == ""
