@@ -36,7 +36,7 @@ from harness.errors import HarnessError
 from harness.image import BootImage
 from harness.machine import DEFAULT_TIMEOUT_S, Machine
 from harness.outcome import FailurePattern, Outcome, Status
-from harness.profiles import Accel, Profile
+from harness.profiles import Accel, LinuxBaseline, Profile
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / "out" / "linux"
@@ -51,36 +51,15 @@ LINUX_PANIC = FailurePattern(
 )
 
 
-@dataclass(frozen=True)
-class LinuxTarget:
-    """How one profile's Linux baseline is fetched, built and booted."""
-
-    deb_arch: str
-    console: str
-    extra_cmdline: str
-    gcc: str
-    toolchain_packages: tuple[str, ...]
-    gzipped_kernel: bool
-
-
-TARGETS: dict[str, LinuxTarget] = {
-    "x86_64": LinuxTarget("amd64", "ttyS0", "", "gcc", ("gcc", "libc6-dev"), False),
-    "arm64": LinuxTarget(
-        "arm64", "ttyAMA0", "arm64.nopauth", "aarch64-linux-gnu-gcc",
-        ("gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"), True,
-    ),
-}
-
-
 class LinuxUnavailable(HarnessError):
     """The Linux baseline cannot be had (no package, no toolchain, not fetched)."""
 
 
-def target(profile: Profile) -> LinuxTarget:
-    try:
-        return TARGETS[profile.name]
-    except KeyError:
-        raise LinuxUnavailable(f"no Linux baseline for {profile.name}") from None
+def target(profile: Profile) -> LinuxBaseline:
+    """The profile's Linux baseline settings (LinuxUnavailable when it has none)."""
+    if profile.linux is None:
+        raise LinuxUnavailable(f"no Linux baseline for {profile.name}")
+    return profile.linux
 
 
 def cache_dir(profile: Profile, cache: Path = CACHE) -> Path:
