@@ -41,6 +41,21 @@ class ImageLayout:
 
 
 @dataclass(frozen=True)
+class LinuxBaseline:
+    """How bench_boot's Linux baseline (harness.linux_baseline) is fetched, built and booted."""
+
+    deb_arch: str
+    """Debian architecture of `linux-image-cloud-<deb_arch>`."""
+    console: str
+    extra_cmdline: str
+    gcc: str
+    """The C compiler building the static /init, and the Debian packages providing it."""
+    toolchain_packages: tuple[str, ...]
+    gzipped_kernel: bool
+    """The package's vmlinuz is a gzip'd Image that is decompressed for QEMU's -kernel."""
+
+
+@dataclass(frozen=True)
 class Profile:
     """QEMU settings and build facts for one guest architecture."""
 
@@ -63,6 +78,8 @@ class Profile:
     poweroff_file: str
     kvm_hosts: tuple[str, ...]
     """`platform.machine()` values of hosts on which KVM can run this guest."""
+    linux: LinuxBaseline | None = None
+    """The Linux baseline of scripts/bench_boot, None when there is none."""
 
     def cpu(self, accel: Accel) -> str:
         """The `-cpu` model to use under `accel`."""
@@ -85,6 +102,7 @@ X86_64 = Profile(
     kernel_file="kernel.bin",
     poweroff_file="poweroff.elf",
     kvm_hosts=("x86_64", "AMD64"),
+    linux=LinuxBaseline("amd64", "ttyS0", "", "gcc", ("gcc", "libc6-dev"), False),
 )
 
 ARM64 = Profile(
@@ -103,6 +121,10 @@ ARM64 = Profile(
     kernel_file="kernel.bin",
     poweroff_file="poweroff.bin",
     kvm_hosts=("aarch64", "arm64"),
+    linux=LinuxBaseline(
+        "arm64", "ttyAMA0", "arm64.nopauth", "aarch64-linux-gnu-gcc",
+        ("gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"), True,
+    ),
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (X86_64, ARM64)}

@@ -12,7 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 # Extension-less Python scripts, checked one mypy run each: mypy names every script
 # `__main__`, so two in one run collide.
-SCRIPTS = ("scripts/bench_boot", "scripts/bench_images")
+SCRIPTS = ("scripts/bench_boot", "scripts/bench_images", "scripts/linux_baseline")
 
 
 def run_tool(*args: str) -> subprocess.CompletedProcess[str]:
