@@ -189,8 +189,16 @@ static zx_handle_t unpack_bootfs(const struct bootstrap *boot, const uint8_t *zb
             fail(boot->power, text);
         }
     }
+    // Every program gets this VMO (PA_VMO_BOOTFS): read-only from here on, so no program (a
+    // fuzzer's random vmo_write included) can change the files the others are started from.
+    zx_handle_t ro;
+    status = zx_handle_replace(vmo, ZX_RIGHTS_BASIC | ZX_RIGHT_READ | ZX_RIGHT_MAP |
+                                        ZX_RIGHT_GET_PROPERTY, &ro);
+    if (status != ZX_OK) {
+        fail_status(boot->power, "making the BOOTFS VMO read-only", status);
+    }
     *image = out;
-    return vmo;
+    return ro;
 }
 
 void __zhb_start(zx_handle_t bootstrap, uintptr_t vdso_base) {
