@@ -169,7 +169,3 @@ void spin_unlock_irqrestore(spinlock_t *l, arch_irq_state_t state) {
     __atomic_store_n(&l->locked, 0u, __ATOMIC_RELEASE);
     arch_irq_restore(state);
 }
-
-bool spin_lock_held(const spinlock_t *l) {
-    return l->locked != 0;
-}

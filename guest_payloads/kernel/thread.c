@@ -81,8 +81,6 @@ static struct thread *zombies;  // detached DEAD threads, freed by reap_zombies(
 static struct thread_stats stats;
 static struct thread bootstrap_thread;
 
-#define THREAD_STACK_PAGES (THREAD_STACK_SIZE / PAGE_SIZE)
-
 static void run_queue_push(struct thread *t) {
     t->state = THREAD_READY;
     t->next = NULL;

@@ -23,6 +23,7 @@
 #include <arch/x86_64/cpu.h>
 #include <arch/x86_64/gdt.h>
 #include <arch/x86_64/iframe.h>
+#include <arch/x86_64/tss.h>
 #include <kernel/kstack.h>
 #include <kernel/panic.h>
 #include <kernel/platform.h>
@@ -45,16 +46,6 @@
 // RFLAGS bits `syscall` clears: TF, IF, DF, AC.
 #define X86_SYSCALL_FMASK ((1ull << 8) | (1ull << 9) | (1ull << 10) | (1ull << 18))
 
-struct x86_tss {
-    uint32_t reserved0;
-    uint64_t rsp0, rsp1, rsp2;
-    uint64_t reserved1;
-    uint64_t ist[7];
-    uint64_t reserved2;
-    uint16_t reserved3;
-    uint16_t iomap_base;
-} __attribute__((packed));
-_Static_assert(sizeof(struct x86_tss) == 104, "64-bit TSS layout");
 
 // What `syscall` leaves on the kernel stack (user.S), lowest address first.
 struct x86_syscall_frame {

@@ -98,7 +98,6 @@ typedef struct {
 // Masks interrupts and takes `l`; returns the interrupt state for spin_unlock_irqrestore.
 arch_irq_state_t spin_lock_irqsave(spinlock_t *l);
 void spin_unlock_irqrestore(spinlock_t *l, arch_irq_state_t state);
-bool spin_lock_held(const spinlock_t *l);
 
 // Per-thread bookkeeping of held mutexes (a field of struct thread).
 struct lock_stack {

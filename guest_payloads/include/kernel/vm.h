@@ -104,7 +104,6 @@ zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size);
 // the mapping, all under the VMO lock, so no shrink can slip in before the pages are mapped.
 zx_status_t vmo_mapping_add(struct vmo *vmo, uint64_t offset, size_t len, bool non_resizable);
 void vmo_mapping_remove(struct vmo *vmo);
-uint32_t vmo_mapping_count(struct vmo *vmo);
 // The physical page at `offset` (committing a zeroed page); 0 when out of memory/range.
 // vmar_map commits every page it maps, so user mappings never fault for lack of a page.
 uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset);

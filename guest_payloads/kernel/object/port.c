@@ -18,6 +18,7 @@
 #include <kernel/process.h>
 #include <kernel/thread.h>
 #include <kernel/timer.h>
+#include <kernel/wait.h>
 #include <lib/string.h>
 
 struct port {
@@ -245,17 +246,9 @@ zx_status_t port_queue_user(struct kobject *obj, const zx_port_packet_t *packet)
     return status;
 }
 
-// thread_block's deadline for a Zircon deadline.
-static uint64_t block_deadline(zx_time_t deadline) {
-    if (deadline == ZX_TIME_INFINITE) {
-        return THREAD_DEADLINE_INFINITE;
-    }
-    return deadline <= 0 ? 0 : (uint64_t)deadline;
-}
-
 zx_status_t port_wait(struct kobject *obj, zx_time_t deadline, zx_port_packet_t *out) {
     struct port *p = to_port(obj);
-    uint64_t until = block_deadline(deadline);
+    uint64_t until = thread_deadline(deadline);
     struct port_packet *pkt;
     void *to_free = NULL;
     arch_irq_state_t irq = arch_irq_save();

@@ -225,13 +225,6 @@ void vmo_mapping_remove(struct vmo *vmo) {
     mutex_unlock(&vmo->lock);
 }
 
-uint32_t vmo_mapping_count(struct vmo *vmo) {
-    mutex_lock(&vmo->lock);
-    uint32_t n = vmo->mapping_count;
-    mutex_unlock(&vmo->lock);
-    return n;
-}
-
 // Moves bytes between [offset, offset+len) of the VMO and kernel memory `kbuf`, with the VMO
 // locked; a write commits pages, a read of an uncommitted page gives zeros. Checks the range
 // against the size as it is now (the size may have changed since an earlier chunk).

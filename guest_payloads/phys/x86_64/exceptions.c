@@ -6,6 +6,8 @@
 // The arm64 shim gets the same from its VBAR_EL1 vectors (phys/arm64/vectors.S).
 #include <stdint.h>
 
+#include <arch/x86_64/tss.h>
+
 #include "phys.h"
 
 #define CODE64_SEL 0x08  // start.S's GDT: null, 64-bit code, data; the TSS comes after them
@@ -26,16 +28,6 @@ struct idt_gate {
 };
 _Static_assert(sizeof(struct idt_gate) == 16, "a long-mode IDT gate is 16 bytes");
 
-struct tss64 {
-    uint32_t reserved0;
-    uint64_t rsp[3];
-    uint64_t reserved1;
-    uint64_t ist[7];
-    uint64_t reserved2;
-    uint16_t reserved3;
-    uint16_t iomap_base;
-} __attribute__((packed));
-_Static_assert(sizeof(struct tss64) == 104, "the long-mode TSS is 104 bytes");
 
 struct __attribute__((packed)) table_pointer {
     uint16_t limit;
@@ -45,7 +37,7 @@ struct __attribute__((packed)) table_pointer {
 extern const char phys_exception_stubs[];
 
 static struct idt_gate idt[EXCEPTION_VECTORS];
-static struct tss64 tss;
+static struct x86_tss tss;
 static uint64_t gdt[5];
 static uint8_t ist_stack[IST_STACK_SIZE] __attribute__((aligned(16)));
 
