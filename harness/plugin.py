@@ -9,6 +9,9 @@ Registered by `tests/conftest.py` (`pytest_plugins = ["harness.plugin"]`). Optio
     --stress-seconds=S        each bin/stress-tests case runs S seconds (default: its own
                               short round, 100 ms); the boot timeout grows to match
     --stress-case=A,B         run only these stress-tests cases (the others are skipped)
+    --stress-parallel         run the stress-tests cases at the same time, each repeated for
+                              its round in a process of its own (the memory-exhausting ones
+                              alone, after): one boot gives every case --stress-seconds
     --fuzz-calls=N            bin/syscall-fuzz makes N calls (default: its short pass)
     --fuzz-seed=S             bin/syscall-fuzz's seed (decimal or 0x hex; default: random,
                               printed as `syscall-fuzz: seed=0x...`)
@@ -221,6 +224,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run only these bin/stress-tests cases (comma separated); the others skip",
     )
     group.addoption(
+        "--stress-parallel", action="store_true",
+        help="run the bin/stress-tests cases at the same time, each repeated for its round "
+             "(--stress-seconds) in a process of its own; the cases that exhaust memory run "
+             "alone afterwards",
+    )
+    group.addoption(
         "--fuzz-calls", type=int, default=None, metavar="N",
         help="bin/syscall-fuzz makes N syscalls (default: its short pass)",
     )
@@ -266,6 +275,7 @@ def pytest_configure(config: pytest.Config) -> None:
     knobs = SuiteKnobs(
         stress_seconds=stress_seconds,
         stress_case=config.getoption("--stress-case"),
+        stress_parallel=config.getoption("--stress-parallel"),
         fuzz_calls=fuzz_calls,
         fuzz_seed=config.getoption("--fuzz-seed"),
         fuzz_threads=fuzz_threads,

@@ -129,6 +129,7 @@ class SuiteKnobs:
 
     stress_seconds: float | None = None
     stress_case: str | None = None
+    stress_parallel: bool = False
     fuzz_calls: int | None = None
     fuzz_seed: int | None = None
     fuzz_threads: int | None = None
@@ -169,15 +170,40 @@ FUZZ_CALLS_PER_S = 250
 does about 1,000)."""
 
 
+STRESS_PARALLEL_SOURCE = GUEST_SOURCE / "programs" / "stress-tests" / "parallel.c"
+_EXCLUSIVE_DEFINE = re.compile(r"#define\s+EXCLUSIVE_CASES\b((?:\s|\\\n|\"[^\"\n]*\")*)")
+
+
+def stress_exclusive_cases(source: Path = STRESS_PARALLEL_SOURCE) -> tuple[str, ...]:
+    """The stress-tests cases that parallel mode runs alone, one after the other (they take
+    all of the guest's memory): the `EXCLUSIVE_CASES` string of programs/stress-tests/
+    parallel.c."""
+    try:
+        text = source.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise HarnessError(
+            f"{source}: cannot read the stress-tests parallel runner: {exc}") from None
+    match = _EXCLUSIVE_DEFINE.search(text)
+    if match is None:
+        raise HarnessError(f"{source}: no #define EXCLUSIVE_CASES \"name,name,...\"")
+    joined = "".join(re.findall(r'"([^"\n]*)"', match.group(1)))
+    return tuple(name for name in joined.split(",") if name)
+
+
 def stress_args(knobs: SuiteKnobs, cases: int) -> tuple[tuple[str, ...], float]:
-    """`--stress-seconds S` -> `ms=<S*1000>` (each case's round), `--stress-case` -> `case=`."""
+    """`--stress-seconds S` -> `ms=<S*1000>` (each case's round), `--stress-case` -> `case=`,
+    `--stress-parallel` -> `parallel=1` (all cases at once, then the exclusive ones alone:
+    1 + len(exclusive) rounds instead of one per case)."""
     args: list[str] = []
     extra = STRESS_BASE_EXTRA_S
     if knobs.stress_seconds is not None:
         args.append(f"ms={round(knobs.stress_seconds * 1000)}")
-        extra += knobs.stress_seconds * cases * STRESS_TIME_FACTOR
+        rounds = 1 + len(stress_exclusive_cases()) if knobs.stress_parallel else cases
+        extra += knobs.stress_seconds * rounds * STRESS_TIME_FACTOR
     if knobs.stress_case:
         args.append(f"case={knobs.stress_case}")
+    if knobs.stress_parallel:
+        args.append("parallel=1")
     return tuple(args), extra
 
 

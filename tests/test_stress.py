@@ -8,7 +8,9 @@ reported as crashed.
 
 The default run gives each case a short round (100 ms); `--stress-seconds=S` runs each case
 for S seconds (the boot timeout grows to match) and `--stress-case=A,B` runs only those cases
-(the others skip), for reproducing one race at a time.
+(the others skip), for reproducing one race at a time. `--stress-parallel` runs the cases at
+the same time, each repeated for its round in a process of its own (the memory-exhausting
+ones alone, after): one boot of about (1 + 4) rounds gives every case `--stress-seconds`.
 """
 
 from __future__ import annotations
@@ -47,3 +49,22 @@ def test_stress_knobs_become_program_args() -> None:
     assert extra == pytest.approx(
         suites.STRESS_BASE_EXTRA_S + 2.5 * cases * suites.STRESS_TIME_FACTOR)
     assert suite.name == STRESS_TESTS.name and suite.case_names() == STRESS_TESTS.case_names()
+
+
+def test_stress_parallel_knob() -> None:
+    exclusive = suites.stress_exclusive_cases()
+    assert "memory_exhaustion_recovery" in exclusive
+    assert set(exclusive) <= set(STRESS_TESTS.case_names())
+    suite, extra = STRESS_TESTS.configured(SuiteKnobs(stress_seconds=600, stress_parallel=True))
+    assert suite.cmdline == "userboot.next=bin/stress-tests+ms=600000+parallel=1 userboot.shutdown"
+    assert extra == pytest.approx(
+        suites.STRESS_BASE_EXTRA_S + 600 * (1 + len(exclusive)) * suites.STRESS_TIME_FACTOR)
+
+
+def test_stress_exclusive_cases_need_the_define(tmp_path) -> None:
+    source = tmp_path / "parallel.c"
+    source.write_text('#define EXCLUSIVE_CASES "a,b," \\\n    "c"\n')
+    assert suites.stress_exclusive_cases(source) == ("a", "b", "c")
+    source.write_text("int x;\n")
+    with pytest.raises(suites.HarnessError, match="EXCLUSIVE_CASES"):
+        suites.stress_exclusive_cases(source)

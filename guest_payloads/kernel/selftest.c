@@ -69,7 +69,7 @@ static bool test_pmm_contiguous(void) {
 // ---- heap ----
 
 static bool test_heap_alloc_free(void) {
-    static const size_t sizes[] = {1, 16, 17, 100, 512, 2032, 2033, 5000, 70000};
+    static const size_t sizes[] = {1, 16, 17, 100, 512, 2000, 2001, 5000, 70000};
     void *blocks[sizeof(sizes) / sizeof(sizes[0])];
     struct heap_stats before = heap_stats();
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -94,6 +94,30 @@ static bool test_heap_alloc_free(void) {
     check(((const uint8_t *)again)[99] == 0);
     kfree(again);
     check(kmalloc(0) == NULL);
+    return true;
+}
+
+// Thousands of small blocks take dozens of pages; freed (every other one first, so pages
+// go from full to partial to empty), the pages go back to the page allocator, all but at
+// most one kept per class.
+static bool test_heap_pages_return(void) {
+    enum { COUNT = 3000 };
+    static void *blocks[COUNT];
+    struct heap_stats before = heap_stats();
+    size_t free_before = pmm_stats().free_pages;
+    for (size_t i = 0; i < COUNT; i++) {
+        blocks[i] = kmalloc(40 + (i % 3) * 100);  // three classes
+        check(blocks[i] != NULL);
+    }
+    check(heap_stats().pages >= before.pages + 20);
+    for (size_t pass = 0; pass < 2; pass++) {
+        for (size_t i = pass; i < COUNT; i += 2) {
+            kfree(blocks[i]);
+        }
+    }
+    check(heap_stats().allocated_blocks == before.allocated_blocks);
+    check(heap_stats().pages <= before.pages + 3);
+    check(pmm_stats().free_pages + 3 >= free_before);
     return true;
 }
 
@@ -433,6 +457,7 @@ static const struct selftest_case core_cases[] = {
     {"pmm_alloc_free_reuse", test_pmm_alloc_free_reuse},
     {"pmm_contiguous", test_pmm_contiguous},
     {"heap_alloc_free", test_heap_alloc_free},
+    {"heap_pages_return", test_heap_pages_return},
     {"timer_advances", test_timer_advances},
     {"sleep_duration", test_sleep_duration},
     {"thread_yield", test_thread_yield},

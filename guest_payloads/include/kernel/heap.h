@@ -1,7 +1,8 @@
 // The kernel heap (kernel/heap.c): variable-size allocations for kernel objects and stacks.
 //
-// Requests up to HEAP_MAX_SMALL bytes come from power-of-two size classes carved out of whole
-// pages; larger ones get their own run of contiguous pages from the page allocator. Every
+// Requests up to HEAP_MAX_SMALL bytes come from size classes (32 to 2,016-byte blocks) carved
+// out of whole pages, which go back to the page allocator once empty; larger ones get their
+// own run of contiguous pages from the page allocator. Every
 // block carries a header with a magic, checked (and cleared) by kfree. Callable with
 // interrupts enabled or masked; not from an interrupt handler that interrupted kmalloc
 // itself (the heap holds a spinlock with interrupts masked while it works).
@@ -10,7 +11,7 @@
 #include <stddef.h>
 
 // Largest request served from a size class; anything bigger takes whole pages.
-#define HEAP_MAX_SMALL 2032u
+#define HEAP_MAX_SMALL 2000u
 
 // Returns `size` bytes aligned to 16, contents undefined, or NULL when memory is exhausted
 // (or size is 0).

@@ -9,7 +9,10 @@
 //   seconds=N     each case's round lasts N seconds (default: 100 ms)
 //   ms=N          each case's round lasts N milliseconds
 //   case=A,B      run only these cases (the others are reported as skipped)
+//   parallel=1    run the cases at the same time, each repeated for its round in a child
+//                 process of its own (parallel.c); the memory-exhausting ones alone after
 //   child=MODE    internal: the child process modes the cases spawn
+//   run=NAME      internal: parallel mode's child, running case NAME for a round
 #include <stdio.h>
 #include <string.h>
 
@@ -94,7 +97,17 @@ int main(int argc, char **argv) {
     } else if (ms != NULL && tk_parse_u64(ms, &value)) {
         tk_set_round_ms((int64_t)value);
     }
+    const char *run = tk_arg(argc, argv, "stress", "run");
+    if (run != NULL) {
+        return stress_run_repeated(run);
+    }
     const char *only = tk_arg(argc, argv, "stress", "case");
+    const char *parallel = tk_arg(argc, argv, "stress", "parallel");
+    if (parallel != NULL && strcmp(parallel, "0") != 0) {
+        printf("stress-tests: %lld ms per case, in parallel%s%s\n", (long long)tk_round_ms(),
+               only != NULL ? ", cases " : "", only != NULL ? only : "");
+        return stress_run_parallel(only);
+    }
     printf("stress-tests: %lld ms per case%s%s\n", (long long)tk_round_ms(),
            only != NULL ? ", cases " : "", only != NULL ? only : "");
     return ktap_main_select("stress-tests", only);

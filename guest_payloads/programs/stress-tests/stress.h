@@ -35,6 +35,11 @@ zx_status_t stress_run_child(const char *mode, int64_t ms, int64_t *code);
 typedef void (*stress_worker)(void *arg);
 zx_status_t stress_round(const stress_worker *workers, int n, void *arg, volatile uint64_t *stop);
 
+// Parallel mode (parallel.c): every selected case at once, each repeated in a child process
+// (`run=NAME`) for its round; returns main's exit status.
+int stress_run_parallel(const char *only);
+int stress_run_repeated(const char *name);
+
 // Child modes (return the child's exit status).
 int child_deep_vmar(void);
 int child_churn(void);

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <zircon/types.h>
 
@@ -78,6 +79,23 @@ void ktap_skip(const char *reason);
 
 // Prints "# " + the formatted text as a diagnostic line.
 void ktap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// Diagnostic lines from now on read "# <prefix>: ..." (prefix NULL: no prefix); with `quiet`,
+// ktap_diag prints nothing and only failed checks print their line.
+void ktap_set_diag(const char *prefix, bool quiet);
+
+// The registered cases, in link order (for a runner of its own, like stress-tests' parallel
+// mode): how many, and the name of case `index` (NULL past the end).
+size_t ktap_case_count(void);
+const char *ktap_case_name(size_t index);
+
+// Runs case `name` once, printing only its diagnostics (no KTAP header or result line).
+// KTAP_SKIPPED sets *skip_reason.
+enum ktap_result { KTAP_PASSED = 0, KTAP_FAILED = 1, KTAP_SKIPPED = 2, KTAP_NO_SUCH_CASE = 3 };
+enum ktap_result ktap_run_one(const char *name, const char **skip_reason);
+
+// True if `name` is one of the comma-separated names in `list` (ktap_main_select's filter).
+bool ktap_listed(const char *list, const char *name);
 
 // Runs every registered case; returns the exit status (0: all passed).
 int ktap_main(const char *program);
