@@ -293,6 +293,9 @@ PAIRS: tuple[tuple[str, str], ...] = (
 )
 """(microbench row, its Linux counterpart); a row may have more than one counterpart."""
 
+LINUX_TARGET = 1.0
+"""Every paired row's target: ours at most this many times Linux's (`bench_boot --check`)."""
+
 
 @dataclass(frozen=True)
 class PairedRow:
@@ -306,6 +309,10 @@ class PairedRow:
         if self.linux_ns is None or self.linux_ns <= 0:
             return None
         return self.ours_ns / self.linux_ns
+
+    @property
+    def above_target(self) -> bool:
+        return self.ratio is not None and self.ratio > LINUX_TARGET
 
 
 def pair_rows(ours: Mapping[str, int], linux: Mapping[str, int] | None) -> list[PairedRow]:
@@ -334,5 +341,6 @@ def format_ns(ns: float) -> str:
 def format_row(arch: str, row: PairedRow) -> str:
     linux = "-" if row.linux_ns is None else format_ns(row.linux_ns)
     ratio = "-" if row.ratio is None else f"{row.ratio:.2f}"
+    flag = f"  above {LINUX_TARGET:g}" if row.above_target else ""
     return (f"{arch:8} {row.ours_name:24} {format_ns(row.ours_ns):>10}   "
-            f"{row.linux_name or '-':22} {linux:>10} {ratio:>6}")
+            f"{row.linux_name or '-':22} {linux:>10} {ratio:>6}{flag}")

@@ -86,6 +86,9 @@ def test_pair_rows_ratios_and_missing_counterparts() -> None:
     assert all(r.ratio is None for r in without)
     assert "-" in lb.format_row("x86_64", without[0])
     assert "0.80" in lb.format_row("x86_64", rows[0])
+    assert not rows[0].above_target and "above" not in lb.format_row("x86_64", rows[0])
+    slow = lb.PairedRow("channel_round_trip", 5000, "pipe_round_trip", 4000)
+    assert slow.above_target and lb.format_row("arm64", slow).endswith("1.25  above 1")
 
 
 def test_every_microbench_row_has_a_counterpart() -> None:
