@@ -108,8 +108,7 @@ static void arm64_user_exception(struct arm64_iframe *frame, uint64_t slot) {
         uintptr_t pc = frame->elr;  // the instruction after the svc
         frame->x[0] = (uint64_t)syscall_dispatch(frame->x[ARM64_SYSCALL_NUM_REG], frame->x, pc);
         frame->elr = pc + ARM64_SYSCALL_RETURN_SKIP;
-        arch_irq_disable();
-        user_return_check();
+        user_return_check();  // syscall_dispatch returns with interrupts masked
         return;
     }
     bool abort = ec == ESR_EC_IABT_LOWER || ec == ESR_EC_DABT_LOWER;
