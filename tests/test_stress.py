@@ -10,7 +10,8 @@ The default run gives each case a short round (100 ms); `--stress-seconds=S` run
 for S seconds (the boot timeout grows to match) and `--stress-case=A,B` runs only those cases
 (the others skip), for reproducing one race at a time. `--stress-parallel` runs the cases at
 the same time, each repeated for its round in a process of its own (the memory-exhausting
-ones alone, after): one boot of about (1 + 4) rounds gives every case `--stress-seconds`.
+ones alone, after): one boot of 1 + len(EXCLUSIVE_CASES) rounds gives every case
+`--stress-seconds`.
 """
 
 from __future__ import annotations

@@ -95,6 +95,16 @@ int64_t tk_round_ms(void) {
     return round_ms;
 }
 
+static int64_t time_scale = 1;
+
+void tk_set_time_scale(int64_t scale) {
+    time_scale = scale < 1 ? 1 : scale;
+}
+
+int64_t tk_time_scale(void) {
+    return time_scale;
+}
+
 zx_time_t tk_round_deadline(void) {
     return zx_deadline_after(ZX_MSEC(round_ms));
 }

@@ -66,6 +66,13 @@ int64_t tk_round_ms(void);
 zx_time_t tk_round_deadline(void);
 bool tk_before(zx_time_t deadline);
 
+// How many times longer than usual the run's waits for work to finish may be (default 1): a
+// run sharing the CPU with many others (stress-tests' parallel mode passes `scale=N`) gets
+// proportionally longer timeouts, so a starved case is not mistaken for a hung one.
+void tk_set_time_scale(int64_t scale);
+int64_t tk_time_scale(void);
+#define TK_SCALED_MS(ms) ((int64_t)(ms) * tk_time_scale())
+
 // ---- Arguments ---------------------------------------------------------------------------
 
 // The value of `key=VALUE` among argv[1..] or, failing that, of environment word

@@ -115,7 +115,7 @@ KTAP_CASE(kill_process_blocked_in_sleep) {
         uintptr_t sleep = child.vdso_base + ZHB_VDSO_OFFSET(zx_nanosleep);
         if (KTAP_EXPECT_OK(child_start(&child, sleep))) {
             // Until it is asleep (the first round may take a while to get there under TCG).
-            zx_time_t asleep_by = zx_deadline_after(ZX_SEC(2));
+            zx_time_t asleep_by = zx_deadline_after(ZX_MSEC(TK_SCALED_MS(2000)));
             while (thread_state(child.thread) != ZX_THREAD_STATE_BLOCKED_SLEEPING &&
                    tk_before(asleep_by)) {
                 zx_nanosleep(zx_deadline_after(ZX_MSEC(1)));

@@ -228,7 +228,7 @@ static void call_client(void *arg) {
         uint32_t nb = 0, nh = 0;
         zx_channel_call_args_t a = {.wr_bytes = wr, .wr_num_bytes = 12, .rd_bytes = rd,
                                     .rd_num_bytes = sizeof(rd)};
-        zx_status_t st = zx_channel_call(r->client, 0, zx_deadline_after(ZX_SEC(5)), &a, &nb, &nh);
+        zx_status_t st = zx_channel_call(r->client, 0, zx_deadline_after(ZX_MSEC(TK_SCALED_MS(5000))), &a, &nb, &nh);
         if (st == ZX_ERR_PEER_CLOSED) {
             tk_add(&r->closed, 1);
             return;
@@ -248,7 +248,7 @@ static void call_server(void *arg) {
     uint8_t msgs[4][32];
     uint32_t sizes[4];
     for (;;) {
-        if (zx_object_wait_one(r->server, ZX_CHANNEL_READABLE, zx_deadline_after(ZX_SEC(5)),
+        if (zx_object_wait_one(r->server, ZX_CHANNEL_READABLE, zx_deadline_after(ZX_MSEC(TK_SCALED_MS(5000))),
                                NULL) != ZX_OK) {
             return;
         }

@@ -12,6 +12,8 @@
 //   parallel=1    run the cases at the same time, each repeated for its round in a child
 //                 process of its own (parallel.c); the memory-exhausting ones alone after
 //   child=MODE    internal: the child process modes the cases spawn
+//   scale=N       waits for work to finish may take N times as long (parallel mode's
+//                 children: N is the number of cases running at once)
 //   run=NAME      internal: parallel mode's child, running case NAME for a round
 #include <stdio.h>
 #include <string.h>
@@ -96,6 +98,10 @@ int main(int argc, char **argv) {
         tk_set_round_ms((int64_t)value * 1000);
     } else if (ms != NULL && tk_parse_u64(ms, &value)) {
         tk_set_round_ms((int64_t)value);
+    }
+    const char *scale = tk_arg(argc, argv, "stress", "scale");
+    if (scale != NULL && tk_parse_u64(scale, &value)) {
+        tk_set_time_scale((int64_t)value);
     }
     const char *run = tk_arg(argc, argv, "stress", "run");
     if (run != NULL) {

@@ -12,7 +12,7 @@
 
 #define EXCLUSIVE_CASES                                                                            \
     "memory_exhaustion_recovery,vmo_commit_exhaustion_recovery,map_larger_than_ram_fails,"        \
-    "channel_queue_exhaustion_recovery"
+    "channel_queue_exhaustion_recovery,mapping_count_exhaustion"
 #define MAX_CASES 64
 #define PROGRESS_MS 30000
 
@@ -46,25 +46,26 @@ int stress_run_repeated(const char *name) {
     return (int)result;
 }
 
-static zx_status_t start_runner(struct runner *r) {
-    char run[80], ms[32];
+static zx_status_t start_runner(struct runner *r, size_t scale) {
+    char run[80], ms[32], scaled[32];
     snprintf(run, sizeof(run), "run=%s", r->name);
     snprintf(ms, sizeof(ms), "ms=%lld", (long long)tk_round_ms());
-    const char *args[] = {run, ms};
+    snprintf(scaled, sizeof(scaled), "scale=%zu", scale);
+    const char *args[] = {run, ms, scaled};
     zx_status_t status = zx_job_create(zx_job_default(), 0, &r->job);
     if (status != ZX_OK) {
         return status;
     }
-    status = tk_spawn(r->job, STRESS_PATH, args, 2, ZX_HANDLE_INVALID, &r->proc);
+    status = tk_spawn(r->job, STRESS_PATH, args, 3, ZX_HANDLE_INVALID, &r->proc);
     if (status != ZX_OK) {
         zx_handle_close(r->job);
     }
     return status;
 }
 
-// Prints the result of a runner that ended (or is killed now, when `ended` is false), and
-// frees it. Returns true if the case failed.
-static bool finish_runner(struct runner *r, bool ended) {
+// Prints the result of a runner that ended (or is killed now, when `ended` is false: it ran
+// `late_ms` past its round), and frees it. Returns true if the case failed.
+static bool finish_runner(struct runner *r, bool ended, int64_t late_ms) {
     if (!ended) {
         zx_task_kill(r->job);
         wait_ms(r->proc, ZX_PROCESS_TERMINATED, DEATH_MS);
@@ -84,7 +85,7 @@ static bool finish_runner(struct runner *r, bool ended) {
     }
     if (!ended) {
         printf("# %s: still running %lld ms after its time was up: killed\n", r->name,
-               (long long)(JOIN_MS * 3));
+               (long long)late_ms);
     } else {
         printf("# %s: runner exited with %lld\n", r->name, (long long)code);
     }
@@ -92,13 +93,14 @@ static bool finish_runner(struct runner *r, bool ended) {
     return true;
 }
 
-// Starts runners[0..n), waits for all of them (each gets its round plus JOIN_MS * 3), prints
-// their results as they end. Returns the number of failed cases.
+// Starts runners[0..n), waits for all of them (each gets its round plus JOIN_MS * 3, scaled by
+// n), prints their results as they end. Returns the number of failed cases.
 static size_t run_batch(struct runner *runners, size_t n) {
     size_t failed = 0;
     bool live[MAX_CASES];
+    int64_t late_ms = JOIN_MS * 3 * (int64_t)n;
     for (size_t i = 0; i < n; i++) {
-        zx_status_t status = start_runner(&runners[i]);
+        zx_status_t status = start_runner(&runners[i], n);
         live[i] = status == ZX_OK;
         if (!live[i]) {
             printf("# %s: could not start its runner: %d\nnot ok %zu %s\n", runners[i].name,
@@ -107,7 +109,7 @@ static size_t run_batch(struct runner *runners, size_t n) {
         }
     }
     zx_time_t start = zx_clock_get_monotonic();
-    zx_time_t deadline = start + ZX_MSEC(tk_round_ms() + JOIN_MS * 3);
+    zx_time_t deadline = start + ZX_MSEC(tk_round_ms() + late_ms);
     zx_time_t next_progress = start + ZX_MSEC(PROGRESS_MS);
     size_t running = n - failed;
     while (running > 0) {
@@ -118,7 +120,7 @@ static size_t run_batch(struct runner *runners, size_t n) {
             }
             bool ended = wait_ms(runners[i].proc, ZX_PROCESS_TERMINATED, 0) == ZX_OK;
             if (ended || late) {
-                failed += finish_runner(&runners[i], ended);
+                failed += finish_runner(&runners[i], ended, late_ms);
                 live[i] = false;
                 running--;
             }

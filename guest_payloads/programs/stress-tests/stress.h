@@ -13,8 +13,9 @@
 #include "testkit.h"
 
 #define STRESS_PATH "bin/stress-tests"
-#define JOIN_MS 10000
-#define DEATH_MS 5000
+// Waits for threads to join and processes to die (longer with the `scale=N` argument).
+#define JOIN_MS TK_SCALED_MS(10000)
+#define DEATH_MS TK_SCALED_MS(5000)
 
 // Every case ends with this: the kernel still does a fresh channel round trip, VMO I/O and
 // an event wait.
