@@ -1,7 +1,7 @@
 # Guest programs: static ELF executables (ET_EXEC at PROGRAM_BASE, programs/program.ld;
 # segments R, R+X, R+W) from their sources + ulib, installed as $(OUT)/bin/<name>.
 # programs/common/ (child processes from machine code or from a BOOTFS file, with userboot's
-# ELF, BOOTFS and loader code) is compiled into every program.
+# BOOTFS code and ulib's process builder) is compiled into every program.
 #
 #   $(eval $(call guest_program,NAME,SOURCES))   defines $(OUT)/bin/NAME
 #
@@ -13,7 +13,7 @@
 PROGRAM_LDSCRIPT := programs/program.ld
 PROGRAM_LDFLAGS := $(USER_LDFLAGS) -static -nostdlib --no-dynamic-linker -z nostart-stop-gc \
 	-T $(PROGRAM_LDSCRIPT)
-PROGRAM_COMMON_SRCS := programs/common/child.c userboot/elf.c userboot/bootfs.c userboot/loader.c
+PROGRAM_COMMON_SRCS := programs/common/child.c userboot/bootfs.c
 PROGRAM_CFLAGS := -Iprograms/common -Iprograms/common/arch/$(ARCH) -Iuserboot
 
 define guest_program
