@@ -16,5 +16,8 @@ int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], POLICY_CHILD_SOCKET_ARG) == 0) {
         return policy_child_socket();
     }
+    if (argc > 1 && strcmp(argv[1], PB_CHILD_ARG) == 0) {
+        return pb_child(argc, argv);
+    }
     return ktap_main("core-tests");
 }
