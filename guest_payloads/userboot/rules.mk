@@ -6,7 +6,8 @@
 # _start (ulib/arch/<arch>/start.S), which calls userboot's own __zhb_start.
 
 USERBOOT := $(OUT)/userboot.so
-USERBOOT_SRCS := ulib/arch/$(ARCH)/start.S userboot/userboot.c $(PROCESS_BUILDER_SRCS) \
+USERBOOT_SRCS := ulib/arch/$(ARCH)/start.S userboot/userboot.c userboot/ldsvc.c \
+	$(PROCESS_BUILDER_SRCS) \
 	userboot/lz4.c userboot/bootfs.c ulib/processargs.c lib/string.c lib/printf.c
 USERBOOT_OBJS := $(call uobjs,$(USERBOOT_SRCS))
 USERBOOT_VDSO_SYMS := $(OUT)/gen/userboot/vdso-syms.ld

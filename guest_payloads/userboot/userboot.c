@@ -10,6 +10,8 @@
 #include <lib/console.h>
 #include <lib/string.h>
 #include <lib/zbi-format/zbi.h>
+#include <zhb-arch.h>
+#include <zhb/elf.h>
 #include <zhb/process_builder.h>
 #include <zhb/processargs.h>
 #include <zircon/processargs.h>
@@ -22,6 +24,7 @@
 #define DEFAULT_NEXT "bin/core-tests"
 #define NEXT_PREFIX "userboot.next="
 #define SHUTDOWN_WORD "userboot.shutdown"
+#define ROOT_PREFIX "userboot.root="
 #define PAGE_SIZE 4096u
 
 // What the bootstrap message gave us.
@@ -210,26 +213,72 @@ static const char *basename(const char *path) {
     return path;
 }
 
-// Starts BOOTFS file `entry` with the process builder: args, our environ, and duplicates of
-// the job, vDSO, BOOTFS and power handles. Returns the process handle.
-static zx_handle_t start_program(const struct bootstrap *boot, const char *path,
-                                 const char *const *args, uint32_t num_args,
-                                 const struct bootfs_entry *entry, zx_handle_t bootfs_vmo,
-                                 uint64_t budget) {
+// Where the program is and what it gets.
+struct launch {
+    const char *path;
+    const char *const *args;
+    uint32_t num_args;
+    const struct bootfs *fs;
+    const char *root;  // userboot.root: lib/ is looked up under it
+    zx_handle_t bootfs_vmo;
+    uint64_t budget;
+};
+
+// With PT_INTERP: the dynamic linker ([root/]lib/<PT_INTERP>) handed to the builder, and a
+// loader service channel whose other end *server gets.
+static void set_interp(const struct bootstrap *boot, const struct launch *l,
+                       const struct bootfs_entry *entry, struct process_builder *b,
+                       zx_handle_t *server) {
     char text[USERBOOT_LINE_MAX];
+    char name[USERBOOT_LINE_MAX / 2];
+    char found[USERBOOT_LINE_MAX / 2];
+    struct elf_info info;
+    if (elf_parse(entry->data, entry->data_len, ZHB_ELF_MACHINE, &info) != ELF_OK ||
+        info.interp_size == 0) {
+        return;  // static, or a bad file the builder will report
+    }
+    if (info.interp_size >= sizeof(name)) {
+        snprintf(text, sizeof(text), "%s: PT_INTERP name too long", l->path);
+        fail(boot->power, text);
+    }
+    memcpy(name, entry->data + info.interp_offset, info.interp_size + 1);
+    zx_handle_t vmo, client;
+    zx_status_t status = ldsvc_lookup(l->fs, l->root, name, &vmo, found, sizeof(found));
+    if (status != ZX_OK) {
+        snprintf(text, sizeof(text), "%s: dynamic linker %s: not found in BOOTFS (status %d)",
+                 l->path, found, status);
+        fail(boot->power, text);
+    }
+    if ((status = zx_channel_create(0, server, &client)) != ZX_OK) {
+        fail_status(boot->power, "creating the loader service channel", status);
+    }
+    pb_set_interp_vmo(b, vmo);
+    pb_set_loader_service(b, client);
+    snprintf(text, sizeof(text), "%s: dynamic linker %s", l->path, found);
+    userboot_say(text);
+}
+
+// Starts BOOTFS file `entry` with the process builder: args, our environ, and duplicates of
+// the job, vDSO, BOOTFS and power handles. Returns the process handle; *server is the loader
+// service channel to serve (PT_INTERP) or invalid.
+static zx_handle_t start_program(const struct bootstrap *boot, const struct launch *l,
+                                 const struct bootfs_entry *entry, zx_handle_t *server) {
+    char text[USERBOOT_LINE_MAX];
+    const char *path = l->path;
     zx_handle_t exe;
     zx_status_t status = pb_vmo_from_bytes(entry->data, entry->data_len, &exe);
     if (status != ZX_OK) {
         fail_status(boot->power, "copying the program into a VMO", status);
     }
     struct process_builder b;
+    *server = ZX_HANDLE_INVALID;
     const struct {
         zx_handle_t source;
         uint32_t info;
     } wanted[] = {
         {boot->job, PA_HND(PA_JOB_DEFAULT, 0)},
         {boot->vdso_vmo, PA_HND(PA_VMO_VDSO, 0)},
-        {bootfs_vmo, PA_HND(PA_VMO_BOOTFS, 0)},
+        {l->bootfs_vmo, PA_HND(PA_VMO_BOOTFS, 0)},
         {boot->power, PA_HND(PA_RESOURCE, 0)},
     };
     zx_handle_t handles[sizeof(wanted) / sizeof(wanted[0])];
@@ -248,9 +297,12 @@ static zx_handle_t start_program(const struct bootstrap *boot, const char *path,
         }
         info[count++] = wanted[i].info;
     }
-    b.memory_limit = budget;
+    b.memory_limit = l->budget;
+    if (status == ZX_OK) {
+        set_interp(boot, l, entry, &b, server);
+    }
     struct pb_built built;
-    if (status != ZX_OK || pb_add_args(&b, args, num_args) != ZX_OK ||
+    if (status != ZX_OK || pb_add_args(&b, l->args, l->num_args) != ZX_OK ||
         pb_add_environ(&b, boot->environ, boot->num_environ) != ZX_OK ||
         pb_add_handles(&b, handles, info, count) != ZX_OK || pb_build(&b, &built) != ZX_OK) {
         pb_destroy(&b);
@@ -272,11 +324,14 @@ void __zhb_start(zx_handle_t bootstrap, uintptr_t vdso_base) {
     read_bootstrap(bootstrap, &boot, msg);
 
     const char *next = DEFAULT_NEXT;
+    const char *root = "";
     bool shutdown = false;
     for (uint32_t i = 0; i < boot.num_environ; i++) {
         const char *word = boot.environ[i];
         if (starts_with(word, NEXT_PREFIX)) {
             next = word + strlen(NEXT_PREFIX);
+        } else if (starts_with(word, ROOT_PREFIX)) {
+            root = word + strlen(ROOT_PREFIX);
         } else if (strcmp(word, SHUTDOWN_WORD) == 0 || starts_with(word, SHUTDOWN_WORD "=")) {
             shutdown = true;
         }
@@ -327,7 +382,20 @@ void __zhb_start(zx_handle_t bootstrap, uintptr_t vdso_base) {
         fail(boot.power, text);
     }
 
-    zx_handle_t proc = start_program(&boot, path, args, num_args, &entry, bootfs_vmo, budget);
+    struct launch launch = {
+        .path = path,
+        .args = args,
+        .num_args = num_args,
+        .fs = &fs,
+        .root = root,
+        .bootfs_vmo = bootfs_vmo,
+        .budget = budget,
+    };
+    zx_handle_t server;
+    zx_handle_t proc = start_program(&boot, &launch, &entry, &server);
+    if (server != ZX_HANDLE_INVALID) {
+        ldsvc_serve(&fs, root, server);  // until ld.so closes its end
+    }
     if (!shutdown) {
         zx_handle_close(proc);
         zx_process_exit(0);

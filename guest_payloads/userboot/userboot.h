@@ -25,3 +25,14 @@
 // Writes one console line, "userboot: <text>\n", with one zx_debug_write. Callers format
 // `text` with snprintf (lib/ has no vsnprintf).
 void userboot_say(const char *text);
+
+struct bootfs;
+
+// The BOOTFS file [<root>/]lib/<name> as a read-only, executable-capable VMO; *path gets the
+// file name looked up. ZX_ERR_NOT_FOUND if there is none.
+zx_status_t ldsvc_lookup(const struct bootfs *fs, const char *root, const char *name,
+                         zx_handle_t *vmo, char *path, size_t path_size);
+
+// Serves fuchsia.ldsvc.Loader on `server` (consumed) until the client closes its end or
+// sends Done (ldsvc.c).
+void ldsvc_serve(const struct bootfs *fs, const char *root, zx_handle_t server);

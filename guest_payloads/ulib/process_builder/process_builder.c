@@ -42,7 +42,7 @@ static void close_handle(zx_handle_t *h) {
     }
 }
 
-static zx_status_t set_error(struct pb_error *e, enum pb_error_kind kind, zx_status_t status,
+zx_status_t pb_set_error(struct pb_error *e, enum pb_error_kind kind, zx_status_t status,
                              const char *what) {
     e->kind = kind;
     e->status = status;
@@ -120,16 +120,16 @@ zx_status_t pb_create(struct process_builder *b, zx_handle_t job, const char *na
     *b = (struct process_builder){.executable = executable, .self_vmar = self_vmar};
     zx_status_t status;
     if (job == ZX_HANDLE_INVALID) {
-        status = set_error(&b->error, PB_ERR_BAD_HANDLE, ZX_ERR_BAD_HANDLE, "Invalid job handle");
+        status = pb_set_error(&b->error, PB_ERR_BAD_HANDLE, ZX_ERR_BAD_HANDLE, "Invalid job handle");
     } else if (executable == ZX_HANDLE_INVALID) {
-        status = set_error(&b->error, PB_ERR_BAD_HANDLE, ZX_ERR_BAD_HANDLE,
+        status = pb_set_error(&b->error, PB_ERR_BAD_HANDLE, ZX_ERR_BAD_HANDLE,
                            "Invalid executable handle");
     } else if ((status = zx_process_create(job, name, strlen(name), 0, &b->process,
                                            &b->root_vmar)) != ZX_OK) {
-        set_error(&b->error, PB_ERR_CREATE_PROCESS, status, "zx_process_create");
+        pb_set_error(&b->error, PB_ERR_CREATE_PROCESS, status, "zx_process_create");
     } else if ((status = zx_thread_create(b->process, THREAD_NAME, strlen(THREAD_NAME), 0,
                                           &b->thread)) != ZX_OK) {
-        set_error(&b->error, PB_ERR_CREATE_THREAD, status, "zx_thread_create");
+        pb_set_error(&b->error, PB_ERR_CREATE_THREAD, status, "zx_thread_create");
     }
     if (status != ZX_OK) {
         pb_destroy(b);
@@ -140,7 +140,7 @@ zx_status_t pb_create(struct process_builder *b, zx_handle_t job, const char *na
 static zx_status_t add_strings(struct process_builder *b, const char **table, uint32_t *used,
                                uint32_t cap, const char *const *strings, uint32_t count) {
     if (count > cap - *used) {
-        return set_error(&b->error, PB_ERR_INVALID_ARG, ZX_ERR_INVALID_ARGS,
+        return pb_set_error(&b->error, PB_ERR_INVALID_ARG, ZX_ERR_INVALID_ARGS,
                          "too many arguments or environment variables");
     }
     for (uint32_t i = 0; i < count; i++) {
@@ -160,7 +160,7 @@ zx_status_t pb_add_environ(struct process_builder *b, const char *const *vars, u
 static zx_status_t replace_handle(struct process_builder *b, zx_handle_t *slot, zx_handle_t h,
                                   const char *what) {
     if (h == ZX_HANDLE_INVALID) {
-        return set_error(&b->error, PB_ERR_BAD_HANDLE, ZX_ERR_BAD_HANDLE, what);
+        return pb_set_error(&b->error, PB_ERR_BAD_HANDLE, ZX_ERR_BAD_HANDLE, what);
     }
     close_handle(slot);
     *slot = h;
@@ -173,6 +173,10 @@ zx_status_t pb_set_loader_service(struct process_builder *b, zx_handle_t ldsvc) 
 
 zx_status_t pb_set_vdso_vmo(struct process_builder *b, zx_handle_t vdso) {
     return replace_handle(b, &b->vdso, vdso, "Invalid vDSO VMO handle");
+}
+
+zx_status_t pb_set_interp_vmo(struct process_builder *b, zx_handle_t interp) {
+    return replace_handle(b, &b->interp, interp, "Invalid dynamic linker VMO handle");
 }
 
 static bool builder_adds(uint32_t type) {
@@ -188,17 +192,17 @@ zx_status_t pb_add_handles(struct process_builder *b, const zx_handle_t *handles
     for (uint32_t i = 0; i < count && status == ZX_OK; i++) {
         uint32_t type = PA_HND_TYPE(info[i]);
         if (handles[i] == ZX_HANDLE_INVALID) {
-            status = set_error(&b->error, PB_ERR_BAD_HANDLE, ZX_ERR_BAD_HANDLE,
+            status = pb_set_error(&b->error, PB_ERR_BAD_HANDLE, ZX_ERR_BAD_HANDLE,
                                "Invalid handle in startup handles");
         } else if (builder_adds(type)) {
-            status = set_error(&b->error, PB_ERR_INVALID_ARG, ZX_ERR_INVALID_ARGS,
+            status = pb_set_error(&b->error, PB_ERR_INVALID_ARG, ZX_ERR_INVALID_ARGS,
                                "Cannot add a handle of this type directly, the builder adds it");
         } else if (type != PA_LDSVC_LOADER && type != PA_VMO_VDSO) {
             plain++;
         }
     }
     if (status == ZX_OK && plain > PB_MAX_HANDLES - b->num_handles) {
-        status = set_error(&b->error, PB_ERR_INVALID_ARG, ZX_ERR_INVALID_ARGS,
+        status = pb_set_error(&b->error, PB_ERR_INVALID_ARG, ZX_ERR_INVALID_ARGS,
                            "too many startup handles");
     }
     for (uint32_t i = 0; i < count; i++) {
@@ -223,8 +227,8 @@ void pb_destroy(struct process_builder *b) {
     if (b->process != ZX_HANDLE_INVALID) {
         zx_task_kill(b->process);
     }
-    zx_handle_t *owned[] = {&b->executable, &b->ldsvc, &b->vdso, &b->thread, &b->root_vmar,
-                            &b->process};
+    zx_handle_t *owned[] = {&b->executable, &b->ldsvc, &b->vdso,   &b->interp,
+                            &b->thread,     &b->root_vmar, &b->process};
     for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
         close_handle(owned[i]);
     }
@@ -268,6 +272,7 @@ struct build {
     zx_handle_t reservation;      // the low-address VMAR (PT_INTERP)
     zx_handle_t ld_vmo;           // the dynamic linker's file
     zx_info_vmar_t root;
+    struct pb_loader loader;  // into the new process's root VMAR
     struct message main;
 };
 
@@ -275,17 +280,17 @@ static zx_status_t map_file(struct build *w, zx_handle_t vmo, struct mapped *m, 
     zx_vaddr_t addr;
     zx_status_t status = zx_vmo_get_size(vmo, &m->size);
     if (status != ZX_OK) {
-        return set_error(&w->b->error, PB_ERR_GENERIC_STATUS, status, what);
+        return pb_set_error(&w->b->error, PB_ERR_GENERIC_STATUS, status, what);
     }
     m->mapped = page_up(m->size);
     if (m->mapped == 0) {
-        return set_error(&w->b->error, PB_ERR_ELF_PARSE, ZX_ERR_NOT_FOUND,
+        return pb_set_error(&w->b->error, PB_ERR_ELF_PARSE, ZX_ERR_NOT_FOUND,
                          elf_strerror(ELF_ERR_TRUNCATED));
     }
     status = zx_vmar_map(w->b->self_vmar, ZX_VM_PERM_READ, 0, vmo, 0, m->mapped, &addr);
     if (status != ZX_OK) {
         m->mapped = 0;
-        return set_error(&w->b->error, PB_ERR_GENERIC_STATUS, status, what);
+        return pb_set_error(&w->b->error, PB_ERR_GENERIC_STATUS, status, what);
     }
     m->data = (const uint8_t *)addr;
     return ZX_OK;
@@ -321,26 +326,26 @@ static zx_vm_option_t segment_perms(uint32_t flags) {
 
 // A sub-VMAR of `size` bytes at a random page of the root VMAR (zx_cprng_draw), or wherever
 // the kernel likes if a few random tries collide with existing mappings or the reservation.
-static zx_status_t allocate_random(struct build *w, size_t size, zx_vm_option_t can_map,
+static zx_status_t allocate_random(const struct pb_loader *l, size_t size, zx_vm_option_t can_map,
                                    zx_handle_t *sub, zx_vaddr_t *base) {
-    const zx_info_vmar_t *where = &w->root;
+    const zx_info_vmar_t *where = &l->root;
     zx_vm_option_t options = ZX_VM_CAN_MAP_SPECIFIC | can_map;
     for (int i = 0; i < RANDOM_TRIES && size < where->len; i++) {
         uint64_t random;
         zx_cprng_draw(&random, sizeof(random));
         uint64_t offset = (random % ((where->len - size) / PAGE_SIZE + 1)) * PAGE_SIZE;
-        if (zx_vmar_allocate(w->b->root_vmar, options | ZX_VM_SPECIFIC, offset, size, sub, base) ==
-            ZX_OK) {
+        if (zx_vmar_allocate(l->vmar, options | ZX_VM_SPECIFIC, offset, size, sub, base) == ZX_OK) {
             return ZX_OK;
         }
     }
-    return zx_vmar_allocate(w->b->root_vmar, options, 0, size, sub, base);
+    return zx_vmar_allocate(l->vmar, options, 0, size, sub, base);
 }
 
 // Maps every segment of `info` into `vmar` (based at vmar_base) at vaddr + bias. With a
 // valid file_vmo the segments map its pages directly (the vDSO); otherwise each gets a new
 // VMO holding a copy of its file bytes.
-static zx_status_t map_segments(struct build *w, const struct elf_info *info, zx_handle_t vmar,
+static zx_status_t map_segments(const struct pb_loader *l, const struct elf_info *info,
+                                zx_handle_t vmar,
                                 zx_vaddr_t vmar_base, uint64_t bias, zx_handle_t file_vmo,
                                 const uint8_t *file) {
     for (uint32_t i = 0; i < info->nsegs; i++) {
@@ -365,7 +370,7 @@ static zx_status_t map_segments(struct build *w, const struct elf_info *info, zx
                 }
             }
             if (status != ZX_OK) {
-                return set_error(&w->b->error, PB_ERR_ELF_LOAD, status, what);
+                return pb_set_error(l->error, PB_ERR_ELF_LOAD, status, what);
             }
             what = "zx_vmar_map (segment)";
         }
@@ -376,7 +381,7 @@ static zx_status_t map_segments(struct build *w, const struct elf_info *info, zx
             zx_handle_close(vmo);
         }
         if (status != ZX_OK) {
-            return set_error(&w->b->error, PB_ERR_ELF_LOAD, status, what);
+            return pb_set_error(l->error, PB_ERR_ELF_LOAD, status, what);
         }
     }
     return ZX_OK;
@@ -384,11 +389,12 @@ static zx_status_t map_segments(struct build *w, const struct elf_info *info, zx
 
 // Loads an ELF image into the new process; *bias is what was added to its link addresses (0
 // for ET_EXEC), *loaded its sub-VMAR (ET_DYN; invalid for ET_EXEC) if loaded is not NULL.
-static zx_status_t load_elf(struct build *w, const struct elf_info *info, zx_handle_t file_vmo,
-                            const uint8_t *file, uint64_t *bias, zx_handle_t *loaded) {
+zx_status_t pb_load_elf(const struct pb_loader *l, const struct elf_info *info,
+                        zx_handle_t file_vmo, const uint8_t *file, uint64_t *bias,
+                        zx_handle_t *loaded) {
     if (info->type == ELF_ET_EXEC) {
         *bias = 0;
-        return map_segments(w, info, w->b->root_vmar, w->root.base, 0, file_vmo, file);
+        return map_segments(l, info, l->vmar, l->root.base, 0, file_vmo, file);
     }
     zx_vm_option_t can_map = 0;
     for (uint32_t i = 0; i < info->nsegs; i++) {
@@ -396,12 +402,12 @@ static zx_status_t load_elf(struct build *w, const struct elf_info *info, zx_han
     }
     zx_handle_t sub;
     zx_vaddr_t base;
-    zx_status_t status = allocate_random(w, info->hi - info->lo, can_map, &sub, &base);
+    zx_status_t status = allocate_random(l, info->hi - info->lo, can_map, &sub, &base);
     if (status != ZX_OK) {
-        return set_error(&w->b->error, PB_ERR_ELF_LOAD, status, "zx_vmar_allocate");
+        return pb_set_error(l->error, PB_ERR_ELF_LOAD, status, "zx_vmar_allocate");
     }
     *bias = base - info->lo;
-    status = map_segments(w, info, sub, base, *bias, file_vmo, file);
+    status = map_segments(l, info, sub, base, *bias, file_vmo, file);
     if (status == ZX_OK && loaded != NULL) {
         *loaded = sub;
     } else {
@@ -427,7 +433,7 @@ static zx_status_t add_common(struct build *w, struct message *m) {
         zx_handle_t dup;
         zx_status_t status = zx_handle_duplicate(common[i].source, ZX_RIGHT_SAME_RIGHTS, &dup);
         if (status != ZX_OK) {
-            return set_error(&b->error, PB_ERR_GENERIC_STATUS, status, "zx_handle_duplicate");
+            return pb_set_error(&b->error, PB_ERR_GENERIC_STATUS, status, "zx_handle_duplicate");
         }
         message_add(m, dup, PA_HND(common[i].type, 0));
     }
@@ -446,7 +452,7 @@ static zx_status_t send(struct build *w, struct message *m, const uint8_t *buf, 
     zx_status_t status = zx_channel_write(w->ours, 0, buf, (uint32_t)size, m->handles, m->count);
     m->count = 0;
     if (status != ZX_OK) {
-        return set_error(&w->b->error, PB_ERR_WRITE_BOOTSTRAP, status, "zx_channel_write");
+        return pb_set_error(&w->b->error, PB_ERR_WRITE_BOOTSTRAP, status, "zx_channel_write");
     }
     return ZX_OK;
 }
@@ -458,11 +464,11 @@ static zx_status_t reserve_low(struct build *w) {
     zx_status_t status =
         zx_vmar_allocate(w->b->root_vmar, ZX_VM_SPECIFIC, 0, size, &w->reservation, &addr);
     if (status != ZX_OK) {
-        return set_error(&w->b->error, PB_ERR_GENERIC_STATUS, status,
+        return pb_set_error(&w->b->error, PB_ERR_GENERIC_STATUS, status,
                          "zx_vmar_allocate (low reservation)");
     }
     if (addr != w->root.base) {
-        return set_error(&w->b->error, PB_ERR_GENERIC_STATUS, ZX_ERR_BAD_STATE,
+        return pb_set_error(&w->b->error, PB_ERR_GENERIC_STATUS, ZX_ERR_BAD_STATE,
                          "zx_vmar_allocate (low reservation at the wrong address)");
     }
     return ZX_OK;
@@ -477,7 +483,7 @@ static zx_status_t load_interp(struct build *w, const struct elf_info *exe, stru
                                uint64_t *bias, uint8_t *buf) {
     struct process_builder *b = w->b;
     if (b->ldsvc == ZX_HANDLE_INVALID) {
-        return set_error(&b->error, PB_ERR_LOADER_MISSING, ZX_ERR_INVALID_ARGS,
+        return pb_set_error(&b->error, PB_ERR_LOADER_MISSING, ZX_ERR_INVALID_ARGS,
                          "Failed to build process with dynamic ELF, missing fuchsia.ldsvc.Loader "
                          "handle");
     }
@@ -486,9 +492,14 @@ static zx_status_t load_interp(struct build *w, const struct elf_info *exe, stru
         return status;
     }
     const char *name = (const char *)w->exe.data + exe->interp_offset;
-    status = ldsvc_load_object(b->ldsvc, name, exe->interp_size, &w->ld_vmo);
+    if (b->interp != ZX_HANDLE_INVALID) {
+        w->ld_vmo = b->interp;  // the caller fetched it (userboot: it is the loader service)
+        b->interp = ZX_HANDLE_INVALID;
+    } else {
+        status = ldsvc_load_object(b->ldsvc, name, exe->interp_size, &w->ld_vmo);
+    }
     if (status != ZX_OK) {
-        return set_error(&b->error, PB_ERR_LOAD_DYNAMIC_LINKER, status,
+        return pb_set_error(&b->error, PB_ERR_LOAD_DYNAMIC_LINKER, status,
                          "Failed to load dynamic linker from fuchsia.ldsvc.Loader");
     }
     if ((status = map_file(w, w->ld_vmo, &w->ld, "mapping the dynamic linker")) != ZX_OK ||
@@ -496,11 +507,11 @@ static zx_status_t load_interp(struct build *w, const struct elf_info *exe, stru
         return status;
     }
     if (ld->interp_size != 0) {
-        return set_error(&b->error, PB_ERR_INVALID_INTERP, ZX_ERR_INVALID_ARGS,
+        return pb_set_error(&b->error, PB_ERR_INVALID_INTERP, ZX_ERR_INVALID_ARGS,
                          "the dynamic linker has a PT_INTERP itself");
     }
     zx_handle_t loaded = ZX_HANDLE_INVALID;
-    if ((status = load_elf(w, ld, ZX_HANDLE_INVALID, w->ld.data, bias, &loaded)) != ZX_OK) {
+    if ((status = pb_load_elf(&w->loader, ld, ZX_HANDLE_INVALID, w->ld.data, bias, &loaded)) != ZX_OK) {
         return status;
     }
     // The linker message: argv[0] only, LD_DEBUG= / LD_TRACE= only, the loader, the
@@ -524,7 +535,7 @@ static zx_status_t load_interp(struct build *w, const struct elf_info *exe, stru
     if ((status = add_common(w, &linker)) == ZX_OK &&
         (size = encode(&linker, buf, b->args, b->num_args > 0 ? 1 : 0, environ, num_environ)) ==
             0) {
-        status = set_error(&b->error, PB_ERR_PROCESSARGS, ZX_ERR_BUFFER_TOO_SMALL,
+        status = pb_set_error(&b->error, PB_ERR_PROCESSARGS, ZX_ERR_BUFFER_TOO_SMALL,
                            "the linker message does not fit");
     }
     if (status != ZX_OK) {
@@ -538,16 +549,16 @@ static zx_status_t load_vdso(struct build *w, uint64_t *base) {
     struct process_builder *b = w->b;
     struct elf_info vdso;
     if (b->vdso == ZX_HANDLE_INVALID) {
-        return set_error(&b->error, PB_ERR_BAD_HANDLE, ZX_ERR_BAD_HANDLE, "no vDSO VMO");
+        return pb_set_error(&b->error, PB_ERR_BAD_HANDLE, ZX_ERR_BAD_HANDLE, "no vDSO VMO");
     }
     zx_status_t status = map_file(w, b->vdso, &w->vdso, "mapping the vDSO");
     if (status != ZX_OK || (status = parse(w, &w->vdso, &vdso, "vDSO: ")) != ZX_OK) {
         return status;
     }
     if (vdso.type != ELF_ET_DYN) {
-        return set_error(&b->error, PB_ERR_ELF_PARSE, ZX_ERR_NOT_FOUND, "vDSO: not ET_DYN");
+        return pb_set_error(&b->error, PB_ERR_ELF_PARSE, ZX_ERR_NOT_FOUND, "vDSO: not ET_DYN");
     }
-    if ((status = load_elf(w, &vdso, b->vdso, NULL, base, NULL)) != ZX_OK) {
+    if ((status = pb_load_elf(&w->loader, &vdso, b->vdso, NULL, base, NULL)) != ZX_OK) {
         return status;
     }
     message_add(&w->main, b->vdso, PA_HND(PA_VMO_VDSO, 0));
@@ -562,7 +573,7 @@ static zx_status_t make_stack(struct build *w, uint64_t size, const char *kind, 
     char name[ZX_MAX_NAME_LEN];
     zx_status_t status = zx_vmo_create(size, 0, &vmo);
     if (status != ZX_OK) {
-        return set_error(&b->error, PB_ERR_GENERIC_STATUS, status,
+        return pb_set_error(&b->error, PB_ERR_GENERIC_STATUS, status,
                          "Failed to create VMO for initial thread stack");
     }
     int n = snprintf(name, sizeof(name), "stack: %s 0x%lx", kind, (unsigned long)size);
@@ -570,7 +581,7 @@ static zx_status_t make_stack(struct build *w, uint64_t size, const char *kind, 
     status = zx_vmar_map(b->root_vmar, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0, size, &base);
     if (status != ZX_OK) {
         zx_handle_close(vmo);
-        return set_error(&b->error, PB_ERR_GENERIC_STATUS, status, "Failed to map initial stack");
+        return pb_set_error(&b->error, PB_ERR_GENERIC_STATUS, status, "Failed to map initial stack");
     }
     message_add(&w->main, vmo, PA_HND(PA_VMO_STACK, 0));
     *sp = zhb_initial_sp(base + size);
@@ -601,10 +612,11 @@ static zx_status_t build_steps(struct build *w, struct pb_built *out, uint8_t *b
     }
     if ((status = zx_object_get_info(b->root_vmar, ZX_INFO_VMAR, &w->root, sizeof(w->root), NULL,
                                      NULL)) != ZX_OK) {
-        return set_error(&b->error, PB_ERR_GENERIC_STATUS, status, "zx_object_get_info (VMAR)");
+        return pb_set_error(&b->error, PB_ERR_GENERIC_STATUS, status, "zx_object_get_info (VMAR)");
     }
+    w->loader = (struct pb_loader){.vmar = b->root_vmar, .root = w->root, .error = &b->error};
     if ((status = zx_channel_create(0, &w->ours, &w->theirs)) != ZX_OK) {
-        return set_error(&b->error, PB_ERR_GENERIC_STATUS, status, "Failed to create channel");
+        return pb_set_error(&b->error, PB_ERR_GENERIC_STATUS, status, "Failed to create channel");
     }
     if ((status = add_common(w, &w->main)) != ZX_OK) {
         return status;
@@ -623,7 +635,7 @@ static zx_status_t build_steps(struct build *w, struct pb_built *out, uint8_t *b
             return status;
         }
         zx_handle_t sub = ZX_HANDLE_INVALID;
-        if ((status = load_elf(w, &exe, ZX_HANDLE_INVALID, w->exe.data, &bias, &sub)) != ZX_OK) {
+        if ((status = pb_load_elf(&w->loader, &exe, ZX_HANDLE_INVALID, w->exe.data, &bias, &sub)) != ZX_OK) {
             return status;
         }
         if (sub != ZX_HANDLE_INVALID) {
@@ -645,7 +657,7 @@ static zx_status_t build_steps(struct build *w, struct pb_built *out, uint8_t *b
         size_t size = encode(&w->main, buf, b->args, b->num_args, b->environ, b->num_environ);
         w->main.count--;
         if (size == 0) {
-            return set_error(&b->error, PB_ERR_PROCESSARGS, ZX_ERR_BUFFER_TOO_SMALL,
+            return pb_set_error(&b->error, PB_ERR_PROCESSARGS, ZX_ERR_BUFFER_TOO_SMALL,
                              "the processargs message does not fit");
         }
         stack_size = pb_linker_stack_size(size, w->main.count + 1);
@@ -661,7 +673,7 @@ static zx_status_t build_steps(struct build *w, struct pb_built *out, uint8_t *b
     }
     size_t size = encode(&w->main, buf, b->args, b->num_args, b->environ, b->num_environ);
     if (size == 0) {
-        return set_error(&b->error, PB_ERR_PROCESSARGS, ZX_ERR_BUFFER_TOO_SMALL,
+        return pb_set_error(&b->error, PB_ERR_PROCESSARGS, ZX_ERR_BUFFER_TOO_SMALL,
                          "the processargs message does not fit");
     }
     if ((status = send(w, &w->main, buf, size)) != ZX_OK) {
@@ -671,7 +683,7 @@ static zx_status_t build_steps(struct build *w, struct pb_built *out, uint8_t *b
         status = zx_vmar_destroy(w->reservation);
         close_handle(&w->reservation);
         if (status != ZX_OK) {
-            return set_error(&b->error, PB_ERR_DESTROY_RESERVATION, status, "zx_vmar_destroy");
+            return pb_set_error(&b->error, PB_ERR_DESTROY_RESERVATION, status, "zx_vmar_destroy");
         }
     }
     out->entry = loaded->entry + bias;
@@ -715,7 +727,7 @@ zx_status_t pb_start(struct pb_built *built, zx_handle_t *process, struct pb_err
                                           built->stack, built->bootstrap, built->vdso_base);
     built->bootstrap = ZX_HANDLE_INVALID;  // consumed, even on failure
     if (status != ZX_OK) {
-        set_error(error, PB_ERR_PROCESS_START, status, "zx_process_start");
+        pb_set_error(error, PB_ERR_PROCESS_START, status, "zx_process_start");
         pb_built_destroy(built);
         return status;
     }

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <zircon/syscalls/object.h>
 #include <zircon/types.h>
 
 #define PB_MAX_ARGS 64
@@ -58,6 +59,7 @@ struct process_builder {
     zx_handle_t executable;  // owned
     zx_handle_t ldsvc;       // owned, optional
     zx_handle_t vdso;        // owned (required: userboot has no startup handles to take it from)
+    zx_handle_t interp;      // owned, optional: the dynamic linker, instead of asking ldsvc
     zx_handle_t process, root_vmar, thread;  // owned
     uint64_t memory_limit;   // segments + stack must fit in it; 0: no limit
     const char *args[PB_MAX_ARGS];
@@ -103,6 +105,11 @@ zx_status_t pb_add_handles(struct process_builder *b, const zx_handle_t *handles
 zx_status_t pb_set_loader_service(struct process_builder *b, zx_handle_t ldsvc);
 zx_status_t pb_set_vdso_vmo(struct process_builder *b, zx_handle_t vdso);
 
+// Not in the seed: the dynamic linker's VMO, for a caller that is itself the loader service
+// and cannot answer its own LoadObject while pb_build waits (userboot, one thread). PT_INTERP
+// still needs a loader service handle: the linker gets it.
+zx_status_t pb_set_interp_vmo(struct process_builder *b, zx_handle_t interp);
+
 // The stack pb_build makes for a static program: PT_GNU_STACK's p_memsz if not 0, else the
 // default, rounded up to a page.
 uint64_t pb_static_stack_size(uint64_t gnu_stack_memsz);
@@ -125,6 +132,31 @@ void pb_built_destroy(struct pb_built *built);
 
 // A new VMO holding bytes[0..size), made executable-capable (for BOOTFS files).
 zx_status_t pb_vmo_from_bytes(const void *bytes, size_t size, zx_handle_t *vmo);
+
+// ---- Shared with ld.so (the one ELF loader) -------------------------------------------------
+
+// Where pb_load_elf maps: a VMAR of the target process, its info, and where errors go.
+struct pb_loader {
+    zx_handle_t vmar;
+    zx_info_vmar_t root;
+    struct pb_error *error;
+};
+
+struct elf_info;
+
+// Maps every PT_LOAD of the parsed file `file` (the bytes elf_parse checked) into l->vmar:
+// ET_EXEC at its link address, ET_DYN in a new sub-VMAR at a random base (*loaded gets it
+// if not NULL, else it is closed). With a valid file_vmo the segments map its pages directly
+// (the vDSO); otherwise each gets a fresh VMO with a copy of its bytes. *bias is what was
+// added to the link addresses.
+zx_status_t pb_load_elf(const struct pb_loader *l, const struct elf_info *info,
+                        zx_handle_t file_vmo, const uint8_t *file, uint64_t *bias,
+                        zx_handle_t *loaded);
+
+// Sets *e (the text: `what`, or "`what` failed (status N)" for a failed call) and returns
+// status.
+zx_status_t pb_set_error(struct pb_error *e, enum pb_error_kind kind, zx_status_t status,
+                         const char *what);
 
 // The seed's name of an error kind ("ElfParse", ...).
 const char *pb_error_kind_name(enum pb_error_kind kind);
