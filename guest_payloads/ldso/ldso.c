@@ -5,8 +5,9 @@
 // moves onto it, loads every DT_NEEDED library breadth-first through the loader service
 // (libzircon.so is the vDSO, already mapped), applies the RELA relocations (RELATIVE,
 // GLOB_DAT, JUMP_SLOT, ABS64; symbols looked up by DT_GNU_HASH in the executable, then the
-// libraries in load order, then the vDSO), makes PT_GNU_RELRO read-only, closes the loader
-// channel and the handles of the linker message, and jumps to the executable's entry with
+// libraries in load order, then the vDSO), makes PT_GNU_RELRO read-only, sends the loader
+// Done (and waits up to 1 s for it to close its end), closes the loader channel and the
+// handles of the linker message, and jumps to the executable's entry with
 // the bootstrap channel (whose next message is the program's own) and the vDSO base.
 //
 // Anything wrong is one console line, "ld.so: error: <what>", and zx_process_exit(127).
@@ -536,6 +537,18 @@ static void relocate(struct module *m) {
 
 // ---- Start ---------------------------------------------------------------------------------
 
+// Tells the loader service we are done (Done) and waits, a while, for it to close its end, so
+// that what it prints about us comes before anything the program prints.
+static void done_with_loader(void) {
+    uint8_t req[LDMSG_REQ_MAX] __attribute__((aligned(8)));
+    uint32_t size = ldmsg_encode(req, 0, LDMSG_OP_DONE, NULL, 0);
+    zx_signals_t seen;
+    if (zx_channel_write(g.ldsvc, 0, req, size, NULL, 0) == ZX_OK) {
+        zx_object_wait_one(g.ldsvc, ZX_CHANNEL_PEER_CLOSED, zx_deadline_after(ZX_SEC(1)), &seen);
+    }
+}
+
+
 // On the program's stack: the libraries, the relocations, the clean-up, the jump.
 static __attribute__((noreturn)) void link_and_run(void) {
     load_libraries();
@@ -544,6 +557,7 @@ static __attribute__((noreturn)) void link_and_run(void) {
     }
     uintptr_t entry = g.exe_info.entry + g.modules[0].bias;
     zx_vmar_unmap(g.root_vmar, (zx_vaddr_t)g.exe_file, page_up(g.exe_file_size));
+    done_with_loader();
     zx_handle_close_many(g.handles, g.num_handles);  // the loader channel among them
     ldso_enter(entry, zhb_initial_sp(g.stack_top), g.bootstrap, __zhb_vdso_base);
 }

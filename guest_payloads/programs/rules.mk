@@ -29,7 +29,8 @@ $(OUT)/bin/$(1): $(call uobjs,$(2) $(PROGRAM_COMMON_SRCS)) $(ULIB) $(PROGRAM_LDS
 $(call uobjs,$(2) $(PROGRAM_COMMON_SRCS)): USER_CFLAGS += $(PROGRAM_CFLAGS)
 endef
 
-CORE_TESTS_SRCS := $(sort $(wildcard programs/core-tests/*.c)) programs/common/testkit.c
+CORE_TESTS_SRCS := $(sort $(wildcard programs/core-tests/*.c)) programs/common/testkit.c \
+	programs/common/pbcheck.c
 $(eval $(call guest_program,core-tests,$(CORE_TESTS_SRCS)))
 $(eval $(call guest_program,microbench,programs/microbench/microbench.c \
 	programs/microbench/ipc.c programs/common/testkit.c))
@@ -84,12 +85,15 @@ $(OUT)/bin/$(1): $(call uobjs,$(2)) $(ULIB) $(call shlib_paths,$(3)) $(VDSO) $(U
 	@$$(if $$(Q),echo "  LD      $$@")
 	$$(Q)$$(LD) $$(DYNAMIC_PROGRAM_LDFLAGS) -o $$@ $(call uobjs,$(2)) $$(ULIB) \
 		$(call shlib_paths,$(3)) $$(VDSO)
+$(call uobjs,$(2)): USER_CFLAGS += $(PROGRAM_CFLAGS)
 endef
 
 # bin/dyn-tests needs libdyn-a.so, which needs libdyn-b.so (tests/test_dynamic.py).
 $(eval $(call shared_library,dyn-b,programs/dyn-tests/dynb.c,))
 $(eval $(call shared_library,dyn-a,programs/dyn-tests/dyna.c,dyn-b))
-$(eval $(call dynamic_program,dyn-tests,programs/dyn-tests/main.c,dyn-a))
+DYN_TESTS_SRCS := programs/dyn-tests/main.c programs/common/pbcheck.c programs/common/testkit.c \
+	$(PROGRAM_COMMON_SRCS)
+$(eval $(call dynamic_program,dyn-tests,$(DYN_TESTS_SRCS),dyn-a))
 USER_OUTPUTS += $(OUT)/lib/libdyn-b.so $(OUT)/lib/libdyn-a.so $(OUT)/bin/dyn-tests
 
 .PHONY: guest-program guest-library

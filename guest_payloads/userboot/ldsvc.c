@@ -1,7 +1,8 @@
 // userboot's fuchsia.ldsvc.Loader (see userboot.h): LoadObject(name) answers with a
 // read-only, executable-capable copy of BOOTFS file [<userboot.root>/]lib/<name>; an
 // unknown name gets ZX_ERR_NOT_FOUND; Config is accepted and ignored; Done or the client
-// closing its end ends the service. Every load and the end are console lines.
+// closing its end ends the service. Every load and the end are console lines, the last one
+// written before userboot closes its end (ld.so waits for that before the program runs).
 #include <lib/console.h>
 #include <lib/string.h>
 #include <zhb/process_builder.h>
@@ -52,7 +53,9 @@ static bool serve_one(const struct bootfs *fs, const char *root, zx_handle_t ser
     const char *name;
     size_t len;
     if (ldmsg_decode(req, bytes, &ordinal, &txid, &name, &len) != 0 || ordinal == LDMSG_OP_DONE) {
-        userboot_say(ordinal == LDMSG_OP_DONE ? "loader: done" : "loader: malformed request");
+        if (ordinal != LDMSG_OP_DONE) {
+            userboot_say("loader: malformed request");
+        }
         return false;
     }
     zx_handle_t vmo = ZX_HANDLE_INVALID;
@@ -94,8 +97,8 @@ void ldsvc_serve(const struct bootfs *fs, const char *root, zx_handle_t server) 
             break;
         }
     }
-    zx_handle_close(server);
     char text[USERBOOT_LINE_MAX];
     snprintf(text, sizeof(text), "loader: channel closed after %u loads", loads);
     userboot_say(text);
+    zx_handle_close(server);
 }

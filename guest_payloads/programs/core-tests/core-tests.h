@@ -14,11 +14,6 @@ int policy_child(void);
 #define POLICY_CHILD_SOCKET_ARG "policy-child-socket"
 int policy_child_socket(void);
 
-// `core-tests pb-child two words "" last` (procbuilder.c): checks what the process builder
-// gave it and reports on its PA_USER1 channel.
-#define PB_CHILD_ARG "pb-child"
-int pb_child(int argc, char **argv);
-
 // Runs `core-tests <mode>` in `job` (job.c); its return code, or INT64_MIN if it did not run.
 int64_t run_policy_child_mode(zx_handle_t job, const char *mode);
 

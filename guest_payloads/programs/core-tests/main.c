@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core-tests.h"
+#include "pbcheck.h"
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], POLICY_CHILD_ARG) == 0) {

@@ -17,72 +17,17 @@
 
 #include "child.h"
 #include "core-tests.h"
+#include "pbcheck.h"
 #include "testkit.h"
 
 #define SELF_PATH "bin/core-tests"
 #define WAIT_MS 10000
-#define EVENT_RIGHTS (ZX_RIGHT_TRANSFER | ZX_RIGHT_WAIT | ZX_RIGHT_SIGNAL)
 #define INTERP_NAME "lib/ld.so.1"
 #define PT_INTERP 3u
 #define PT_GNU_STACK 0x6474e551u
 
 static const char *const child_args[] = {PB_CHILD_ARG, "two words", "", "last"};
 static const char *const child_env[] = {"PB_A=1", "PB_B=two words", "LD_DEBUG=1"};
-
-// What the child reports on its PA_USER1 channel.
-struct pb_report {
-    uint64_t vdso_base;
-    uint64_t stack_size;
-    uint32_t failures;  // a bit per failed check
-    uint32_t argc;
-};
-
-static bool has_env(const char *word) {
-    for (char **e = environ; e != NULL && *e != NULL; e++) {
-        if (strcmp(*e, word) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static zx_info_handle_basic_t basic(zx_handle_t h) {
-    zx_info_handle_basic_t info = {0};
-    zx_object_get_info(h, ZX_INFO_HANDLE_BASIC, &info, sizeof(info), NULL, NULL);
-    return info;
-}
-
-int pb_child(int argc, char **argv) {
-    struct pb_report r = {.vdso_base = __zhb_vdso_base, .argc = (uint32_t)argc};
-    uint32_t bit = 1;
-    r.failures |= argc == 5 ? 0 : bit;
-    for (int i = 1; i < 5 && i < argc; i++) {
-        bit <<= 1;
-        r.failures |= strcmp(argv[i], child_args[i - 1]) == 0 ? 0 : bit;
-    }
-    bit <<= 1;
-    r.failures |= has_env("PB_A=1") && has_env("PB_B=two words") ? 0 : bit;
-    zx_handle_t event = zx_take_startup_handle(PA_HND(PA_USER0, 0));
-    zx_info_handle_basic_t info = basic(event);
-    bit <<= 1;
-    r.failures |= info.type == ZX_OBJ_TYPE_EVENT && info.rights == EVENT_RIGHTS ? 0 : bit;
-    bit <<= 1;
-    r.failures |= koid_of(zx_process_self()) == koid_of(zx_process_self()) &&
-                          basic(zx_process_self()).type == ZX_OBJ_TYPE_PROCESS &&
-                          basic(zx_thread_self()).type == ZX_OBJ_TYPE_THREAD &&
-                          basic(zx_vmar_root_self()).type == ZX_OBJ_TYPE_VMAR
-                      ? 0
-                      : bit;
-    zx_handle_t stack = zx_take_startup_handle(PA_HND(PA_VMO_STACK, 0));
-    zx_vmo_get_size(stack, &r.stack_size);
-    zx_handle_t vdso = zx_take_startup_handle(PA_HND(PA_VMO_VDSO, 0));
-    bit <<= 1;
-    r.failures |= basic(vdso).type == ZX_OBJ_TYPE_VMO ? 0 : bit;
-    bit <<= 1;  // ET_EXEC: no loaded VMAR
-    r.failures |= zx_take_startup_handle(PA_HND(PA_VMAR_LOADED, 0)) == ZX_HANDLE_INVALID ? 0 : bit;
-    zx_handle_t channel = zx_take_startup_handle(PA_HND(PA_USER1, 0));
-    return zx_channel_write(channel, 0, &r, sizeof(r), NULL, 0) == ZX_OK ? 0 : 1;
-}
 
 static uint32_t own_handles(void) {
     zx_info_process_handle_stats_t stats = {0};
@@ -111,39 +56,7 @@ static bool builder(struct process_builder *b, zx_handle_t exe) {
 }
 
 KTAP_CASE(pb_static_child_gets_args_environ_handles) {
-    zx_handle_t exe, event, ours, theirs, proc;
-    struct process_builder b;
-    struct pb_built built;
-    KTAP_ASSERT_OK(bootfs_file_vmo(SELF_PATH, &exe));
-    KTAP_ASSERT_OK(zx_event_create(0, &event));
-    KTAP_ASSERT_OK(zx_handle_replace(event, EVENT_RIGHTS, &event));
-    KTAP_ASSERT_OK(zx_channel_create(0, &ours, &theirs));
-    KTAP_ASSERT_TRUE(builder(&b, exe));
-    const char *argv0 = SELF_PATH;
-    zx_handle_t handles[] = {event, theirs};
-    uint32_t info[] = {PA_HND(PA_USER0, 0), PA_HND(PA_USER1, 0)};
-    KTAP_EXPECT_OK(pb_add_args(&b, &argv0, 1));
-    KTAP_EXPECT_OK(pb_add_args(&b, child_args, 4));
-    KTAP_EXPECT_OK(pb_add_environ(&b, child_env, 3));
-    KTAP_EXPECT_OK(pb_add_handles(&b, handles, info, 2));
-    KTAP_ASSERT_OK(pb_build(&b, &built));
-    KTAP_EXPECT_EQ(built.dynamic, 0u);
-    KTAP_EXPECT_EQ(built.stack_size, (uint64_t)PB_DEFAULT_STACK_SIZE);
-    KTAP_EXPECT_EQ(built.stack % 16, (uintptr_t)(ZHB_ELF_MACHINE == 62u ? 8 : 0));
-    uintptr_t vdso_base = built.vdso_base;
-    KTAP_ASSERT_OK(pb_start(&built, &proc, &b.error));
-    KTAP_EXPECT_OK(wait_ms(proc, ZX_PROCESS_TERMINATED, WAIT_MS));
-    KTAP_EXPECT_EQ(return_code(proc), 0);
-    struct pb_report r = {0};
-    uint32_t bytes = 0;
-    KTAP_EXPECT_OK(zx_channel_read(ours, 0, &r, NULL, sizeof(r), 0, &bytes, NULL));
-    KTAP_EXPECT_EQ(bytes, (uint32_t)sizeof(r));
-    KTAP_EXPECT_EQ(r.failures, 0u);
-    KTAP_EXPECT_EQ(r.argc, 5u);
-    KTAP_EXPECT_EQ(r.vdso_base, (uint64_t)vdso_base);
-    KTAP_EXPECT_EQ(r.stack_size, (uint64_t)PB_DEFAULT_STACK_SIZE);
-    zx_handle_close(proc);
-    zx_handle_close(ours);
+    pb_check_launch(SELF_PATH, ZX_HANDLE_INVALID);
 }
 
 KTAP_CASE(pb_stack_size_calculation) {

@@ -1,11 +1,15 @@
 // dyn-tests: a dynamically linked program (PT_INTERP ld.so.1) that needs libdyn-a.so, which
 // needs libdyn-b.so; it also calls the vDSO through a dynamic symbol. Booted as
 // userboot.next, userboot serves ld.so's loads; tests/test_dynamic.py checks the console.
+// It also starts programs through the process builder: core-tests (static) and itself
+// (dynamic, with a loader service on a thread of ours), each checking what it got
+// (programs/common/pbcheck.c).
 #include <ktap.h>
 #include <string.h>
 #include <zircon/syscalls.h>
 
 #include "dyn.h"
+#include "pbcheck.h"
 
 // The vDSO's own name for the call (ulib's thunks define zx_*, not _zx_*): resolved by ld.so
 // in libzircon.so.
@@ -39,8 +43,22 @@ KTAP_CASE(dyn_vdso_symbol_from_program_and_library) {
     KTAP_EXPECT_TRUE(before > 0 && before <= mine && mine <= lib);
 }
 
+KTAP_CASE(dyn_builder_starts_static_program) {
+    pb_check_launch("bin/core-tests", ZX_HANDLE_INVALID);
+}
+
+KTAP_CASE(dyn_builder_starts_dynamic_program) {
+    zx_handle_t client, server;
+    KTAP_ASSERT_OK(zx_channel_create(0, &client, &server));
+    struct pb_loader_thread *loader = pb_serve_bootfs_libs(server);
+    KTAP_ASSERT_TRUE(loader != NULL);
+    pb_check_launch("bin/dyn-tests", client);  // ld.so.1, libdyn-a.so, libdyn-b.so
+    KTAP_EXPECT_EQ(pb_serve_join(loader), 3u);  // ld.so closed its end: the thread ended
+}
+
 int main(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
+    if (argc > 1 && strcmp(argv[1], PB_CHILD_ARG) == 0) {
+        return pb_child(argc, argv);
+    }
     return ktap_main("dyn-tests");
 }
