@@ -33,7 +33,8 @@ CORE_TESTS_SRCS := $(sort $(wildcard programs/core-tests/*.c)) programs/common/t
 	programs/common/pbcheck.c
 $(eval $(call guest_program,core-tests,$(CORE_TESTS_SRCS)))
 $(eval $(call guest_program,microbench,programs/microbench/microbench.c \
-	programs/microbench/ipc.c programs/common/testkit.c))
+	programs/microbench/ipc.c programs/microbench/launch.c programs/common/testkit.c \
+	programs/common/pbcheck.c))
 STRESS_TESTS_SRCS := $(sort $(wildcard programs/stress-tests/*.c)) programs/common/testkit.c
 $(eval $(call guest_program,stress-tests,$(STRESS_TESTS_SRCS)))
 SYSCALL_FUZZ_SRCS := programs/syscall-fuzz/fuzz.c programs/common/testkit.c
@@ -95,6 +96,10 @@ DYN_TESTS_SRCS := programs/dyn-tests/main.c programs/common/pbcheck.c programs/c
 	$(PROGRAM_COMMON_SRCS)
 $(eval $(call dynamic_program,dyn-tests,$(DYN_TESTS_SRCS),dyn-a))
 USER_OUTPUTS += $(OUT)/lib/libdyn-b.so $(OUT)/lib/libdyn-a.so $(OUT)/bin/dyn-tests
+# What microbench's pb_launch_static / pb_launch_dynamic rows start.
+$(eval $(call guest_program,pb-exit0,programs/pb-bench/exit0.c))
+$(eval $(call dynamic_program,pb-exit0-dyn,programs/pb-bench/exit0-dyn.c,dyn-a))
+USER_OUTPUTS += $(OUT)/bin/pb-exit0 $(OUT)/bin/pb-exit0-dyn
 
 .PHONY: guest-program guest-library
 ifneq ($(NAME),)
