@@ -22,7 +22,9 @@ import struct
 from collections.abc import Callable
 
 import pytest
+from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
+from elftools.elf.segments import InterpSegment
 
 from bootfs_tools import build as build_bootfs
 from harness import console
@@ -178,9 +180,11 @@ def test_ldso_has_no_relocations(guest_build: GuestOutputs) -> None:
 
 def test_dyn_tests_is_dynamic(guest_build: GuestOutputs) -> None:
     elf = ELFFile(io.BytesIO((guest_build.kernel.parent / PROGRAM).read_bytes()))
-    interp = [seg for seg in elf.iter_segments() if seg["p_type"] == "PT_INTERP"]
+    interp = [seg for seg in elf.iter_segments() if isinstance(seg, InterpSegment)]
     assert len(interp) == 1 and interp[0].get_interp_name() == "ld.so.1"
-    needed = [tag.needed for tag in elf.get_section_by_name(".dynamic").iter_tags()
+    dynamic = elf.get_section_by_name(".dynamic")
+    assert isinstance(dynamic, DynamicSection)
+    needed = [getattr(tag, "needed", None) for tag in dynamic.iter_tags()
               if tag.entry.d_tag == "DT_NEEDED"]
     assert needed == ["libdyn-a.so", "libzircon.so"]
     assert any(seg["p_type"] == "PT_GNU_RELRO" for seg in elf.iter_segments())
