@@ -114,9 +114,16 @@ zx_status_t spawn_from_bootfs(zx_handle_t job, const char *path, const char *arg
     return spawn_from_bootfs_with(job, path, args, 1, ZX_HANDLE_INVALID, proc);
 }
 
-zx_status_t bootfs_file_vmo(const char *path, zx_handle_t *vmo) {
+// Our BOOTFS, mapped read-only once (mappings are eager: mapping it per file would enter
+// every page of it each time) and left mapped for the program's lifetime.
+static struct bootfs bootfs_image;
+
+static zx_status_t open_bootfs(void) {
     uint64_t size;
     zx_vaddr_t image;
+    if (bootfs_image.image != NULL) {
+        return ZX_OK;
+    }
     if (bootfs_vmo_handle == ZX_HANDLE_INVALID) {
         bootfs_vmo_handle = zx_take_startup_handle(PA_HND(PA_VMO_BOOTFS, 0));
     }
@@ -128,16 +135,24 @@ zx_status_t bootfs_file_vmo(const char *path, zx_handle_t *vmo) {
                                                  bootfs_vmo_handle, 0, size, &image)) != ZX_OK) {
         return status;
     }
-    struct bootfs fs;
-    struct bootfs_entry entry;
-    if (bootfs_open(&fs, (const void *)image, size) != BOOTFS_OK ||
-        bootfs_find(&fs, path, &entry) != BOOTFS_OK) {
-        status = ZX_ERR_NOT_FOUND;
-    } else {
-        status = pb_vmo_from_bytes(entry.data, entry.data_len, vmo);
+    if (bootfs_open(&bootfs_image, (const void *)image, size) != BOOTFS_OK) {
+        zx_vmar_unmap(zx_vmar_root_self(), image, size);
+        bootfs_image = (struct bootfs){0};
+        return ZX_ERR_IO;
     }
-    zx_vmar_unmap(zx_vmar_root_self(), image, size);
-    return status;
+    return ZX_OK;
+}
+
+zx_status_t bootfs_file_vmo(const char *path, zx_handle_t *vmo) {
+    struct bootfs_entry entry;
+    zx_status_t status = open_bootfs();
+    if (status != ZX_OK) {
+        return status;
+    }
+    if (bootfs_find(&bootfs_image, path, &entry) != BOOTFS_OK) {
+        return ZX_ERR_NOT_FOUND;
+    }
+    return pb_vmo_from_bytes(entry.data, entry.data_len, vmo);
 }
 
 zx_status_t spawn_from_bootfs_with(zx_handle_t job, const char *path, const char *const *args,
@@ -240,4 +255,15 @@ int64_t return_code(zx_handle_t proc) {
     zx_info_process_t info = {0};
     zx_object_get_info(proc, ZX_INFO_PROCESS, &info, sizeof(info), NULL, NULL);
     return info.return_code;
+}
+
+uint32_t handle_total(void) {
+    zx_info_process_handle_stats_t stats = {0};
+    zx_object_get_info(zx_process_self(), ZX_INFO_PROCESS_HANDLE_STATS, &stats, sizeof(stats),
+                       NULL, NULL);
+    uint32_t total = 0;
+    for (uint32_t i = 0; i < ZX_OBJ_TYPE_UPPER_BOUND; i++) {
+        total += stats.handle_count[i];
+    }
+    return total;
 }

@@ -64,3 +64,5 @@ zx_koid_t koid_of(zx_handle_t handle);
 zx_rights_t rights_of(zx_handle_t handle);
 zx_thread_state_t thread_state(zx_handle_t thread);
 int64_t return_code(zx_handle_t proc);
+// Handles this process holds, of every type (ZX_INFO_PROCESS_HANDLE_STATS).
+uint32_t handle_total(void);

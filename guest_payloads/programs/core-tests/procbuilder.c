@@ -29,17 +29,6 @@
 static const char *const child_args[] = {PB_CHILD_ARG, "two words", "", "last"};
 static const char *const child_env[] = {"PB_A=1", "PB_B=two words", "LD_DEBUG=1"};
 
-static uint32_t own_handles(void) {
-    zx_info_process_handle_stats_t stats = {0};
-    zx_object_get_info(zx_process_self(), ZX_INFO_PROCESS_HANDLE_STATS, &stats, sizeof(stats),
-                       NULL, NULL);
-    uint32_t total = 0;
-    for (uint32_t i = 0; i < ZX_OBJ_TYPE_UPPER_BOUND; i++) {
-        total += stats.handle_count[i];
-    }
-    return total;
-}
-
 static zx_handle_t vdso_dup(void) {
     struct vdso_layout layout;
     zx_handle_t dup = ZX_HANDLE_INVALID;
@@ -138,7 +127,7 @@ static zx_status_t dynamic_self(const char *interp, zx_handle_t *vmo) {
 }
 
 KTAP_CASE(pb_bad_elf_fails_and_leaves_nothing) {
-    uint32_t before = own_handles();
+    uint32_t before = handle_total();
     zx_handle_t vmo;
     struct process_builder b;
     struct pb_built built;
@@ -147,7 +136,7 @@ KTAP_CASE(pb_bad_elf_fails_and_leaves_nothing) {
     KTAP_EXPECT_STATUS(pb_build(&b, &built), ZX_ERR_NOT_FOUND);
     KTAP_EXPECT_EQ(b.error.kind, PB_ERR_ELF_PARSE);
     KTAP_EXPECT_TRUE(strcmp(pb_error_kind_name(b.error.kind), "ElfParse") == 0);
-    KTAP_EXPECT_EQ(own_handles(), before);
+    KTAP_EXPECT_EQ(handle_total(), before);
     // e_machine of the other architecture
     uint16_t other = ZHB_ELF_MACHINE == 62u ? 183 : 62;
     uint64_t at;
@@ -155,7 +144,7 @@ KTAP_CASE(pb_bad_elf_fails_and_leaves_nothing) {
     KTAP_ASSERT_TRUE(builder(&b, vmo));
     KTAP_EXPECT_STATUS(pb_build(&b, &built), ZX_ERR_NOT_FOUND);
     KTAP_EXPECT_EQ(b.error.kind, PB_ERR_ELF_PARSE);
-    KTAP_EXPECT_EQ(own_handles(), before);
+    KTAP_EXPECT_EQ(handle_total(), before);
     // invalid handles
     KTAP_EXPECT_STATUS(pb_create(&b, ZX_HANDLE_INVALID, "x", ZX_HANDLE_INVALID,
                                  zx_vmar_root_self()),
@@ -170,11 +159,11 @@ KTAP_CASE(pb_bad_elf_fails_and_leaves_nothing) {
     KTAP_EXPECT_STATUS(pb_add_handles(&b, &event, &info, 1), ZX_ERR_INVALID_ARGS);
     KTAP_EXPECT_EQ(b.error.kind, PB_ERR_INVALID_ARG);
     pb_destroy(&b);
-    KTAP_EXPECT_EQ(own_handles(), before);
+    KTAP_EXPECT_EQ(handle_total(), before);
 }
 
 KTAP_CASE(pb_interp_without_loader_fails) {
-    uint32_t before = own_handles();
+    uint32_t before = handle_total();
     zx_handle_t vmo;
     struct process_builder b;
     struct pb_built built;
@@ -182,7 +171,7 @@ KTAP_CASE(pb_interp_without_loader_fails) {
     KTAP_ASSERT_TRUE(builder(&b, vmo));
     KTAP_EXPECT_STATUS(pb_build(&b, &built), ZX_ERR_INVALID_ARGS);
     KTAP_EXPECT_EQ(b.error.kind, PB_ERR_LOADER_MISSING);
-    KTAP_EXPECT_EQ(own_handles(), before);
+    KTAP_EXPECT_EQ(handle_total(), before);
 }
 
 // A loader service on a thread of ours: answers one LoadObject for INTERP_NAME with the vDSO
@@ -297,12 +286,12 @@ KTAP_CASE(pb_interp_loaded_through_loader_service) {
 }
 
 KTAP_CASE(pb_interp_unknown_to_loader_fails) {
-    uint32_t before = own_handles();
+    uint32_t before = handle_total();
     struct process_builder b;
     struct pb_built built;
     struct test_loader l;
     KTAP_EXPECT_STATUS(build_dynamic(&b, &built, &l, "lib/nope.so"), ZX_ERR_NOT_FOUND);
     KTAP_EXPECT_TRUE(strcmp(l.name, "lib/nope.so") == 0);
     KTAP_EXPECT_EQ(b.error.kind, PB_ERR_LOAD_DYNAMIC_LINKER);
-    KTAP_EXPECT_EQ(own_handles(), before);
+    KTAP_EXPECT_EQ(handle_total(), before);
 }
