@@ -84,7 +84,7 @@ struct module {
     uint64_t strsz;
     const uint32_t *gnu_hash;
     uint64_t rela, relasz, jmprel, pltrelsz;  // run-time addresses and byte sizes
-    uint64_t relro_start, relro_end;         // run-time, page-rounded inwards
+    uint64_t relro_start, relro_end;         // run-time, both rounded down to pages
     uint64_t needed[MAX_MODULES];            // DT_NEEDED string offsets
     uint32_t num_needed;
     zx_handle_t vmar;  // its sub-VMAR (for RELRO), closed when done
@@ -320,7 +320,7 @@ static void read_phdrs(struct module *m, const uint8_t *phdrs, uint32_t phnum) {
             dyn = vaddr;
             dyn_size = memsz;
         } else if (type == PT_GNU_RELRO) {
-            m->relro_start = page_up(vaddr);
+            m->relro_start = page_down(vaddr);  // RELRO starts its RW segment (lld)
             m->relro_end = page_down(vaddr + memsz);
         }
     }

@@ -207,3 +207,46 @@ uint32_t pb_serve_join(struct pb_loader_thread *t) {
     tk_thread_join(&t->thread, WAIT_MS);
     return t->loads;
 }
+
+zx_status_t pb_spawn(const char *path, const char *const *args, uint32_t nargs, bool dynamic,
+                     zx_handle_t *proc) {
+    struct process_builder b;
+    struct pb_built built;
+    struct vdso_layout layout;
+    zx_handle_t exe, vdso, client, server;
+    struct pb_loader_thread *loader = NULL;
+    zx_status_t status = bootfs_file_vmo(path, &exe);
+    if (status != ZX_OK) {
+        return status;
+    }
+    if (!vdso_layout(&layout) ||
+        (status = zx_handle_duplicate(layout.vmo, ZX_RIGHT_SAME_RIGHTS, &vdso)) != ZX_OK) {
+        zx_handle_close(exe);
+        return status != ZX_OK ? status : ZX_ERR_BAD_STATE;
+    }
+    if ((status = pb_create(&b, zx_job_default(), "pb-spawn", exe, zx_vmar_root_self())) != ZX_OK) {
+        zx_handle_close(vdso);
+        return status;
+    }
+    pb_set_vdso_vmo(&b, vdso);
+    pb_add_args(&b, &path, 1);
+    if ((status = pb_add_args(&b, args, nargs)) != ZX_OK) {
+        pb_destroy(&b);
+        return status;
+    }
+    if (dynamic) {
+        if ((status = zx_channel_create(0, &client, &server)) != ZX_OK ||
+            (loader = pb_serve_bootfs_libs(server)) == NULL) {
+            pb_destroy(&b);
+            return status != ZX_OK ? status : ZX_ERR_NO_RESOURCES;
+        }
+        pb_set_loader_service(&b, client);
+    }
+    if ((status = pb_build(&b, &built)) == ZX_OK) {
+        status = pb_start(&built, proc, &b.error);
+    }
+    if (loader != NULL) {
+        pb_serve_join(loader);
+    }
+    return status;
+}

@@ -5,6 +5,7 @@
 // this way; dyn-tests starts core-tests (static) and itself (dynamic, through ld.so).
 #pragma once
 
+#include <stdbool.h>
 #include <zircon/types.h>
 
 #define PB_CHILD_ARG "pb-child"
@@ -16,6 +17,12 @@ int pb_child(int argc, char **argv);
 // (with the loader service `ldsvc`, consumed, if valid: a dynamic program), waits for it and
 // checks its report and return code. The report must match what pb_build returned.
 void pb_check_launch(const char *path, zx_handle_t ldsvc);
+
+// Starts BOOTFS file `path` with args {path, args[0..nargs)} through the process builder in
+// our job, with the vDSO; `dynamic`: with a loader-service thread serving BOOTFS lib/ until
+// ld.so is done with it (joined before returning). *proc gets the started process.
+zx_status_t pb_spawn(const char *path, const char *const *args, uint32_t nargs, bool dynamic,
+                     zx_handle_t *proc);
 
 // Serves fuchsia.ldsvc.Loader on `server` from our BOOTFS (lib/<name>) on a new thread, until
 // the client end closes; pb_serve_join waits for it and returns the number of loads.

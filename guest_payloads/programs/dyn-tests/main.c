@@ -8,6 +8,7 @@
 #include <string.h>
 #include <zircon/syscalls.h>
 
+#include "child.h"
 #include "dyn.h"
 #include "pbcheck.h"
 
@@ -56,7 +57,29 @@ KTAP_CASE(dyn_builder_starts_dynamic_program) {
     KTAP_EXPECT_EQ(pb_serve_join(loader), 3u);  // ld.so closed its end: the thread ended
 }
 
+#define RELRO_WRITE_ARG "relro-write"
+
+// `dyn-tests relro-write`: stores into libdyn-a.so's RELRO function pointer, which ld.so made
+// read-only, so the store faults and the kernel kills us.
+static int relro_write(void) {
+    volatile uintptr_t *slot = (volatile uintptr_t *)(uintptr_t)&dyna_add_ptr;
+    *slot = 0;
+    return 3;
+}
+
+KTAP_CASE(dyn_relro_is_read_only) {
+    zx_handle_t proc;
+    const char *args[] = {RELRO_WRITE_ARG};
+    KTAP_ASSERT_OK(pb_spawn("bin/dyn-tests", args, 1, true, &proc));
+    KTAP_EXPECT_OK(wait_ms(proc, ZX_PROCESS_TERMINATED, 20000));
+    KTAP_EXPECT_EQ(return_code(proc), ZX_TASK_RETCODE_EXCEPTION_KILL);
+    zx_handle_close(proc);
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], RELRO_WRITE_ARG) == 0) {
+        return relro_write();
+    }
     if (argc > 1 && strcmp(argv[1], PB_CHILD_ARG) == 0) {
         return pb_child(argc, argv);
     }

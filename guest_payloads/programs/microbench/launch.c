@@ -8,9 +8,6 @@
 // `microbench: note:` line.
 #include <stdbool.h>
 #include <stdio.h>
-#include <zhb/process_builder.h>
-#include <zircon/process.h>
-#include <zircon/processargs.h>
 
 #include "child.h"
 #include "microbench.h"
@@ -20,44 +17,14 @@
 #define LAUNCH_WAIT_MS 10000
 
 static zx_status_t launch_once(const char *path, bool dynamic) {
-    struct process_builder b;
-    struct pb_built built;
-    struct vdso_layout layout;
-    zx_handle_t exe, vdso, proc, client, server;
-    struct pb_loader_thread *loader = NULL;
-    zx_status_t status = bootfs_file_vmo(path, &exe);
-    if (status != ZX_OK) {
-        return status;
-    }
-    if (!vdso_layout(&layout) ||
-        (status = zx_handle_duplicate(layout.vmo, ZX_RIGHT_SAME_RIGHTS, &vdso)) != ZX_OK) {
-        zx_handle_close(exe);
-        return status != ZX_OK ? status : ZX_ERR_BAD_STATE;
-    }
-    if ((status = pb_create(&b, zx_job_default(), "pb-exit0", exe, zx_vmar_root_self())) != ZX_OK) {
-        zx_handle_close(vdso);
-        return status;
-    }
-    pb_set_vdso_vmo(&b, vdso);
-    pb_add_args(&b, &path, 1);
-    if (dynamic) {
-        if ((status = zx_channel_create(0, &client, &server)) != ZX_OK ||
-            (loader = pb_serve_bootfs_libs(server)) == NULL) {
-            pb_destroy(&b);
-            return status != ZX_OK ? status : ZX_ERR_NO_RESOURCES;
-        }
-        pb_set_loader_service(&b, client);
-    }
-    if ((status = pb_build(&b, &built)) == ZX_OK &&
-        (status = pb_start(&built, &proc, &b.error)) == ZX_OK) {
+    zx_handle_t proc;
+    zx_status_t status = pb_spawn(path, NULL, 0, dynamic, &proc);
+    if (status == ZX_OK) {
         status = wait_ms(proc, ZX_PROCESS_TERMINATED, LAUNCH_WAIT_MS);
         if (status == ZX_OK && return_code(proc) != 0) {
             status = ZX_ERR_INTERNAL;
         }
         zx_handle_close(proc);
-    }
-    if (loader != NULL) {
-        pb_serve_join(loader);
     }
     return status;
 }
