@@ -55,7 +55,8 @@ USER_TARGETS = (
     "gen/vdso-sysret.inc",
     "gen/userboot/vdso-syms.ld",
 )
-NATIVE_SOURCES = ("userboot/lz4.c", "userboot/bootfs.c", "userboot/elf.c", "ulib/processargs.c")
+NATIVE_SOURCES = ("userboot/lz4.c", "userboot/bootfs.c", "ulib/process_builder/elf.c",
+                  "ulib/processargs.c", "ulib/process_builder/ldmsg.c")
 
 
 def enum_values(header: str, enum: str) -> dict[str, int]:
@@ -69,7 +70,7 @@ def enum_values(header: str, enum: str) -> dict[str, int]:
 
 LZ4 = enum_values("userboot/lz4.h", "lz4_status")
 BOOTFS = enum_values("userboot/bootfs.h", "bootfs_status")
-ELF = enum_values("userboot/elf.h", "elf_status")
+ELF = enum_values("ulib/include/zhb/elf.h", "elf_status")
 PA = enum_values("ulib/include/zhb/processargs.h", "processargs_status")
 
 
@@ -611,6 +612,7 @@ class ElfInfo(ctypes.Structure):
     _fields_ = [
         ("type", ctypes.c_uint16), ("machine", ctypes.c_uint16), ("entry", ctypes.c_uint64),
         ("stack_size", ctypes.c_uint64), ("lo", ctypes.c_uint64), ("hi", ctypes.c_uint64),
+        ("interp_offset", ctypes.c_uint64), ("interp_size", ctypes.c_uint64),
         ("nsegs", ctypes.c_uint32), ("segs", ElfSegment * 8),
     ]  # fmt: skip
 
@@ -666,7 +668,9 @@ def elf_mutations(data: bytes) -> Iterator[tuple[str, bytes]]:
     yield "ELF_ERR_TYPE", at(16, "<H", 1)  # ET_REL
     yield "ELF_ERR_PHDRS", at(54, "<H", 32)
     yield "ELF_ERR_PHDRS", at(32, "<Q", len(data))
-    yield "ELF_ERR_INTERP", ph(index[rw], 0, "<I", 3)
+    interp = bytearray(ph(index[rw], 0, "<I", 3))  # PT_INTERP whose name runs past the file
+    struct.pack_into("<Q", interp, phoff + 56 * index[rw] + 8, len(data))
+    yield "ELF_ERR_INTERP", bytes(interp)
     yield "ELF_ERR_WX", ph(index[rw], 4, "<I", PF_R | PF_W | PF_X)
     yield "ELF_ERR_SEGMENT", ph(index[code], 32, "<Q", 1 << 40)  # filesz > memsz
     yield "ELF_ERR_SEGMENT", ph(index[code], 16, "<Q", first[1])  # overlaps the first
@@ -798,3 +802,45 @@ def test_native_library_has_no_syscalls(native: ctypes.CDLL) -> None:
     nm = subprocess.run(["llvm-nm", "-u", native._name], capture_output=True, text=True,
                         check=True)  # fmt: skip
     assert not [line for line in nm.stdout.splitlines() if " zx_" in line or "_zx_" in line]
+
+
+# ---- Native fuchsia.ldsvc messages (ulib/process_builder/ldmsg.c) -----------------------
+
+LDMSG_OP_LOAD_OBJECT = 0x48C5A151D6DF2853
+LDMSG_OP_DONE = 0x63BA6B76D3671001
+
+
+def test_ldmsg_load_object_wire_format(native: ctypes.CDLL) -> None:
+    """A LoadObject request is the FIDL header (txid, magic 1, ordinal), then the string as
+    size, presence and bytes padded to 8; decode gives back what encode was given."""
+    buf = ctypes.create_string_buffer(1024)
+    size = native.ldmsg_encode(buf, ctypes.c_uint32(7), ctypes.c_uint64(LDMSG_OP_LOAD_OBJECT),
+                               b"libfoo.so", ctypes.c_size_t(9))
+    assert size == 16 + 16 + 16
+    assert buf.raw[:size] == (struct.pack("<IBBBBQ", 7, 0, 0, 0, 1, LDMSG_OP_LOAD_OBJECT)
+                              + struct.pack("<QQ", 9, 2**64 - 1) + b"libfoo.so" + b"\0" * 7)
+    ordinal, txid = ctypes.c_uint64(), ctypes.c_uint32()
+    name, length = ctypes.c_char_p(), ctypes.c_size_t()
+    assert native.ldmsg_decode(buf, ctypes.c_uint32(size), ctypes.byref(ordinal),
+                               ctypes.byref(txid), ctypes.byref(name), ctypes.byref(length)) == 0
+    assert (ordinal.value, txid.value, length.value) == (LDMSG_OP_LOAD_OBJECT, 7, 9)
+    for bad in (size - 8, size + 8, 15):
+        assert native.ldmsg_decode(buf, ctypes.c_uint32(bad), ctypes.byref(ordinal),
+                                   ctypes.byref(txid), ctypes.byref(name),
+                                   ctypes.byref(length)) == -1
+    assert native.ldmsg_encode(buf, ctypes.c_uint32(1), ctypes.c_uint64(LDMSG_OP_LOAD_OBJECT),
+                               b"x" * 1001, ctypes.c_size_t(1001)) == 0
+    done = native.ldmsg_encode(buf, ctypes.c_uint32(2), ctypes.c_uint64(LDMSG_OP_DONE), None,
+                               ctypes.c_size_t(0))
+    assert done == 16
+
+
+def test_ldmsg_reply(native: ctypes.CDLL) -> None:
+    buf = ctypes.create_string_buffer(32)
+    native.ldmsg_encode_reply(buf, ctypes.c_uint32(5), ctypes.c_uint64(LDMSG_OP_LOAD_OBJECT),
+                              ctypes.c_int32(-25), 0)
+    assert buf.raw == (struct.pack("<IBBBBQ", 5, 0, 0, 0, 1, LDMSG_OP_LOAD_OBJECT)
+                       + struct.pack("<iIII", -25, 0, 0, 0))
+    native.ldmsg_encode_reply(buf, ctypes.c_uint32(5), ctypes.c_uint64(LDMSG_OP_LOAD_OBJECT),
+                              ctypes.c_int32(0), 1)
+    assert struct.unpack_from("<iIII", buf.raw, 16) == (0, 0, 0xFFFFFFFF, 0)

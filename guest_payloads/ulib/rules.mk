@@ -45,6 +45,11 @@ ULIB := $(OUT)/libulib.a
 ULIB_SRCS := ulib/arch/$(ARCH)/start.S ulib/crt.c ulib/stdio.c ulib/ktap.c ulib/processargs.c \
 	lib/string.c lib/printf.c
 ULIB_SRCS += ulib/sync.c  # zhb/sync.h: futex mutex and condition variable
+# zhb/process_builder.h: the process builder (with the ELF parser and the fuchsia.ldsvc
+# messages); userboot links the same sources.
+PROCESS_BUILDER_SRCS := ulib/process_builder/process_builder.c ulib/process_builder/elf.c \
+	ulib/process_builder/ldmsg.c
+ULIB_SRCS += $(PROCESS_BUILDER_SRCS)
 ULIB_THUNKS := $(OUT)/gen/ulib/vdso-thunks.S
 ULIB_OBJS := $(call uobjs,$(ULIB_SRCS)) $(OUT)/uobj/gen/vdso-thunks.o
 

@@ -1,12 +1,14 @@
 # userboot.so: an RODSO (vdso/rodso.ld) the kernel embeds and maps at a random address with
 # the vDSO right after it. It calls the vDSO through $(USERBOOT_VDSO_SYMS), generated from
-# vdso.so: `zx_<name> = _end + <offset>`. Its parsers (lz4, bootfs, elf, processargs) make no
+# vdso.so: `zx_<name> = _end + <offset>`. It starts its program with ulib's process builder
+# (the one ELF loader of the guest tree). Its parsers (lz4, bootfs, elf, processargs) make no
 # syscalls; tests/test_userabi.py compiles them natively on the host. The entry is ulib's
 # _start (ulib/arch/<arch>/start.S), which calls userboot's own __zhb_start.
 
 USERBOOT := $(OUT)/userboot.so
-USERBOOT_SRCS := ulib/arch/$(ARCH)/start.S userboot/userboot.c userboot/loader.c \
-	userboot/lz4.c userboot/bootfs.c userboot/elf.c ulib/processargs.c lib/string.c lib/printf.c
+USERBOOT_SRCS := ulib/arch/$(ARCH)/start.S userboot/userboot.c userboot/ldsvc.c \
+	$(PROCESS_BUILDER_SRCS) \
+	userboot/lz4.c userboot/bootfs.c ulib/processargs.c lib/string.c lib/printf.c
 USERBOOT_OBJS := $(call uobjs,$(USERBOOT_SRCS))
 USERBOOT_VDSO_SYMS := $(OUT)/gen/userboot/vdso-syms.ld
 USER_OUTPUTS += $(USERBOOT)

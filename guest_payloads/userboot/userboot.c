@@ -2,13 +2,17 @@
 // random address with the vDSO right after it and starts it at _start (ulib/arch/<arch>/
 // start.S) -> __zhb_start(bootstrap channel) on a stack of its own. This file reads the
 // bootstrap message, finds the BOOTFS in the ZBI, decompresses it into a fresh VMO, picks the
-// program to run and, with userboot.shutdown, waits for it and powers off; loader.c starts
-// the program. Nothing here may use writable static data: everything lives on the stack.
+// program to run, starts it with ulib's process builder (<zhb/process_builder.h>) and, with
+// userboot.shutdown, waits for it and powers off. Nothing here may use writable static data:
+// everything lives on the stack.
 #include "userboot.h"
 
 #include <lib/console.h>
 #include <lib/string.h>
 #include <lib/zbi-format/zbi.h>
+#include <zhb-arch.h>
+#include <zhb/elf.h>
+#include <zhb/process_builder.h>
 #include <zhb/processargs.h>
 #include <zircon/processargs.h>
 
@@ -20,10 +24,8 @@
 #define DEFAULT_NEXT "bin/core-tests"
 #define NEXT_PREFIX "userboot.next="
 #define SHUTDOWN_WORD "userboot.shutdown"
+#define ROOT_PREFIX "userboot.root="
 #define PAGE_SIZE 4096u
-
-// End of userboot's image = where the vDSO is mapped. Hidden: a PC-relative address, no GOT.
-extern const char _end[] __attribute__((visibility("hidden")));
 
 // What the bootstrap message gave us.
 struct bootstrap {
@@ -201,6 +203,120 @@ static zx_handle_t unpack_bootfs(const struct bootstrap *boot, const uint8_t *zb
     return ro;
 }
 
+// The process's name: the last component of its file name.
+static const char *basename(const char *path) {
+    const char *slash = strchr(path, '/');
+    while (slash != NULL) {
+        path = slash + 1;
+        slash = strchr(path, '/');
+    }
+    return path;
+}
+
+// Where the program is and what it gets.
+struct launch {
+    const char *path;
+    const char *const *args;
+    uint32_t num_args;
+    const struct bootfs *fs;
+    const char *root;  // userboot.root: lib/ is looked up under it
+    zx_handle_t bootfs_vmo;
+    uint64_t budget;
+};
+
+// With PT_INTERP: the dynamic linker ([root/]lib/<PT_INTERP>) handed to the builder, and a
+// loader service channel whose other end *server gets.
+static void set_interp(const struct bootstrap *boot, const struct launch *l,
+                       const struct bootfs_entry *entry, struct process_builder *b,
+                       zx_handle_t *server) {
+    char text[USERBOOT_LINE_MAX];
+    char name[USERBOOT_LINE_MAX / 2];
+    char found[USERBOOT_LINE_MAX / 2];
+    struct elf_info info;
+    if (elf_parse(entry->data, entry->data_len, ZHB_ELF_MACHINE, &info) != ELF_OK ||
+        info.interp_size == 0) {
+        return;  // static, or a bad file the builder will report
+    }
+    if (info.interp_size >= sizeof(name)) {
+        snprintf(text, sizeof(text), "%s: PT_INTERP name too long", l->path);
+        fail(boot->power, text);
+    }
+    memcpy(name, entry->data + info.interp_offset, info.interp_size + 1);
+    zx_handle_t vmo, client;
+    zx_status_t status = ldsvc_lookup(l->fs, l->root, name, &vmo, found, sizeof(found));
+    if (status != ZX_OK) {
+        snprintf(text, sizeof(text), "%s: dynamic linker %s: not found in BOOTFS (status %d)",
+                 l->path, found, status);
+        fail(boot->power, text);
+    }
+    if ((status = zx_channel_create(0, server, &client)) != ZX_OK) {
+        fail_status(boot->power, "creating the loader service channel", status);
+    }
+    pb_set_interp_vmo(b, vmo);
+    pb_set_loader_service(b, client);
+    snprintf(text, sizeof(text), "%s: dynamic linker %s", l->path, found);
+    userboot_say(text);
+}
+
+// Starts BOOTFS file `entry` with the process builder: args, our environ, and duplicates of
+// the job, vDSO, BOOTFS and power handles. Returns the process handle; *server is the loader
+// service channel to serve (PT_INTERP) or invalid.
+static zx_handle_t start_program(const struct bootstrap *boot, const struct launch *l,
+                                 const struct bootfs_entry *entry, zx_handle_t *server) {
+    char text[USERBOOT_LINE_MAX];
+    const char *path = l->path;
+    zx_handle_t exe;
+    zx_status_t status = pb_vmo_from_bytes(entry->data, entry->data_len, &exe);
+    if (status != ZX_OK) {
+        fail_status(boot->power, "copying the program into a VMO", status);
+    }
+    struct process_builder b;
+    *server = ZX_HANDLE_INVALID;
+    const struct {
+        zx_handle_t source;
+        uint32_t info;
+    } wanted[] = {
+        {boot->job, PA_HND(PA_JOB_DEFAULT, 0)},
+        {boot->vdso_vmo, PA_HND(PA_VMO_VDSO, 0)},
+        {l->bootfs_vmo, PA_HND(PA_VMO_BOOTFS, 0)},
+        {boot->power, PA_HND(PA_RESOURCE, 0)},
+    };
+    zx_handle_t handles[sizeof(wanted) / sizeof(wanted[0])];
+    uint32_t info[sizeof(wanted) / sizeof(wanted[0])];
+    uint32_t count = 0;
+    status = pb_create(&b, boot->job, basename(path), exe, boot->vmar_root);
+    for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]) && status == ZX_OK; i++) {
+        if (wanted[i].source == ZX_HANDLE_INVALID) {
+            continue;
+        }
+        status = zx_handle_duplicate(wanted[i].source, ZX_RIGHT_SAME_RIGHTS, &handles[count]);
+        if (status != ZX_OK) {
+            zx_handle_close_many(handles, count);
+            pb_destroy(&b);
+            fail_status(boot->power, "zx_handle_duplicate", status);
+        }
+        info[count++] = wanted[i].info;
+    }
+    b.memory_limit = l->budget;
+    if (status == ZX_OK) {
+        set_interp(boot, l, entry, &b, server);
+    }
+    struct pb_built built;
+    if (status != ZX_OK || pb_add_args(&b, l->args, l->num_args) != ZX_OK ||
+        pb_add_environ(&b, boot->environ, boot->num_environ) != ZX_OK ||
+        pb_add_handles(&b, handles, info, count) != ZX_OK || pb_build(&b, &built) != ZX_OK) {
+        pb_destroy(&b);
+        snprintf(text, sizeof(text), "%s: %s", path, b.error.text);
+        fail(boot->power, text);
+    }
+    zx_handle_t proc;
+    if (pb_start(&built, &proc, &b.error) != ZX_OK) {
+        snprintf(text, sizeof(text), "%s: %s", path, b.error.text);
+        fail(boot->power, text);
+    }
+    return proc;
+}
+
 void __zhb_start(zx_handle_t bootstrap, uintptr_t vdso_base) {
     (void)vdso_base;  // the vDSO is at _end
     uint8_t msg[BOOTSTRAP_BYTES] __attribute__((aligned(8)));
@@ -208,11 +324,14 @@ void __zhb_start(zx_handle_t bootstrap, uintptr_t vdso_base) {
     read_bootstrap(bootstrap, &boot, msg);
 
     const char *next = DEFAULT_NEXT;
+    const char *root = "";
     bool shutdown = false;
     for (uint32_t i = 0; i < boot.num_environ; i++) {
         const char *word = boot.environ[i];
         if (starts_with(word, NEXT_PREFIX)) {
             next = word + strlen(NEXT_PREFIX);
+        } else if (starts_with(word, ROOT_PREFIX)) {
+            root = word + strlen(ROOT_PREFIX);
         } else if (strcmp(word, SHUTDOWN_WORD) == 0 || starts_with(word, SHUTDOWN_WORD "=")) {
             shutdown = true;
         }
@@ -225,44 +344,32 @@ void __zhb_start(zx_handle_t bootstrap, uintptr_t vdso_base) {
         fail(boot.power, "userboot.next is too long");
     }
     memcpy(next_buf, next, strlen(next) + 1);
-    struct program prog = {
-        .environ = boot.environ,
-        .num_environ = boot.num_environ,
-        .job = boot.job,
-        .vdso_vmo = boot.vdso_vmo,
-        .vdso_image = _end,
-        .power = boot.power,
-    };
+    const char *args[USERBOOT_MAX_ARGS];
+    uint32_t num_args = 0;
     for (char *word = next_buf; word != NULL;) {
-        if (prog.num_args == USERBOOT_MAX_ARGS) {
+        if (num_args == USERBOOT_MAX_ARGS) {
             fail(boot.power, "userboot.next has too many arguments");
         }
-        prog.args[prog.num_args++] = word;
+        args[num_args++] = word;
         char *plus = strchr(word, '+');
         if (plus != NULL) {
             *plus++ = '\0';
         }
         word = plus;
     }
-    prog.path = prog.args[0];
+    const char *path = args[0];
 
-    uint64_t vdso_size = 0;
-    zx_status_t status = zx_vmo_get_size(boot.vdso_vmo, &vdso_size);
-    if (status != ZX_OK) {
-        fail_status(boot.power, "reading the vDSO size", status);
-    }
-    prog.vdso_size = vdso_size;
-
-    status = zx_object_get_info(boot.vmar_root, ZX_INFO_VMAR, &boot.root, sizeof(boot.root),
-                                NULL, NULL);
+    zx_status_t status = zx_object_get_info(boot.vmar_root, ZX_INFO_VMAR, &boot.root,
+                                            sizeof(boot.root), NULL, NULL);
     if (status != ZX_OK) {
         fail_status(boot.power, "reading the root VMAR", status);
     }
     uint64_t zbi_size;
-    const uint8_t *zbi = map_zbi(&boot, &zbi_size, &prog.ram_budget);
+    uint64_t budget;
+    const uint8_t *zbi = map_zbi(&boot, &zbi_size, &budget);
     const uint8_t *image;
     size_t image_size;
-    prog.bootfs_vmo = unpack_bootfs(&boot, zbi, zbi_size, prog.ram_budget, &image, &image_size);
+    zx_handle_t bootfs_vmo = unpack_bootfs(&boot, zbi, zbi_size, budget, &image, &image_size);
     struct bootfs fs;
     struct bootfs_entry entry;
     int found = bootfs_open(&fs, image, image_size);
@@ -270,18 +377,24 @@ void __zhb_start(zx_handle_t bootstrap, uintptr_t vdso_base) {
         snprintf(text, sizeof(text), "BOOTFS: %s", bootfs_strerror(found));
         fail(boot.power, text);
     }
-    if ((found = bootfs_find(&fs, prog.path, &entry)) != BOOTFS_OK) {
-        snprintf(text, sizeof(text), "%s: %s", prog.path, bootfs_strerror(found));
+    if ((found = bootfs_find(&fs, path, &entry)) != BOOTFS_OK) {
+        snprintf(text, sizeof(text), "%s: %s", path, bootfs_strerror(found));
         fail(boot.power, text);
     }
-    prog.image = entry.data;
-    prog.size = entry.data_len;
 
-    zx_handle_t proc;
-    char why[USERBOOT_LINE_MAX];
-    if ((status = program_start(&prog, &proc, why, sizeof(why))) != ZX_OK) {
-        snprintf(text, sizeof(text), "%s: %s", prog.path, why);
-        fail(boot.power, text);
+    struct launch launch = {
+        .path = path,
+        .args = args,
+        .num_args = num_args,
+        .fs = &fs,
+        .root = root,
+        .bootfs_vmo = bootfs_vmo,
+        .budget = budget,
+    };
+    zx_handle_t server;
+    zx_handle_t proc = start_program(&boot, &launch, &entry, &server);
+    if (server != ZX_HANDLE_INVALID) {
+        ldsvc_serve(&fs, root, server);  // until ld.so closes its end
     }
     if (!shutdown) {
         zx_handle_close(proc);
@@ -298,7 +411,7 @@ void __zhb_start(zx_handle_t bootstrap, uintptr_t vdso_base) {
     if (status != ZX_OK) {
         fail_status(boot.power, "reading the program's return code", status);
     }
-    snprintf(text, sizeof(text), "%s exited with return code %lld", prog.path,
+    snprintf(text, sizeof(text), "%s exited with return code %lld", path,
              (long long)info.return_code);
     userboot_say(text);
     status = zx_system_powerctl(boot.power, ZX_SYSTEM_POWERCTL_SHUTDOWN, NULL);

@@ -10,6 +10,7 @@
 #include <zhb-arch.h>
 #include <zhb/runtime.h>
 #include <zircon/process.h>
+#include <zhb/process_builder.h>
 #include <zircon/processargs.h>
 
 static zx_handle_t vdso_vmo_handle;
@@ -113,18 +114,20 @@ zx_status_t spawn_from_bootfs(zx_handle_t job, const char *path, const char *arg
     return spawn_from_bootfs_with(job, path, args, 1, ZX_HANDLE_INVALID, proc);
 }
 
-zx_status_t spawn_from_bootfs_with(zx_handle_t job, const char *path, const char *const *args,
-                                   uint32_t nargs, zx_handle_t resource, zx_handle_t *proc) {
-    struct vdso_layout layout;
+// Our BOOTFS, mapped read-only once (mappings are eager: mapping it per file would enter
+// every page of it each time) and left mapped for the program's lifetime.
+static struct bootfs bootfs_image;
+
+static zx_status_t open_bootfs(void) {
     uint64_t size;
     zx_vaddr_t image;
-    if (nargs + 1 > USERBOOT_MAX_ARGS) {
-        return ZX_ERR_INVALID_ARGS;
+    if (bootfs_image.image != NULL) {
+        return ZX_OK;
     }
     if (bootfs_vmo_handle == ZX_HANDLE_INVALID) {
         bootfs_vmo_handle = zx_take_startup_handle(PA_HND(PA_VMO_BOOTFS, 0));
     }
-    if (!vdso_layout(&layout) || bootfs_vmo_handle == ZX_HANDLE_INVALID) {
+    if (bootfs_vmo_handle == ZX_HANDLE_INVALID) {
         return ZX_ERR_BAD_STATE;
     }
     zx_status_t status = zx_vmo_get_size(bootfs_vmo_handle, &size);
@@ -132,41 +135,81 @@ zx_status_t spawn_from_bootfs_with(zx_handle_t job, const char *path, const char
                                                  bootfs_vmo_handle, 0, size, &image)) != ZX_OK) {
         return status;
     }
-    struct bootfs fs;
-    struct bootfs_entry entry;
-    if (bootfs_open(&fs, (const void *)image, size) != BOOTFS_OK ||
-        bootfs_find(&fs, path, &entry) != BOOTFS_OK) {
+    if (bootfs_open(&bootfs_image, (const void *)image, size) != BOOTFS_OK) {
         zx_vmar_unmap(zx_vmar_root_self(), image, size);
+        bootfs_image = (struct bootfs){0};
+        return ZX_ERR_IO;
+    }
+    return ZX_OK;
+}
+
+zx_status_t bootfs_file_vmo(const char *path, zx_handle_t *vmo) {
+    struct bootfs_entry entry;
+    zx_status_t status = open_bootfs();
+    if (status != ZX_OK) {
+        return status;
+    }
+    if (bootfs_find(&bootfs_image, path, &entry) != BOOTFS_OK) {
         return ZX_ERR_NOT_FOUND;
+    }
+    return pb_vmo_from_bytes(entry.data, entry.data_len, vmo);
+}
+
+zx_status_t spawn_from_bootfs_with(zx_handle_t job, const char *path, const char *const *args,
+                                   uint32_t nargs, zx_handle_t resource, zx_handle_t *proc) {
+    struct vdso_layout layout;
+    zx_handle_t exe;
+    if (nargs + 1 > USERBOOT_MAX_ARGS) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    if (!vdso_layout(&layout)) {
+        return ZX_ERR_BAD_STATE;
+    }
+    zx_status_t status = bootfs_file_vmo(path, &exe);
+    if (status != ZX_OK) {
+        return status;
     }
     uint32_t num_environ = 0;
     while (environ != NULL && environ[num_environ] != NULL) {
         num_environ++;
     }
-    struct program prog = {
-        .path = path,
-        .image = entry.data,
-        .size = entry.data_len,
-        .args = {path},
-        .num_args = 1 + nargs,
-        .environ = (const char *const *)environ,
-        .num_environ = num_environ,
-        .job = job,
-        .vdso_vmo = layout.vmo,
-        .vdso_image = (const void *)__zhb_vdso_base,
-        .vdso_size = layout.size,
-        .bootfs_vmo = bootfs_vmo_handle,
-        .power = resource,
-    };
-    for (uint32_t i = 0; i < nargs; i++) {
-        prog.args[1 + i] = args[i];
+    const char *name = path;
+    for (const char *c = path; *c != '\0'; c++) {
+        name = *c == '/' ? c + 1 : name;
     }
-    char why[USERBOOT_LINE_MAX];
-    status = program_start(&prog, proc, why, sizeof(why));
+    struct process_builder b;
+    struct pb_built built;
+    zx_handle_t handles[4] = {ZX_HANDLE_INVALID, ZX_HANDLE_INVALID, ZX_HANDLE_INVALID,
+                              ZX_HANDLE_INVALID};
+    uint32_t info[4] = {PA_HND(PA_JOB_DEFAULT, 0), PA_HND(PA_VMO_VDSO, 0),
+                        PA_HND(PA_VMO_BOOTFS, 0), PA_HND(PA_RESOURCE, 0)};
+    zx_handle_t sources[4] = {job, layout.vmo, bootfs_vmo_handle, resource};
+    uint32_t count = 0;
+    if ((status = pb_create(&b, job, name, exe, zx_vmar_root_self())) != ZX_OK) {
+        printf("# spawn %s: %s\n", path, b.error.text);
+        return status;
+    }
+    for (uint32_t i = 0; i < 4 && status == ZX_OK; i++) {
+        if (sources[i] != ZX_HANDLE_INVALID &&
+            (status = zx_handle_duplicate(sources[i], ZX_RIGHT_SAME_RIGHTS, &handles[count])) ==
+                ZX_OK) {
+            info[count++] = info[i];
+        }
+    }
     if (status != ZX_OK) {
-        printf("# spawn %s: %s\n", path, why);
+        zx_handle_close_many(handles, count);
+        pb_destroy(&b);
+        return status;
     }
-    zx_vmar_unmap(zx_vmar_root_self(), image, size);
+    if ((status = pb_add_args(&b, &path, 1)) != ZX_OK ||
+        (status = pb_add_args(&b, args, nargs)) != ZX_OK ||
+        (status = pb_add_environ(&b, (const char *const *)environ, num_environ)) != ZX_OK ||
+        (status = pb_add_handles(&b, handles, info, count)) != ZX_OK ||
+        (status = pb_build(&b, &built)) != ZX_OK ||
+        (status = pb_start(&built, proc, &b.error)) != ZX_OK) {
+        pb_destroy(&b);
+        printf("# spawn %s: %s\n", path, b.error.text);
+    }
     return status;
 }
 
@@ -212,4 +255,15 @@ int64_t return_code(zx_handle_t proc) {
     zx_info_process_t info = {0};
     zx_object_get_info(proc, ZX_INFO_PROCESS, &info, sizeof(info), NULL, NULL);
     return info.return_code;
+}
+
+uint32_t handle_total(void) {
+    zx_info_process_handle_stats_t stats = {0};
+    zx_object_get_info(zx_process_self(), ZX_INFO_PROCESS_HANDLE_STATS, &stats, sizeof(stats),
+                       NULL, NULL);
+    uint32_t total = 0;
+    for (uint32_t i = 0; i < ZX_OBJ_TYPE_UPPER_BOUND; i++) {
+        total += stats.handle_count[i];
+    }
+    return total;
 }

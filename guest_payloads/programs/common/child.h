@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <zircon/syscalls.h>
 
-#include "elf.h"
+#include <zhb/elf.h>
 
 #define CHILD_PAGE_SIZE 4096u
 
@@ -40,14 +40,19 @@ zx_status_t child_create(zx_handle_t job, const char *name, const uint8_t *code,
 zx_status_t child_start(struct child *child, uintptr_t arg2);
 
 // Starts the BOOTFS file `path` (from the PA_VMO_BOOTFS startup handle) in `job` with args
-// {path, arg}, our environ and the standard handles, as userboot does (userboot/loader.c).
+// {path, arg}, our environ and the standard handles, as userboot does (with ulib's process
+// builder).
 zx_status_t spawn_from_bootfs(zx_handle_t job, const char *path, const char *arg,
                               zx_handle_t *proc);
 
 // The same with args {path, args[0..nargs)} and `resource` (if valid) handed to the child
-// as its PA_RESOURCE startup handle (duplicated; the loader's only slot for an extra handle).
+// as its PA_RESOURCE startup handle (duplicated).
 zx_status_t spawn_from_bootfs_with(zx_handle_t job, const char *path, const char *const *args,
                                    uint32_t nargs, zx_handle_t resource, zx_handle_t *proc);
+
+// The executable VMO of BOOTFS file `path` (a copy, executable-capable), from our
+// PA_VMO_BOOTFS startup handle.
+zx_status_t bootfs_file_vmo(const char *path, zx_handle_t *vmo);
 
 // Kills (if still running) and closes everything.
 void child_destroy(struct child *child);
@@ -59,3 +64,5 @@ zx_koid_t koid_of(zx_handle_t handle);
 zx_rights_t rights_of(zx_handle_t handle);
 zx_thread_state_t thread_state(zx_handle_t thread);
 int64_t return_code(zx_handle_t proc);
+// Handles this process holds, of every type (ZX_INFO_PROCESS_HANDLE_STATS).
+uint32_t handle_total(void);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core-tests.h"
+#include "pbcheck.h"
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], POLICY_CHILD_ARG) == 0) {
@@ -15,6 +16,9 @@ int main(int argc, char **argv) {
     }
     if (argc > 1 && strcmp(argv[1], POLICY_CHILD_SOCKET_ARG) == 0) {
         return policy_child_socket();
+    }
+    if (argc > 1 && strcmp(argv[1], PB_CHILD_ARG) == 0) {
+        return pb_child(argc, argv);
     }
     return ktap_main("core-tests");
 }

@@ -76,6 +76,9 @@ zx_status_t stress_round(const stress_worker *workers, int n, void *arg, volatil
 int main(int argc, char **argv) {
     if (argc > 1 && strncmp(argv[1], "child=", 6) == 0) {
         const char *mode = argv[1] + 6;
+        if (strcmp(mode, "exit") == 0) {
+            return 0;  // 08-procbuilder.c: a program to start and kill
+        }
         if (strcmp(mode, "deep-vmar") == 0) {
             return child_deep_vmar();
         }

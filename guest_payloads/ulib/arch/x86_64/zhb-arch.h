@@ -10,3 +10,12 @@
 static inline uintptr_t zhb_initial_sp(uintptr_t stack_top) {
     return (stack_top & ~(uintptr_t)15) - 8;
 }
+
+// ELF relocation types of this architecture that ld.so knows (ldso/ldso.c).
+#define ZHB_R_NONE 0u
+#define ZHB_R_ABS64 1u
+#define ZHB_R_GLOB_DAT 6u
+#define ZHB_R_JUMP_SLOT 7u
+#define ZHB_R_RELATIVE 8u
+#define ZHB_R_IRELATIVE 37u
+#define ZHB_R_COPY 5u

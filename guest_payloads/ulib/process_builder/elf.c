@@ -1,5 +1,5 @@
 // ELF64 header checks and the load plan: see elf.h.
-#include "elf.h"
+#include <zhb/elf.h>
 
 #define EHDR_SIZE 64u
 #define PHDR_SIZE 56u
@@ -73,6 +73,24 @@ static int add_segment(struct elf_info *info, const uint8_t *ph, size_t size) {
     return ELF_OK;
 }
 
+// The PT_INTERP at `ph`: a name inside the file, not empty, ending in its only NUL.
+static int set_interp(struct elf_info *info, const uint8_t *p, const uint8_t *ph, size_t size) {
+    uint64_t offset = rd64(ph + 8);
+    uint64_t filesz = rd64(ph + 32);
+    if (info->interp_size != 0 || filesz < 2 || offset > size || filesz > size - offset ||
+        p[offset + filesz - 1] != '\0') {
+        return ELF_ERR_INTERP;
+    }
+    for (uint64_t i = 0; i + 1 < filesz; i++) {
+        if (p[offset + i] == '\0') {
+            return ELF_ERR_INTERP;
+        }
+    }
+    info->interp_offset = offset;
+    info->interp_size = filesz - 1;
+    return ELF_OK;
+}
+
 int elf_parse(const void *image, size_t size, uint16_t machine, struct elf_info *info) {
     const uint8_t *p = image;
     int status = check_ident(p, size);
@@ -98,9 +116,10 @@ int elf_parse(const void *image, size_t size, uint16_t machine, struct elf_info 
         const uint8_t *ph = p + phoff + (size_t)i * PHDR_SIZE;
         uint32_t type = rd32(ph);
         if (type == PT_INTERP) {
-            return ELF_ERR_INTERP;
-        }
-        if (type == PT_GNU_STACK) {
+            if ((status = set_interp(info, p, ph, size)) != ELF_OK) {
+                return status;
+            }
+        } else if (type == PT_GNU_STACK) {
             if (rd32(ph + 4) & ELF_PF_X) {
                 return ELF_ERR_STACK;
             }
@@ -140,7 +159,7 @@ const char *elf_strerror(int status) {
     case ELF_ERR_PHDRS:
         return "bad ELF program headers";
     case ELF_ERR_INTERP:
-        return "ELF file needs a dynamic linker";
+        return "bad PT_INTERP: not one NUL-terminated name inside the file";
     case ELF_ERR_SEGMENT:
         return "bad ELF segment";
     case ELF_ERR_TOO_MANY:

@@ -1,9 +1,11 @@
-// ELF64 header parsing for userboot's loader (userboot/elf.c): checks a static executable
-// (or a relocation-free ET_DYN such as the vDSO) and describes its loadable segments. Pure
-// (no syscalls, no writable static data): tests/test_userabi.py compiles it on the host.
+// ELF64 header parsing for the process builder (ulib/process_builder/elf.c): checks an
+// executable (or an ET_DYN such as the vDSO) and describes its loadable segments and its
+// PT_INTERP. Pure (no syscalls, no writable static data): tests/test_userabi.py compiles it
+// on the host.
 //
 // Accepted: ELFCLASS64, little-endian, EV_CURRENT, ET_EXEC or ET_DYN, the expected e_machine,
-// program headers inside the file; no PT_INTERP; 1..ELF_MAX_SEGMENTS PT_LOAD segments in
+// program headers inside the file; at most one PT_INTERP, whose name lies inside the file,
+// is not empty and ends in its only NUL; 1..ELF_MAX_SEGMENTS PT_LOAD segments in
 // ascending, non-overlapping page ranges, each with filesz <= memsz, file data inside the
 // file, vaddr and offset congruent modulo the page size, and never both writable and
 // executable; the entry point inside an executable segment (an ET_DYN library such as the
@@ -32,7 +34,7 @@ enum elf_status {
     ELF_ERR_TYPE,         // neither ET_EXEC nor ET_DYN
     ELF_ERR_MACHINE,      // another architecture
     ELF_ERR_PHDRS,        // bad e_phentsize / e_phnum / e_phoff
-    ELF_ERR_INTERP,       // PT_INTERP: not a static program
+    ELF_ERR_INTERP,       // a bad PT_INTERP (outside the file, not one NUL-terminated name)
     ELF_ERR_SEGMENT,      // a PT_LOAD fails the rules above
     ELF_ERR_TOO_MANY,     // more than ELF_MAX_SEGMENTS PT_LOADs
     ELF_ERR_NO_SEGMENTS,  // no PT_LOAD
@@ -55,6 +57,8 @@ struct elf_info {
     uint64_t entry;
     uint64_t stack_size;  // PT_GNU_STACK p_memsz, 0 if none given
     uint64_t lo, hi;      // page-rounded span of all segments: [lo, hi)
+    uint64_t interp_offset;  // PT_INTERP: the file offset of the interpreter's name
+    uint64_t interp_size;    // its length without the NUL; 0: no PT_INTERP (a static program)
     uint32_t nsegs;
     struct elf_segment segs[ELF_MAX_SEGMENTS];
 };
