@@ -327,3 +327,21 @@ def test_faulting_program_is_killed_and_reported(
     assert address in (b"0x0", pc)  # x86-64: the write to address 0; arm64: the instruction
     exited = console.userboot_exit("bin/trap", ZX_TASK_RETCODE_EXCEPTION_KILL)
     assert exited.search(outcome.transcript, fault.end()) is not None  # the kernel went on
+
+
+MEMWATCH = re.compile(
+    rb"zhb kernel: memwatch: free (\d+) of (\d+) KiB; heap (\d+) pages, (\d+) blocks, (\d+) "
+    rb"bytes; kernel stacks (\d+) live, (\d+) cached; objects (\d+):")
+
+
+def test_memwatch_reports_memory_and_objects(make_image: MakeImage, launch: Launch) -> None:
+    """`kernel.memwatch`: a line when it starts and one at power-off (every 10 s in between),
+    with the page allocator's, the heap's and the kernel stacks' counts and the live objects."""
+    outcome = launch(make_image(cmdline="kernel.memwatch")).wait_exit()
+    outcome.raise_for_status()
+    lines = [tuple(int(n) for n in m) for m in MEMWATCH.findall(outcome.transcript)]
+    assert len(lines) >= 2, outcome.console_tail()
+    for free, total, heap_pages, _blocks, _bytes, stacks, _cached, _objects in lines:
+        assert 0 < free <= total
+        assert heap_pages >= 1 and stacks >= 2  # the boot thread's and the idle thread's
+    assert lines[-1][0] <= lines[0][0]  # memwatch's own thread and stack came after the first

@@ -14,6 +14,8 @@
 //   zhb kernel: pmm: <F> of <T> pages free (<M> MiB) in <A> arenas
 // Command-line words: kernel.test.panic panics right after the banner; kernel.test.fault
 // executes a trap instruction there (the exception handler must panic naming it);
+// kernel.memwatch prints memory and live-object counts every 10 s and at power-off
+// (kernel/memwatch.c);
 // kernel.selftest runs the KTAP self-tests (kernel/selftest.c) instead of userboot;
 // kernel.test.stack-overflow runs a thread that overflows its stack (kernel/vm/kstack.c: the
 // guard page must make it panic naming the thread).
@@ -22,6 +24,7 @@
 #include <kernel/arch.h>
 #include <kernel/bootinfo.h>
 #include <kernel/kstack.h>
+#include <kernel/memwatch.h>
 #include <kernel/bootinfo_parse.h>
 #include <kernel/panic.h>
 #include <kernel/platform.h>
@@ -113,11 +116,15 @@ void kernel_main(uintptr_t zbi_paddr) {
     if (cmdline_has_word(boot_info.cmdline, "kernel.test.stack-overflow")) {
         kstack_test_overflow();
     }
+    if (cmdline_has_word(boot_info.cmdline, "kernel.memwatch")) {
+        memwatch_start();
+    }
     if (cmdline_has_word(boot_info.cmdline, "kernel.selftest")) {
         selftest_run();
     } else {
         userboot_run(&boot_info);
     }
+    memwatch_at_poweroff();
     arch_irq_disable();
     printf("zhb kernel: powering off\n");
     platform_poweroff();

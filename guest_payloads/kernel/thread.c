@@ -77,7 +77,7 @@ static struct thread *current;
 static struct thread *idle_thread;
 static struct thread *run_head, *run_tail;
 static struct thread *blocked;
-static struct thread *zombies;  // detached DEAD threads, freed by reap_zombies()
+static struct thread *zombies;  // detached DEAD threads, freed by reap_zombies() (idle, create)
 static struct thread_stats stats;
 static struct thread bootstrap_thread;
 
@@ -220,6 +220,9 @@ void thread_init(void) {
 }
 
 struct thread *thread_create(const char *name, thread_start_fn entry, void *arg) {
+    // The idle thread reaps too, but it never runs on a CPU that is always busy: without
+    // this, threads that exited under sustained load would keep their stacks for good.
+    reap_zombies();
     struct thread *t = thread_alloc(name, entry, arg);
     if (t != NULL) {
         arch_irq_state_t irq = arch_irq_save();

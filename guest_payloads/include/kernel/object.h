@@ -148,3 +148,5 @@ void kobject_get_name(struct kobject *obj, char out[ZX_MAX_NAME_LEN]);
 
 // Statistics for the self-tests: live kobjects.
 size_t kobject_live_count(void);
+// Live objects of one type, and the type's name (NULL if no object of it was ever made).
+size_t kobject_live_by_type(zx_obj_type_t type, const char **name);

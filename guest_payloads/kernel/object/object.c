@@ -18,6 +18,8 @@
 // Guarded by masking interrupts.
 static zx_koid_t next_koid = ZX_KOID_FIRST;
 static size_t live_objects;
+static size_t live_by_type[ZX_OBJ_TYPE_UPPER_BOUND];            // kobject_live_by_type
+static const char *type_names[ZX_OBJ_TYPE_UPPER_BOUND];         // ops->type_name, once seen
 
 zx_koid_t koid_next(void) {
     arch_irq_state_t irq = arch_irq_save();
@@ -38,6 +40,10 @@ void kobject_init(struct kobject *obj, zx_obj_type_t type, const struct kobject_
     obj->magic = KOBJECT_MAGIC;
     arch_irq_state_t irq = arch_irq_save();
     live_objects++;
+    if (type < ZX_OBJ_TYPE_UPPER_BOUND) {
+        live_by_type[type]++;
+        type_names[type] = ops->type_name;
+    }
     arch_irq_restore(irq);
 }
 
@@ -120,6 +126,9 @@ void kobject_unref(struct kobject *obj) {
         }
         obj->magic = 0;
         live_objects--;
+        if (obj->type < ZX_OBJ_TYPE_UPPER_BOUND) {
+            live_by_type[obj->type]--;
+        }
     }
     arch_irq_restore(irq);
     if (last) {
@@ -211,6 +220,17 @@ void kobject_get_name(struct kobject *obj, char out[ZX_MAX_NAME_LEN]) {
     memcpy(out, obj->name, ZX_MAX_NAME_LEN);
     arch_irq_restore(irq);
     out[ZX_MAX_NAME_LEN - 1] = '\0';
+}
+
+size_t kobject_live_by_type(zx_obj_type_t type, const char **name) {
+    if (type >= ZX_OBJ_TYPE_UPPER_BOUND) {
+        return 0;
+    }
+    arch_irq_state_t irq = arch_irq_save();
+    size_t n = live_by_type[type];
+    *name = type_names[type];
+    arch_irq_restore(irq);
+    return n;
 }
 
 size_t kobject_live_count(void) {

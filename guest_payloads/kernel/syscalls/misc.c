@@ -34,6 +34,10 @@ zx_status_t sys_debug_write(user_in_ptr_t buffer, size_t buffer_size) {
 }
 
 zx_status_t sys_nanosleep(zx_time_t deadline) {
+    if (deadline <= 0) {
+        thread_yield();  // Zircon: a deadline of 0 (or before boot) yields the CPU
+        return ZX_OK;
+    }
     uthread_set_blocked(ZX_THREAD_STATE_BLOCKED_SLEEPING);
     // Ends early (ZX_ERR_INTERNAL_INTR_KILLED) when the thread is killed; either way the
     // caller sees ZX_OK, as a killed thread never returns to user mode.

@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <kernel/arch.h>
+#include <kernel/memwatch.h>
 #include <kernel/platform.h>
 #include <kernel/resource.h>
 #include <lib/console.h>
@@ -19,6 +20,7 @@ zx_status_t sys_system_powerctl(zx_handle_t resource, uint32_t cmd, user_in_ptr_
     if (cmd != ZX_SYSTEM_POWERCTL_SHUTDOWN) {
         return ZX_ERR_NOT_SUPPORTED;
     }
+    memwatch_at_poweroff();
     arch_irq_disable();
     printf("zhb kernel: powering off\n");
     platform_poweroff();

@@ -389,3 +389,48 @@ KTAP_CASE(job_kill_vs_create) {
     tk_report(&s.fail, __FILE__);
     STRESS_KERNEL_SANE();
 }
+
+// ---- threads_reaped_under_load -------------------------------------------------------------
+
+#define REAPED_THREADS 20000  // more kernel stacks (16 KiB each) than the guest has RAM
+
+// Always ready to run (it yields, so the others get the CPU at once), never idle.
+static void spin_until_stopped(void *arg) {
+    while (tk_load((volatile uint64_t *)arg) == 0) {
+        zx_nanosleep(0);
+    }
+}
+
+static void exit_at_once(void *arg) {
+    (void)arg;
+}
+
+// A thread of ours spins (yielding with zx_nanosleep(0)), so the CPU is never idle, while the
+// main thread starts and joins REAPED_THREADS threads that exit at once: the kernel must free
+// each exited thread's stack and struct under that load too, not only from its idle loop, or
+// thread creation runs out of memory (as it once did). Every start succeeds.
+KTAP_CASE(threads_reaped_under_load) {
+    static volatile uint64_t stop;
+    tk_store(&stop, 0);
+    struct tk_thread spinner;
+    KTAP_ASSERT_OK(tk_thread_start(&spinner, "spinner", spin_until_stopped, (void *)&stop));
+    int started = 0;
+    zx_status_t status = ZX_OK;
+    for (; started < REAPED_THREADS; started++) {
+        struct tk_thread t;
+        status = tk_thread_start(&t, "short", exit_at_once, NULL);
+        if (status != ZX_OK) {
+            break;
+        }
+        status = tk_thread_join(&t, JOIN_MS);
+        if (status != ZX_OK) {
+            break;
+        }
+    }
+    tk_store(&stop, 1);
+    KTAP_EXPECT_OK(tk_thread_join(&spinner, JOIN_MS));
+    KTAP_EXPECT_OK(status);
+    KTAP_EXPECT_EQ(started, REAPED_THREADS);
+    ktap_diag("%d threads started and joined beside a spinning one", started);
+    STRESS_KERNEL_SANE();
+}
