@@ -11,7 +11,8 @@
 //   arch_aspace_*   page tables of one address space (arch/<arch>/mmu.c): map/unmap/protect
 //                   4 KiB pages with ARCH_MMU_FLAG_* and query a translation.
 //   struct vm_aspace  one per process: the arch tables, the root VMAR, the vDSO record.
-//   struct vmo      pages from the pmm, committed on first write or when mapped.
+//   struct vmo      pages from the pmm, committed on first write or when mapped; snapshot
+//                   children share pages copy-on-write, slices are windows on their root.
 //   struct vmar     a range of an aspace; children are sub-VMARs and mappings of VMOs.
 //
 // Locking (docs/architecture.md "Locking model"): every VMAR operation holds its address
@@ -64,6 +65,7 @@ void arch_aspace_activate(struct arch_aspace *as);
 
 // ---- VMOs ---------------------------------------------------------------------------------
 #define VMO_FLAG_VDSO 0x1u  // the vDSO image: never writable; its code mapping is policed
+#define VMO_FLAG_COW_CLONE 0x2u  // a snapshot child (ZX_INFO_VMO_IS_COW_CLONE)
 
 struct vmo {
     struct kobject obj;  // ZX_OBJ_TYPE_VMO
@@ -75,6 +77,12 @@ struct vmo {
     uint32_t options;    // ZX_VMO_RESIZABLE ...
     uint32_t flags;      // VMO_FLAG_*
     uint32_t mapping_count;
+    // zx_vmo_create_child (kernel/object/vmo.c "Children"): a slice forwards every page
+    // operation to `slice_root` (never itself a slice; the slice holds a reference) at
+    // `slice_offset`; `parent_koid` is the VMO it was created from (0 for a root VMO).
+    struct vmo *slice_root;
+    uint64_t slice_offset;
+    zx_koid_t parent_koid;
     // VMO_FLAG_VDSO only: the image's executable segment [code_start, size): the one
     // mapping with ZX_VM_PERM_EXECUTE a process may make of it.
     uint64_t vdso_code_start;
@@ -107,6 +115,11 @@ void vmo_mapping_remove(struct vmo *vmo);
 // The physical page at `offset` (committing a zeroed page); 0 when out of memory/range.
 // vmar_map commits every page it maps, so user mappings never fault for lack of a page.
 uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset);
+
+// zx_vmo_create_child's object part: `options` are ZX_VMO_CHILD_* without NO_WRITE (a
+// property of the handle). Zircon's argument rules; the caller holds the one reference.
+zx_status_t vmo_create_child(struct vmo *parent, uint32_t options, uint64_t offset,
+                             uint64_t size, struct vmo **out);
 
 // ---- VMARs --------------------------------------------------------------------------------
 struct vm_aspace;

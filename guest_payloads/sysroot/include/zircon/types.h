@@ -140,6 +140,14 @@ typedef uint64_t zx_off_t;
 #define ZX_VMO_DISCARDABLE ((uint32_t)1u << 2)
 #define ZX_VMO_TRAP_DIRTY ((uint32_t)1u << 3)
 
+// zx_vmo_create_child() options: exactly one child type, plus RESIZABLE and/or NO_WRITE.
+#define ZX_VMO_CHILD_SNAPSHOT ((uint32_t)1u << 0)
+#define ZX_VMO_CHILD_RESIZABLE ((uint32_t)1u << 2)
+#define ZX_VMO_CHILD_SLICE ((uint32_t)1u << 3)
+#define ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE ((uint32_t)1u << 4)
+#define ZX_VMO_CHILD_NO_WRITE ((uint32_t)1u << 5)
+#define ZX_VMO_CHILD_COPY_ON_WRITE ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE  // Zircon's alias
+
 // zx_vmar_map/protect/allocate() options.
 typedef uint32_t zx_vm_option_t;
 #define ZX_VM_PERM_READ ((zx_vm_option_t)(1u << 0))
