@@ -105,6 +105,8 @@ zx_status_t vmo_write(struct vmo *vmo, const void *kbuf, uint64_t offset, size_t
 zx_status_t vmo_read_user(struct vmo *vmo, uintptr_t ubuf, uint64_t offset, size_t len);
 zx_status_t vmo_write_user(struct vmo *vmo, uintptr_t ubuf, uint64_t offset, size_t len);
 uint64_t vmo_get_size(struct vmo *vmo);
+// Bytes of the pages the VMO holds alone (ZX_INFO_VMO committed_bytes).
+uint64_t vmo_committed_bytes(struct vmo *vmo);
 // ZX_ERR_UNAVAILABLE unless ZX_VMO_RESIZABLE; ZX_ERR_BAD_STATE while mapped past the new size.
 zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size);
 // A mapping of [offset, offset + len) is being made: checks the range (ZX_ERR_OUT_OF_RANGE)
@@ -112,8 +114,8 @@ zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size);
 // the mapping, all under the VMO lock, so no shrink can slip in before the pages are mapped.
 zx_status_t vmo_mapping_add(struct vmo *vmo, uint64_t offset, size_t len, bool non_resizable);
 void vmo_mapping_remove(struct vmo *vmo);
-// The physical page at `offset` (committing a zeroed page); 0 when out of memory/range.
-// vmar_map commits every page it maps, so user mappings never fault for lack of a page.
+// The physical page at `offset` (committing a zeroed page, or owning a shared one); 0 when
+// out of memory/range. The fault path (vm_fault_locked) maps what it returns.
 uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset);
 
 // zx_vmo_create_child's object part: `options` are ZX_VMO_CHILD_* without NO_WRITE (a
@@ -159,6 +161,13 @@ struct vm_aspace {
     struct vm_region *vdso_code;  // the recorded vDSO code mapping, NULL until mapped
     const uintptr_t *vdso_sysret;  // the mapped vDSO's CODE_SYSRET offsets (struct vmo)
 };
+
+// Demand paging: a user access to `addr` (ARCH_MMU_FLAG_READ/WRITE/EXECUTE in `access`)
+// found no page. ZX_OK when a mapping allows the access and its page is now in the tables
+// (retry the access); ZX_ERR_NOT_FOUND outside every mapping, ZX_ERR_ACCESS_DENIED against
+// its permissions, ZX_ERR_NO_MEMORY: a user fault. vm_fault_locked: aspace lock held.
+zx_status_t vm_fault(struct vm_aspace *as, uintptr_t addr, uint32_t access);
+zx_status_t vm_fault_locked(struct vm_aspace *as, uintptr_t addr, uint32_t access);
 
 // Creates an aspace with its root VMAR (one reference, owned by the aspace).
 zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out);

@@ -6,8 +6,12 @@
 //             ├─ mapping: [base, base+size) of vmo from vmo_offset, mmu_flags
 //             └─ sub-vmar: a struct vmar of its own, with its own children
 //
-// Mappings are eager: vmar_map commits every VMO page of the range and enters it in the page
-// tables, so a user access faults only outside any mapping or against its permissions.
+// Demand paging: vmar_map commits nothing and enters nothing in the page tables. The first
+// access to a page of a mapping faults (or, from a user copy, misses in the tables), and
+// vm_fault_locked commits the VMO page (making it the VMO's own, see vmo.c "Children") and
+// maps it with the mapping's flags; an access the mapping does not allow, or outside every
+// mapping, is a user fault. A page in a page table is always its VMO's own page and stays
+// there until unmapped, so a user copy holding the aspace lock has it pinned.
 // unmap/protect split a mapping where the range cuts it; protect reaches into sub-VMARs in
 // the range; every check runs before anything changes (a split alone changes nothing
 // visible).
@@ -376,18 +380,7 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
     r->max_mmu_flags = perms_to_mmu(max_perms & VM_PERMS);
     r->vdso_code = vdso_code;
     kobject_ref(&vmo->obj);
-    insert_region(v, r);
-    for (size_t off = 0; off < len; off += PAGE_SIZE) {
-        uintptr_t page = vmo_commit_page(vmo, vmo_offset + off);
-        if (page == 0 || (perms != 0 && arch_aspace_map(v->aspace->arch, base + off, page,
-                                                        r->mmu_flags) != ZX_OK)) {
-            // Out of pages or page tables: undo the whole mapping, report it, write nothing.
-            remove_region(v, r);
-            mapping_free(v, r);
-            st = ZX_ERR_NO_MEMORY;
-            goto out;
-        }
-    }
+    insert_region(v, r);  // pages come on first touch (vm_fault_locked)
     if (vdso_code) {
         v->aspace->vdso_code = r;
         v->aspace->vdso_base = base - vmo_offset;
@@ -633,11 +626,8 @@ static zx_status_t protect_apply(struct vmar *v, struct vm_region *r, void *ctx)
         arch_aspace_unmap(v->aspace->arch, r->base, pages);
         return ZX_OK;
     }
-    for (size_t i = 0; i < pages; i++) {
-        uintptr_t page = vmo_commit_page(r->vmo, r->vmo_offset + i * PAGE_SIZE);
-        arch_aspace_map(v->aspace->arch, r->base + i * PAGE_SIZE, page, want);
-    }
-    return ZX_OK;
+    // Only the pages already faulted in change; the others fault in with the new flags.
+    return arch_aspace_protect(v->aspace->arch, r->base, pages, want);
 }
 
 zx_status_t vmar_protect(struct vmar *v, zx_vm_option_t options, zx_vaddr_t addr, size_t len) {
@@ -732,4 +722,53 @@ void vm_aspace_destroy(struct vm_aspace *as) {
     arch_aspace_destroy(arch);
     kobject_unref(&root->obj);
     aspace_release(as);
+}
+
+// The mapping region holding `addr` under `v`, descending into sub-VMARs; NULL if none.
+// Aspace locked.
+static struct vm_region *mapping_at(struct vmar *v, uintptr_t addr) {
+    struct vm_region *r = v->children;
+    while (r != NULL && addr >= r->base) {
+        if (addr - r->base >= r->size) {
+            r = r->next;
+        } else if (r->vmo != NULL) {
+            return r;
+        } else {
+            r = r->vmar->children;
+        }
+    }
+    return NULL;
+}
+
+zx_status_t vm_fault_locked(struct vm_aspace *as, uintptr_t addr, uint32_t access) {
+    if (as->arch == NULL || as->root == NULL || addr < USER_ASPACE_BASE ||
+        addr >= USER_ASPACE_TOP) {
+        return ZX_ERR_NOT_FOUND;
+    }
+    struct vm_region *r = mapping_at(as->root, addr);
+    if (r == NULL) {
+        return ZX_ERR_NOT_FOUND;
+    }
+    if (r->mmu_flags == 0 || (r->mmu_flags & access) != access) {
+        return ZX_ERR_ACCESS_DENIED;
+    }
+    uintptr_t page = addr & ~(uintptr_t)(PAGE_SIZE - 1);
+    uintptr_t paddr;
+    uint32_t flags;
+    if (arch_aspace_query(as->arch, page, &paddr, &flags) == ZX_OK) {
+        // Another thread faulted it in first; tables that still refuse are not retried.
+        return (flags & access) == access ? ZX_OK : ZX_ERR_ACCESS_DENIED;
+    }
+    paddr = vmo_commit_page(r->vmo, r->vmo_offset + (page - r->base));
+    if (paddr == 0) {
+        return ZX_ERR_NO_MEMORY;
+    }
+    return arch_aspace_map(as->arch, page, paddr, r->mmu_flags);
+}
+
+zx_status_t vm_fault(struct vm_aspace *as, uintptr_t addr, uint32_t access) {
+    mutex_lock(&as->lock);
+    zx_status_t st = vm_fault_locked(as, addr, access);
+    mutex_unlock(&as->lock);
+    return st;
 }

@@ -218,6 +218,13 @@ static size_t vmo_committed_pages(const struct vmo *vmo) {
     return n;
 }
 
+uint64_t vmo_committed_bytes(struct vmo *vmo) {
+    mutex_lock(&vmo->lock);
+    uint64_t bytes = (uint64_t)vmo_committed_pages(vmo) * PAGE_SIZE;
+    mutex_unlock(&vmo->lock);
+    return bytes;
+}
+
 static zx_status_t vmo_get_info(struct kobject *obj, uint32_t topic, void *kbuf, size_t len,
                                 size_t *actual) {
     if (topic != ZX_INFO_VMO) {
@@ -238,9 +245,9 @@ static zx_status_t vmo_get_info(struct kobject *obj, uint32_t topic, void *kbuf,
                  ((vmo->options & ZX_VMO_RESIZABLE) ? ZX_INFO_VMO_RESIZABLE : 0) |
                  ((vmo->flags & VMO_FLAG_VDSO) ? ZX_INFO_VMO_IMMUTABLE : 0) |
                  ((vmo->flags & VMO_FLAG_COW_CLONE) ? ZX_INFO_VMO_IS_COW_CLONE : 0),
-        .committed_bytes = (uint64_t)vmo_committed_pages(vmo) * PAGE_SIZE,
     };
     mutex_unlock(&vmo->lock);
+    info.committed_bytes = vmo_committed_bytes(vmo);
     kobject_get_name(obj, info.name);
     memcpy(kbuf, &info, sizeof(info));
     *actual = sizeof(info);

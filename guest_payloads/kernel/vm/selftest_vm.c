@@ -209,6 +209,15 @@ static bool test_vmar_allocate_map_unmap_protect(void) {
     check(vmar_map(sub, RW | ZX_VM_SPECIFIC, 15 * PAGE_SIZE, vmo, 0, 2 * PAGE_SIZE, RWX, &m) ==
           ZX_ERR_INVALID_ARGS);
     uintptr_t base = sub_base + 4 * PAGE_SIZE;
+    // Demand paging: nothing is committed or mapped until touched; a touch maps one page.
+    check(arch_aspace_query(as->arch, base, NULL, NULL) == ZX_ERR_NOT_FOUND);
+    check(vmo_committed_bytes(vmo) == 0);
+    for (size_t i = 0; i < 8; i++) {
+        check(vm_fault(as, base + i * PAGE_SIZE + 8, ARCH_MMU_FLAG_WRITE) == ZX_OK);
+        check(vmo_committed_bytes(vmo) == (i + 1) * PAGE_SIZE);
+    }
+    check(vm_fault(as, base + PAGE_SIZE, ARCH_MMU_FLAG_EXECUTE) == ZX_ERR_ACCESS_DENIED);
+    check(vm_fault(as, sub_base, ARCH_MMU_FLAG_READ) == ZX_ERR_NOT_FOUND);
     // Punch a hole in the middle: pages 2-3 of the mapping go, the rest stays.
     check(vmar_unmap(sub, base + 2 * PAGE_SIZE, 2 * PAGE_SIZE) == ZX_OK);
     check(arch_aspace_query(as->arch, base + 2 * PAGE_SIZE, NULL, NULL) == ZX_ERR_NOT_FOUND);

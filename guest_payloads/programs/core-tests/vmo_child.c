@@ -296,3 +296,41 @@ KTAP_CASE(vmo_slice_rules) {
     zx_handle_close(slice);
     zx_handle_close(resizable);
 }
+
+// Demand paging: a mapping commits nothing; the first read or write of a page commits that
+// page alone; a user copy (zx_vmo_read into an untouched mapping) faults its pages in too;
+// an access the mapping does not allow is still a fault (see the process tests).
+KTAP_CASE(demand_paging_commits_on_touch) {
+    zx_handle_t vmo;
+    zx_handle_t src;
+    zx_vaddr_t addr = 0;
+    KTAP_ASSERT_OK(zx_vmo_create(16 * PG, 0, &vmo));
+    KTAP_ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0,
+                               16 * PG, &addr));
+    KTAP_EXPECT_EQ(committed_pages(vmo), 0u);
+    KTAP_EXPECT_EQ(((volatile char *)addr)[3 * PG], 0);
+    KTAP_EXPECT_EQ(committed_pages(vmo), 1u);
+    ((volatile char *)addr)[3 * PG + 1] = 'w';
+    ((volatile char *)addr)[5 * PG] = 'v';
+    KTAP_EXPECT_EQ(committed_pages(vmo), 2u);
+    KTAP_EXPECT_EQ(byte_at(vmo, 3 * PG + 1), 'w');
+    // A handle write to an untouched page is seen through the mapping afterwards.
+    KTAP_EXPECT_OK(zx_vmo_write(vmo, "h", 7 * PG, 1));
+    KTAP_EXPECT_EQ(((volatile char *)addr)[7 * PG], 'h');
+    KTAP_EXPECT_EQ(committed_pages(vmo), 3u);
+    // The kernel writes into untouched mapped pages through a user copy.
+    src = lettered_vmo(2, 0);
+    KTAP_ASSERT_TRUE(src != ZX_HANDLE_INVALID);
+    KTAP_EXPECT_OK(zx_vmo_read(src, (void *)(addr + 10 * PG - 1), PG - 1, 2));
+    KTAP_EXPECT_EQ(((volatile char *)addr)[10 * PG], 'b');
+    KTAP_EXPECT_EQ(committed_pages(vmo), 5u);
+    // A snapshot of the mapped VMO holds copies of the committed pages, no more.
+    zx_handle_t snap;
+    KTAP_ASSERT_OK(zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT, 0, 16 * PG, &snap));
+    KTAP_EXPECT_EQ(committed_pages(snap), 5u);
+    KTAP_EXPECT_EQ(byte_at(snap, 5 * PG), 'v');
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), addr, 16 * PG));
+    zx_handle_close(snap);
+    zx_handle_close(src);
+    zx_handle_close(vmo);
+}
