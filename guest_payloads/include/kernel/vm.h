@@ -43,6 +43,8 @@
 #define ARCH_MMU_FLAG_USER 0x8u  // user-accessible (else kernel-only)
 
 struct arch_aspace;  // opaque per-arch page-table root
+struct zx_info_maps;  // <zircon/syscalls/object.h>
+struct zx_info_vmo;
 
 // Creates an address space whose tables share the kernel's half; NULL when out of memory.
 struct arch_aspace *arch_aspace_create(void);
@@ -107,6 +109,10 @@ zx_status_t vmo_write_user(struct vmo *vmo, uintptr_t ubuf, uint64_t offset, siz
 uint64_t vmo_get_size(struct vmo *vmo);
 // Bytes of the pages the VMO holds alone (ZX_INFO_VMO committed_bytes).
 uint64_t vmo_committed_bytes(struct vmo *vmo);
+// The ZX_INFO_VMO record of `vmo` (flags without VIA_HANDLE / VIA_MAPPING, no handle rights).
+void vmo_fill_info(struct vmo *vmo, struct zx_info_vmo *out);
+// Pages of [offset, offset + len) backed by memory, shared ones included.
+size_t vmo_backed_pages(struct vmo *vmo, uint64_t offset, size_t len);
 // ZX_ERR_UNAVAILABLE unless ZX_VMO_RESIZABLE; ZX_ERR_BAD_STATE while mapped past the new size.
 zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size);
 // A mapping of [offset, offset + len) is being made: checks the range (ZX_ERR_OUT_OF_RANGE)
@@ -168,6 +174,13 @@ struct vm_aspace {
 // its permissions, ZX_ERR_NO_MEMORY: a user fault. vm_fault_locked: aspace lock held.
 zx_status_t vm_fault(struct vm_aspace *as, uintptr_t addr, uint32_t access);
 zx_status_t vm_fault_locked(struct vm_aspace *as, uintptr_t addr, uint32_t access);
+
+// ZX_INFO_PROCESS_MAPS / the mapping part of ZX_INFO_PROCESS_VMOS, in one aspace-locked walk:
+// writes up to `cap` records (zx_info_maps_t / zx_info_vmo_t) to `out` and returns how many
+// there are. `name` names the depth-0 (aspace) entry.
+size_t vm_aspace_maps(struct vm_aspace *as, const char name[ZX_MAX_NAME_LEN],
+                      struct zx_info_maps *out, size_t cap);
+size_t vm_aspace_vmos(struct vm_aspace *as, struct zx_info_vmo *out, size_t cap);
 
 // Creates an aspace with its root VMAR (one reference, owned by the aspace).
 zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out);

@@ -772,3 +772,128 @@ zx_status_t vm_fault(struct vm_aspace *as, uintptr_t addr, uint32_t access) {
     mutex_unlock(&as->lock);
     return st;
 }
+
+// ---- ZX_INFO_PROCESS_MAPS / ZX_INFO_PROCESS_VMOS ------------------------------------------
+
+static zx_vm_option_t mmu_to_perms(uint32_t mmu) {
+    return ((mmu & ARCH_MMU_FLAG_READ) ? ZX_VM_PERM_READ : 0) |
+           ((mmu & ARCH_MMU_FLAG_WRITE) ? ZX_VM_PERM_WRITE : 0) |
+           ((mmu & ARCH_MMU_FLAG_EXECUTE) ? ZX_VM_PERM_EXECUTE : 0);
+}
+
+// The region after `r` in a depth-first pre-order walk under `root` (descending into
+// sub-VMARs, climbing back through parent links); *v and *depth follow. Aspace locked.
+static struct vm_region *walk_next(struct vmar *root, struct vmar **v, struct vm_region *r,
+                                   size_t *depth) {
+    if (r->vmar != NULL && r->vmar->children != NULL) {
+        *v = r->vmar;
+        (*depth)++;
+        return r->vmar->children;
+    }
+    while (r->next == NULL && *v != root) {
+        r = region_of((*v)->parent, *v);
+        *v = (*v)->parent;
+        (*depth)--;
+    }
+    return r->next;
+}
+
+// Calls emit(ctx, v, r, depth) for every region of the aspace in pre-order (depth 2 and on);
+// returns how many there were. Aspace locked.
+static size_t walk_regions(struct vm_aspace *as,
+                           void (*emit)(void *ctx, size_t index, struct vm_region *r,
+                                        size_t depth),
+                           void *ctx, size_t first_index) {
+    size_t n = first_index;
+    struct vmar *v = as->root;
+    size_t depth = 2;
+    for (struct vm_region *r = v->children; r != NULL; r = walk_next(as->root, &v, r, &depth)) {
+        emit(ctx, n++, r, depth);
+    }
+    return n;
+}
+
+struct maps_ctx {
+    zx_info_maps_t *out;
+    size_t cap;
+};
+
+static void maps_entry(zx_info_maps_t *e, const char name[ZX_MAX_NAME_LEN], uintptr_t base,
+                       size_t size, size_t depth, zx_info_maps_type_t type) {
+    memset(e, 0, sizeof(*e));
+    memcpy(e->name, name, sizeof(e->name));
+    e->base = base;
+    e->size = size;
+    e->depth = depth;
+    e->type = type;
+}
+
+static void maps_emit(void *ctx, size_t index, struct vm_region *r, size_t depth) {
+    struct maps_ctx *mc = ctx;
+    if (index >= mc->cap) {
+        return;
+    }
+    zx_info_maps_t *e = &mc->out[index];
+    char name[ZX_MAX_NAME_LEN];
+    kobject_get_name(r->vmar != NULL ? &r->vmar->obj : &r->vmo->obj, name);
+    maps_entry(e, name, r->base, r->size, depth,
+               r->vmar != NULL ? ZX_INFO_MAPS_TYPE_VMAR : ZX_INFO_MAPS_TYPE_MAPPING);
+    if (r->vmo != NULL) {
+        e->u.mapping.mmu_flags = mmu_to_perms(r->mmu_flags);
+        e->u.mapping.vmo_koid = r->vmo->obj.koid;
+        e->u.mapping.vmo_offset = r->vmo_offset;
+        e->u.mapping.committed_pages = vmo_backed_pages(r->vmo, r->vmo_offset, r->size);
+        e->u.mapping.populated_pages = e->u.mapping.committed_pages;
+    }
+}
+
+size_t vm_aspace_maps(struct vm_aspace *as, const char name[ZX_MAX_NAME_LEN], zx_info_maps_t *out,
+                      size_t cap) {
+    struct maps_ctx mc = {.out = out, .cap = cap};
+    mutex_lock(&as->lock);
+    size_t n = 0;
+    if (as->arch != NULL) {
+        struct vmar *root = as->root;
+        char root_name[ZX_MAX_NAME_LEN];
+        kobject_get_name(&root->obj, root_name);
+        if (cap > 0) {
+            maps_entry(&out[0], name, root->base, root->size, 0, ZX_INFO_MAPS_TYPE_ASPACE);
+        }
+        if (cap > 1) {
+            maps_entry(&out[1], root_name, root->base, root->size, 1, ZX_INFO_MAPS_TYPE_VMAR);
+        }
+        n = walk_regions(as, maps_emit, &mc, 2);
+    }
+    mutex_unlock(&as->lock);
+    return n;
+}
+
+struct vmos_ctx {
+    zx_info_vmo_t *out;
+    size_t cap;
+    size_t mappings;
+};
+
+static void vmos_emit(void *ctx, size_t index, struct vm_region *r, size_t depth) {
+    (void)depth;
+    struct vmos_ctx *vc = ctx;
+    if (r->vmo == NULL) {
+        return;
+    }
+    if (vc->mappings < vc->cap) {
+        vmo_fill_info(r->vmo, &vc->out[vc->mappings]);
+        vc->out[vc->mappings].flags |= ZX_INFO_VMO_VIA_MAPPING;
+    }
+    vc->mappings++;
+    (void)index;
+}
+
+size_t vm_aspace_vmos(struct vm_aspace *as, zx_info_vmo_t *out, size_t cap) {
+    struct vmos_ctx vc = {.out = out, .cap = cap};
+    mutex_lock(&as->lock);
+    if (as->arch != NULL) {
+        (void)walk_regions(as, vmos_emit, &vc, 0);
+    }
+    mutex_unlock(&as->lock);
+    return vc.mappings;
+}

@@ -225,6 +225,47 @@ uint64_t vmo_committed_bytes(struct vmo *vmo) {
     return bytes;
 }
 
+void vmo_fill_info(struct vmo *vmo, zx_info_vmo_t *out) {
+    mutex_lock(&vmo->lock);
+    zx_info_vmo_t info = {
+        .koid = vmo->obj.koid,
+        .size_bytes = vmo->size,
+        .parent_koid = vmo->parent_koid,
+        .num_mappings = vmo->mapping_count,
+        .share_count = 1,
+        .flags = ZX_INFO_VMO_TYPE_PAGED |
+                 ((vmo->options & ZX_VMO_RESIZABLE) ? ZX_INFO_VMO_RESIZABLE : 0) |
+                 ((vmo->flags & VMO_FLAG_VDSO) ? ZX_INFO_VMO_IMMUTABLE : 0) |
+                 ((vmo->flags & VMO_FLAG_COW_CLONE) ? ZX_INFO_VMO_IS_COW_CLONE : 0),
+        .committed_bytes = (uint64_t)vmo_committed_pages(vmo) * PAGE_SIZE,
+    };
+    mutex_unlock(&vmo->lock);
+    kobject_get_name(&vmo->obj, info.name);
+    *out = info;
+}
+
+size_t vmo_backed_pages(struct vmo *vmo, uint64_t offset, size_t len) {
+    if (vmo->slice_root != NULL) {
+        return offset < vmo->size ? vmo_backed_pages(vmo->slice_root, offset + vmo->slice_offset,
+                                                     len < vmo->size - offset ? len
+                                                                              : vmo->size - offset)
+                                  : 0;
+    }
+    size_t n = 0;
+    mutex_lock(&vmo->lock);
+    size_t end = (size_t)((offset + len) / PAGE_SIZE);
+    for (size_t i = (size_t)(offset / PAGE_SIZE); i < end; i++) {
+        const uintptr_t *slot = slot_at(vmo, i);
+        if (slot == NULL) {  // no leaf: skip to the next one
+            i += VMO_LEAF - 1 - i % VMO_LEAF;
+            continue;
+        }
+        n += *slot != 0;
+    }
+    mutex_unlock(&vmo->lock);
+    return n;
+}
+
 static zx_status_t vmo_get_info(struct kobject *obj, uint32_t topic, void *kbuf, size_t len,
                                 size_t *actual) {
     if (topic != ZX_INFO_VMO) {
@@ -233,22 +274,9 @@ static zx_status_t vmo_get_info(struct kobject *obj, uint32_t topic, void *kbuf,
     if (len < sizeof(zx_info_vmo_t)) {
         return ZX_ERR_BUFFER_TOO_SMALL;
     }
-    struct vmo *vmo = vmo_from(obj);
-    mutex_lock(&vmo->lock);
-    zx_info_vmo_t info = {
-        .koid = obj->koid,
-        .size_bytes = vmo->size,
-        .parent_koid = vmo->parent_koid,
-        .num_mappings = vmo->mapping_count,
-        .share_count = 1,
-        .flags = ZX_INFO_VMO_TYPE_PAGED | ZX_INFO_VMO_VIA_HANDLE |
-                 ((vmo->options & ZX_VMO_RESIZABLE) ? ZX_INFO_VMO_RESIZABLE : 0) |
-                 ((vmo->flags & VMO_FLAG_VDSO) ? ZX_INFO_VMO_IMMUTABLE : 0) |
-                 ((vmo->flags & VMO_FLAG_COW_CLONE) ? ZX_INFO_VMO_IS_COW_CLONE : 0),
-    };
-    mutex_unlock(&vmo->lock);
-    info.committed_bytes = vmo_committed_bytes(vmo);
-    kobject_get_name(obj, info.name);
+    zx_info_vmo_t info;
+    vmo_fill_info(vmo_from(obj), &info);
+    info.flags |= ZX_INFO_VMO_VIA_HANDLE;
     memcpy(kbuf, &info, sizeof(info));
     *actual = sizeof(info);
     return ZX_OK;

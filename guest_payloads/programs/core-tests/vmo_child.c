@@ -334,3 +334,111 @@ KTAP_CASE(demand_paging_commits_on_touch) {
     zx_handle_close(src);
     zx_handle_close(vmo);
 }
+
+// ZX_INFO_PROCESS_MAPS: depth-first pre-order, depth 0 the aspace, 1 the root VMAR, then a
+// sub-VMAR and the mapping inside it with its permissions, VMO koid, offset and pages.
+static const zx_info_maps_t *find_map(const zx_info_maps_t *maps, size_t n, zx_vaddr_t base) {
+    for (size_t i = 0; i < n; i++) {
+        if (maps[i].base == base && maps[i].depth >= 2) {
+            return &maps[i];
+        }
+    }
+    return NULL;
+}
+
+KTAP_CASE(info_process_maps_layout) {
+    static zx_info_maps_t maps[256];
+    zx_handle_t vmar;
+    zx_handle_t vmo;
+    zx_handle_t weak;
+    zx_vaddr_t vmar_base = 0;
+    zx_vaddr_t addr = 0;
+    size_t actual = 0;
+    size_t avail = 0;
+    KTAP_ASSERT_OK(zx_vmar_allocate(zx_vmar_root_self(),
+                                    ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE |
+                                        ZX_VM_CAN_MAP_SPECIFIC,
+                                    0, 16 * PG, &vmar, &vmar_base));
+    KTAP_ASSERT_OK(zx_vmo_create(8 * PG, 0, &vmo));
+    KTAP_ASSERT_OK(zx_object_set_property(vmo, ZX_PROP_NAME, "maps-vmo", 8));
+    KTAP_ASSERT_OK(zx_vmar_map(vmar, ZX_VM_PERM_READ | ZX_VM_SPECIFIC, 4 * PG, vmo, 2 * PG,
+                               3 * PG, &addr));
+    KTAP_EXPECT_OK(zx_vmo_write(vmo, "x", 3 * PG, 1));
+    KTAP_ASSERT_OK(zx_object_get_info(zx_process_self(), ZX_INFO_PROCESS_MAPS, maps, sizeof(maps),
+                                      &actual, &avail));
+    KTAP_ASSERT_TRUE(actual >= 4 && actual == avail);
+    KTAP_EXPECT_EQ(maps[0].depth, 0u);
+    KTAP_EXPECT_EQ(maps[0].type, ZX_INFO_MAPS_TYPE_ASPACE);
+    KTAP_EXPECT_EQ(maps[1].depth, 1u);
+    KTAP_EXPECT_EQ(maps[1].type, ZX_INFO_MAPS_TYPE_VMAR);
+    KTAP_EXPECT_EQ(maps[1].base, 0x1000000u);
+    for (size_t i = 2; i < actual; i++) {
+        KTAP_EXPECT_TRUE(maps[i].depth >= 2 && maps[i].depth <= maps[i - 1].depth + 1);
+        KTAP_EXPECT_TRUE(maps[i].base >= maps[i - 1].base);
+    }
+    const zx_info_maps_t *sub = find_map(maps, actual, vmar_base);
+    const zx_info_maps_t *map = find_map(maps, actual, addr);
+    KTAP_ASSERT_TRUE(sub != NULL && map != NULL);
+    KTAP_EXPECT_EQ(sub->type, ZX_INFO_MAPS_TYPE_VMAR);
+    KTAP_EXPECT_EQ(sub->size, 16 * PG);
+    KTAP_EXPECT_EQ(map, sub + 1);  // pre-order: the mapping right after its VMAR
+    KTAP_EXPECT_EQ(map->depth, sub->depth + 1);
+    KTAP_EXPECT_EQ(map->type, ZX_INFO_MAPS_TYPE_MAPPING);
+    KTAP_EXPECT_EQ(map->size, 3 * PG);
+    KTAP_EXPECT_EQ(strcmp(map->name, "maps-vmo"), 0);
+    KTAP_EXPECT_EQ(map->u.mapping.mmu_flags, ZX_VM_PERM_READ);
+    KTAP_EXPECT_EQ(map->u.mapping.vmo_koid, vmo_info(vmo).koid);
+    KTAP_EXPECT_EQ(map->u.mapping.vmo_offset, 2 * PG);
+    KTAP_EXPECT_EQ(map->u.mapping.committed_pages, 1u);
+    // A small buffer: as many as fit, ZX_OK, and how many there are.
+    KTAP_EXPECT_OK(zx_object_get_info(zx_process_self(), ZX_INFO_PROCESS_MAPS, maps,
+                                      2 * sizeof(maps[0]), &actual, &avail));
+    KTAP_EXPECT_EQ(actual, 2u);
+    KTAP_EXPECT_TRUE(avail >= 4);
+    // READ is needed on the process handle.
+    KTAP_ASSERT_OK(zx_handle_duplicate(zx_process_self(), ZX_RIGHT_INSPECT, &weak));
+    KTAP_EXPECT_STATUS(zx_object_get_info(weak, ZX_INFO_PROCESS_MAPS, maps, sizeof(maps), &actual,
+                                          &avail),
+                       ZX_ERR_ACCESS_DENIED);
+    zx_handle_close(weak);
+    KTAP_EXPECT_OK(zx_vmar_destroy(vmar));
+    zx_handle_close(vmar);
+    zx_handle_close(vmo);
+}
+
+// ZX_INFO_PROCESS_VMOS: one record per VMO handle (VIA_HANDLE, with its rights) and one per
+// mapping (VIA_MAPPING).
+KTAP_CASE(info_process_vmos) {
+    static zx_info_vmo_t vmos[256];
+    zx_handle_t vmo;
+    zx_handle_t child;
+    zx_vaddr_t addr = 0;
+    size_t actual = 0;
+    size_t avail = 0;
+    KTAP_ASSERT_OK(zx_vmo_create(2 * PG, 0, &vmo));
+    KTAP_ASSERT_OK(zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT | ZX_VMO_CHILD_NO_WRITE, 0, PG,
+                                       &child));
+    KTAP_ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ, 0, child, 0, PG, &addr));
+    KTAP_ASSERT_OK(zx_object_get_info(zx_process_self(), ZX_INFO_PROCESS_VMOS, vmos, sizeof(vmos),
+                                      &actual, &avail));
+    KTAP_EXPECT_EQ(actual, avail);
+    zx_koid_t parent_koid = vmo_info(vmo).koid;
+    zx_koid_t child_koid = vmo_info(child).koid;
+    int via_handle = 0;
+    int via_mapping = 0;
+    for (size_t i = 0; i < actual; i++) {
+        if (vmos[i].koid == child_koid && (vmos[i].flags & ZX_INFO_VMO_VIA_HANDLE)) {
+            via_handle++;
+            KTAP_EXPECT_EQ(vmos[i].handle_rights, rights_of(child));
+            KTAP_EXPECT_EQ(vmos[i].parent_koid, parent_koid);
+        }
+        if (vmos[i].koid == child_koid && (vmos[i].flags & ZX_INFO_VMO_VIA_MAPPING)) {
+            via_mapping++;
+        }
+    }
+    KTAP_EXPECT_EQ(via_handle, 1);
+    KTAP_EXPECT_EQ(via_mapping, 1);
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), addr, PG));
+    zx_handle_close(child);
+    zx_handle_close(vmo);
+}
