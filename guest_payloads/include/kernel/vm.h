@@ -155,6 +155,7 @@ struct vm_region {
     uint32_t mmu_flags;      // ARCH_MMU_FLAG_* of a mapping
     uint32_t max_mmu_flags;  // what vmar_protect may raise it to (VMAR and VMO-handle limits)
     bool vdso_code;          // this is the process's one vDSO code mapping
+    bool no_vmo_child;       // mapped with ZX_VM_CANNOT_CREATE_VMO_CHILD
 };
 
 struct vm_aspace {
@@ -199,3 +200,8 @@ zx_status_t vmar_unmap(struct vmar *vmar, zx_vaddr_t addr, size_t len);
 zx_status_t vmar_protect(struct vmar *vmar, zx_vm_option_t options, zx_vaddr_t addr,
                          size_t len);
 zx_status_t vmar_destroy(struct vmar *vmar);
+// RFC-0013's zx_vmar_create_vmo_child, object part: a snapshot child of the VMO mapped at
+// [addr, addr + size), which must lie inside one mapping under `vmar`. `options` are the
+// ZX_VMO_CHILD_* of the call without NO_WRITE; *executable says whether the mapping was.
+zx_status_t vmar_create_vmo_child(struct vmar *vmar, uint32_t options, zx_vaddr_t addr,
+                                  size_t size, struct vmo **out, bool *executable);

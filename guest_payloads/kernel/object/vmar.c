@@ -255,7 +255,8 @@ static zx_status_t region_new(struct vmar *v, zx_vm_option_t options, size_t off
 
 zx_status_t vmar_allocate(struct vmar *parent, zx_vm_option_t options, size_t offset,
                           size_t size, struct vmar **child, zx_vaddr_t *child_addr) {
-    zx_vm_option_t allowed = VM_CAN_MAP_ALL | ZX_VM_COMPACT | ZX_VM_SPECIFIC | VM_ALIGN_MASK;
+    zx_vm_option_t allowed = VM_CAN_MAP_ALL | ZX_VM_COMPACT | ZX_VM_SPECIFIC | VM_ALIGN_MASK |
+                             ZX_VM_CANNOT_CREATE_VMO_CHILD;
     if ((options & ~allowed) != 0 || size == 0) {
         return ZX_ERR_INVALID_ARGS;
     }
@@ -278,7 +279,7 @@ zx_status_t vmar_allocate(struct vmar *parent, zx_vm_option_t options, size_t of
     if (st != ZX_OK) {
         goto out;
     }
-    v = vmar_new(parent->aspace, parent, r->base, size, options & (VM_CAN_MAP_ALL | ZX_VM_COMPACT));
+    v = vmar_new(parent->aspace, parent, r->base, size, options & (VM_CAN_MAP_ALL | ZX_VM_COMPACT | ZX_VM_CANNOT_CREATE_VMO_CHILD));
     if (v == NULL) {
         kfree(r);
         st = ZX_ERR_NO_MEMORY;
@@ -337,7 +338,8 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
                      zx_vaddr_t *mapped) {
     zx_vm_option_t allowed = VM_PERMS | ZX_VM_SPECIFIC | ZX_VM_COMPACT | VM_ALIGN_MASK |
                              ZX_VM_MAP_RANGE | ZX_VM_ALLOW_FAULTS |
-                             ZX_VM_REQUIRE_NON_RESIZABLE | ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED;
+                             ZX_VM_REQUIRE_NON_RESIZABLE | ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED |
+                             ZX_VM_CANNOT_CREATE_VMO_CHILD;
     if ((options & ~allowed) != 0 || len == 0 || (vmo_offset & (PAGE_SIZE - 1)) != 0) {
         return ZX_ERR_INVALID_ARGS;
     }
@@ -379,6 +381,7 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
     r->mmu_flags = perms_to_mmu(perms);
     r->max_mmu_flags = perms_to_mmu(max_perms & VM_PERMS);
     r->vdso_code = vdso_code;
+    r->no_vmo_child = (options & ZX_VM_CANNOT_CREATE_VMO_CHILD) != 0;
     kobject_ref(&vmo->obj);
     insert_region(v, r);  // pages come on first touch (vm_fault_locked)
     if (vdso_code) {
@@ -896,4 +899,67 @@ size_t vm_aspace_vmos(struct vm_aspace *as, zx_info_vmo_t *out, size_t cap) {
     }
     mutex_unlock(&as->lock);
     return vc.mappings;
+}
+
+// ---- zx_vmar_create_vmo_child (RFC-0013) ----------------------------------------------------
+
+// The mapping of `v`'s subtree holding all of [addr, addr + size), or NULL; *owner is the
+// VMAR it sits in. Aspace locked.
+static struct vm_region *mapping_covering(struct vmar *v, uintptr_t addr, size_t size,
+                                          struct vmar **owner) {
+    struct vm_region *r = v->children;
+    *owner = v;
+    while (r != NULL && addr >= r->base) {
+        if (addr - r->base >= r->size) {
+            r = r->next;
+        } else if (r->vmo != NULL) {
+            return size <= r->size - (addr - r->base) ? r : NULL;
+        } else {
+            *owner = r->vmar;
+            r = r->vmar->children;
+        }
+    }
+    return NULL;
+}
+
+// RFC-0013's security notes: ZX_VM_CANNOT_CREATE_VMO_CHILD on the mapping or on any VMAR
+// holding it refuses the clone, and so does the vDSO (a copy of it could never make a
+// syscall, and it must never become writable or executable elsewhere).
+static bool vmo_child_allowed(const struct vm_region *r, const struct vmar *owner) {
+    if (r->no_vmo_child || (r->vmo->flags & VMO_FLAG_VDSO)) {
+        return false;
+    }
+    for (const struct vmar *v = owner; v != NULL; v = v->parent) {
+        if (v->flags & ZX_VM_CANNOT_CREATE_VMO_CHILD) {
+            return false;
+        }
+    }
+    return true;
+}
+
+zx_status_t vmar_create_vmo_child(struct vmar *v, uint32_t options, zx_vaddr_t addr,
+                                  size_t size, struct vmo **out, bool *executable) {
+    uint32_t type = options & (ZX_VMO_CHILD_SNAPSHOT | ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE);
+    if (type == 0 || options != type || (type & (type - 1)) != 0) {
+        return ZX_ERR_INVALID_ARGS;  // exactly one snapshot type; SLICE, RESIZABLE refused
+    }
+    if (size == 0 || ((addr | size) & (PAGE_SIZE - 1)) != 0 || addr + size < addr) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    mutex_lock(&v->aspace->lock);
+    zx_status_t st = ZX_ERR_BAD_STATE;
+    if (vmar_usable(v)) {
+        struct vmar *owner;
+        struct vm_region *r = mapping_covering(v, addr, size, &owner);
+        if (r == NULL) {
+            st = ZX_ERR_INVALID_ARGS;
+        } else if (!vmo_child_allowed(r, owner)) {
+            st = ZX_ERR_ACCESS_DENIED;
+        } else {
+            *executable = (r->mmu_flags & ARCH_MMU_FLAG_EXECUTE) != 0;
+            st = vmo_create_child(r->vmo, type, r->vmo_offset + (addr - r->base), size, out);
+        }
+    }
+    mutex_unlock(&v->aspace->lock);
+    return st;
 }

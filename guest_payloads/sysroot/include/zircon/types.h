@@ -165,6 +165,9 @@ typedef uint32_t zx_vm_option_t;
 #define ZX_VM_ALLOW_FAULTS ((zx_vm_option_t)(1u << 12))
 #define ZX_VM_OFFSET_IS_UPPER_LIMIT ((zx_vm_option_t)(1u << 13))
 #define ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED ((zx_vm_option_t)(1u << 14))
+// RFC-0013: a mapping or VMAR made with it refuses zx_vmar_create_vmo_child. Zircon never
+// assigned it a value; zhb's is the first bit above the ones Zircon uses.
+#define ZX_VM_CANNOT_CREATE_VMO_CHILD ((zx_vm_option_t)(1u << 16))
 
 // Alignment of the chosen address: ZX_VM_ALIGN_<2^n bytes> = n << ZX_VM_ALIGN_BASE.
 #define ZX_VM_ALIGN_BASE 24
