@@ -285,6 +285,7 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("null_syscall", "getppid"),
     ("process_lifecycle", "fork_exit_wait"),
     ("process_lifecycle", "spawn_exit_wait"),
+    ("zygote_clone_start", "fork_exit_wait"),
     ("channel_round_trip", "pipe_round_trip"),
     ("port_queue_wait", "eventfd_write_read"),
     ("futex_round_trip", "futex_round_trip"),
