@@ -47,7 +47,7 @@ static zx_status_t copy_user(struct vm_aspace *as, uintptr_t uaddr, void *kbuf, 
         uint32_t flags;
         zx_status_t st = as->arch != NULL ? arch_aspace_query(as->arch, uaddr, &paddr, &flags)
                                           : ZX_ERR_NOT_FOUND;  // destroyed
-        if (st != ZX_OK &&
+        if ((st != ZX_OK || (flags & need) != need) &&
             vm_fault_locked(as, uaddr, out ? ARCH_MMU_FLAG_WRITE : ARCH_MMU_FLAG_READ) == ZX_OK) {
             st = arch_aspace_query(as->arch, uaddr, &paddr, &flags);
         }

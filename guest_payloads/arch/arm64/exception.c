@@ -35,6 +35,7 @@
 #define ESR_EC_DABT_CURRENT 0x25u
 #define ESR_FSC_TYPE_MASK 0x3cu    // xFSC without its level bits
 #define ESR_FSC_TRANSLATION 0x04u  // translation fault, any level
+#define ESR_FSC_PERMISSION 0x0cu   // permission fault, any level
 #define ESR_ISS_WNR (1u << 6)
 // The kernel returns from a syscall past the stub's 12-byte speculation barrier.
 #define ARM64_SYSCALL_RETURN_SKIP 12
@@ -96,10 +97,13 @@ static const char *user_fault_kind(uint64_t ec) {
 }
 
 // An exception from EL0: a syscall, an interrupt, or a fault that kills the process.
-// A user abort on a page not present yet (a translation fault, xFSC 0b0001LL): demand paging
-// (user_page_fault). True when the access can be retried. ISS bit 6 (WnR): a write.
+// A user abort on a page not present yet (a translation fault, xFSC 0b0001LL: demand paging)
+// or a data write to a present read-only page (a permission fault, 0b0011LL: copy-on-write),
+// for user_page_fault. True when the access can be retried. ISS bit 6 (WnR): a write.
 static bool arm64_user_page_fault(uint64_t esr, uint64_t ec, uint64_t far) {
-    if ((esr & ESR_FSC_TYPE_MASK) != ESR_FSC_TRANSLATION) {
+    uint64_t fsc = esr & ESR_FSC_TYPE_MASK;
+    bool cow = fsc == ESR_FSC_PERMISSION && ec == ESR_EC_DABT_LOWER && (esr & ESR_ISS_WNR);
+    if (fsc != ESR_FSC_TRANSLATION && !cow) {
         return false;
     }
     uint32_t access = ec == ESR_EC_IABT_LOWER ? ARCH_MMU_FLAG_EXECUTE

@@ -199,11 +199,12 @@ static void x86_dump_frame(const struct x86_iframe *f, uint64_t cr2) {
     printf(" r13 0x%016lx r14 0x%016lx r15 0x%016lx cr2 0x%016lx\n", f->r13, f->r14, f->r15, cr2);
 }
 
-// A user #PF on a page not present yet (error code bit 0 clear): demand paging
-// (vm_fault). True when the access can be retried. Bit 1: a write; bit 4: a fetch.
+// A user #PF on a page not present yet (error code bit 0 clear: demand paging) or a write
+// to a present read-only page (bits 0 and 1: copy-on-write), for vm_fault. True when the
+// access can be retried. Bit 1: a write; bit 4: a fetch.
 static bool x86_user_page_fault(const struct x86_iframe *frame, uintptr_t addr) {
-    if ((frame->err & 1) != 0) {
-        return false;  // a protection violation on a present page
+    if ((frame->err & 1) != 0 && (frame->err & 2) == 0) {
+        return false;  // a read or fetch against a present page's protection
     }
     uint32_t access = (frame->err & 2)    ? ARCH_MMU_FLAG_WRITE
                       : (frame->err & 16) ? ARCH_MMU_FLAG_EXECUTE

@@ -85,6 +85,11 @@ struct vmo {
     struct vmo *slice_root;
     uint64_t slice_offset;
     zx_koid_t parent_koid;
+    // Where it is mapped (vmo_mapping_add): the address space of its mappings while they are
+    // all in one, and how many go through slices of it (a root only).
+    const struct vm_aspace *sole_aspace;
+    bool multi_aspace;
+    uint32_t slice_mappings;
     // VMO_FLAG_VDSO only: the image's executable segment [code_start, size): the one
     // mapping with ZX_VM_PERM_EXECUTE a process may make of it.
     uint64_t vdso_code_start;
@@ -118,7 +123,8 @@ zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size);
 // A mapping of [offset, offset + len) is being made: checks the range (ZX_ERR_OUT_OF_RANGE)
 // and, with `non_resizable`, that the VMO is not resizable (ZX_ERR_NOT_SUPPORTED), and counts
 // the mapping, all under the VMO lock, so no shrink can slip in before the pages are mapped.
-zx_status_t vmo_mapping_add(struct vmo *vmo, uint64_t offset, size_t len, bool non_resizable);
+zx_status_t vmo_mapping_add(struct vmo *vmo, const struct vm_aspace *as, uint64_t offset,
+                            size_t len, bool non_resizable);
 void vmo_mapping_remove(struct vmo *vmo);
 // The physical page at `offset` (committing a zeroed page, or owning a shared one); 0 when
 // out of memory/range. The fault path (vm_fault_locked) maps what it returns.
@@ -128,6 +134,11 @@ uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset);
 // property of the handle). Zircon's argument rules; the caller holds the one reference.
 zx_status_t vmo_create_child(struct vmo *parent, uint32_t options, uint64_t offset,
                              uint64_t size, struct vmo **out);
+// The same from zx_vmar_create_vmo_child with the lock of `as` held, after it made every
+// mapping of `parent` in `as` read-only over the range: if all of parent's mappings are in
+// `as`, its pages are shared (pinned to it: kernel/object/vmo.c "Children") instead of copied.
+zx_status_t vmo_create_child_in(struct vmo *parent, uint32_t options, uint64_t offset,
+                                uint64_t size, const struct vm_aspace *as, struct vmo **out);
 
 // ---- VMARs --------------------------------------------------------------------------------
 struct vm_aspace;

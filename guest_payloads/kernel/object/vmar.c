@@ -363,7 +363,8 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
         goto out;
     }
     // Range and resizability are checked and the mapping counted in one VMO-locked step.
-    st = vmo_mapping_add(vmo, vmo_offset, len, (options & ZX_VM_REQUIRE_NON_RESIZABLE) != 0);
+    st = vmo_mapping_add(vmo, v->aspace, vmo_offset, len,
+                         (options & ZX_VM_REQUIRE_NON_RESIZABLE) != 0);
     if (st != ZX_OK) {
         goto out;
     }
@@ -422,7 +423,7 @@ static zx_status_t split_at(struct vmar *v, uintptr_t addr) {
         r->next = tail;
         kobject_ref(&r->vmo->obj);
         // Cannot fail: the range is inside the one already counted.
-        (void)vmo_mapping_add(r->vmo, tail->vmo_offset, 0, false);
+        (void)vmo_mapping_add(r->vmo, v->aspace, tail->vmo_offset, 0, false);
         return ZX_OK;
     }
     return ZX_OK;
@@ -758,10 +759,13 @@ zx_status_t vm_fault_locked(struct vm_aspace *as, uintptr_t addr, uint32_t acces
     uintptr_t page = addr & ~(uintptr_t)(PAGE_SIZE - 1);
     uintptr_t paddr;
     uint32_t flags;
-    if (arch_aspace_query(as->arch, page, &paddr, &flags) == ZX_OK) {
+    if (arch_aspace_query(as->arch, page, &paddr, &flags) == ZX_OK &&
+        ((flags & access) == access || access != ARCH_MMU_FLAG_WRITE)) {
         // Another thread faulted it in first; tables that still refuse are not retried.
         return (flags & access) == access ? ZX_OK : ZX_ERR_ACCESS_DENIED;
     }
+    // Not there, or a write to a page made read-only for copy-on-write: the VMO's own page
+    // (vmo_commit_page copies or takes over a shared one) replaces it, with the full flags.
     paddr = vmo_commit_page(r->vmo, r->vmo_offset + (page - r->base));
     if (paddr == 0) {
         return ZX_ERR_NO_MEMORY;
@@ -922,6 +926,38 @@ static struct vm_region *mapping_covering(struct vmar *v, uintptr_t addr, size_t
     return NULL;
 }
 
+struct protect_vmo_ctx {
+    struct vm_aspace *as;
+    const struct vmo *vmo;
+    uint64_t offset;
+    size_t size;
+};
+
+static void protect_vmo_emit(void *ctx, size_t index, struct vm_region *r, size_t depth) {
+    (void)index;
+    (void)depth;
+    const struct protect_vmo_ctx *pc = ctx;
+    if (r->vmo != pc->vmo || !(r->mmu_flags & ARCH_MMU_FLAG_WRITE) ||
+        pc->offset >= r->vmo_offset + r->size || r->vmo_offset >= pc->offset + pc->size) {
+        return;
+    }
+    uint64_t from = pc->offset > r->vmo_offset ? pc->offset : r->vmo_offset;
+    uint64_t to = pc->offset + pc->size < r->vmo_offset + r->size ? pc->offset + pc->size
+                                                                  : r->vmo_offset + r->size;
+    (void)arch_aspace_protect(pc->as->arch, r->base + (from - r->vmo_offset),
+                              (size_t)((to - from) / PAGE_SIZE),
+                              r->mmu_flags & ~ARCH_MMU_FLAG_WRITE);
+}
+
+// Makes every mapping of `vmo` in `as` read-only over [offset, offset + size) of the VMO
+// (only the pages present change), so the snapshot that follows can share those pages: the
+// next write faults and copies (vm_fault_locked). Aspace locked.
+static void write_protect_vmo(struct vm_aspace *as, const struct vmo *vmo, uint64_t offset,
+                              size_t size) {
+    struct protect_vmo_ctx pc = {.as = as, .vmo = vmo, .offset = offset, .size = size};
+    (void)walk_regions(as, protect_vmo_emit, &pc, 0);
+}
+
 // RFC-0013's security notes: ZX_VM_CANNOT_CREATE_VMO_CHILD on the mapping or on any VMAR
 // holding it refuses the clone, and so does the vDSO (a copy of it could never make a
 // syscall, and it must never become writable or executable elsewhere).
@@ -957,7 +993,11 @@ zx_status_t vmar_create_vmo_child(struct vmar *v, uint32_t options, zx_vaddr_t a
             st = ZX_ERR_ACCESS_DENIED;
         } else {
             *executable = (r->mmu_flags & ARCH_MMU_FLAG_EXECUTE) != 0;
-            st = vmo_create_child(r->vmo, type, r->vmo_offset + (addr - r->base), size, out);
+            uint64_t offset = r->vmo_offset + (addr - r->base);
+            if (r->vmo->slice_root == NULL) {
+                write_protect_vmo(v->aspace, r->vmo, offset, size);
+            }
+            st = vmo_create_child_in(r->vmo, type, offset, size, v->aspace, out);
         }
     }
     mutex_unlock(&v->aspace->lock);

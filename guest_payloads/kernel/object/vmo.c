@@ -22,12 +22,18 @@
 //
 // Children (zx_vmo_create_child). A snapshot child gets, under its parent's lock, every
 // committed page of the parent's range: an unmapped parent's pages are shared (the slot of
-// both becomes one shared_page with a count of sharers), a mapped parent's pages are copied
-// at once, because its pages sit in page tables and zhb has no page faults to catch writes
-// through them. The invariant: a shared page is never written in place and never mapped.
+// both becomes one shared_page with a count of sharers); a mapped parent's pages are copied
+// at once, because its pages sit in page tables we cannot reach from here (no reverse map),
+// except for zx_vmar_create_vmo_child when every mapping of the parent is in the address
+// space whose lock it holds: it first makes those mappings read-only over the range, and the
+// pages are shared *pinned* to the parent (shared_page.pinned_by). The invariants: a shared
+// page is never written in place, and only its pinned owner's mappings map it (read-only).
 // Whoever needs to write a shared page, or map it, first owns it (slot_own): the last sharer
-// takes the page over, any other copies it and drops its reference; the last reference frees
-// the page, whichever sharer goes last. Snapshots of snapshots share the same way, so chains
+// takes the page over; the pinned owner keeps the physical page (its read-only mappings stay
+// right) and hands a copy to the other sharers; anyone else copies it and drops its
+// reference. The last reference frees the page, whichever sharer goes last. Copies out of a
+// shared page and the pinned swap run under the cow_lock spinlock, so nobody reads a page
+// its new owner is already writing. Snapshots of snapshots share the same way, so chains
 // need no parent links, and a child's pages never depend on its parent staying alive. A
 // slice holds no pages: it forwards every page operation to its root VMO (slices of slices
 // point at the same root), which is never resizable, so the slice's range stays inside it.
@@ -56,9 +62,17 @@ static struct vmo *vmo_from(struct kobject *obj) {
 #define SLOT_SHARED ((uintptr_t)1)  // bit 0 of a slot: a struct shared_page, not a page
 
 struct shared_page {
-    uintptr_t page;  // physmap address
+    uintptr_t page;  // physmap address (changed only under cow_lock)
     uint32_t refs;   // slots pointing here (atomic: the sharers hold different VMO locks)
+    // The one VMO whose mappings may map `page` (read-only): the VMO it was taken from by
+    // zx_vmar_create_vmo_child while mapped (vmo_create_child_in); NULL: nobody's.
+    const struct vmo *pinned_by;
 };
+
+// Copies out of shared pages and the pinned owner's swap (slot_own) are serialized by this
+// leaf spinlock: after a swap the owner writes the old page in place, so no sharer may still
+// be reading it.
+static spinlock_t cow_lock = SPINLOCK_INITIALIZER("vmo-cow");
 
 static bool slot_is_shared(uintptr_t v) {
     return (v & SLOT_SHARED) != 0;
@@ -68,9 +82,15 @@ static struct shared_page *slot_shared(uintptr_t v) {
     return (struct shared_page *)(v & ~SLOT_SHARED);
 }
 
-// The page a slot reads from (0: none).
-static uintptr_t slot_page(uintptr_t v) {
-    return slot_is_shared(v) ? slot_shared(v)->page : v;
+// Copies `len` bytes at `off` of the page behind slot value v (shared or not) to `dst`.
+static void slot_read(uintptr_t v, size_t off, void *dst, size_t len) {
+    if (!slot_is_shared(v)) {
+        memcpy(dst, (const char *)v + off, len);
+        return;
+    }
+    arch_irq_state_t st = spin_lock_irqsave(&cow_lock);
+    memcpy(dst, (const char *)slot_shared(v)->page + off, len);
+    spin_unlock_irqrestore(&cow_lock, st);
 }
 
 // Drops one slot's hold on its page: frees a private page, or the shared page with its last
@@ -90,9 +110,11 @@ static void slot_release(uintptr_t v) {
     }
 }
 
-// Makes *slot a page of its VMO alone, committing a zeroed page or taking over / copying a
-// shared one; false when out of memory (the slot is unchanged). Its VMO locked.
-static bool slot_own(uintptr_t *slot) {
+// Makes *slot a page of its VMO (`owner`) alone, committing a zeroed page or taking over /
+// copying a shared one; false when out of memory (the slot is unchanged). Owner locked.
+// The pinned owner of a shared page (its mappings may map the page read-only) keeps the page
+// itself and the other sharers get the copy, so those mappings stay right.
+static bool slot_own(uintptr_t *slot, const struct vmo *owner) {
     uintptr_t v = *slot;
     if (v == 0) {
         *slot = pmm_alloc_zeroed_page();
@@ -113,22 +135,36 @@ static bool slot_own(uintptr_t *slot) {
     if (copy == 0) {
         return false;
     }
+    arch_irq_state_t st = spin_lock_irqsave(&cow_lock);
     memcpy((void *)copy, (const void *)sp->page, PAGE_SIZE);
+    if (sp->pinned_by == owner) {
+        uintptr_t mine = sp->page;
+        sp->page = copy;
+        sp->pinned_by = NULL;
+        copy = mine;
+    }
+    spin_unlock_irqrestore(&cow_lock, st);
     *slot = copy;
     slot_release(v);
     return true;
 }
 
-// The value a snapshot child's slot takes for its source's *slot (0: nothing committed):
-// the page shared, or for a `mapped` source a copy. False when out of memory. Source locked.
-static bool slot_snapshot(uintptr_t *slot, bool mapped, uintptr_t *out) {
+// How a snapshot takes its source's private pages: shares them (an unmapped source), copies
+// them (a mapped one), or shares them pinned to the source (a source mapped only in the
+// address space whose lock the caller holds, which made those mappings read-only first).
+enum snap_mode { SNAP_SHARE, SNAP_COPY, SNAP_PIN };
+
+// The value a snapshot child's slot takes for its source's *slot (0: nothing committed).
+// False when out of memory. Source (`owner`) locked.
+static bool slot_snapshot(uintptr_t *slot, enum snap_mode mode, const struct vmo *owner,
+                          uintptr_t *out) {
     uintptr_t v = *slot;
     if (v == 0) {
         *out = 0;
     } else if (slot_is_shared(v)) {
         __atomic_add_fetch(&slot_shared(v)->refs, 1, __ATOMIC_ACQ_REL);
         *out = v;
-    } else if (mapped) {
+    } else if (mode == SNAP_COPY) {
         *out = pmm_alloc_page();
         if (*out == 0) {
             return false;
@@ -141,6 +177,7 @@ static bool slot_snapshot(uintptr_t *slot, bool mapped, uintptr_t *out) {
         }
         sp->page = v;
         sp->refs = 2;
+        sp->pinned_by = mode == SNAP_PIN ? owner : NULL;
         *slot = (uintptr_t)sp | SLOT_SHARED;
         *out = *slot;
     }
@@ -155,12 +192,6 @@ static size_t dir_len_for(size_t pages) {
 static uintptr_t *slot_at(const struct vmo *vmo, size_t i) {
     uintptr_t *leaf = i / VMO_LEAF < vmo->dir_len ? vmo->dir[i / VMO_LEAF] : NULL;
     return leaf != NULL ? &leaf[i % VMO_LEAF] : NULL;
-}
-
-// The page to read for index i (0: not committed). VMO locked.
-static uintptr_t page_get(const struct vmo *vmo, size_t i) {
-    const uintptr_t *slot = slot_at(vmo, i);
-    return slot != NULL ? slot_page(*slot) : 0;
 }
 
 // The slot of page i, making its leaf if needed (NULL when out of memory). VMO locked.
@@ -345,7 +376,7 @@ static uintptr_t commit_kpage(struct vmo *vmo, uint64_t offset) {
         return 0;
     }
     uintptr_t *slot = page_slot(vmo, (size_t)(offset / PAGE_SIZE));
-    if (slot == NULL || !slot_own(slot)) {
+    if (slot == NULL || !slot_own(slot, vmo)) {
         return 0;
     }
     return *slot;
@@ -366,7 +397,19 @@ static bool range_ok(const struct vmo *vmo, uint64_t offset, size_t len) {
     return offset <= vmo->size && len <= vmo->size - offset;
 }
 
-zx_status_t vmo_mapping_add(struct vmo *vmo, uint64_t offset, size_t len, bool non_resizable) {
+// Counts one more mapping of `vmo` in `as` (VMO locked): notes whether they are all in one
+// address space (see vmo_create_child_in).
+static void mapping_count_add(struct vmo *vmo, const struct vm_aspace *as) {
+    if (vmo->mapping_count++ == 0) {
+        vmo->sole_aspace = as;
+        vmo->multi_aspace = false;
+    } else if (vmo->sole_aspace != as) {
+        vmo->multi_aspace = true;
+    }
+}
+
+zx_status_t vmo_mapping_add(struct vmo *vmo, const struct vm_aspace *as, uint64_t offset,
+                            size_t len, bool non_resizable) {
     mutex_lock(&vmo->lock);
     zx_status_t st = ZX_OK;
     if (non_resizable && (vmo->options & ZX_VMO_RESIZABLE)) {
@@ -374,24 +417,30 @@ zx_status_t vmo_mapping_add(struct vmo *vmo, uint64_t offset, size_t len, bool n
     } else if (!range_ok(vmo, offset, len)) {
         st = ZX_ERR_OUT_OF_RANGE;
     } else {
-        vmo->mapping_count++;
+        mapping_count_add(vmo, as);
     }
     mutex_unlock(&vmo->lock);
     if (st == ZX_OK && vmo->slice_root != NULL) {
         // The root's pages are now in page tables: it must not share them (see "Children").
         mutex_lock(&vmo->slice_root->lock);
-        vmo->slice_root->mapping_count++;
+        mapping_count_add(vmo->slice_root, as);
+        vmo->slice_root->slice_mappings++;
         mutex_unlock(&vmo->slice_root->lock);
     }
     return st;
 }
 
-void vmo_mapping_remove(struct vmo *vmo) {
+static void mapping_count_remove(struct vmo *vmo, bool via_slice) {
     mutex_lock(&vmo->lock);
     vmo->mapping_count--;
+    vmo->slice_mappings -= via_slice ? 1 : 0;
     mutex_unlock(&vmo->lock);
+}
+
+void vmo_mapping_remove(struct vmo *vmo) {
+    mapping_count_remove(vmo, false);
     if (vmo->slice_root != NULL) {
-        vmo_mapping_remove(vmo->slice_root);
+        mapping_count_remove(vmo->slice_root, true);
     }
 }
 
@@ -419,9 +468,9 @@ static zx_status_t vmo_copy_locked(struct vmo *vmo, uint64_t offset, size_t len,
             }
             memcpy((char *)page + in_page, k + done, chunk);
         } else {
-            uintptr_t page = page_get(vmo, (size_t)(at / PAGE_SIZE));
-            if (page != 0) {
-                memcpy(k + done, (const char *)page + in_page, chunk);
+            const uintptr_t *slot = slot_at(vmo, (size_t)(at / PAGE_SIZE));
+            if (slot != NULL && *slot != 0) {
+                slot_read(*slot, in_page, k + done, chunk);
             } else {
                 memset(k + done, 0, chunk);
             }
@@ -583,8 +632,7 @@ static zx_status_t create_slice(struct vmo *parent, uint64_t offset, uint64_t si
 // Gives `child` the pages of [first, first + count) of `src` (see "Children"). Src locked;
 // the child is not reachable by anyone else yet.
 static zx_status_t snapshot_pages(struct vmo *src, size_t first, size_t count,
-                                  struct vmo *child) {
-    bool mapped = src->mapping_count > 0;
+                                  enum snap_mode mode, struct vmo *child) {
     for (size_t i = 0; i < count; i++) {
         uintptr_t *from = slot_at(src, first + i);
         if (from == NULL) {  // a leaf never made: skip to the next one
@@ -595,15 +643,27 @@ static zx_status_t snapshot_pages(struct vmo *src, size_t first, size_t count,
             continue;
         }
         uintptr_t *to = page_slot(child, i);
-        if (to == NULL || !slot_snapshot(from, mapped, to)) {
+        if (to == NULL || !slot_snapshot(from, mode, src, to)) {
             return ZX_ERR_NO_MEMORY;
         }
     }
     return ZX_OK;
 }
 
+// How a snapshot of `src` (locked) taken under the lock of `as` (NULL: none) treats its
+// private pages: pinned sharing needs every mapping of src in `as` and none through a slice.
+static enum snap_mode snapshot_mode(const struct vmo *src, const struct vm_aspace *as) {
+    if (src->mapping_count == 0) {
+        return SNAP_SHARE;
+    }
+    return as != NULL && !src->multi_aspace && src->sole_aspace == as &&
+                   src->slice_mappings == 0
+               ? SNAP_PIN
+               : SNAP_COPY;
+}
+
 static zx_status_t create_snapshot(struct vmo *parent, uint32_t options, uint64_t offset,
-                                   uint64_t size, struct vmo **out) {
+                                   uint64_t size, const struct vm_aspace *as, struct vmo **out) {
     struct vmo *child;
     zx_status_t st = vmo_new(size, (options & ZX_VMO_CHILD_RESIZABLE) ? ZX_VMO_RESIZABLE : 0,
                              true, &child);
@@ -618,7 +678,10 @@ static zx_status_t create_snapshot(struct vmo *parent, uint32_t options, uint64_
     uint64_t view = parent->slice_root != NULL ? parent->size : src->size;
     uint64_t avail = offset < view ? view - offset : 0;
     size_t count = (size_t)((avail < size ? avail : size) / PAGE_SIZE);
-    st = snapshot_pages(src, (size_t)((base + offset) / PAGE_SIZE), count, child);
+    enum snap_mode mode = parent->slice_root != NULL ? (src->mapping_count > 0 ? SNAP_COPY
+                                                                                 : SNAP_SHARE)
+                                                     : snapshot_mode(src, as);
+    st = snapshot_pages(src, (size_t)((base + offset) / PAGE_SIZE), count, mode, child);
     mutex_unlock(&src->lock);
     if (st != ZX_OK) {
         kobject_unref(&child->obj);  // releases what it took
@@ -630,6 +693,11 @@ static zx_status_t create_snapshot(struct vmo *parent, uint32_t options, uint64_
 
 zx_status_t vmo_create_child(struct vmo *parent, uint32_t options, uint64_t offset,
                              uint64_t size, struct vmo **out) {
+    return vmo_create_child_in(parent, options, offset, size, NULL, out);
+}
+
+zx_status_t vmo_create_child_in(struct vmo *parent, uint32_t options, uint64_t offset,
+                                uint64_t size, const struct vm_aspace *as, struct vmo **out) {
     uint32_t type = options & VMO_CHILD_TYPES;
     if ((options & ~(VMO_CHILD_TYPES | ZX_VMO_CHILD_RESIZABLE)) != 0 || type == 0 ||
         (type & (type - 1)) != 0 ||
@@ -649,7 +717,7 @@ zx_status_t vmo_create_child(struct vmo *parent, uint32_t options, uint64_t offs
     struct vmo *child;
     zx_status_t st = type == ZX_VMO_CHILD_SLICE
                          ? create_slice(parent, offset, rounded, &child)
-                         : create_snapshot(parent, options, offset, rounded, &child);
+                         : create_snapshot(parent, options, offset, rounded, as, &child);
     if (st == ZX_OK) {
         child->parent_koid = parent->obj.koid;
         *out = child;

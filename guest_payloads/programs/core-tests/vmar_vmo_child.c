@@ -189,3 +189,58 @@ KTAP_CASE(vmar_vmo_child_rights_and_isolation) {
     KTAP_EXPECT_OK(zx_vmar_unmap(root, code, PG));
     zx_handle_close(exec);
 }
+
+static uint64_t committed_of(zx_handle_t vmo) {
+    zx_info_vmo_t info;
+    memset(&info, 0, sizeof(info));
+    (void)zx_object_get_info(vmo, ZX_INFO_VMO, &info, sizeof(info), NULL, NULL);
+    return info.committed_bytes / PG;
+}
+
+// A clone of a mapping that is the VMO's only one shares its pages (the mapping turns
+// read-only underneath): neither side counts them until one writes, and a write, through the
+// mapping, the handle or a kernel user copy, copies exactly that page.
+KTAP_CASE(vmar_vmo_child_shares_until_written) {
+    zx_handle_t root = zx_vmar_root_self();
+    zx_handle_t clone;
+    struct mapped m = map_lettered(root, RW, 4);
+    volatile char *p = (volatile char *)m.addr;
+    KTAP_ASSERT_TRUE(m.addr != 0);
+    for (int i = 0; i < 4; i++) {
+        p[i * PG + 1] = 'w';  // fault every page in, writable
+    }
+    KTAP_EXPECT_EQ(committed_of(m.vmo), 4u);
+    KTAP_ASSERT_OK(zx_vmar_create_vmo_child(root, ZX_VMO_CHILD_SNAPSHOT, m.addr, 4 * PG, &clone));
+    KTAP_EXPECT_EQ(committed_of(m.vmo), 0u);
+    KTAP_EXPECT_EQ(committed_of(clone), 0u);
+    KTAP_EXPECT_EQ(p[0], 'A');  // reads need no copy
+    KTAP_EXPECT_EQ(committed_of(m.vmo), 0u);
+    p[PG] = 'x';  // a copy-on-write fault
+    KTAP_EXPECT_EQ(committed_of(m.vmo), 1u);
+    KTAP_EXPECT_EQ(committed_of(clone), 1u);
+    char c = 0;
+    KTAP_EXPECT_OK(zx_vmo_read(clone, &c, PG, 1));
+    KTAP_EXPECT_EQ(c, 'B');
+    // The clone writes page 2: the mapping still reads the old byte, then writes its own.
+    KTAP_EXPECT_OK(zx_vmo_write(clone, "y", 2 * PG, 1));
+    KTAP_EXPECT_EQ(p[2 * PG], 'C');
+    p[2 * PG] = 'z';
+    KTAP_EXPECT_OK(zx_vmo_read(clone, &c, 2 * PG, 1));
+    KTAP_EXPECT_EQ(c, 'y');
+    // A handle write to the parent's shared page shows through its mapping, not the clone.
+    KTAP_EXPECT_OK(zx_vmo_write(m.vmo, "h", 3 * PG, 1));
+    KTAP_EXPECT_EQ(p[3 * PG], 'h');
+    KTAP_EXPECT_OK(zx_vmo_read(clone, &c, 3 * PG, 1));
+    KTAP_EXPECT_EQ(c, 'D');
+    // A kernel user copy into the read-only page copies it too.
+    zx_handle_t clone2;
+    KTAP_ASSERT_OK(zx_vmar_create_vmo_child(root, ZX_VMO_CHILD_SNAPSHOT, m.addr, PG, &clone2));
+    KTAP_EXPECT_OK(zx_vmo_read(clone, (void *)(m.addr + 5), PG, 1));
+    KTAP_EXPECT_EQ(p[5], 'B');
+    KTAP_EXPECT_OK(zx_vmo_read(clone2, &c, 5, 1));
+    KTAP_EXPECT_EQ(c, 0);
+    zx_handle_close(clone2);
+    zx_handle_close(clone);
+    KTAP_EXPECT_EQ(committed_of(m.vmo), 4u);  // the last sharer again
+    unmap_lettered(root, m, 4);
+}

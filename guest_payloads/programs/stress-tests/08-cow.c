@@ -240,3 +240,76 @@ KTAP_CASE(cow_close_random_order) {
     ktap_diag("%llu trees", (unsigned long long)rounds);
     STRESS_KERNEL_SANE();
 }
+
+// ---- cow_mapping_clones_vs_writers -----------------------------------------------------------
+
+struct pin_race {
+    volatile uint64_t stop;
+    zx_handle_t parent;
+    volatile uint64_t *map;  // the parent, mapped (its only mapping)
+    volatile uint64_t next_writer;
+    volatile uint64_t clones;
+    struct tk_failure fail;
+};
+
+// Writes its own word of random pages through the parent's mapping (copy-on-write faults on
+// pages the cloner keeps sharing) and reads it back.
+static void pin_writer(void *arg) {
+    struct pin_race *s = arg;
+    uint64_t w = tk_add(&s->next_writer, 1);
+    uint64_t rng = stress_seed(w);
+    while (!tk_load(&s->stop)) {
+        uint64_t page = tk_below(&rng, COW_PAGES);
+        volatile uint64_t *p = s->map + page * (TK_PAGE / 8);
+        uint64_t v = tk_rand(&rng);
+        p[8 * w] = v;
+        if (p[0] != page_tag(page) || p[8 * w] != v) {
+            TK_FAIL(&s->fail, "the mapping keeps its tag and the writer's word", page, p[0]);
+        }
+    }
+}
+
+// Clones the whole mapping again and again (zx_vmar_create_vmo_child shares its pages and
+// makes the mapping read-only); every clone holds every tag, and writes to it stay in it.
+static void pin_cloner(void *arg) {
+    struct pin_race *s = arg;
+    uint64_t rng = stress_seed((uintptr_t)&rng);
+    zx_vaddr_t base = (zx_vaddr_t)(uintptr_t)s->map;
+    while (!tk_load(&s->stop)) {
+        zx_handle_t clone;
+        zx_status_t status = zx_vmar_create_vmo_child(zx_vmar_root_self(), ZX_VMO_CHILD_SNAPSHOT,
+                                                      base, COW_PAGES * TK_PAGE, &clone);
+        if (status != ZX_OK) {
+            TK_FAIL(&s->fail, "zx_vmar_create_vmo_child: OK", status, 0);
+            continue;
+        }
+        uint64_t page = tk_below(&rng, COW_PAGES);
+        uint64_t got = 0;
+        uint64_t mark = ~0ull;
+        (void)zx_vmo_read(clone, &got, page * TK_PAGE, 8);
+        (void)zx_vmo_write(clone, &mark, page * TK_PAGE + 8, 8);
+        if (got != page_tag(page) || s->map[page * (TK_PAGE / 8) + 1] != 0) {
+            TK_FAIL(&s->fail, "a clone holds the tag and keeps its writes", page, got);
+        }
+        zx_handle_close(clone);
+        tk_add(&s->clones, 1);
+    }
+}
+
+KTAP_CASE(cow_mapping_clones_vs_writers) {
+    static struct pin_race s;
+    s = (struct pin_race){0};
+    zx_vaddr_t addr = 0;
+    KTAP_ASSERT_OK(tagged_vmo(COW_PAGES, 0, &s.parent));
+    KTAP_ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0,
+                               s.parent, 0, COW_PAGES * TK_PAGE, &addr));
+    s.map = (volatile uint64_t *)addr;
+    static const stress_worker workers[] = {pin_writer, pin_writer, pin_writer, pin_cloner};
+    KTAP_EXPECT_OK(stress_round(workers, COW_WRITERS + 1, &s, &s.stop));
+    ktap_diag("%llu clones", (unsigned long long)s.clones);
+    tk_report(&s.fail, __FILE__);
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), addr, COW_PAGES * TK_PAGE));
+    KTAP_EXPECT_EQ(committed_pages(s.parent), COW_PAGES);  // every clone gone: all its own
+    zx_handle_close(s.parent);
+    STRESS_KERNEL_SANE();
+}
