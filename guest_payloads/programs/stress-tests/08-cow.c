@@ -31,38 +31,41 @@ static zx_status_t tagged_vmo(uint32_t pages, uint32_t options, zx_handle_t *vmo
     return status;
 }
 
-// ---- cow_faults_on_shared_pages --------------------------------------------------------------
+// ---- cow_faults_on_shared_pages, cow_mapping_clones_vs_writers ------------------------------
 
-struct cow_faults {
+struct cow_race {
     volatile uint64_t stop;
     zx_handle_t parent;
-    volatile uint64_t *child;  // the snapshot, mapped
+    volatile uint64_t *map;  // the mapping the writers write through
     volatile uint64_t next_writer;
-    volatile uint64_t faults;
+    volatile uint64_t writes;
+    volatile uint64_t clones;
     struct tk_failure fail;
 };
 
-// Writes its own word (offset 64 * (w + 1)) of random pages of the mapped snapshot, then
-// checks the page still holds its tag and its word.
-static void cow_fault_writer(void *arg) {
-    struct cow_faults *s = arg;
+// Writes its own word (offset 64 * w) of random pages through the mapping — copy-on-write
+// faults on pages shared with a parent or with clones — and checks the page still holds its
+// tag and the word.
+static void cow_writer(void *arg) {
+    struct cow_race *s = arg;
     uint64_t w = tk_add(&s->next_writer, 1);
     uint64_t rng = stress_seed(w);
     while (!tk_load(&s->stop)) {
         uint64_t page = tk_below(&rng, COW_PAGES);
-        volatile uint64_t *p = s->child + page * (TK_PAGE / 8);
-        p[8 * w] = page_tag(page) ^ w;
-        if (p[0] != page_tag(page) || p[8 * w] != (page_tag(page) ^ w)) {
-            TK_FAIL(&s->fail, "snapshot page keeps its tag and the writer's word", page, p[0]);
+        volatile uint64_t *p = s->map + page * (TK_PAGE / 8);
+        uint64_t v = tk_rand(&rng);
+        p[8 * w] = v;
+        if (p[0] != page_tag(page) || p[8 * w] != v) {
+            TK_FAIL(&s->fail, "the mapped page keeps its tag and the writer's word", page, p[0]);
         }
-        tk_add(&s->faults, 1);
+        tk_add(&s->writes, 1);
     }
 }
 
 // Writes word 1 of random parent pages through its handle: copies of shared pages from the
 // other side, racing the faults.
 static void cow_parent_writer(void *arg) {
-    struct cow_faults *s = arg;
+    struct cow_race *s = arg;
     uint64_t rng = stress_seed((uintptr_t)&rng);
     while (!tk_load(&s->stop)) {
         uint64_t page = tk_below(&rng, COW_PAGES);
@@ -75,8 +78,8 @@ static void cow_parent_writer(void *arg) {
 }
 
 KTAP_CASE(cow_faults_on_shared_pages) {
-    static struct cow_faults s;
-    s = (struct cow_faults){0};
+    static struct cow_race s;
+    s = (struct cow_race){0};
     zx_handle_t child;
     zx_vaddr_t addr = 0;
     KTAP_ASSERT_OK(tagged_vmo(COW_PAGES, 0, &s.parent));
@@ -84,11 +87,11 @@ KTAP_CASE(cow_faults_on_shared_pages) {
                                        &child));
     KTAP_ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, child,
                                0, COW_PAGES * TK_PAGE, &addr));
-    s.child = (volatile uint64_t *)addr;
-    static const stress_worker workers[] = {cow_fault_writer, cow_fault_writer, cow_fault_writer,
+    s.map = (volatile uint64_t *)addr;
+    static const stress_worker workers[] = {cow_writer, cow_writer, cow_writer,
                                             cow_parent_writer};
     KTAP_EXPECT_OK(stress_round(workers, COW_WRITERS + 1, &s, &s.stop));
-    ktap_diag("%llu snapshot writes", (unsigned long long)s.faults);
+    ktap_diag("%llu snapshot writes", (unsigned long long)s.writes);
     tk_report(&s.fail, __FILE__);
     // Neither side saw the other's words.
     for (uint64_t page = 0; page < COW_PAGES; page++) {
@@ -99,7 +102,7 @@ KTAP_CASE(cow_faults_on_shared_pages) {
             KTAP_EXPECT_OK(zx_vmo_read(s.parent, &words[w], page * TK_PAGE + 64 * w, 8));
             KTAP_EXPECT_EQ(words[w], 0u);
         }
-        KTAP_EXPECT_EQ(s.child[page * (TK_PAGE / 8) + 1], 0u);
+        KTAP_EXPECT_EQ(s.map[page * (TK_PAGE / 8) + 1], 0u);
     }
     KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), addr, COW_PAGES * TK_PAGE));
     zx_handle_close(child);
@@ -243,36 +246,10 @@ KTAP_CASE(cow_close_random_order) {
 
 // ---- cow_mapping_clones_vs_writers -----------------------------------------------------------
 
-struct pin_race {
-    volatile uint64_t stop;
-    zx_handle_t parent;
-    volatile uint64_t *map;  // the parent, mapped (its only mapping)
-    volatile uint64_t next_writer;
-    volatile uint64_t clones;
-    struct tk_failure fail;
-};
-
-// Writes its own word of random pages through the parent's mapping (copy-on-write faults on
-// pages the cloner keeps sharing) and reads it back.
-static void pin_writer(void *arg) {
-    struct pin_race *s = arg;
-    uint64_t w = tk_add(&s->next_writer, 1);
-    uint64_t rng = stress_seed(w);
-    while (!tk_load(&s->stop)) {
-        uint64_t page = tk_below(&rng, COW_PAGES);
-        volatile uint64_t *p = s->map + page * (TK_PAGE / 8);
-        uint64_t v = tk_rand(&rng);
-        p[8 * w] = v;
-        if (p[0] != page_tag(page) || p[8 * w] != v) {
-            TK_FAIL(&s->fail, "the mapping keeps its tag and the writer's word", page, p[0]);
-        }
-    }
-}
-
 // Clones the whole mapping again and again (zx_vmar_create_vmo_child shares its pages and
 // makes the mapping read-only); every clone holds every tag, and writes to it stay in it.
 static void pin_cloner(void *arg) {
-    struct pin_race *s = arg;
+    struct cow_race *s = arg;
     uint64_t rng = stress_seed((uintptr_t)&rng);
     zx_vaddr_t base = (zx_vaddr_t)(uintptr_t)s->map;
     while (!tk_load(&s->stop)) {
@@ -297,14 +274,14 @@ static void pin_cloner(void *arg) {
 }
 
 KTAP_CASE(cow_mapping_clones_vs_writers) {
-    static struct pin_race s;
-    s = (struct pin_race){0};
+    static struct cow_race s;
+    s = (struct cow_race){0};
     zx_vaddr_t addr = 0;
     KTAP_ASSERT_OK(tagged_vmo(COW_PAGES, 0, &s.parent));
     KTAP_ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0,
                                s.parent, 0, COW_PAGES * TK_PAGE, &addr));
     s.map = (volatile uint64_t *)addr;
-    static const stress_worker workers[] = {pin_writer, pin_writer, pin_writer, pin_cloner};
+    static const stress_worker workers[] = {cow_writer, cow_writer, cow_writer, pin_cloner};
     KTAP_EXPECT_OK(stress_round(workers, COW_WRITERS + 1, &s, &s.stop));
     ktap_diag("%llu clones", (unsigned long long)s.clones);
     tk_report(&s.fail, __FILE__);
