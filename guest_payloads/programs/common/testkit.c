@@ -33,6 +33,9 @@ zx_status_t tk_thread_start(struct tk_thread *t, const char *name, void (*fn)(vo
         return status;
     }
     t->stack_size = TK_STACK_SIZE;
+    // Commit the stack's top page now (demand paging): the thread's first instructions then
+    // do not fault, so a benchmark's partner thread starts as fast as before.
+    ((volatile uint8_t *)t->stack)[TK_STACK_SIZE - 1] = 0;
     status = zx_thread_create(zx_process_self(), name, strlen(name), 0, &t->handle);
     if (status == ZX_OK) {
         status = zx_thread_start(t->handle, (zx_vaddr_t)(uintptr_t)tk_thread_entry,

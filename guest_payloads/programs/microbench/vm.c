@@ -19,8 +19,6 @@
 #define ZYGOTE_STACK (16u * 4096u)
 #define ZYGOTE_WAIT_MS 10000
 
-static uint8_t zygote_stack[ZYGOTE_STACK] __attribute__((aligned(4096)));
-
 __attribute__((noreturn)) static void zygote_exit(zx_handle_t channel, uintptr_t arg2) {
     (void)channel;
     (void)arg2;
@@ -75,7 +73,7 @@ static int fault_row(const char *name, bool cow) {
     return 0;
 }
 
-static zx_status_t one_zygote(void) {
+static zx_status_t one_zygote(zx_vaddr_t stack_top) {
     zx_handle_t ours;
     zx_handle_t theirs;
     zx_handle_t proc;
@@ -83,8 +81,7 @@ static zx_status_t one_zygote(void) {
     if (status != ZX_OK) {
         return status;
     }
-    status = tk_zygote_spawn(zygote_exit, (zx_vaddr_t)(zygote_stack + ZYGOTE_STACK), NULL, 0,
-                             theirs, 0, &proc);
+    status = tk_zygote_spawn(zygote_exit, stack_top, NULL, 0, theirs, 0, &proc);
     if (status == ZX_OK) {
         status = wait_ms(proc, ZX_PROCESS_TERMINATED, ZYGOTE_WAIT_MS);
         zx_handle_close(proc);
@@ -97,10 +94,21 @@ int bench_vm(void) {
     if (fault_row("demand_zero_fault", false) != 0 || fault_row("cow_write_fault", true) != 0) {
         return 1;
     }
-    zygote_stack[0] = 1;
+    // The clone's stack: a mapping of ours, cloned with the rest.
+    zx_handle_t stack_vmo;
+    zx_vaddr_t stack = 0;
+    zx_status_t status = zx_vmo_create(ZYGOTE_STACK, 0, &stack_vmo);
+    if (status == ZX_OK) {
+        status = zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0,
+                             stack_vmo, 0, ZYGOTE_STACK, &stack);
+        zx_handle_close(stack_vmo);
+    }
+    if (status != ZX_OK) {
+        return bench_fail("zygote stack", status);
+    }
     zx_time_t start = zx_clock_get_monotonic();
     for (int i = 0; i < ZYGOTE_ITERATIONS; i++) {
-        zx_status_t status = one_zygote();
+        status = one_zygote(stack + ZYGOTE_STACK);
         if (status != ZX_OK) {
             return bench_fail("zygote_clone_start", status);
         }
