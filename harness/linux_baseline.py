@@ -287,6 +287,7 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("process_lifecycle", "spawn_exit_wait"),
     ("pb_launch_static", "spawn_exit_wait"),
     ("pb_launch_dynamic", "spawn_exit_wait"),
+    ("zygote_clone_start", "fork_exit_wait"),
     ("channel_round_trip", "pipe_round_trip"),
     ("port_queue_wait", "eventfd_write_read"),
     ("futex_round_trip", "futex_round_trip"),

@@ -42,7 +42,8 @@ def _load_sysgen() -> ModuleType:
 sysgen = _load_sysgen()
 
 # The syscalls the kernel-proper issue asks for (plus object_signal_peer, which eventpairs need,
-# and vmo_replace_as_executable, which loaders need since new VMOs lack ZX_RIGHT_EXECUTE).
+# and vmo_replace_as_executable, which loaders need since new VMOs lack ZX_RIGHT_EXECUTE;
+# vmo_create_child and RFC-0013's vmar_create_vmo_child from the copy-on-write issue).
 ISSUE_SYSCALLS = {
     "process_create",
     "process_start",
@@ -57,6 +58,8 @@ ISSUE_SYSCALLS = {
     "vmo_get_size",
     "vmo_set_size",
     "vmo_replace_as_executable",
+    "vmo_create_child",
+    "vmar_create_vmo_child",
     "vmar_map",
     "vmar_unmap",
     "vmar_protect",
@@ -134,6 +137,10 @@ ZIRCON_PROTOTYPES = [
     "size_t buffer_size)"),
     "zx_status_t zx_vmo_get_size(zx_handle_t handle, uint64_t *size)",
     "zx_status_t zx_vmo_set_size(zx_handle_t handle, uint64_t size)",
+    ("zx_status_t zx_vmo_create_child(zx_handle_t handle, uint32_t options, uint64_t offset, "
+    "uint64_t size, zx_handle_t *out)"),
+    ("zx_status_t zx_vmar_create_vmo_child(zx_handle_t handle, uint32_t options, zx_vaddr_t addr, "
+    "size_t size, zx_handle_t *out)"),
     ("zx_status_t zx_vmo_replace_as_executable(zx_handle_t handle, zx_handle_t vmex, "
     "zx_handle_t *out)"),
     ("zx_status_t zx_vmar_map(zx_handle_t handle, zx_vm_option_t options, size_t vmar_offset, "

@@ -47,6 +47,11 @@ int64_t syscall_dispatch(uint64_t num, const uint64_t args[SYSCALL_MAX_ARGS], ui
     return ret;
 }
 
+bool user_page_fault(uintptr_t addr, uint32_t access) {
+    struct process *p = process_current();
+    return p != NULL && p->aspace != NULL && vm_fault(p->aspace, addr, access) == ZX_OK;
+}
+
 void user_fault(const char *kind, uintptr_t addr, uintptr_t pc) {
     struct process *p = process_current();
     printf("zhb kernel: user fault: process %s koid %lu: %s at address 0x%lx pc 0x%lx\n",

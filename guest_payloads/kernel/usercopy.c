@@ -3,10 +3,11 @@
 // The copy never dereferences a user address: each page of the user range is translated
 // through the address space's own tables (arch_aspace_query) and must be present with
 // ARCH_MMU_FLAG_USER (and ARCH_MMU_FLAG_WRITE for a copy out); the bytes then move through
-// the kernel's physmap view of the physical page. VMAR mappings commit and map every page when
-// they are created, so "not mapped" always means "not a valid user address". The aspace lock is
-// held per page, from the lookup to the end of the copy, so no other thread can unmap the page
-// (and drop the last reference to the memory behind it) in between.
+// the kernel's physmap view of the physical page. A page not in the tables yet is faulted in
+// as a user access would be (vm_fault_locked: demand paging), so "not mapped" after that means
+// "not a valid user address". The aspace lock is held per page, from the lookup to the end of
+// the copy, so no other thread can unmap the page (and drop the last reference to the memory
+// behind it) in between: the page is pinned for the copy.
 #include <kernel/usercopy.h>
 
 #include <stdbool.h>
@@ -46,6 +47,10 @@ static zx_status_t copy_user(struct vm_aspace *as, uintptr_t uaddr, void *kbuf, 
         uint32_t flags;
         zx_status_t st = as->arch != NULL ? arch_aspace_query(as->arch, uaddr, &paddr, &flags)
                                           : ZX_ERR_NOT_FOUND;  // destroyed
+        if ((st != ZX_OK || (flags & need) != need) &&
+            vm_fault_locked(as, uaddr, out ? ARCH_MMU_FLAG_WRITE : ARCH_MMU_FLAG_READ) == ZX_OK) {
+            st = arch_aspace_query(as->arch, uaddr, &paddr, &flags);
+        }
         if (st != ZX_OK || (flags & need) != need) {
             mutex_unlock(&as->lock);
             return ZX_ERR_INVALID_ARGS;

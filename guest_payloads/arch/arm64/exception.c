@@ -23,6 +23,7 @@
 #include <kernel/platform.h>
 #include <kernel/syscall.h>
 #include <kernel/thread.h>
+#include <kernel/vm.h>
 #include <lib/console.h>
 
 #define DAIF_IRQ (1u << 7)  // PSTATE.I as mrs daif reports it
@@ -32,6 +33,10 @@
 #define ESR_EC_IABT_LOWER 0x20u
 #define ESR_EC_DABT_LOWER 0x24u
 #define ESR_EC_DABT_CURRENT 0x25u
+#define ESR_FSC_TYPE_MASK 0x3cu    // xFSC without its level bits
+#define ESR_FSC_TRANSLATION 0x04u  // translation fault, any level
+#define ESR_FSC_PERMISSION 0x0cu   // permission fault, any level
+#define ESR_ISS_WNR (1u << 6)
 // The kernel returns from a syscall past the stub's 12-byte speculation barrier.
 #define ARM64_SYSCALL_RETURN_SKIP 12
 #define ARM64_SYSCALL_NUM_REG 16
@@ -92,6 +97,21 @@ static const char *user_fault_kind(uint64_t ec) {
 }
 
 // An exception from EL0: a syscall, an interrupt, or a fault that kills the process.
+// A user abort on a page not present yet (a translation fault, xFSC 0b0001LL: demand paging)
+// or a data write to a present read-only page (a permission fault, 0b0011LL: copy-on-write),
+// for user_page_fault. True when the access can be retried. ISS bit 6 (WnR): a write.
+static bool arm64_user_page_fault(uint64_t esr, uint64_t ec, uint64_t far) {
+    uint64_t fsc = esr & ESR_FSC_TYPE_MASK;
+    bool cow = fsc == ESR_FSC_PERMISSION && ec == ESR_EC_DABT_LOWER && (esr & ESR_ISS_WNR);
+    if (fsc != ESR_FSC_TRANSLATION && !cow) {
+        return false;
+    }
+    uint32_t access = ec == ESR_EC_IABT_LOWER ? ARCH_MMU_FLAG_EXECUTE
+                      : (esr & ESR_ISS_WNR)   ? ARCH_MMU_FLAG_WRITE
+                                              : ARCH_MMU_FLAG_READ;
+    return user_page_fault(far, access);
+}
+
 static void arm64_user_exception(struct arm64_iframe *frame, uint64_t slot) {
     if (slot == ARM64_SLOT_LOWER_IRQ) {
         if (platform_irq(0)) {
@@ -113,6 +133,11 @@ static void arm64_user_exception(struct arm64_iframe *frame, uint64_t slot) {
     }
     bool abort = ec == ESR_EC_IABT_LOWER || ec == ESR_EC_DABT_LOWER;
     arch_irq_enable();
+    if (abort && arm64_user_page_fault(esr, ec, far)) {
+        arch_irq_disable();
+        user_return_check();
+        return;
+    }
     user_fault(user_fault_kind(ec), abort ? far : frame->elr, frame->elr);
 }
 

@@ -29,6 +29,7 @@
 #include <kernel/platform.h>
 #include <kernel/syscall.h>
 #include <kernel/thread.h>
+#include <kernel/vm.h>
 #include <lib/console.h>
 
 #define X86_IDT_VECTORS 256
@@ -198,6 +199,19 @@ static void x86_dump_frame(const struct x86_iframe *f, uint64_t cr2) {
     printf(" r13 0x%016lx r14 0x%016lx r15 0x%016lx cr2 0x%016lx\n", f->r13, f->r14, f->r15, cr2);
 }
 
+// A user #PF on a page not present yet (error code bit 0 clear: demand paging) or a write
+// to a present read-only page (bits 0 and 1: copy-on-write), for vm_fault. True when the
+// access can be retried. Bit 1: a write; bit 4: a fetch.
+static bool x86_user_page_fault(const struct x86_iframe *frame, uintptr_t addr) {
+    if ((frame->err & 1) != 0 && (frame->err & 2) == 0) {
+        return false;  // a read or fetch against a present page's protection
+    }
+    uint32_t access = (frame->err & 2)    ? ARCH_MMU_FLAG_WRITE
+                      : (frame->err & 16) ? ARCH_MMU_FLAG_EXECUTE
+                                          : ARCH_MMU_FLAG_READ;
+    return user_page_fault(addr, access);
+}
+
 static bool from_user(const struct x86_iframe *frame) {
     return (frame->cs & 3) == X86_RPL_USER;
 }
@@ -215,6 +229,11 @@ void x86_exception_handler(struct x86_iframe *frame) {
     if (from_user(frame)) {
         uint64_t addr = frame->vector == X86_VECTOR_PF ? read_cr2() : frame->rip;
         arch_irq_enable();
+        if (frame->vector == X86_VECTOR_PF && x86_user_page_fault(frame, addr)) {
+            arch_irq_disable();
+            user_return_check();
+            return;
+        }
         user_fault(exception_names[frame->vector], addr, frame->rip);
     }
     static int nested;  // a fault on the panic path must not recurse forever

@@ -94,6 +94,11 @@ void handle_table_count_types(struct handle_table *ht, uint32_t counts[ZX_OBJ_TY
 
 // Removes `h` from the table for transfer: the handle (its reference and handle count) moves
 // to the caller in *obj / *rights. Errors as handle_table_get; nothing changes on error.
+// Calls fn(ctx, obj, rights) for every handle to an object of `type`, with the table locked
+// (fn may take locks ranked after it, and must not release anything); returns how many.
+size_t handle_table_for_each(struct handle_table *ht, zx_obj_type_t type,
+                             void (*fn)(void *ctx, struct kobject *obj, zx_rights_t rights),
+                             void *ctx);
 zx_status_t handle_table_take(struct handle_table *ht, zx_handle_t h, zx_rights_t need,
                               struct kobject **obj, zx_rights_t *rights);
 

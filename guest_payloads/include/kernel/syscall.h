@@ -1,6 +1,7 @@
 // The generic side of user-mode entry (kernel/syscall.c), called by the arch's trap code.
 //
 //   user `syscall` / `svc`  -> syscall_dispatch(num, args, pc)       result -> user result reg
+//   user page not present   -> user_page_fault(addr, access)         true: retry the access
 //   user fault (any trap)   -> user_fault(kind, addr, pc)            never returns
 //   every return to user    -> user_return_check()                   may not return (killed)
 //
@@ -13,12 +14,18 @@
 // ZX_ERR_BAD_SYSCALL to a thread that never runs again.
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define SYSCALL_MAX_ARGS 8
 
 // Runs syscall `num` for the current user thread (interrupts on while it runs).
 int64_t syscall_dispatch(uint64_t num, const uint64_t args[SYSCALL_MAX_ARGS], uintptr_t pc);
+
+// Demand paging for the running user thread: its access (ARCH_MMU_FLAG_READ, _WRITE or
+// _EXECUTE, <kernel/vm.h>) to `addr` found no page. True when a mapping allowed it and the page
+// is now mapped; false: a real fault (call user_fault). Interrupts on.
+bool user_page_fault(uintptr_t addr, uint32_t access);
 
 // The running user thread faulted (`kind` names the exception): prints
 //   zhb kernel: user fault: process <name> koid <K>: <kind> at address 0x.. pc 0x..

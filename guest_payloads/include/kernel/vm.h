@@ -11,7 +11,8 @@
 //   arch_aspace_*   page tables of one address space (arch/<arch>/mmu.c): map/unmap/protect
 //                   4 KiB pages with ARCH_MMU_FLAG_* and query a translation.
 //   struct vm_aspace  one per process: the arch tables, the root VMAR, the vDSO record.
-//   struct vmo      pages from the pmm, committed on first write or when mapped.
+//   struct vmo      pages from the pmm, committed on first write or when mapped; snapshot
+//                   children share pages copy-on-write, slices are windows on their root.
 //   struct vmar     a range of an aspace; children are sub-VMARs and mappings of VMOs.
 //
 // Locking (docs/architecture.md "Locking model"): every VMAR operation holds its address
@@ -42,6 +43,8 @@
 #define ARCH_MMU_FLAG_USER 0x8u  // user-accessible (else kernel-only)
 
 struct arch_aspace;  // opaque per-arch page-table root
+struct zx_info_maps;  // <zircon/syscalls/object.h>
+struct zx_info_vmo;
 
 // Creates an address space whose tables share the kernel's half; NULL when out of memory.
 struct arch_aspace *arch_aspace_create(void);
@@ -64,6 +67,7 @@ void arch_aspace_activate(struct arch_aspace *as);
 
 // ---- VMOs ---------------------------------------------------------------------------------
 #define VMO_FLAG_VDSO 0x1u  // the vDSO image: never writable; its code mapping is policed
+#define VMO_FLAG_COW_CLONE 0x2u  // a snapshot child (ZX_INFO_VMO_IS_COW_CLONE)
 
 struct vmo {
     struct kobject obj;  // ZX_OBJ_TYPE_VMO
@@ -75,6 +79,17 @@ struct vmo {
     uint32_t options;    // ZX_VMO_RESIZABLE ...
     uint32_t flags;      // VMO_FLAG_*
     uint32_t mapping_count;
+    // zx_vmo_create_child (kernel/object/vmo.c "Children"): a slice forwards every page
+    // operation to `slice_root` (never itself a slice; the slice holds a reference) at
+    // `slice_offset`; `parent_koid` is the VMO it was created from (0 for a root VMO).
+    struct vmo *slice_root;
+    uint64_t slice_offset;
+    zx_koid_t parent_koid;
+    // Where it is mapped (vmo_mapping_add): the address space of its mappings while they are
+    // all in one, and how many go through slices of it (a root only).
+    const struct vm_aspace *sole_aspace;
+    bool multi_aspace;
+    uint32_t slice_mappings;
     // VMO_FLAG_VDSO only: the image's executable segment [code_start, size): the one
     // mapping with ZX_VM_PERM_EXECUTE a process may make of it.
     uint64_t vdso_code_start;
@@ -97,16 +112,33 @@ zx_status_t vmo_write(struct vmo *vmo, const void *kbuf, uint64_t offset, size_t
 zx_status_t vmo_read_user(struct vmo *vmo, uintptr_t ubuf, uint64_t offset, size_t len);
 zx_status_t vmo_write_user(struct vmo *vmo, uintptr_t ubuf, uint64_t offset, size_t len);
 uint64_t vmo_get_size(struct vmo *vmo);
+// Bytes of the pages the VMO holds alone (ZX_INFO_VMO committed_bytes).
+uint64_t vmo_committed_bytes(struct vmo *vmo);
+// The ZX_INFO_VMO record of `vmo` (flags without VIA_HANDLE / VIA_MAPPING, no handle rights).
+void vmo_fill_info(struct vmo *vmo, struct zx_info_vmo *out);
+// Pages of [offset, offset + len) backed by memory, shared ones included.
+size_t vmo_backed_pages(struct vmo *vmo, uint64_t offset, size_t len);
 // ZX_ERR_UNAVAILABLE unless ZX_VMO_RESIZABLE; ZX_ERR_BAD_STATE while mapped past the new size.
 zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size);
 // A mapping of [offset, offset + len) is being made: checks the range (ZX_ERR_OUT_OF_RANGE)
 // and, with `non_resizable`, that the VMO is not resizable (ZX_ERR_NOT_SUPPORTED), and counts
 // the mapping, all under the VMO lock, so no shrink can slip in before the pages are mapped.
-zx_status_t vmo_mapping_add(struct vmo *vmo, uint64_t offset, size_t len, bool non_resizable);
+zx_status_t vmo_mapping_add(struct vmo *vmo, const struct vm_aspace *as, uint64_t offset,
+                            size_t len, bool non_resizable);
 void vmo_mapping_remove(struct vmo *vmo);
-// The physical page at `offset` (committing a zeroed page); 0 when out of memory/range.
-// vmar_map commits every page it maps, so user mappings never fault for lack of a page.
+// The physical page at `offset` (committing a zeroed page, or owning a shared one); 0 when
+// out of memory/range. The fault path (vm_fault_locked) maps what it returns.
 uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset);
+
+// zx_vmo_create_child's object part: `options` are ZX_VMO_CHILD_* without NO_WRITE (a
+// property of the handle). Zircon's argument rules; the caller holds the one reference.
+zx_status_t vmo_create_child(struct vmo *parent, uint32_t options, uint64_t offset,
+                             uint64_t size, struct vmo **out);
+// The same from zx_vmar_create_vmo_child with the lock of `as` held, after it made every
+// mapping of `parent` in `as` read-only over the range: if all of parent's mappings are in
+// `as`, its pages are shared (pinned to it: kernel/object/vmo.c "Children") instead of copied.
+zx_status_t vmo_create_child_in(struct vmo *parent, uint32_t options, uint64_t offset,
+                                uint64_t size, const struct vm_aspace *as, struct vmo **out);
 
 // ---- VMARs --------------------------------------------------------------------------------
 struct vm_aspace;
@@ -134,6 +166,7 @@ struct vm_region {
     uint32_t mmu_flags;      // ARCH_MMU_FLAG_* of a mapping
     uint32_t max_mmu_flags;  // what vmar_protect may raise it to (VMAR and VMO-handle limits)
     bool vdso_code;          // this is the process's one vDSO code mapping
+    bool no_vmo_child;       // mapped with ZX_VM_CANNOT_CREATE_VMO_CHILD
 };
 
 struct vm_aspace {
@@ -146,6 +179,20 @@ struct vm_aspace {
     struct vm_region *vdso_code;  // the recorded vDSO code mapping, NULL until mapped
     const uintptr_t *vdso_sysret;  // the mapped vDSO's CODE_SYSRET offsets (struct vmo)
 };
+
+// Demand paging: a user access to `addr` (ARCH_MMU_FLAG_READ/WRITE/EXECUTE in `access`)
+// found no page. ZX_OK when a mapping allows the access and its page is now in the tables
+// (retry the access); ZX_ERR_NOT_FOUND outside every mapping, ZX_ERR_ACCESS_DENIED against
+// its permissions, ZX_ERR_NO_MEMORY: a user fault. vm_fault_locked: aspace lock held.
+zx_status_t vm_fault(struct vm_aspace *as, uintptr_t addr, uint32_t access);
+zx_status_t vm_fault_locked(struct vm_aspace *as, uintptr_t addr, uint32_t access);
+
+// ZX_INFO_PROCESS_MAPS / the mapping part of ZX_INFO_PROCESS_VMOS, in one aspace-locked walk:
+// writes up to `cap` records (zx_info_maps_t / zx_info_vmo_t) to `out` and returns how many
+// there are. `name` names the depth-0 (aspace) entry.
+size_t vm_aspace_maps(struct vm_aspace *as, const char name[ZX_MAX_NAME_LEN],
+                      struct zx_info_maps *out, size_t cap);
+size_t vm_aspace_vmos(struct vm_aspace *as, struct zx_info_vmo *out, size_t cap);
 
 // Creates an aspace with its root VMAR (one reference, owned by the aspace).
 zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out);
@@ -164,3 +211,8 @@ zx_status_t vmar_unmap(struct vmar *vmar, zx_vaddr_t addr, size_t len);
 zx_status_t vmar_protect(struct vmar *vmar, zx_vm_option_t options, zx_vaddr_t addr,
                          size_t len);
 zx_status_t vmar_destroy(struct vmar *vmar);
+// RFC-0013's zx_vmar_create_vmo_child, object part: a snapshot child of the VMO mapped at
+// [addr, addr + size), which must lie inside one mapping under `vmar`. `options` are the
+// ZX_VMO_CHILD_* of the call without NO_WRITE; *executable says whether the mapping was.
+zx_status_t vmar_create_vmo_child(struct vmar *vmar, uint32_t options, zx_vaddr_t addr,
+                                  size_t size, struct vmo **out, bool *executable);

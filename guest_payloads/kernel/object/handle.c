@@ -328,6 +328,22 @@ void handle_table_count_types(struct handle_table *ht, uint32_t counts[ZX_OBJ_TY
     mutex_unlock(&ht->lock);
 }
 
+size_t handle_table_for_each(struct handle_table *ht, zx_obj_type_t type,
+                             void (*fn)(void *ctx, struct kobject *obj, zx_rights_t rights),
+                             void *ctx) {
+    size_t n = 0;
+    mutex_lock(&ht->lock);
+    for (uint32_t i = 0; i < ht->capacity; i++) {
+        struct kobject *obj = ht->entries[i].obj;
+        if (obj != NULL && obj->type == type) {
+            fn(ctx, obj, ht->entries[i].rights);
+            n++;
+        }
+    }
+    mutex_unlock(&ht->lock);
+    return n;
+}
+
 zx_status_t handle_table_take(struct handle_table *ht, zx_handle_t h, zx_rights_t need,
                               struct kobject **obj, zx_rights_t *rights) {
     struct handle_entry *e;

@@ -6,8 +6,12 @@
 //             ├─ mapping: [base, base+size) of vmo from vmo_offset, mmu_flags
 //             └─ sub-vmar: a struct vmar of its own, with its own children
 //
-// Mappings are eager: vmar_map commits every VMO page of the range and enters it in the page
-// tables, so a user access faults only outside any mapping or against its permissions.
+// Demand paging: vmar_map commits nothing and enters nothing in the page tables. The first
+// access to a page of a mapping faults (or, from a user copy, misses in the tables), and
+// vm_fault_locked commits the VMO page (making it the VMO's own, see vmo.c "Children") and
+// maps it with the mapping's flags; an access the mapping does not allow, or outside every
+// mapping, is a user fault. A page in a page table is always its VMO's own page and stays
+// there until unmapped, so a user copy holding the aspace lock has it pinned.
 // unmap/protect split a mapping where the range cuts it; protect reaches into sub-VMARs in
 // the range; every check runs before anything changes (a split alone changes nothing
 // visible).
@@ -251,7 +255,8 @@ static zx_status_t region_new(struct vmar *v, zx_vm_option_t options, size_t off
 
 zx_status_t vmar_allocate(struct vmar *parent, zx_vm_option_t options, size_t offset,
                           size_t size, struct vmar **child, zx_vaddr_t *child_addr) {
-    zx_vm_option_t allowed = VM_CAN_MAP_ALL | ZX_VM_COMPACT | ZX_VM_SPECIFIC | VM_ALIGN_MASK;
+    zx_vm_option_t allowed = VM_CAN_MAP_ALL | ZX_VM_COMPACT | ZX_VM_SPECIFIC | VM_ALIGN_MASK |
+                             ZX_VM_CANNOT_CREATE_VMO_CHILD;
     if ((options & ~allowed) != 0 || size == 0) {
         return ZX_ERR_INVALID_ARGS;
     }
@@ -274,7 +279,7 @@ zx_status_t vmar_allocate(struct vmar *parent, zx_vm_option_t options, size_t of
     if (st != ZX_OK) {
         goto out;
     }
-    v = vmar_new(parent->aspace, parent, r->base, size, options & (VM_CAN_MAP_ALL | ZX_VM_COMPACT));
+    v = vmar_new(parent->aspace, parent, r->base, size, options & (VM_CAN_MAP_ALL | ZX_VM_COMPACT | ZX_VM_CANNOT_CREATE_VMO_CHILD));
     if (v == NULL) {
         kfree(r);
         st = ZX_ERR_NO_MEMORY;
@@ -333,7 +338,8 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
                      zx_vaddr_t *mapped) {
     zx_vm_option_t allowed = VM_PERMS | ZX_VM_SPECIFIC | ZX_VM_COMPACT | VM_ALIGN_MASK |
                              ZX_VM_MAP_RANGE | ZX_VM_ALLOW_FAULTS |
-                             ZX_VM_REQUIRE_NON_RESIZABLE | ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED;
+                             ZX_VM_REQUIRE_NON_RESIZABLE | ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED |
+                             ZX_VM_CANNOT_CREATE_VMO_CHILD;
     if ((options & ~allowed) != 0 || len == 0 || (vmo_offset & (PAGE_SIZE - 1)) != 0) {
         return ZX_ERR_INVALID_ARGS;
     }
@@ -357,7 +363,8 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
         goto out;
     }
     // Range and resizability are checked and the mapping counted in one VMO-locked step.
-    st = vmo_mapping_add(vmo, vmo_offset, len, (options & ZX_VM_REQUIRE_NON_RESIZABLE) != 0);
+    st = vmo_mapping_add(vmo, v->aspace, vmo_offset, len,
+                         (options & ZX_VM_REQUIRE_NON_RESIZABLE) != 0);
     if (st != ZX_OK) {
         goto out;
     }
@@ -375,19 +382,9 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
     r->mmu_flags = perms_to_mmu(perms);
     r->max_mmu_flags = perms_to_mmu(max_perms & VM_PERMS);
     r->vdso_code = vdso_code;
+    r->no_vmo_child = (options & ZX_VM_CANNOT_CREATE_VMO_CHILD) != 0;
     kobject_ref(&vmo->obj);
-    insert_region(v, r);
-    for (size_t off = 0; off < len; off += PAGE_SIZE) {
-        uintptr_t page = vmo_commit_page(vmo, vmo_offset + off);
-        if (page == 0 || (perms != 0 && arch_aspace_map(v->aspace->arch, base + off, page,
-                                                        r->mmu_flags) != ZX_OK)) {
-            // Out of pages or page tables: undo the whole mapping, report it, write nothing.
-            remove_region(v, r);
-            mapping_free(v, r);
-            st = ZX_ERR_NO_MEMORY;
-            goto out;
-        }
-    }
+    insert_region(v, r);  // pages come on first touch (vm_fault_locked)
     if (vdso_code) {
         v->aspace->vdso_code = r;
         v->aspace->vdso_base = base - vmo_offset;
@@ -426,7 +423,7 @@ static zx_status_t split_at(struct vmar *v, uintptr_t addr) {
         r->next = tail;
         kobject_ref(&r->vmo->obj);
         // Cannot fail: the range is inside the one already counted.
-        (void)vmo_mapping_add(r->vmo, tail->vmo_offset, 0, false);
+        (void)vmo_mapping_add(r->vmo, v->aspace, tail->vmo_offset, 0, false);
         return ZX_OK;
     }
     return ZX_OK;
@@ -633,11 +630,8 @@ static zx_status_t protect_apply(struct vmar *v, struct vm_region *r, void *ctx)
         arch_aspace_unmap(v->aspace->arch, r->base, pages);
         return ZX_OK;
     }
-    for (size_t i = 0; i < pages; i++) {
-        uintptr_t page = vmo_commit_page(r->vmo, r->vmo_offset + i * PAGE_SIZE);
-        arch_aspace_map(v->aspace->arch, r->base + i * PAGE_SIZE, page, want);
-    }
-    return ZX_OK;
+    // Only the pages already faulted in change; the others fault in with the new flags.
+    return arch_aspace_protect(v->aspace->arch, r->base, pages, want);
 }
 
 zx_status_t vmar_protect(struct vmar *v, zx_vm_option_t options, zx_vaddr_t addr, size_t len) {
@@ -732,4 +726,280 @@ void vm_aspace_destroy(struct vm_aspace *as) {
     arch_aspace_destroy(arch);
     kobject_unref(&root->obj);
     aspace_release(as);
+}
+
+// The mapping region holding `addr` under `v`, descending into sub-VMARs; NULL if none.
+// Aspace locked.
+static struct vm_region *mapping_at(struct vmar *v, uintptr_t addr) {
+    struct vm_region *r = v->children;
+    while (r != NULL && addr >= r->base) {
+        if (addr - r->base >= r->size) {
+            r = r->next;
+        } else if (r->vmo != NULL) {
+            return r;
+        } else {
+            r = r->vmar->children;
+        }
+    }
+    return NULL;
+}
+
+zx_status_t vm_fault_locked(struct vm_aspace *as, uintptr_t addr, uint32_t access) {
+    if (as->arch == NULL || as->root == NULL || addr < USER_ASPACE_BASE ||
+        addr >= USER_ASPACE_TOP) {
+        return ZX_ERR_NOT_FOUND;
+    }
+    struct vm_region *r = mapping_at(as->root, addr);
+    if (r == NULL) {
+        return ZX_ERR_NOT_FOUND;
+    }
+    if (r->mmu_flags == 0 || (r->mmu_flags & access) != access) {
+        return ZX_ERR_ACCESS_DENIED;
+    }
+    uintptr_t page = addr & ~(uintptr_t)(PAGE_SIZE - 1);
+    uintptr_t paddr;
+    uint32_t flags;
+    if (arch_aspace_query(as->arch, page, &paddr, &flags) == ZX_OK &&
+        ((flags & access) == access || access != ARCH_MMU_FLAG_WRITE)) {
+        // Another thread faulted it in first; tables that still refuse are not retried.
+        return (flags & access) == access ? ZX_OK : ZX_ERR_ACCESS_DENIED;
+    }
+    // Not there, or a write to a page made read-only for copy-on-write: the VMO's own page
+    // (vmo_commit_page copies or takes over a shared one) replaces it, with the full flags.
+    paddr = vmo_commit_page(r->vmo, r->vmo_offset + (page - r->base));
+    if (paddr == 0) {
+        return ZX_ERR_NO_MEMORY;
+    }
+    return arch_aspace_map(as->arch, page, paddr, r->mmu_flags);
+}
+
+zx_status_t vm_fault(struct vm_aspace *as, uintptr_t addr, uint32_t access) {
+    mutex_lock(&as->lock);
+    zx_status_t st = vm_fault_locked(as, addr, access);
+    mutex_unlock(&as->lock);
+    return st;
+}
+
+// ---- ZX_INFO_PROCESS_MAPS / ZX_INFO_PROCESS_VMOS ------------------------------------------
+
+static zx_vm_option_t mmu_to_perms(uint32_t mmu) {
+    return ((mmu & ARCH_MMU_FLAG_READ) ? ZX_VM_PERM_READ : 0) |
+           ((mmu & ARCH_MMU_FLAG_WRITE) ? ZX_VM_PERM_WRITE : 0) |
+           ((mmu & ARCH_MMU_FLAG_EXECUTE) ? ZX_VM_PERM_EXECUTE : 0);
+}
+
+// The region after `r` in a depth-first pre-order walk under `root` (descending into
+// sub-VMARs, climbing back through parent links); *v and *depth follow. Aspace locked.
+static struct vm_region *walk_next(struct vmar *root, struct vmar **v, struct vm_region *r,
+                                   size_t *depth) {
+    if (r->vmar != NULL && r->vmar->children != NULL) {
+        *v = r->vmar;
+        (*depth)++;
+        return r->vmar->children;
+    }
+    while (r->next == NULL && *v != root) {
+        r = region_of((*v)->parent, *v);
+        *v = (*v)->parent;
+        (*depth)--;
+    }
+    return r->next;
+}
+
+// Calls emit(ctx, v, r, depth) for every region of the aspace in pre-order (depth 2 and on);
+// returns how many there were. Aspace locked.
+static size_t walk_regions(struct vm_aspace *as,
+                           void (*emit)(void *ctx, size_t index, struct vm_region *r,
+                                        size_t depth),
+                           void *ctx, size_t first_index) {
+    size_t n = first_index;
+    struct vmar *v = as->root;
+    size_t depth = 2;
+    for (struct vm_region *r = v->children; r != NULL; r = walk_next(as->root, &v, r, &depth)) {
+        emit(ctx, n++, r, depth);
+    }
+    return n;
+}
+
+struct maps_ctx {
+    zx_info_maps_t *out;
+    size_t cap;
+};
+
+static void maps_entry(zx_info_maps_t *e, const char name[ZX_MAX_NAME_LEN], uintptr_t base,
+                       size_t size, size_t depth, zx_info_maps_type_t type) {
+    memset(e, 0, sizeof(*e));
+    memcpy(e->name, name, sizeof(e->name));
+    e->base = base;
+    e->size = size;
+    e->depth = depth;
+    e->type = type;
+}
+
+static void maps_emit(void *ctx, size_t index, struct vm_region *r, size_t depth) {
+    struct maps_ctx *mc = ctx;
+    if (index >= mc->cap) {
+        return;
+    }
+    zx_info_maps_t *e = &mc->out[index];
+    char name[ZX_MAX_NAME_LEN];
+    kobject_get_name(r->vmar != NULL ? &r->vmar->obj : &r->vmo->obj, name);
+    maps_entry(e, name, r->base, r->size, depth,
+               r->vmar != NULL ? ZX_INFO_MAPS_TYPE_VMAR : ZX_INFO_MAPS_TYPE_MAPPING);
+    if (r->vmo != NULL) {
+        e->u.mapping.mmu_flags = mmu_to_perms(r->mmu_flags);
+        e->u.mapping.vmo_koid = r->vmo->obj.koid;
+        e->u.mapping.vmo_offset = r->vmo_offset;
+        e->u.mapping.committed_pages = vmo_backed_pages(r->vmo, r->vmo_offset, r->size);
+        e->u.mapping.populated_pages = e->u.mapping.committed_pages;
+    }
+}
+
+size_t vm_aspace_maps(struct vm_aspace *as, const char name[ZX_MAX_NAME_LEN], zx_info_maps_t *out,
+                      size_t cap) {
+    struct maps_ctx mc = {.out = out, .cap = cap};
+    mutex_lock(&as->lock);
+    size_t n = 0;
+    if (as->arch != NULL) {
+        struct vmar *root = as->root;
+        char root_name[ZX_MAX_NAME_LEN];
+        kobject_get_name(&root->obj, root_name);
+        if (cap > 0) {
+            maps_entry(&out[0], name, root->base, root->size, 0, ZX_INFO_MAPS_TYPE_ASPACE);
+        }
+        if (cap > 1) {
+            maps_entry(&out[1], root_name, root->base, root->size, 1, ZX_INFO_MAPS_TYPE_VMAR);
+        }
+        n = walk_regions(as, maps_emit, &mc, 2);
+    }
+    mutex_unlock(&as->lock);
+    return n;
+}
+
+struct vmos_ctx {
+    zx_info_vmo_t *out;
+    size_t cap;
+    size_t mappings;
+};
+
+static void vmos_emit(void *ctx, size_t index, struct vm_region *r, size_t depth) {
+    (void)depth;
+    struct vmos_ctx *vc = ctx;
+    if (r->vmo == NULL) {
+        return;
+    }
+    if (vc->mappings < vc->cap) {
+        vmo_fill_info(r->vmo, &vc->out[vc->mappings]);
+        vc->out[vc->mappings].flags |= ZX_INFO_VMO_VIA_MAPPING;
+    }
+    vc->mappings++;
+    (void)index;
+}
+
+size_t vm_aspace_vmos(struct vm_aspace *as, zx_info_vmo_t *out, size_t cap) {
+    struct vmos_ctx vc = {.out = out, .cap = cap};
+    mutex_lock(&as->lock);
+    if (as->arch != NULL) {
+        (void)walk_regions(as, vmos_emit, &vc, 0);
+    }
+    mutex_unlock(&as->lock);
+    return vc.mappings;
+}
+
+// ---- zx_vmar_create_vmo_child (RFC-0013) ----------------------------------------------------
+
+// The mapping of `v`'s subtree holding all of [addr, addr + size), or NULL; *owner is the
+// VMAR it sits in. Aspace locked.
+static struct vm_region *mapping_covering(struct vmar *v, uintptr_t addr, size_t size,
+                                          struct vmar **owner) {
+    struct vm_region *r = v->children;
+    *owner = v;
+    while (r != NULL && addr >= r->base) {
+        if (addr - r->base >= r->size) {
+            r = r->next;
+        } else if (r->vmo != NULL) {
+            return size <= r->size - (addr - r->base) ? r : NULL;
+        } else {
+            *owner = r->vmar;
+            r = r->vmar->children;
+        }
+    }
+    return NULL;
+}
+
+struct protect_vmo_ctx {
+    struct vm_aspace *as;
+    const struct vmo *vmo;
+    uint64_t offset;
+    size_t size;
+};
+
+static void protect_vmo_emit(void *ctx, size_t index, struct vm_region *r, size_t depth) {
+    (void)index;
+    (void)depth;
+    const struct protect_vmo_ctx *pc = ctx;
+    if (r->vmo != pc->vmo || !(r->mmu_flags & ARCH_MMU_FLAG_WRITE) ||
+        pc->offset >= r->vmo_offset + r->size || r->vmo_offset >= pc->offset + pc->size) {
+        return;
+    }
+    uint64_t from = pc->offset > r->vmo_offset ? pc->offset : r->vmo_offset;
+    uint64_t to = pc->offset + pc->size < r->vmo_offset + r->size ? pc->offset + pc->size
+                                                                  : r->vmo_offset + r->size;
+    (void)arch_aspace_protect(pc->as->arch, r->base + (from - r->vmo_offset),
+                              (size_t)((to - from) / PAGE_SIZE),
+                              r->mmu_flags & ~ARCH_MMU_FLAG_WRITE);
+}
+
+// Makes every mapping of `vmo` in `as` read-only over [offset, offset + size) of the VMO
+// (only the pages present change), so the snapshot that follows can share those pages: the
+// next write faults and copies (vm_fault_locked). Aspace locked.
+static void write_protect_vmo(struct vm_aspace *as, const struct vmo *vmo, uint64_t offset,
+                              size_t size) {
+    struct protect_vmo_ctx pc = {.as = as, .vmo = vmo, .offset = offset, .size = size};
+    (void)walk_regions(as, protect_vmo_emit, &pc, 0);
+}
+
+// RFC-0013's security notes: ZX_VM_CANNOT_CREATE_VMO_CHILD on the mapping or on any VMAR
+// holding it refuses the clone, and so does the vDSO (a copy of it could never make a
+// syscall, and it must never become writable or executable elsewhere).
+static bool vmo_child_allowed(const struct vm_region *r, const struct vmar *owner) {
+    if (r->no_vmo_child || (r->vmo->flags & VMO_FLAG_VDSO)) {
+        return false;
+    }
+    for (const struct vmar *v = owner; v != NULL; v = v->parent) {
+        if (v->flags & ZX_VM_CANNOT_CREATE_VMO_CHILD) {
+            return false;
+        }
+    }
+    return true;
+}
+
+zx_status_t vmar_create_vmo_child(struct vmar *v, uint32_t options, zx_vaddr_t addr,
+                                  size_t size, struct vmo **out, bool *executable) {
+    uint32_t type = options & (ZX_VMO_CHILD_SNAPSHOT | ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE);
+    if (type == 0 || options != type || (type & (type - 1)) != 0) {
+        return ZX_ERR_INVALID_ARGS;  // exactly one snapshot type; SLICE, RESIZABLE refused
+    }
+    if (size == 0 || ((addr | size) & (PAGE_SIZE - 1)) != 0 || addr + size < addr) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    mutex_lock(&v->aspace->lock);
+    zx_status_t st = ZX_ERR_BAD_STATE;
+    if (vmar_usable(v)) {
+        struct vmar *owner;
+        struct vm_region *r = mapping_covering(v, addr, size, &owner);
+        if (r == NULL) {
+            st = ZX_ERR_INVALID_ARGS;
+        } else if (!vmo_child_allowed(r, owner)) {
+            st = ZX_ERR_ACCESS_DENIED;
+        } else {
+            *executable = (r->mmu_flags & ARCH_MMU_FLAG_EXECUTE) != 0;
+            uint64_t offset = r->vmo_offset + (addr - r->base);
+            if (r->vmo->slice_root == NULL) {
+                write_protect_vmo(v->aspace, r->vmo, offset, size);
+            }
+            st = vmo_create_child_in(r->vmo, type, offset, size, v->aspace, out);
+        }
+    }
+    mutex_unlock(&v->aspace->lock);
+    return st;
 }

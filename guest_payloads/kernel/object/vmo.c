@@ -2,9 +2,11 @@
 //
 //   dir[i / VMO_LEAF] -> leaf[VMO_LEAF]   a leaf (one 4 KiB heap block) exists only once a
 //                                         page in its range is committed
-//   page i == 0      not committed: reads as zeros; the first write or a mapping
+//   slot i == 0      not committed: reads as zeros; the first write or a mapping
 //                    commits a zeroed page from the pmm
-//   page i != 0      the page from the pmm: its physmap address (<kernel/physmap.h>)
+//   slot i, bit 0 clear   a page of this VMO alone: its physmap address (<kernel/physmap.h>)
+//   slot i, bit 0 set     a struct shared_page (page + reference count) that snapshot
+//                         children share copy-on-write (see "Children" below)
 //
 // So creating a VMO costs only its directory (8 bytes per 2 MiB of size): a 4 GiB VMO that
 // is never touched holds 16 KiB, as Zircon's VMOs commit nothing up front.
@@ -16,7 +18,25 @@
 // memory: it moves at most VMO_BOUNCE bytes at a time through a kernel buffer, taking the lock
 // only for the VMO side. So a page can never be freed (by a shrink) while bytes are being copied
 // into or out of it, and the user side (which takes the aspace lock, and may one day fault
-// pages in) never nests inside a VMO lock.
+// pages in) never nests inside a VMO lock. No path holds two VMO locks at once.
+//
+// Children (zx_vmo_create_child). A snapshot child gets, under its parent's lock, every
+// committed page of the parent's range: an unmapped parent's pages are shared (the slot of
+// both becomes one shared_page with a count of sharers); a mapped parent's pages are copied
+// at once, because its pages sit in page tables we cannot reach from here (no reverse map),
+// except for zx_vmar_create_vmo_child when every mapping of the parent is in the address
+// space whose lock it holds: it first makes those mappings read-only over the range, and the
+// pages are shared *pinned* to the parent (shared_page.pinned_by). The invariants: a shared
+// page is never written in place, and only its pinned owner's mappings map it (read-only).
+// Whoever needs to write a shared page, or map it, first owns it (slot_own): the last sharer
+// takes the page over; the pinned owner keeps the physical page (its read-only mappings stay
+// right) and hands a copy to the other sharers; anyone else copies it and drops its
+// reference. The last reference frees the page, whichever sharer goes last. Copies out of a
+// shared page and the pinned swap run under the cow_lock spinlock, so nobody reads a page
+// its new owner is already writing. Snapshots of snapshots share the same way, so chains
+// need no parent links, and a child's pages never depend on its parent staying alive. A
+// slice holds no pages: it forwards every page operation to its root VMO (slices of slices
+// point at the same root), which is never resizable, so the slice's range stays inside it.
 #include <kernel/vm.h>
 
 #include <kernel/arch.h>
@@ -39,14 +59,139 @@ static struct vmo *vmo_from(struct kobject *obj) {
     return (struct vmo *)obj;
 }
 
+#define SLOT_SHARED ((uintptr_t)1)  // bit 0 of a slot: a struct shared_page, not a page
+
+struct shared_page {
+    uintptr_t page;  // physmap address (changed only under cow_lock)
+    uint32_t refs;   // slots pointing here (atomic: the sharers hold different VMO locks)
+    // The one VMO whose mappings may map `page` (read-only): the VMO it was taken from by
+    // zx_vmar_create_vmo_child while mapped (vmo_create_child_in); NULL: nobody's.
+    const struct vmo *pinned_by;
+};
+
+// Copies out of shared pages and the pinned owner's swap (slot_own) are serialized by this
+// leaf spinlock: after a swap the owner writes the old page in place, so no sharer may still
+// be reading it.
+static spinlock_t cow_lock = SPINLOCK_INITIALIZER("vmo-cow");
+
+static bool slot_is_shared(uintptr_t v) {
+    return (v & SLOT_SHARED) != 0;
+}
+
+static struct shared_page *slot_shared(uintptr_t v) {
+    return (struct shared_page *)(v & ~SLOT_SHARED);
+}
+
+// Copies `len` bytes at `off` of the page behind slot value v (shared or not) to `dst`.
+static void slot_read(uintptr_t v, size_t off, void *dst, size_t len) {
+    if (!slot_is_shared(v)) {
+        memcpy(dst, (const char *)v + off, len);
+        return;
+    }
+    arch_irq_state_t st = spin_lock_irqsave(&cow_lock);
+    memcpy(dst, (const char *)slot_shared(v)->page + off, len);
+    spin_unlock_irqrestore(&cow_lock, st);
+}
+
+// Drops one slot's hold on its page: frees a private page, or the shared page with its last
+// reference. Its VMO locked.
+static void slot_release(uintptr_t v) {
+    if (v == 0) {
+        return;
+    }
+    if (!slot_is_shared(v)) {
+        pmm_free_page(v);
+        return;
+    }
+    struct shared_page *sp = slot_shared(v);
+    if (__atomic_sub_fetch(&sp->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        pmm_free_page(sp->page);
+        kfree(sp);
+    }
+}
+
+// Makes *slot a page of its VMO (`owner`) alone, committing a zeroed page or taking over /
+// copying a shared one; false when out of memory (the slot is unchanged). Owner locked.
+// The pinned owner of a shared page (its mappings may map the page read-only) keeps the page
+// itself and the other sharers get the copy, so those mappings stay right.
+static bool slot_own(uintptr_t *slot, const struct vmo *owner) {
+    uintptr_t v = *slot;
+    if (v == 0) {
+        *slot = pmm_alloc_zeroed_page();
+        return *slot != 0;
+    }
+    if (!slot_is_shared(v)) {
+        return true;
+    }
+    struct shared_page *sp = slot_shared(v);
+    // The count only grows through a sharer's lock (a snapshot of it): with ours held and
+    // a count of 1, nobody else can reach this page.
+    if (__atomic_load_n(&sp->refs, __ATOMIC_ACQUIRE) == 1) {
+        *slot = sp->page;
+        kfree(sp);
+        return true;
+    }
+    uintptr_t copy = pmm_alloc_page();
+    if (copy == 0) {
+        return false;
+    }
+    arch_irq_state_t st = spin_lock_irqsave(&cow_lock);
+    memcpy((void *)copy, (const void *)sp->page, PAGE_SIZE);
+    if (sp->pinned_by == owner) {
+        uintptr_t mine = sp->page;
+        sp->page = copy;
+        sp->pinned_by = NULL;
+        copy = mine;
+    }
+    spin_unlock_irqrestore(&cow_lock, st);
+    *slot = copy;
+    slot_release(v);
+    return true;
+}
+
+// How a snapshot takes its source's private pages: shares them (an unmapped source), copies
+// them (a mapped one), or shares them pinned to the source (a source mapped only in the
+// address space whose lock the caller holds, which made those mappings read-only first).
+enum snap_mode { SNAP_SHARE, SNAP_COPY, SNAP_PIN };
+
+// The value a snapshot child's slot takes for its source's *slot (0: nothing committed).
+// False when out of memory. Source (`owner`) locked.
+static bool slot_snapshot(uintptr_t *slot, enum snap_mode mode, const struct vmo *owner,
+                          uintptr_t *out) {
+    uintptr_t v = *slot;
+    if (v == 0) {
+        *out = 0;
+    } else if (slot_is_shared(v)) {
+        __atomic_add_fetch(&slot_shared(v)->refs, 1, __ATOMIC_ACQ_REL);
+        *out = v;
+    } else if (mode == SNAP_COPY) {
+        *out = pmm_alloc_page();
+        if (*out == 0) {
+            return false;
+        }
+        memcpy((void *)*out, (const void *)v, PAGE_SIZE);
+    } else {
+        struct shared_page *sp = kzalloc(sizeof(*sp));
+        if (sp == NULL) {
+            return false;
+        }
+        sp->page = v;
+        sp->refs = 2;
+        sp->pinned_by = mode == SNAP_PIN ? owner : NULL;
+        *slot = (uintptr_t)sp | SLOT_SHARED;
+        *out = *slot;
+    }
+    return true;
+}
+
 static size_t dir_len_for(size_t pages) {
     return (pages + VMO_LEAF - 1) / VMO_LEAF;
 }
 
-// Page i (0: not committed). VMO locked.
-static uintptr_t page_get(const struct vmo *vmo, size_t i) {
-    const uintptr_t *leaf = i / VMO_LEAF < vmo->dir_len ? vmo->dir[i / VMO_LEAF] : NULL;
-    return leaf != NULL ? leaf[i % VMO_LEAF] : 0;
+// Slot i, NULL when its leaf does not exist (nothing committed there). VMO locked.
+static uintptr_t *slot_at(const struct vmo *vmo, size_t i) {
+    uintptr_t *leaf = i / VMO_LEAF < vmo->dir_len ? vmo->dir[i / VMO_LEAF] : NULL;
+    return leaf != NULL ? &leaf[i % VMO_LEAF] : NULL;
 }
 
 // The slot of page i, making its leaf if needed (NULL when out of memory). VMO locked.
@@ -70,10 +215,8 @@ static void vmo_free_pages(struct vmo *vmo, size_t from) {
         }
         size_t first = d == from / VMO_LEAF ? from % VMO_LEAF : 0;
         for (size_t k = first; k < VMO_LEAF; k++) {
-            if (leaf[k] != 0) {
-                pmm_free_page(leaf[k]);
-                leaf[k] = 0;
-            }
+            slot_release(leaf[k]);
+            leaf[k] = 0;
         }
         if (first == 0) {
             kfree(leaf);
@@ -86,16 +229,71 @@ static void vmo_destroy(struct kobject *obj) {
     struct vmo *vmo = vmo_from(obj);
     vmo_free_pages(vmo, 0);
     kfree(vmo->dir);
+    if (vmo->slice_root != NULL) {
+        kobject_unref(&vmo->slice_root->obj);
+    }
     kfree(vmo);
 }
 
+// Committed pages this VMO holds alone (a shared page counts for none of its sharers until
+// one of them is the last). VMO locked.
 static size_t vmo_committed_pages(const struct vmo *vmo) {
     size_t n = 0;
     for (size_t d = 0; d < vmo->dir_len; d++) {
         for (size_t k = 0; vmo->dir[d] != NULL && k < VMO_LEAF; k++) {
-            n += vmo->dir[d][k] != 0;
+            uintptr_t v = vmo->dir[d][k];
+            n += v != 0 && (!slot_is_shared(v) ||
+                            __atomic_load_n(&slot_shared(v)->refs, __ATOMIC_ACQUIRE) == 1);
         }
     }
+    return n;
+}
+
+uint64_t vmo_committed_bytes(struct vmo *vmo) {
+    mutex_lock(&vmo->lock);
+    uint64_t bytes = (uint64_t)vmo_committed_pages(vmo) * PAGE_SIZE;
+    mutex_unlock(&vmo->lock);
+    return bytes;
+}
+
+void vmo_fill_info(struct vmo *vmo, zx_info_vmo_t *out) {
+    mutex_lock(&vmo->lock);
+    zx_info_vmo_t info = {
+        .koid = vmo->obj.koid,
+        .size_bytes = vmo->size,
+        .parent_koid = vmo->parent_koid,
+        .num_mappings = vmo->mapping_count,
+        .share_count = 1,
+        .flags = ZX_INFO_VMO_TYPE_PAGED |
+                 ((vmo->options & ZX_VMO_RESIZABLE) ? ZX_INFO_VMO_RESIZABLE : 0) |
+                 ((vmo->flags & VMO_FLAG_VDSO) ? ZX_INFO_VMO_IMMUTABLE : 0) |
+                 ((vmo->flags & VMO_FLAG_COW_CLONE) ? ZX_INFO_VMO_IS_COW_CLONE : 0),
+        .committed_bytes = (uint64_t)vmo_committed_pages(vmo) * PAGE_SIZE,
+    };
+    mutex_unlock(&vmo->lock);
+    kobject_get_name(&vmo->obj, info.name);
+    *out = info;
+}
+
+size_t vmo_backed_pages(struct vmo *vmo, uint64_t offset, size_t len) {
+    if (vmo->slice_root != NULL) {
+        return offset < vmo->size ? vmo_backed_pages(vmo->slice_root, offset + vmo->slice_offset,
+                                                     len < vmo->size - offset ? len
+                                                                              : vmo->size - offset)
+                                  : 0;
+    }
+    size_t n = 0;
+    mutex_lock(&vmo->lock);
+    size_t end = (size_t)((offset + len) / PAGE_SIZE);
+    for (size_t i = (size_t)(offset / PAGE_SIZE); i < end; i++) {
+        const uintptr_t *slot = slot_at(vmo, i);
+        if (slot == NULL) {  // no leaf: skip to the next one
+            i += VMO_LEAF - 1 - i % VMO_LEAF;
+            continue;
+        }
+        n += *slot != 0;
+    }
+    mutex_unlock(&vmo->lock);
     return n;
 }
 
@@ -107,20 +305,9 @@ static zx_status_t vmo_get_info(struct kobject *obj, uint32_t topic, void *kbuf,
     if (len < sizeof(zx_info_vmo_t)) {
         return ZX_ERR_BUFFER_TOO_SMALL;
     }
-    struct vmo *vmo = vmo_from(obj);
-    mutex_lock(&vmo->lock);
-    zx_info_vmo_t info = {
-        .koid = obj->koid,
-        .size_bytes = vmo->size,
-        .num_mappings = vmo->mapping_count,
-        .share_count = 1,
-        .flags = ZX_INFO_VMO_TYPE_PAGED | ZX_INFO_VMO_VIA_HANDLE |
-                 ((vmo->options & ZX_VMO_RESIZABLE) ? ZX_INFO_VMO_RESIZABLE : 0) |
-                 ((vmo->flags & VMO_FLAG_VDSO) ? ZX_INFO_VMO_IMMUTABLE : 0),
-        .committed_bytes = (uint64_t)vmo_committed_pages(vmo) * PAGE_SIZE,
-    };
-    mutex_unlock(&vmo->lock);
-    kobject_get_name(obj, info.name);
+    zx_info_vmo_t info;
+    vmo_fill_info(vmo_from(obj), &info);
+    info.flags |= ZX_INFO_VMO_VIA_HANDLE;
     memcpy(kbuf, &info, sizeof(info));
     *actual = sizeof(info);
     return ZX_OK;
@@ -133,19 +320,13 @@ static const struct kobject_ops vmo_ops = {
     .get_info = vmo_get_info,
 };
 
-zx_status_t vmo_create(uint64_t size, uint32_t options, struct vmo **out) {
-    if ((options & ~VMO_OPTIONS_ALLOWED) != 0) {
-        return ZX_ERR_INVALID_ARGS;
-    }
-    if (size > VMO_MAX_SIZE) {
-        return ZX_ERR_OUT_OF_RANGE;
-    }
-    uint64_t rounded = PAGE_ALIGN_UP(size);
+// A new VMO of `rounded` bytes; a slice (`with_dir` false) gets no page directory.
+static zx_status_t vmo_new(uint64_t rounded, uint32_t options, bool with_dir, struct vmo **out) {
     struct vmo *vmo = kzalloc(sizeof(*vmo));
     if (vmo == NULL) {
         return ZX_ERR_NO_MEMORY;
     }
-    vmo->dir_len = dir_len_for((size_t)(rounded / PAGE_SIZE));
+    vmo->dir_len = with_dir ? dir_len_for((size_t)(rounded / PAGE_SIZE)) : 0;
     if (vmo->dir_len > 0) {
         vmo->dir = kzalloc(vmo->dir_len * sizeof(uintptr_t *));
         if (vmo->dir == NULL) {
@@ -159,6 +340,16 @@ zx_status_t vmo_create(uint64_t size, uint32_t options, struct vmo **out) {
     kobject_init(&vmo->obj, ZX_OBJ_TYPE_VMO, &vmo_ops);
     *out = vmo;
     return ZX_OK;
+}
+
+zx_status_t vmo_create(uint64_t size, uint32_t options, struct vmo **out) {
+    if ((options & ~VMO_OPTIONS_ALLOWED) != 0) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    if (size > VMO_MAX_SIZE) {
+        return ZX_ERR_OUT_OF_RANGE;
+    }
+    return vmo_new(PAGE_ALIGN_UP(size), options, true, out);
 }
 
 zx_status_t vmo_create_from_kernel(const void *data, size_t len, uint32_t flags,
@@ -185,16 +376,17 @@ static uintptr_t commit_kpage(struct vmo *vmo, uint64_t offset) {
         return 0;
     }
     uintptr_t *slot = page_slot(vmo, (size_t)(offset / PAGE_SIZE));
-    if (slot == NULL) {
+    if (slot == NULL || !slot_own(slot, vmo)) {
         return 0;
-    }
-    if (*slot == 0) {
-        *slot = pmm_alloc_zeroed_page();
     }
     return *slot;
 }
 
 uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset) {
+    if (vmo->slice_root != NULL) {
+        return offset < vmo->size ? vmo_commit_page(vmo->slice_root, offset + vmo->slice_offset)
+                                  : 0;
+    }
     mutex_lock(&vmo->lock);
     uintptr_t page = commit_kpage(vmo, offset);
     mutex_unlock(&vmo->lock);
@@ -205,7 +397,19 @@ static bool range_ok(const struct vmo *vmo, uint64_t offset, size_t len) {
     return offset <= vmo->size && len <= vmo->size - offset;
 }
 
-zx_status_t vmo_mapping_add(struct vmo *vmo, uint64_t offset, size_t len, bool non_resizable) {
+// Counts one more mapping of `vmo` in `as` (VMO locked): notes whether they are all in one
+// address space (see vmo_create_child_in).
+static void mapping_count_add(struct vmo *vmo, const struct vm_aspace *as) {
+    if (vmo->mapping_count++ == 0) {
+        vmo->sole_aspace = as;
+        vmo->multi_aspace = false;
+    } else if (vmo->sole_aspace != as) {
+        vmo->multi_aspace = true;
+    }
+}
+
+zx_status_t vmo_mapping_add(struct vmo *vmo, const struct vm_aspace *as, uint64_t offset,
+                            size_t len, bool non_resizable) {
     mutex_lock(&vmo->lock);
     zx_status_t st = ZX_OK;
     if (non_resizable && (vmo->options & ZX_VMO_RESIZABLE)) {
@@ -213,16 +417,31 @@ zx_status_t vmo_mapping_add(struct vmo *vmo, uint64_t offset, size_t len, bool n
     } else if (!range_ok(vmo, offset, len)) {
         st = ZX_ERR_OUT_OF_RANGE;
     } else {
-        vmo->mapping_count++;
+        mapping_count_add(vmo, as);
     }
     mutex_unlock(&vmo->lock);
+    if (st == ZX_OK && vmo->slice_root != NULL) {
+        // The root's pages are now in page tables: it must not share them (see "Children").
+        mutex_lock(&vmo->slice_root->lock);
+        mapping_count_add(vmo->slice_root, as);
+        vmo->slice_root->slice_mappings++;
+        mutex_unlock(&vmo->slice_root->lock);
+    }
     return st;
 }
 
-void vmo_mapping_remove(struct vmo *vmo) {
+static void mapping_count_remove(struct vmo *vmo, bool via_slice) {
     mutex_lock(&vmo->lock);
     vmo->mapping_count--;
+    vmo->slice_mappings -= via_slice ? 1 : 0;
     mutex_unlock(&vmo->lock);
+}
+
+void vmo_mapping_remove(struct vmo *vmo) {
+    mapping_count_remove(vmo, false);
+    if (vmo->slice_root != NULL) {
+        mapping_count_remove(vmo->slice_root, true);
+    }
 }
 
 // Moves bytes between [offset, offset+len) of the VMO and kernel memory `kbuf`, with the VMO
@@ -249,9 +468,9 @@ static zx_status_t vmo_copy_locked(struct vmo *vmo, uint64_t offset, size_t len,
             }
             memcpy((char *)page + in_page, k + done, chunk);
         } else {
-            uintptr_t page = page_get(vmo, (size_t)(at / PAGE_SIZE));
-            if (page != 0) {
-                memcpy(k + done, (const char *)page + in_page, chunk);
+            const uintptr_t *slot = slot_at(vmo, (size_t)(at / PAGE_SIZE));
+            if (slot != NULL && *slot != 0) {
+                slot_read(*slot, in_page, k + done, chunk);
             } else {
                 memset(k + done, 0, chunk);
             }
@@ -274,6 +493,11 @@ static zx_status_t vmo_rw_check(struct vmo *vmo, uint64_t offset, size_t len, bo
 
 static zx_status_t vmo_rw_kernel(struct vmo *vmo, void *kbuf, uint64_t offset, size_t len,
                                  bool write) {
+    if (vmo->slice_root != NULL) {  // the slice's size never changes: no lock needed
+        return range_ok(vmo, offset, len) ? vmo_rw_kernel(vmo->slice_root, kbuf,
+                                                          offset + vmo->slice_offset, len, write)
+                                          : ZX_ERR_OUT_OF_RANGE;
+    }
     if (write && (vmo->flags & VMO_FLAG_VDSO)) {
         return ZX_ERR_ACCESS_DENIED;
     }
@@ -296,6 +520,11 @@ zx_status_t vmo_write(struct vmo *vmo, const void *kbuf, uint64_t offset, size_t
 // size; what was copied before stays copied, as with any concurrent writer.
 static zx_status_t vmo_rw_user(struct vmo *vmo, uintptr_t ubuf, uint64_t offset, size_t len,
                                bool write) {
+    if (vmo->slice_root != NULL) {
+        return range_ok(vmo, offset, len) ? vmo_rw_user(vmo->slice_root, ubuf,
+                                                        offset + vmo->slice_offset, len, write)
+                                          : ZX_ERR_OUT_OF_RANGE;
+    }
     zx_status_t st = vmo_rw_check(vmo, offset, len, write);
     char bounce[VMO_BOUNCE];
     for (size_t done = 0; st == ZX_OK && done < len; done += VMO_BOUNCE) {
@@ -364,5 +593,134 @@ zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size) {
     }
     mutex_unlock(&vmo->lock);
     kfree(old);
+    return st;
+}
+
+// ---- Children ------------------------------------------------------------------------------
+
+#define VMO_CHILD_TYPES \
+    (ZX_VMO_CHILD_SNAPSHOT | ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE | ZX_VMO_CHILD_SLICE)
+
+// Zircon's slice rules: the range inside the parent, never of a resizable VMO. zhb also
+// refuses slices of the vDSO (ZX_ERR_ACCESS_DENIED): a window on it could be mapped apart
+// from the one vDSO code mapping the VMAR rules police.
+static zx_status_t create_slice(struct vmo *parent, uint64_t offset, uint64_t size,
+                                struct vmo **out) {
+    uint64_t parent_size = vmo_get_size(parent);
+    if (offset > parent_size || size > parent_size - offset) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    if (parent->options & ZX_VMO_RESIZABLE) {
+        return ZX_ERR_NOT_SUPPORTED;
+    }
+    struct vmo *root = parent->slice_root != NULL ? parent->slice_root : parent;
+    if (root->flags & VMO_FLAG_VDSO) {
+        return ZX_ERR_ACCESS_DENIED;
+    }
+    struct vmo *slice;
+    zx_status_t st = vmo_new(size, 0, false, &slice);
+    if (st != ZX_OK) {
+        return st;
+    }
+    kobject_ref(&root->obj);
+    slice->slice_root = root;
+    slice->slice_offset = offset + (root != parent ? parent->slice_offset : 0);
+    *out = slice;
+    return ZX_OK;
+}
+
+// Gives `child` the pages of [first, first + count) of `src` (see "Children"). Src locked;
+// the child is not reachable by anyone else yet.
+static zx_status_t snapshot_pages(struct vmo *src, size_t first, size_t count,
+                                  enum snap_mode mode, struct vmo *child) {
+    for (size_t i = 0; i < count; i++) {
+        uintptr_t *from = slot_at(src, first + i);
+        if (from == NULL) {  // a leaf never made: skip to the next one
+            i += VMO_LEAF - 1 - (first + i) % VMO_LEAF;
+            continue;
+        }
+        if (*from == 0) {
+            continue;
+        }
+        uintptr_t *to = page_slot(child, i);
+        if (to == NULL || !slot_snapshot(from, mode, src, to)) {
+            return ZX_ERR_NO_MEMORY;
+        }
+    }
+    return ZX_OK;
+}
+
+// How a snapshot of `src` (locked) taken under the lock of `as` (NULL: none) treats its
+// private pages: pinned sharing needs every mapping of src in `as` and none through a slice.
+static enum snap_mode snapshot_mode(const struct vmo *src, const struct vm_aspace *as) {
+    if (src->mapping_count == 0) {
+        return SNAP_SHARE;
+    }
+    return as != NULL && !src->multi_aspace && src->sole_aspace == as &&
+                   src->slice_mappings == 0
+               ? SNAP_PIN
+               : SNAP_COPY;
+}
+
+static zx_status_t create_snapshot(struct vmo *parent, uint32_t options, uint64_t offset,
+                                   uint64_t size, const struct vm_aspace *as, struct vmo **out) {
+    struct vmo *child;
+    zx_status_t st = vmo_new(size, (options & ZX_VMO_CHILD_RESIZABLE) ? ZX_VMO_RESIZABLE : 0,
+                             true, &child);
+    if (st != ZX_OK) {
+        return st;
+    }
+    child->flags = VMO_FLAG_COW_CLONE;
+    // A slice's window is fixed; its root holds the pages.
+    struct vmo *src = parent->slice_root != NULL ? parent->slice_root : parent;
+    uint64_t base = parent->slice_root != NULL ? parent->slice_offset : 0;
+    mutex_lock(&src->lock);
+    uint64_t view = parent->slice_root != NULL ? parent->size : src->size;
+    uint64_t avail = offset < view ? view - offset : 0;
+    size_t count = (size_t)((avail < size ? avail : size) / PAGE_SIZE);
+    enum snap_mode mode = parent->slice_root != NULL ? (src->mapping_count > 0 ? SNAP_COPY
+                                                                                 : SNAP_SHARE)
+                                                     : snapshot_mode(src, as);
+    st = snapshot_pages(src, (size_t)((base + offset) / PAGE_SIZE), count, mode, child);
+    mutex_unlock(&src->lock);
+    if (st != ZX_OK) {
+        kobject_unref(&child->obj);  // releases what it took
+        return st;
+    }
+    *out = child;
+    return ZX_OK;
+}
+
+zx_status_t vmo_create_child(struct vmo *parent, uint32_t options, uint64_t offset,
+                             uint64_t size, struct vmo **out) {
+    return vmo_create_child_in(parent, options, offset, size, NULL, out);
+}
+
+zx_status_t vmo_create_child_in(struct vmo *parent, uint32_t options, uint64_t offset,
+                                uint64_t size, const struct vm_aspace *as, struct vmo **out) {
+    uint32_t type = options & VMO_CHILD_TYPES;
+    if ((options & ~(VMO_CHILD_TYPES | ZX_VMO_CHILD_RESIZABLE)) != 0 || type == 0 ||
+        (type & (type - 1)) != 0 ||
+        (type == ZX_VMO_CHILD_SLICE && (options & ZX_VMO_CHILD_RESIZABLE))) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    if ((offset & (PAGE_SIZE - 1)) != 0) {
+        return ZX_ERR_INVALID_ARGS;
+    }
+    if (size > VMO_MAX_SIZE) {
+        return ZX_ERR_OUT_OF_RANGE;
+    }
+    uint64_t rounded = PAGE_ALIGN_UP(size);
+    if (offset + rounded < offset) {
+        return ZX_ERR_OUT_OF_RANGE;
+    }
+    struct vmo *child;
+    zx_status_t st = type == ZX_VMO_CHILD_SLICE
+                         ? create_slice(parent, offset, rounded, &child)
+                         : create_snapshot(parent, options, offset, rounded, as, &child);
+    if (st == ZX_OK) {
+        child->parent_koid = parent->obj.koid;
+        *out = child;
+    }
     return st;
 }

@@ -6,9 +6,11 @@
 // kobject_ops.get_info (their owner's code) with a kernel buffer, copied out after.
 // Properties: ZX_PROP_NAME on every object type.
 #include <kernel/handle.h>
+#include <kernel/heap.h>
 #include <kernel/object.h>
 #include <kernel/process.h>
 #include <kernel/usercopy.h>
+#include <kernel/vm.h>
 #include <kernel/wait.h>
 #include <lib/string.h>
 #include <syscall-kernel.h>
@@ -178,11 +180,82 @@ static zx_status_t info_common(struct kobject *obj, uint32_t topic, void *kbuf, 
     return ZX_OK;
 }
 
+// ---- ZX_INFO_PROCESS_MAPS, ZX_INFO_PROCESS_VMOS: arrays of records ----------------------
+// Zircon's rules: a process handle with ZX_RIGHT_READ; as many records as fit in the buffer
+// are written (ZX_OK even when they do not all fit), *actual says how many, *avail how many
+// there are. The records are gathered under the process's locks into a kernel buffer of at
+// most PROCESS_INFO_MAX_RECORDS, then copied out.
+#define PROCESS_INFO_MAX_RECORDS 1024u
+
+struct vmo_handles_ctx {
+    zx_info_vmo_t *out;
+    size_t cap;
+    size_t n;
+};
+
+static void vmo_handle_emit(void *ctx, struct kobject *obj, zx_rights_t rights) {
+    struct vmo_handles_ctx *vc = ctx;
+    if (vc->n < vc->cap) {
+        vmo_fill_info((struct vmo *)obj, &vc->out[vc->n]);
+        vc->out[vc->n].flags |= ZX_INFO_VMO_VIA_HANDLE;
+        vc->out[vc->n].handle_rights = rights;
+    }
+    vc->n++;
+}
+
+// Fills `kbuf` (room for `cap` records) for `topic`; returns the records available.
+static size_t process_vm_records(struct process *p, uint32_t topic, void *kbuf, size_t cap) {
+    if (p->aspace == NULL) {
+        return 0;
+    }
+    if (topic == ZX_INFO_PROCESS_MAPS) {
+        char name[ZX_MAX_NAME_LEN];
+        kobject_get_name(&p->obj, name);
+        return vm_aspace_maps(p->aspace, name, kbuf, cap);
+    }
+    struct vmo_handles_ctx vc = {.out = kbuf, .cap = cap, .n = 0};
+    (void)handle_table_for_each(&p->handles, ZX_OBJ_TYPE_VMO, vmo_handle_emit, &vc);
+    size_t skip = vc.n < cap ? vc.n : cap;
+    return vc.n + vm_aspace_vmos(p->aspace, (zx_info_vmo_t *)kbuf + skip, cap - skip);
+}
+
+static zx_status_t info_process_vm(zx_handle_t handle, uint32_t topic, user_out_ptr_t buffer,
+                                   size_t buffer_size, user_out_ptr_t actual,
+                                   user_out_ptr_t avail) {
+    struct kobject *obj;
+    zx_status_t st = handle_table_get(handle_table_current(), handle, ZX_OBJ_TYPE_PROCESS,
+                                      ZX_RIGHT_READ, &obj);
+    if (st != ZX_OK) {
+        return st;
+    }
+    size_t rec = topic == ZX_INFO_PROCESS_MAPS ? sizeof(zx_info_maps_t) : sizeof(zx_info_vmo_t);
+    size_t cap = buffer_size / rec;
+    cap = cap < PROCESS_INFO_MAX_RECORDS ? cap : PROCESS_INFO_MAX_RECORDS;
+    void *kbuf = cap > 0 ? kmalloc(cap * rec) : NULL;
+    if (cap > 0 && kbuf == NULL) {
+        kobject_unref(obj);
+        return ZX_ERR_NO_MEMORY;
+    }
+    size_t available = process_vm_records((struct process *)obj, topic, kbuf, cap);
+    kobject_unref(obj);
+    size_t records = available < cap ? available : cap;
+    if ((records > 0 && user_copy_out(buffer.addr, kbuf, records * rec) != ZX_OK) ||
+        copy_out_optional(actual.addr, &records, sizeof(records)) != ZX_OK ||
+        copy_out_optional(avail.addr, &available, sizeof(available)) != ZX_OK) {
+        st = ZX_ERR_INVALID_ARGS;
+    }
+    kfree(kbuf);
+    return st;
+}
+
 zx_status_t sys_object_get_info(zx_handle_t handle, uint32_t topic, user_out_ptr_t buffer,
                                 size_t buffer_size, user_out_ptr_t actual, user_out_ptr_t avail) {
     struct handle_table *ht = handle_table_current();
     if (ht == NULL) {
         return ZX_ERR_BAD_STATE;
+    }
+    if (topic == ZX_INFO_PROCESS_MAPS || topic == ZX_INFO_PROCESS_VMOS) {
+        return info_process_vm(handle, topic, buffer, buffer_size, actual, avail);
     }
     bool untyped = topic == ZX_INFO_HANDLE_BASIC || topic == ZX_INFO_HANDLE_VALID;
     if (!untyped && !info_topic_is_typed(topic) && !info_topic_is_common(topic)) {

@@ -131,3 +131,31 @@ zx_status_t sys_vmar_destroy(zx_handle_t handle) {
     kobject_unref(&v->obj);
     return st;
 }
+
+// RFC-0013. The handle needs INSPECT; the rest is vmar_create_vmo_child's (kernel/object/vmar.c).
+// The child's rights: ZX_DEFAULT_VMO_RIGHTS, without WRITE for a NO_WRITE clone, with EXECUTE
+// only for a NO_WRITE clone of an executable mapping: the RFC's "executable clones of
+// executable mappings, but they must be read-only" (W^X on the handle).
+zx_status_t sys_vmar_create_vmo_child(zx_handle_t handle, uint32_t options, zx_vaddr_t addr,
+                                      size_t size, user_out_ptr_t out) {
+    struct vmar *v;
+    zx_status_t st = get_vmar(handle, SYS_vmar_create_vmo_child_handle_RIGHTS, &v);
+    if (st != ZX_OK) {
+        return st;
+    }
+    bool no_write = (options & ZX_VMO_CHILD_NO_WRITE) != 0;
+    struct vmo *child;
+    bool executable = false;
+    st = vmar_create_vmo_child(v, options & ~ZX_VMO_CHILD_NO_WRITE, addr, size, &child,
+                               &executable);
+    kobject_unref(&v->obj);
+    if (st != ZX_OK) {
+        return st;
+    }
+    zx_rights_t rights = no_write ? (ZX_DEFAULT_VMO_RIGHTS & ~ZX_RIGHT_WRITE) |
+                                        (executable ? ZX_RIGHT_EXECUTE : ZX_RIGHT_NONE)
+                                  : ZX_DEFAULT_VMO_RIGHTS;
+    st = handle_table_add_user(&process_current()->handles, &child->obj, rights, out.addr);
+    kobject_unref(&child->obj);
+    return st;
+}

@@ -73,6 +73,39 @@ zx_status_t sys_vmo_set_size(zx_handle_t handle, uint64_t size) {
     return st;
 }
 
+zx_status_t sys_vmo_create_child(zx_handle_t handle, uint32_t options, uint64_t offset,
+                                 uint64_t size, user_out_ptr_t out) {
+    bool no_write = (options & ZX_VMO_CHILD_NO_WRITE) != 0;
+    if (no_write && (options & ZX_VMO_CHILD_RESIZABLE)) {
+        return ZX_ERR_INVALID_ARGS;  // resizing needs WRITE
+    }
+    options &= ~ZX_VMO_CHILD_NO_WRITE;  // a property of the new handle, not of the object
+    struct kobject *obj;
+    zx_rights_t rights;
+    zx_status_t st = sys_get_rights(handle, SYS_vmo_create_child_handle_TYPE,
+                                    SYS_vmo_create_child_handle_RIGHTS, &obj, &rights);
+    if (st != ZX_OK) {
+        return st;
+    }
+    struct vmo *child;
+    st = vmo_create_child((struct vmo *)obj, options, offset, size, &child);
+    kobject_unref(obj);
+    if (st != ZX_OK) {
+        return st;
+    }
+    rights |= ZX_RIGHT_GET_PROPERTY | ZX_RIGHT_SET_PROPERTY;
+    if (no_write) {
+        rights &= ~ZX_RIGHT_WRITE;
+    } else if (options & (ZX_VMO_CHILD_SNAPSHOT | ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE)) {
+        rights = (rights & ~ZX_RIGHT_EXECUTE) | ZX_RIGHT_WRITE;
+    }
+    rights = (options & ZX_VMO_CHILD_RESIZABLE) ? rights | ZX_RIGHT_RESIZE
+                                                : rights & ~ZX_RIGHT_RESIZE;
+    st = handle_table_add_user(&process_current()->handles, &child->obj, rights, out.addr);
+    kobject_unref(&child->obj);
+    return st;
+}
+
 // May the caller mark a VMO executable with `vmex`? ZX_HANDLE_INVALID asks the job's ambient
 // policy (ZX_POL_AMBIENT_MARK_VMO_EXEC); zhb has no VMEX resource, so a resource handle is
 // never enough.

@@ -27,6 +27,19 @@ zx_status_t tk_thread_start(struct tk_thread *t, const char *name, void (*fn)(vo
 // not ended by then; frees its stack. Returns ZX_OK if it ended by itself.
 zx_status_t tk_thread_join(struct tk_thread *t, int64_t ms);
 
+// ---- Zygote: fork in user space (RFC-0013) -------------------------------------------------
+
+// Clones this process's address space into a new process the way RFC-0013 describes: reads
+// ZX_INFO_PROCESS_MAPS; each mapping of a VMO in `held` (handles we own) is cloned with
+// zx_vmo_create_child, the vDSO is mapped again from its VMO (never cloned), every other
+// mapping is cloned with zx_vmar_create_vmo_child; each goes into the new process at the
+// same address with the same permissions (writable ones as snapshots, the rest NO_WRITE).
+// Then starts entry(channel, arg2) there on `stack_top` (inside a cloned mapping); the
+// channel end moves to the child. *proc: the new process.
+zx_status_t tk_zygote_spawn(void (*entry)(zx_handle_t, uintptr_t), zx_vaddr_t stack_top,
+                            const zx_handle_t *held, size_t nheld, zx_handle_t channel,
+                            uintptr_t arg2, zx_handle_t *proc);
+
 // ---- Shared state between threads --------------------------------------------------------
 
 static inline uint64_t tk_load(const volatile uint64_t *p) {

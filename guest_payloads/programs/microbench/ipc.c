@@ -32,6 +32,11 @@ static void futex_partner(void *arg) {
 }
 
 static zx_status_t bench_futex(void) {
+    // Commit the futex word's page before timing (demand paging): this row measures round
+    // trips, as it did when mappings were populated up front. (Without it the first fault on
+    // that page, taken inside the partner's zx_futex_wait, stalls the run about 100 ms under
+    // TCG: a known problem, see guest_payloads/README.md "VMOs and VMARs".)
+    __atomic_store_n(&turn, 0, __ATOMIC_RELEASE);
     struct tk_thread t;
     zx_status_t status = tk_thread_start(&t, "futex-partner", futex_partner, NULL);
     if (status != ZX_OK) {

@@ -9,6 +9,7 @@
 //   port_queue_wait       zx_port_queue of a user packet + zx_port_wait taking it (one thread)
 //   futex_round_trip, socket_round_trip, channel_call_round_trip: see ipc.c
 //   pb_launch_static, pb_launch_dynamic: see launch.c
+//   demand_zero_fault, cow_write_fault, zygote_clone_start: see vm.c
 //
 // scripts/bench_boot collects these lines. Exits 0 unless an operation fails (then prints
 // "microbench: error: ..." and exits 1).
@@ -118,5 +119,8 @@ int main(void) {
         return status_port;
     }
     int failed = bench_ipc();
+    if (failed == 0) {
+        failed = bench_vm();
+    }
     return failed != 0 ? failed : bench_launch();
 }

@@ -11,3 +11,5 @@ int bench_fail(const char *what, zx_status_t status);
 int bench_ipc(void);
 // The process-builder launch rows (launch.c): 0, or bench_fail's 1.
 int bench_launch(void);
+// The demand_zero_fault, cow_write_fault and zygote_clone_start rows (vm.c).
+int bench_vm(void);

@@ -11,7 +11,7 @@
 #include "stress.h"
 
 #define EXCLUSIVE_CASES                                                                            \
-    "memory_exhaustion_recovery,vmo_commit_exhaustion_recovery,map_larger_than_ram_fails,"        \
+    "memory_exhaustion_recovery,vmo_commit_exhaustion_recovery,"                                   \
     "channel_queue_exhaustion_recovery,mapping_count_exhaustion"
 #define MAX_CASES 64
 #define PROGRESS_MS 30000

@@ -140,6 +140,14 @@ typedef uint64_t zx_off_t;
 #define ZX_VMO_DISCARDABLE ((uint32_t)1u << 2)
 #define ZX_VMO_TRAP_DIRTY ((uint32_t)1u << 3)
 
+// zx_vmo_create_child() options: exactly one child type, plus RESIZABLE and/or NO_WRITE.
+#define ZX_VMO_CHILD_SNAPSHOT ((uint32_t)1u << 0)
+#define ZX_VMO_CHILD_RESIZABLE ((uint32_t)1u << 2)
+#define ZX_VMO_CHILD_SLICE ((uint32_t)1u << 3)
+#define ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE ((uint32_t)1u << 4)
+#define ZX_VMO_CHILD_NO_WRITE ((uint32_t)1u << 5)
+#define ZX_VMO_CHILD_COPY_ON_WRITE ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE  // Zircon's alias
+
 // zx_vmar_map/protect/allocate() options.
 typedef uint32_t zx_vm_option_t;
 #define ZX_VM_PERM_READ ((zx_vm_option_t)(1u << 0))
@@ -157,6 +165,9 @@ typedef uint32_t zx_vm_option_t;
 #define ZX_VM_ALLOW_FAULTS ((zx_vm_option_t)(1u << 12))
 #define ZX_VM_OFFSET_IS_UPPER_LIMIT ((zx_vm_option_t)(1u << 13))
 #define ZX_VM_PERM_READ_IF_XOM_UNSUPPORTED ((zx_vm_option_t)(1u << 14))
+// RFC-0013: a mapping or VMAR made with it refuses zx_vmar_create_vmo_child. Zircon never
+// assigned it a value; zhb's is the first bit above the ones Zircon uses.
+#define ZX_VM_CANNOT_CREATE_VMO_CHILD ((zx_vm_option_t)(1u << 16))
 
 // Alignment of the chosen address: ZX_VM_ALIGN_<2^n bytes> = n << ZX_VM_ALIGN_BASE.
 #define ZX_VM_ALIGN_BASE 24

@@ -1,6 +1,6 @@
 // zx_object_get_info() topics and records, properties and thread states, as Zircon's
 // <zircon/syscalls/object.h> (records for the topics zhb implements: HANDLE_BASIC, PROCESS,
-// THREAD, VMAR, VMO, HANDLE_COUNT, PROCESS_HANDLE_STATS, TIMER).
+// THREAD, VMAR, VMO, HANDLE_COUNT, PROCESS_HANDLE_STATS, TIMER, PROCESS_MAPS, PROCESS_VMOS).
 #pragma once
 
 #include <stdint.h>
@@ -138,6 +138,34 @@ typedef struct zx_info_vmo {
     uint64_t metadata_bytes;
     uint64_t committed_change_events;
 } zx_info_vmo_t;
+
+// ---- ZX_INFO_PROCESS_MAPS (a process; READ): a depth-first pre-order walk -----------------
+typedef struct zx_info_maps_mapping {
+    zx_vm_option_t mmu_flags;  // ZX_VM_PERM_*
+    uint8_t padding1[4];
+    zx_koid_t vmo_koid;
+    uint64_t vmo_offset;
+    size_t committed_pages;  // pages of the mapped range backed by memory
+    size_t populated_pages;
+} zx_info_maps_mapping_t;
+
+typedef uint32_t zx_info_maps_type_t;
+#define ZX_INFO_MAPS_TYPE_NONE ((zx_info_maps_type_t)0u)
+#define ZX_INFO_MAPS_TYPE_ASPACE ((zx_info_maps_type_t)1u)
+#define ZX_INFO_MAPS_TYPE_VMAR ((zx_info_maps_type_t)2u)
+#define ZX_INFO_MAPS_TYPE_MAPPING ((zx_info_maps_type_t)3u)
+
+typedef struct zx_info_maps {
+    char name[ZX_MAX_NAME_LEN];
+    zx_vaddr_t base;
+    size_t size;
+    size_t depth;  // 0: the aspace, 1: the root VMAR, 2 and more: what they hold
+    zx_info_maps_type_t type;
+    uint8_t padding1[4];
+    union {
+        zx_info_maps_mapping_t mapping;
+    } u;
+} zx_info_maps_t;
 
 // ---- ZX_INFO_HANDLE_COUNT (any object; INSPECT) -------------------------------------------
 typedef struct zx_info_handle_count {
