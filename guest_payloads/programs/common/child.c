@@ -114,9 +114,15 @@ zx_status_t spawn_from_bootfs(zx_handle_t job, const char *path, const char *arg
     return spawn_from_bootfs_with(job, path, args, 1, ZX_HANDLE_INVALID, proc);
 }
 
-// Our BOOTFS, mapped read-only once (mappings are eager: mapping it per file would enter
-// every page of it each time) and left mapped for the program's lifetime.
+// Our BOOTFS, mapped read-only once and left mapped until bootfs_close.
 static struct bootfs bootfs_image;
+
+void bootfs_close(void) {
+    if (bootfs_image.image != NULL) {
+        zx_vmar_unmap(zx_vmar_root_self(), (zx_vaddr_t)bootfs_image.image, bootfs_image.size);
+        bootfs_image = (struct bootfs){0};
+    }
+}
 
 static zx_status_t open_bootfs(void) {
     uint64_t size;

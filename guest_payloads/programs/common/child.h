@@ -53,6 +53,9 @@ zx_status_t spawn_from_bootfs_with(zx_handle_t job, const char *path, const char
 // The executable VMO of BOOTFS file `path` (a copy, executable-capable), from our
 // PA_VMO_BOOTFS startup handle.
 zx_status_t bootfs_file_vmo(const char *path, zx_handle_t *vmo);
+// Unmaps the BOOTFS mapping bootfs_file_vmo and the spawn helpers keep (the next use maps it
+// again).
+void bootfs_close(void);
 
 // Kills (if still running) and closes everything.
 void child_destroy(struct child *child);

@@ -74,6 +74,9 @@ KTAP_CASE(zygote_fork) {
     zygote_data = 0x2222;
     zygote_stack[0] = 1;
     KTAP_ASSERT_OK(zx_channel_create(0, &ours, &theirs));
+    // The spawn helpers' BOOTFS mapping: userboot maps that VMO too, so a clone copies it
+    // rather than share it; it is not part of what the zygote shares.
+    bootfs_close();
     uint64_t private_before = private_mapped_bytes();
     KTAP_ASSERT_OK(tk_zygote_spawn(zygote_entry, (zx_vaddr_t)(zygote_stack + ZYGOTE_STACK),
                                    &heap_vmo, 1, theirs, 0x5a, &proc));
