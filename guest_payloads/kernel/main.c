@@ -24,6 +24,7 @@
 #include <kernel/kstack.h>
 #include <kernel/bootinfo_parse.h>
 #include <kernel/panic.h>
+#include <kernel/percpu.h>
 #include <kernel/platform.h>
 #include <kernel/pmm.h>
 #include <kernel/selftest.h>
@@ -81,6 +82,7 @@ static void print_pmm(void) {
 }
 
 void kernel_main(uintptr_t zbi_paddr) {
+    percpu_init_boot();
     arch_init();
     const char *why = NULL;
     int parsed = bootinfo_parse(&boot_info, zbi_paddr, &why);

@@ -16,12 +16,17 @@
 // records why it woke (wake_status) for thread_block to return. A kill reaches a blocked user
 // thread through thread_interrupt_user at once, or through the next tick's scan.
 //
-// Every switch goes through thread_resched() with interrupts masked. A preempted thread is
+// Every switch goes through thread_resched() with the thread lock held. A preempted thread is
 // switched out inside its timer interrupt handler and later resumes there, returning from the
 // interrupt; a thread that blocked resumes in thread_resched() and restores its own interrupt
 // state. A new thread starts in thread_start(), which unmasks interrupts.
 //
-// Lock rule: everything below (queues, states, current) is guarded by masking interrupts.
+// Lock rule: everything below (queues, states, each CPU's current) is guarded by the thread
+// lock, one global spinlock taken with interrupts masked that nests per CPU
+// (percpu->thread_lock_depth). It is handed across arch_context_switch: the switching thread
+// keeps its depth in lock_depth and the resumed thread puts its own back, so the lock is held
+// from "check and block" in one thread to "resume" in the next; a new thread's thread_start
+// releases it.
 #include <kernel/thread.h>
 
 #include <stddef.h>
@@ -32,6 +37,7 @@
 #include <kernel/lock.h>
 #include <kernel/object.h>
 #include <kernel/panic.h>
+#include <kernel/percpu.h>
 #include <kernel/pmm.h>
 #include <kernel/process.h>
 #include <kernel/timer.h>
@@ -70,16 +76,44 @@ struct thread {
     struct arch_aspace *aspace;  // user page tables to switch to, NULL: kernel-only
     struct lock_stack locks;     // mutexes it holds (kernel/lock.c)
     struct kobject_reaper reaper;  // object teardown queued behind the running one (object.c)
+    uint32_t lock_depth;           // this CPU's thread-lock depth while switched out
 };
 
-// Guarded by masking interrupts.
-static struct thread *current;
-static struct thread *idle_thread;
+// Guarded by the thread lock.
+static spinlock_t thread_lock = SPINLOCK_INITIALIZER("thread");
 static struct thread *run_head, *run_tail;
 static struct thread *blocked;
 static struct thread *zombies;  // detached DEAD threads, freed by reap_zombies()
 static struct thread_stats stats;
 static struct thread bootstrap_thread;
+
+arch_irq_state_t thread_lock_irqsave(void) {
+    arch_irq_state_t irq = arch_irq_save();
+    struct percpu *c = percpu_get();
+    if (c->thread_lock_depth++ == 0) {
+        spin_lock(&thread_lock);
+    }
+    return irq;
+}
+
+void thread_unlock_irqrestore(arch_irq_state_t state) {
+    struct percpu *c = percpu_get();
+    if (c->thread_lock_depth == 0) {
+        panic("thread lock released while not held");
+    }
+    if (--c->thread_lock_depth == 0) {
+        spin_unlock(&thread_lock);
+    }
+    arch_irq_restore(state);
+}
+
+bool thread_lock_held(void) {
+    return spin_lock_held(&thread_lock);
+}
+
+// The running thread and the idle thread of this CPU (thread lock held).
+#define current (percpu_get()->current)
+#define idle_thread (percpu_get()->idle)
 
 static void run_queue_push(struct thread *t) {
     t->state = THREAD_READY;
@@ -141,13 +175,21 @@ static void thread_resched(void) {
         old->next = zombies;  // its stack is in use until the switch: free it later
         zombies = old;
     }
+    struct percpu *cpu = percpu_get();
+    old->lock_depth = cpu->thread_lock_depth;
     arch_context_switch(&old->arch, &next->arch);
+    // Resumed, maybe on another CPU: the thread lock is held, at this thread's depth.
+    percpu_get()->thread_lock_depth = old->lock_depth;
 }
 
 // First code of every created thread (arch_thread_init points its context here).
 __attribute__((noreturn)) static void thread_start(void) {
+    struct thread *self = current;
+    // The switch to it handed over the thread lock: release it entirely.
+    percpu_get()->thread_lock_depth = 0;
+    spin_unlock(&thread_lock);
     arch_irq_enable();
-    thread_exit(current->entry(current->arg));
+    thread_exit(self->entry(self->arg));
 }
 
 static void thread_set_name(struct thread *t, const char *name) {
@@ -185,10 +227,10 @@ static void thread_free(struct thread *t) {
 // Frees the detached threads that have exited (never the running one: it is not a zombie
 // until it switched away for good).
 static void reap_zombies(void) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     struct thread *list = zombies;
     zombies = NULL;
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     while (list != NULL) {
         struct thread *t = list;
         list = t->next;
@@ -222,15 +264,18 @@ void thread_init(void) {
 struct thread *thread_create(const char *name, thread_start_fn entry, void *arg) {
     struct thread *t = thread_alloc(name, entry, arg);
     if (t != NULL) {
-        arch_irq_state_t irq = arch_irq_save();
+        arch_irq_state_t irq = thread_lock_irqsave();
         run_queue_push(t);
-        arch_irq_restore(irq);
+        thread_unlock_irqrestore(irq);
     }
     return t;
 }
 
 struct thread *thread_current(void) {
-    return current;
+    arch_irq_state_t irq = arch_irq_save();
+    struct thread *t = current;
+    arch_irq_restore(irq);
+    return t;
 }
 
 const char *thread_name(const struct thread *t) {
@@ -239,31 +284,34 @@ const char *thread_name(const struct thread *t) {
 
 struct kobject_reaper *thread_reaper(void) {
     static struct kobject_reaper boot_reaper;  // before thread_init
-    return current != NULL ? &current->reaper : &boot_reaper;
+    struct thread *self = thread_current();
+    return self != NULL ? &self->reaper : &boot_reaper;
 }
 
 struct lock_stack *thread_lock_stack(void) {
-    return current != NULL ? &current->locks : NULL;
+    struct thread *self = thread_current();
+    return self != NULL ? &self->locks : NULL;
 }
 
 void thread_set_user(struct thread *t, struct uthread *user, struct arch_aspace *aspace) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     t->user = user;
     t->aspace = aspace;
     if (t == current) {
         arch_aspace_activate(aspace);
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 void thread_detach(struct thread *t) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     t->detached = true;
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 struct uthread *uthread_current(void) {
-    return current != NULL ? current->user : NULL;
+    struct thread *self = thread_current();
+    return self != NULL ? self->user : NULL;
 }
 
 struct process *process_current(void) {
@@ -272,14 +320,16 @@ struct process *process_current(void) {
 }
 
 void thread_yield(void) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     thread_resched();
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 void thread_preempt(void) {
+    arch_irq_state_t irq = thread_lock_irqsave();
     stats.preemptions++;
     thread_resched();
+    thread_unlock_irqrestore(irq);
 }
 
 // ---- blocking ----
@@ -358,9 +408,10 @@ static zx_status_t block_current(uint64_t deadline, bool killable, struct wait_q
 // A wait that user code controls (signals, sleeps, joins) must not hold a mutex: other
 // threads would queue behind it for as long as the user likes.
 static void assert_no_mutex(const char *what) {
-    if (current->locks.count != 0) {
-        panic("%s: thread %s blocks while holding mutex %s", what, current->name,
-              current->locks.held[current->locks.count - 1]->name);
+    const struct thread *self = thread_current();
+    if (self->locks.count != 0) {
+        panic("%s: thread %s blocks while holding mutex %s", what, self->name,
+              self->locks.held[self->locks.count - 1]->name);
     }
 }
 
@@ -370,17 +421,17 @@ zx_status_t thread_block(uint64_t deadline) {
 }
 
 bool thread_wake(struct thread *t) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     bool was_blocked = t->state == THREAD_BLOCKED;
     if (was_blocked) {
         unblock(t, ZX_OK);
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return was_blocked;
 }
 
 void thread_interrupt_user(const struct uthread *u) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     for (struct thread *t = blocked; t != NULL;) {
         struct thread *next = t->next;
         if (t->user == u && kill_pending(t)) {
@@ -388,7 +439,7 @@ void thread_interrupt_user(const struct uthread *u) {
         }
         t = next;
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 zx_status_t wait_queue_block(struct wait_queue *wq, uint64_t deadline) {
@@ -409,12 +460,12 @@ struct thread *wait_queue_wake_first(struct wait_queue *wq) {
 }
 
 bool wait_queue_wake_one(struct wait_queue *wq) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     struct thread *t = wq->head;
     if (t != NULL) {
         unblock(t, ZX_OK);
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return t != NULL;
 }
 
@@ -427,21 +478,21 @@ size_t wait_queue_wake_all(struct wait_queue *wq) {
 }
 
 void thread_sleep(uint64_t ns) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     uint64_t deadline = current_time() + ns;
     while (block_current(deadline, false, NULL) != ZX_ERR_TIMED_OUT) {
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 zx_status_t thread_sleep_until(uint64_t deadline) {
     assert_no_mutex("thread_sleep_until");
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     zx_status_t status;
     do {
         status = block_current(deadline, true, NULL);
     } while (status == ZX_OK);  // a stray thread_wake: keep sleeping
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return status == ZX_ERR_TIMED_OUT ? ZX_OK : status;
 }
 
@@ -468,7 +519,7 @@ bool thread_timer_tick(uint64_t now) {
 }
 
 void thread_exit(int retcode) {
-    arch_irq_disable();
+    (void)thread_lock_irqsave();  // never released: handed to the next thread
     struct thread *t = current;
     if (t == idle_thread || t == &bootstrap_thread) {
         panic("thread_exit: %s cannot exit", t->name);
@@ -481,12 +532,12 @@ void thread_exit(int retcode) {
 }
 
 int thread_join(struct thread *t, int *retcode) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     if (t->magic != THREAD_MAGIC) {
         panic("thread_join: %p is not a live thread", (void *)t);
     }
     if (t == current || t->joiner != NULL) {
-        arch_irq_restore(irq);
+        thread_unlock_irqrestore(irq);
         return -1;
     }
     if (t->detached) {
@@ -496,7 +547,7 @@ int thread_join(struct thread *t, int *retcode) {
     while (t->state != THREAD_DEAD) {
         block_current(THREAD_DEADLINE_INFINITE, false, &t->exited);
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     // Dead and switched away from for good: nothing runs on its stack any more.
     if (retcode != NULL) {
         *retcode = t->retcode;
@@ -506,8 +557,8 @@ int thread_join(struct thread *t, int *retcode) {
 }
 
 struct thread_stats thread_stats(void) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     struct thread_stats s = stats;
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return s;
 }

@@ -78,8 +78,11 @@ static void ktimers_fire(uint64_t now) {
 }
 
 bool timer_tick(void) {
+    arch_irq_state_t irq = thread_lock_irqsave();
     ticks = ticks + 1;
     uint64_t now = current_time();
     ktimers_fire(now);
-    return thread_timer_tick(now);
+    bool resched = thread_timer_tick(now);
+    thread_unlock_irqrestore(irq);
+    return resched;
 }

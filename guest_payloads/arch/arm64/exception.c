@@ -20,6 +20,7 @@
 #include <kernel/arch.h>
 #include <kernel/kstack.h>
 #include <kernel/panic.h>
+#include <kernel/percpu.h>
 #include <kernel/platform.h>
 #include <kernel/syscall.h>
 #include <kernel/thread.h>
@@ -42,6 +43,16 @@ void arm64_context_switch(uintptr_t *from_sp, uintptr_t to_sp);
 static const char *const slot_groups[] = {"current EL SP0", "current EL SPx", "lower EL AArch64",
                                           "lower EL AArch32"};
 static const char *const slot_kinds[ARM64_SLOT_KINDS] = {"sync", "IRQ", "FIQ", "SError"};
+
+#define ARM64_EMERGENCY_STACK_SIZE 8192
+
+// The emergency stacks of arm64_kstack_overflow, one per CPU.
+static char emergency_stacks[SMP_MAX_CPUS][ARM64_EMERGENCY_STACK_SIZE] __attribute__((aligned(16)));
+
+void arch_percpu_install(struct percpu *c) {
+    c->arch.emergency_sp = (uintptr_t)emergency_stacks[c->cpu_num] + ARM64_EMERGENCY_STACK_SIZE;
+    __asm__ volatile("msr tpidr_el1, %0" : : "r"(c) : "memory");
+}
 
 void arch_init(void) {
     if (((uintptr_t)kstack_boot_guard & (KSTACK_SLOT_SIZE - 1)) != 0) {

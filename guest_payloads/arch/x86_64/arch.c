@@ -15,7 +15,9 @@
 // the process dies, the kernel goes on); an interrupt taken in ring 3 returns through
 // user_return_check. The TSS supplies rsp0, the kernel stack ring-3 traps land on (and the
 // two IST stacks above); `syscall` enters at x86_syscall_entry (user.S) through MSR_LSTAR.
-// One CPU today: this_cpu() is percpu[0]; x86_kernel_rsp (user.S) mirrors its TSS.rsp0.
+// Per CPU (<kernel/percpu.h>): the GS base points at the CPU's struct percpu, whose arch part
+// holds the kernel stack top the syscall entry switches to (it mirrors TSS.rsp0); the TSS and
+// IST stacks of CPU n are x86_cpus[n].
 #include <kernel/arch.h>
 
 #include <stddef.h>
@@ -26,6 +28,7 @@
 #include <arch/x86_64/tss.h>
 #include <kernel/kstack.h>
 #include <kernel/panic.h>
+#include <kernel/percpu.h>
 #include <kernel/platform.h>
 #include <kernel/syscall.h>
 #include <kernel/thread.h>
@@ -57,13 +60,11 @@ struct x86_syscall_frame {
 };
 
 extern uint64_t x86_gdt[X86_GDT_ENTRIES];
-extern uint64_t x86_kernel_rsp;
 void x86_syscall_entry(void);
 __attribute__((noreturn)) void x86_enter_user(uintptr_t entry, uintptr_t sp, uintptr_t arg1,
                                               uintptr_t arg2);
 int64_t x86_syscall_handler(struct x86_syscall_frame *f);
 
-#define X86_MAX_CPUS 1
 #define X86_DF_IST 1  // TSS.ist[0]
 #define X86_PF_IST 2  // TSS.ist[1]
 #define X86_IST_STACK_SIZE 8192  // the register dump and the whole panic path run on it
@@ -74,10 +75,19 @@ struct x86_percpu {
     char df_stack[X86_IST_STACK_SIZE] __attribute__((aligned(16)));
     char pf_stack[X86_IST_STACK_SIZE] __attribute__((aligned(16)));
 };
-static struct x86_percpu percpu[X86_MAX_CPUS];
+static struct x86_percpu x86_cpus[SMP_MAX_CPUS];
 
 static struct x86_percpu *this_cpu(void) {
-    return &percpu[0];
+    return &x86_cpus[percpu_get()->cpu_num];
+}
+
+#define MSR_GS_BASE 0xc0000101u
+#define MSR_KERNEL_GS_BASE 0xc0000102u
+
+void arch_percpu_install(struct percpu *c) {
+    c->arch.self = c;
+    x86_wrmsr(MSR_GS_BASE, (uintptr_t)c);
+    x86_wrmsr(MSR_KERNEL_GS_BASE, 0);  // ring 3's, swapped in by swapgs
 }
 
 struct x86_idt_gate {
@@ -291,7 +301,7 @@ void arch_context_switch(struct arch_thread *from, struct arch_thread *to) {
 
 void arch_set_kernel_stack(uintptr_t top) {
     this_cpu()->tss.rsp0 = top;
-    x86_kernel_rsp = top;
+    percpu_get()->arch.kernel_rsp = top;
 }
 
 uintptr_t arch_user_stack_pointer(uintptr_t stack_top) {

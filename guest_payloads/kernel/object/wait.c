@@ -83,10 +83,10 @@ zx_status_t object_wait_handles(const struct handle_table *ht, const zx_handle_t
         zx_status_t status = thread_sleep_until(until);
         return status == ZX_OK ? ZX_ERR_TIMED_OUT : status;
     }
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     zx_status_t status;
     if (wait_satisfied(objs, want, observed, n)) {
-        arch_irq_restore(irq);
+        thread_unlock_irqrestore(irq);
         return ZX_OK;
     }
     for (size_t i = 0; i < n; i++) {
@@ -114,7 +114,7 @@ zx_status_t object_wait_handles(const struct handle_table *ht, const zx_handle_t
     for (size_t i = 0; i < n; i++) {
         waiter_unlink(&waiters[i]);
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return status;
 }
 
