@@ -261,6 +261,20 @@ void thread_init(void) {
     }
 }
 
+struct thread *thread_create_idle(uint32_t cpu) {
+    char name[THREAD_NAME_MAX] = "idle-";
+    name[5] = (char)('0' + cpu % 10);
+    struct thread *t = thread_alloc(name, idle_loop, NULL);
+    if (t != NULL) {
+        t->state = THREAD_RUNNING;
+    }
+    return t;
+}
+
+uintptr_t thread_stack_top(const struct thread *t) {
+    return t->stack + THREAD_STACK_SIZE;
+}
+
 struct thread *thread_create(const char *name, thread_start_fn entry, void *arg) {
     struct thread *t = thread_alloc(name, entry, arg);
     if (t != NULL) {

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include <arch/arm64/mmu.h>
+#include <arch/arm64/smp.h>
 #include <kernel/arch_mmu.h>
 #include <kernel/arch.h>
 #include <kernel/image.h>
@@ -188,6 +189,10 @@ bool arch_mmu_kernel_query(uintptr_t vaddr, uint32_t *flags) {
         table = paddr_to_physmap(pte & MMU_PTE_ADDR_MASK);
     }
     return false;
+}
+
+uintptr_t arm64_mmu_boot_root(void) {
+    return vaddr_to_paddr(boot_l0);
 }
 
 void arm64_mmu_drop_identity(void) {

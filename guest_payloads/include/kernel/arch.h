@@ -39,6 +39,10 @@ void arch_irq_restore(arch_irq_state_t state);
 // enabled; the interrupt is taken (and may switch threads) before this returns.
 void arch_idle(void);
 
+// Halts this CPU with interrupts masked until something (an NMI, INIT, an event) wakes it;
+// the parked secondaries loop on it.
+void arch_cpu_park(void);
+
 // The first physical address past what the kernel can touch directly (its own mapping of
 // physical memory). Memory at or above it is never handed out by the page allocator.
 uint64_t arch_phys_limit(void);

@@ -46,6 +46,26 @@ uint64_t platform_current_time(void);
 // (the caller then calls thread_preempt()).
 bool platform_irq(uint32_t vector);
 
+// ---- CPUs (kernel/smp.c) ----
+
+struct percpu;
+
+// Fills ids[0..max) with the hardware ids of the CPUs the firmware describes (x86-64: local
+// APIC ids from the ACPI MADT; arm64: MPIDR affinity values from the CPU_TOPOLOGY item) and
+// sets *boot_index to the entry of the CPU running this. Returns how many it found (at least
+// 1: the boot CPU alone when nothing is described).
+uint32_t platform_cpu_discover(const struct boot_info *bi, uint64_t ids[], uint32_t max,
+                               uint32_t *boot_index);
+
+// Starts the CPU `hw_id` as `c`: it enters the arch secondary entry on the stack ending at
+// `stack_top` and calls smp_secondary_main(c). Returns NULL once the start was sent, or why
+// it could not be (the firmware refused, no trampoline memory, ...).
+const char *platform_cpu_start(struct percpu *c, uint64_t hw_id, uintptr_t stack_top);
+
+// Puts back a CPU that did not report after platform_cpu_start (x86-64: INIT, so it waits
+// for a SIPI again; arm64: nothing, PSCI has no way to take back a CPU_ON).
+void platform_cpu_abandon(uint64_t hw_id);
+
 // Generic kernel entry, called by arch/<arch>/start.S with a stack and a zeroed bss.
 // `zbi_paddr` is the data ZBI's physical address from the boot protocol register.
 __attribute__((noreturn)) void kernel_main(uintptr_t zbi_paddr);

@@ -57,6 +57,12 @@ bool thread_lock_held(void);
 // scheduler picks it). Returns NULL if memory is exhausted.
 struct thread *thread_create(const char *name, thread_start_fn entry, void *arg);
 
+// Creates the idle thread of secondary CPU `cpu` (not ready: the CPU starts on its stack and
+// runs it). NULL if memory is exhausted.
+struct thread *thread_create_idle(uint32_t cpu);
+// The top of `t`'s kernel stack.
+uintptr_t thread_stack_top(const struct thread *t);
+
 // The thread running on this CPU (safe to call with interrupts enabled: read with them masked,
 // so a migration cannot split the read).
 struct thread *thread_current(void);
