@@ -11,6 +11,7 @@
 
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
+#include <kernel/smp.h>
 
 static void lock_stack_push(const struct mutex *m) {
     struct lock_stack *ls = thread_lock_stack();
@@ -167,6 +168,7 @@ void spin_lock(spinlock_t *l) {
             panic("spinlock %s: already held by this CPU (re-entered)", l->name);
         }
         while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED) != 0) {
+            smp_poll();  // serve TLB shootdowns meanwhile: the holder may be waiting for us
             arch_spin_pause();
         }
     }

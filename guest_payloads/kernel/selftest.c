@@ -262,10 +262,14 @@ struct blocker {
     volatile int *blocked;  // counts blockers that reached their block
     int *log;               // ids in wake-up order
     volatile int *len;
+    volatile int *gate;  // if set: yield until *gate is nonzero before blocking
 };
 
 static int block_thread(void *arg) {
     struct blocker *b = arg;
+    while (b->gate != NULL && *b->gate == 0) {
+        thread_yield();
+    }
     arch_irq_state_t irq = thread_lock_irqsave();
     *b->blocked = *b->blocked + 1;  // with interrupts masked until the block: no lost wake-up
     b->status = b->wq != NULL ? wait_queue_block(b->wq, THREAD_DEADLINE_INFINITE)
@@ -298,14 +302,15 @@ static bool test_thread_block_wake(void) {
     check(timed == ZX_ERR_TIMED_OUT && t1 - t0 >= (uint64_t)ZX_MSEC(3));
     check(past == ZX_ERR_TIMED_OUT);
 
-    static volatile int blocked, len;
+    static volatile int blocked, len, gate;
     static int log[1];
     static struct blocker b;
-    blocked = len = 0;
-    b = (struct blocker){.id = 1, .blocked = &blocked, .log = log, .len = &len};
+    blocked = len = gate = 0;
+    b = (struct blocker){.id = 1, .blocked = &blocked, .log = log, .len = &len, .gate = &gate};
     struct thread *t = thread_create("blocker", block_thread, &b);
     check(t != NULL);
-    check(!thread_wake(t));  // ready, not blocked: nothing to do
+    check(!thread_wake(t));  // ready or running (held at the gate), not blocked: nothing to do
+    gate = 1;
     check(wait_blocked(&blocked, 1));
     uint64_t wake_tick = timer_ticks();
     check(thread_wake(t));

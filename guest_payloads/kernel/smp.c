@@ -2,6 +2,7 @@
 #include <kernel/smp.h>
 
 #include <kernel/arch.h>
+#include <kernel/arch_mmu.h>
 #include <kernel/platform.h>
 #include <kernel/thread.h>
 #include <kernel/timer.h>
@@ -12,18 +13,29 @@ enum { SMP_START_IDLE, SMP_START_STARTING, SMP_START_ONLINE, SMP_START_ABANDONED
 // Per CPU: where its start stands (boot CPU and the CPU itself race on it with CAS).
 static uint32_t start_state[SMP_MAX_CPUS];
 
-// Waits until CPU `num` reports or the timeout passes; true if it came online.
-static bool wait_online(uint32_t num) {
-    uint64_t deadline = current_time() + SMP_START_TIMEOUT_NS;
+// Spins until CPU `num` is online or `deadline` passes.
+static bool online_by(uint32_t num, uint64_t deadline) {
     while (current_time() < deadline) {
-        if (__atomic_load_n(&start_state[num], __ATOMIC_ACQUIRE) == SMP_START_ONLINE) {
+        if (__atomic_load_n(&percpu_cpus[num].online, __ATOMIC_ACQUIRE)) {
             return true;
         }
         arch_spin_pause();
     }
+    return __atomic_load_n(&percpu_cpus[num].online, __ATOMIC_ACQUIRE);
+}
+
+// Waits until CPU `num` is online; true if it came. A CPU that has not even claimed its start
+// when the timeout passes is abandoned; one that claimed it gets a second timeout to finish.
+static bool wait_online(uint32_t num) {
+    if (online_by(num, current_time() + SMP_START_TIMEOUT_NS)) {
+        return true;
+    }
     uint32_t expected = SMP_START_STARTING;
-    return !__atomic_compare_exchange_n(&start_state[num], &expected, SMP_START_ABANDONED, false,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    if (__atomic_compare_exchange_n(&start_state[num], &expected, SMP_START_ABANDONED, false,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        return false;
+    }
+    return online_by(num, current_time() + SMP_START_TIMEOUT_NS);
 }
 
 // Starts the CPU with hardware id `hw_id` as CPU `num`. Returns NULL, or why it failed.
@@ -77,12 +89,75 @@ void smp_init(const struct boot_info *bi) {
 
 void smp_secondary_main(struct percpu *c) {
     uint32_t expected = SMP_START_STARTING;
-    if (__atomic_compare_exchange_n(&start_state[c->cpu_num], &expected, SMP_START_ONLINE, false,
-                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        __atomic_store_n(&c->online, true, __ATOMIC_RELEASE);
+    if (!__atomic_compare_exchange_n(&start_state[c->cpu_num], &expected, SMP_START_ONLINE, false,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        for (;;) {
+            arch_cpu_park();  // abandoned: reported as failed, it stays out
+        }
     }
-    // Parked: no run queue, no tick, interrupts masked (documented in the README).
-    for (;;) {
-        arch_cpu_park();
+    platform_init_interrupts_secondary();
+    platform_timer_start(TIMER_TICK_NS);
+    __atomic_store_n(&c->online, true, __ATOMIC_RELEASE);
+    thread_secondary_run();
+}
+
+// ---- cross-CPU requests ----
+
+static uint64_t tlb_gen;            // generation of the latest shootdown request
+static uint32_t panicked_cpu_plus1;  // 0, or the number + 1 of the CPU that panicked first
+
+void smp_poll(void) {
+    if (__atomic_load_n(&panicked_cpu_plus1, __ATOMIC_ACQUIRE) != 0) {
+        for (;;) {
+            arch_cpu_park();  // halted for the panic on another CPU
+        }
     }
+    struct percpu *c = percpu_get();
+    uint64_t gen = __atomic_load_n(&tlb_gen, __ATOMIC_ACQUIRE);
+    if (c->tlb_seen < gen) {
+        arch_mmu_flush_local();
+        __atomic_store_n(&c->tlb_seen, gen, __ATOMIC_RELEASE);
+    }
+}
+
+void smp_tlb_shootdown(void) {
+    if (percpu_online_count() < 2) {
+        return;
+    }
+    arch_irq_state_t irq = arch_irq_save();
+    struct percpu *self = percpu_get();
+    uint64_t gen = __atomic_add_fetch(&tlb_gen, 1, __ATOMIC_ACQ_REL);
+    platform_ipi_others(SMP_IPI_TLB);
+    for (uint32_t i = 0; i < SMP_MAX_CPUS; i++) {
+        struct percpu *c = &percpu_cpus[i];
+        if (c == self || !__atomic_load_n(&c->online, __ATOMIC_ACQUIRE)) {
+            continue;
+        }
+        while (__atomic_load_n(&c->tlb_seen, __ATOMIC_ACQUIRE) < gen) {
+            smp_poll();
+            arch_spin_pause();
+        }
+    }
+    arch_irq_restore(irq);
+}
+
+bool smp_ipi_received(uint32_t kind) {
+    smp_poll();
+    return kind == SMP_IPI_RESCHEDULE && thread_idle_now();
+}
+
+bool smp_panicking(void) {
+    return __atomic_load_n(&panicked_cpu_plus1, __ATOMIC_ACQUIRE) != 0;
+}
+
+bool smp_panic_stop_others(void) {
+    uint32_t expected = 0;
+    if (!__atomic_compare_exchange_n(&panicked_cpu_plus1, &expected, percpu_get()->cpu_num + 1,
+                                     false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        return false;
+    }
+    if (percpu_online_count() > 1) {
+        platform_ipi_others(SMP_IPI_HALT);
+    }
+    return true;
 }

@@ -21,7 +21,7 @@
 // interrupt; a thread that blocked resumes in thread_resched() and restores its own interrupt
 // state. A new thread starts in thread_start(), which unmasks interrupts.
 //
-// Lock rule: everything below (queues, states, each CPU's current) is guarded by the thread
+// Lock rule: everything below (queues, states, each CPU's running thread) is guarded by the thread
 // lock, one global spinlock taken with interrupts masked that nests per CPU
 // (percpu->thread_lock_depth). It is handed across arch_context_switch: the switching thread
 // keeps its depth in lock_depth and the resumed thread puts its own back, so the lock is held
@@ -39,7 +39,9 @@
 #include <kernel/panic.h>
 #include <kernel/percpu.h>
 #include <kernel/pmm.h>
+#include <kernel/platform.h>
 #include <kernel/process.h>
+#include <kernel/smp.h>
 #include <kernel/timer.h>
 #include <kernel/vm.h>
 #include <lib/string.h>
@@ -112,8 +114,8 @@ bool thread_lock_held(void) {
 }
 
 // The running thread and the idle thread of this CPU (thread lock held).
-#define current (percpu_get()->current)
-#define idle_thread (percpu_get()->idle)
+#define this_thread (percpu_get()->current)
+#define this_idle (percpu_get()->idle)
 
 static void run_queue_push(struct thread *t) {
     t->state = THREAD_READY;
@@ -141,15 +143,15 @@ static struct thread *run_queue_pop(void) {
 // Switches to the next ready thread (or idle). The caller masked interrupts and already put
 // the running thread where it belongs (run queue, blocked, or DEAD).
 static void thread_resched(void) {
-    struct thread *old = current;
+    struct thread *old = this_thread;
     struct thread *next = run_queue_pop();
     if (next == NULL) {
         if (old->state == THREAD_RUNNING) {
             return;  // nothing else to run: keep going
         }
-        next = idle_thread;
+        next = this_idle;
     }
-    if (old->state == THREAD_RUNNING && old != idle_thread) {
+    if (old->state == THREAD_RUNNING && old != this_idle) {
         run_queue_push(old);
     }
     next->state = THREAD_RUNNING;
@@ -163,7 +165,7 @@ static void thread_resched(void) {
     if (old->stack != 0 && *(const uint64_t *)old->stack != THREAD_STACK_CANARY) {
         panic("thread_resched: thread %s overflowed its stack", old->name);
     }
-    current = next;
+    this_thread = next;
     stats.context_switches++;
     if (next->aspace != old->aspace) {
         arch_aspace_activate(next->aspace);
@@ -184,7 +186,7 @@ static void thread_resched(void) {
 
 // First code of every created thread (arch_thread_init points its context here).
 __attribute__((noreturn)) static void thread_start(void) {
-    struct thread *self = current;
+    struct thread *self = this_thread;
     // The switch to it handed over the thread lock: release it entirely.
     percpu_get()->thread_lock_depth = 0;
     spin_unlock(&thread_lock);
@@ -254,9 +256,9 @@ void thread_init(void) {
     boot->state = THREAD_RUNNING;
     boot->quantum_left = THREAD_QUANTUM_TICKS;
     thread_set_name(boot, "bootstrap");
-    current = boot;
-    idle_thread = thread_alloc("idle", idle_loop, NULL);
-    if (idle_thread == NULL) {
+    this_thread = boot;
+    this_idle = thread_alloc("idle", idle_loop, NULL);
+    if (this_idle == NULL) {
         panic("thread_init: no memory for the idle thread");
     }
 }
@@ -271,6 +273,29 @@ struct thread *thread_create_idle(uint32_t cpu) {
     return t;
 }
 
+bool thread_idle_now(void) {
+    return this_thread == this_idle;
+}
+
+// A thread became ready: if another CPU idles, wake it to take it (a CPU that is busy takes it
+// at its next tick or block). Thread lock held.
+static void kick_idle_cpu(void) {
+    struct percpu *self = percpu_get();
+    for (uint32_t i = 0; i < SMP_MAX_CPUS; i++) {
+        struct percpu *c = &percpu_cpus[i];
+        if (c != self && c->online && c->idle != NULL && c->current == c->idle) {
+            platform_ipi_others(SMP_IPI_RESCHEDULE);
+            return;
+        }
+    }
+}
+
+void thread_secondary_run(void) {
+    arch_irq_enable();
+    idle_loop(NULL);
+    panic("thread_secondary_run: the idle loop returned");
+}
+
 uintptr_t thread_stack_top(const struct thread *t) {
     return t->stack + THREAD_STACK_SIZE;
 }
@@ -280,6 +305,7 @@ struct thread *thread_create(const char *name, thread_start_fn entry, void *arg)
     if (t != NULL) {
         arch_irq_state_t irq = thread_lock_irqsave();
         run_queue_push(t);
+        kick_idle_cpu();
         thread_unlock_irqrestore(irq);
     }
     return t;
@@ -287,7 +313,7 @@ struct thread *thread_create(const char *name, thread_start_fn entry, void *arg)
 
 struct thread *thread_current(void) {
     arch_irq_state_t irq = arch_irq_save();
-    struct thread *t = current;
+    struct thread *t = this_thread;
     arch_irq_restore(irq);
     return t;
 }
@@ -311,7 +337,7 @@ void thread_set_user(struct thread *t, struct uthread *user, struct arch_aspace 
     arch_irq_state_t irq = thread_lock_irqsave();
     t->user = user;
     t->aspace = aspace;
-    if (t == current) {
+    if (t == this_thread) {
         arch_aspace_activate(aspace);
     }
     thread_unlock_irqrestore(irq);
@@ -381,6 +407,7 @@ static void unblock(struct thread *t, zx_status_t status) {
     }
     t->wake_status = status;
     run_queue_push(t);
+    kick_idle_cpu();
 }
 
 static bool kill_pending(const struct thread *t) {
@@ -389,8 +416,8 @@ static bool kill_pending(const struct thread *t) {
 
 // thread_block, optionally killable, optionally on `wq`. Interrupts masked.
 static zx_status_t block_current(uint64_t deadline, bool killable, struct wait_queue *wq) {
-    struct thread *t = current;
-    if (t == idle_thread) {
+    struct thread *t = this_thread;
+    if (t == this_idle) {
         panic("thread_block: the idle thread cannot block");
     }
     t->killable = killable;
@@ -523,19 +550,19 @@ bool thread_timer_tick(uint64_t now) {
         }
         t = next;
     }
-    if (current == idle_thread) {
+    if (this_thread == this_idle) {
         return woke || run_head != NULL;
     }
-    if (current->quantum_left > 0) {
-        current->quantum_left--;
+    if (this_thread->quantum_left > 0) {
+        this_thread->quantum_left--;
     }
-    return current->quantum_left == 0 && run_head != NULL;
+    return this_thread->quantum_left == 0 && run_head != NULL;
 }
 
 void thread_exit(int retcode) {
     (void)thread_lock_irqsave();  // never released: handed to the next thread
-    struct thread *t = current;
-    if (t == idle_thread || t == &bootstrap_thread) {
+    struct thread *t = this_thread;
+    if (t == this_idle || t == &bootstrap_thread) {
         panic("thread_exit: %s cannot exit", t->name);
     }
     t->retcode = retcode;
@@ -550,14 +577,14 @@ int thread_join(struct thread *t, int *retcode) {
     if (t->magic != THREAD_MAGIC) {
         panic("thread_join: %p is not a live thread", (void *)t);
     }
-    if (t == current || t->joiner != NULL) {
+    if (t == this_thread || t->joiner != NULL) {
         thread_unlock_irqrestore(irq);
         return -1;
     }
     if (t->detached) {
         panic("thread_join: %s is detached", t->name);
     }
-    t->joiner = current;
+    t->joiner = this_thread;
     while (t->state != THREAD_DEAD) {
         block_current(THREAD_DEADLINE_INFINITE, false, &t->exited);
     }

@@ -245,11 +245,23 @@ uint32_t arch_mmu_pte_flags(uint64_t pte) {
 // which a kernel (upper-half) address shifted down would not leave them.
 #define TLBI_VA_MASK ((1ull << 44) - 1)
 
+// Inner-shareable: every CPU drops the entry before the dsb completes, no IPI needed.
 void arch_mmu_invalidate_page(uintptr_t vaddr) {
-    __asm__ volatile("dsb ishst\ntlbi vaae1, %0\ndsb ish\nisb"
+    __asm__ volatile("dsb ishst\ntlbi vaae1is, %0\ndsb ish\nisb"
                      :
                      : "r"((vaddr >> 12) & TLBI_VA_MASK)
                      : "memory");
+}
+
+// Broadcast TLBI needs no batching.
+void arch_mmu_batch_begin(void) {
+}
+
+void arch_mmu_batch_end(void) {
+}
+
+void arch_mmu_flush_local(void) {
+    __asm__ volatile("dsb nshst\ntlbi vmalle1\ndsb nsh\nisb" ::: "memory");
 }
 
 void arch_mmu_set_root(uintptr_t root) {

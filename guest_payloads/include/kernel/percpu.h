@@ -28,6 +28,7 @@ struct percpu {
     struct thread *current;   // the thread this CPU runs
     struct thread *idle;      // its idle thread (never on the run queue)
     uint32_t thread_lock_depth;  // nesting of thread_lock_irqsave on this CPU
+    volatile uint64_t tlb_seen;  // the last TLB shootdown generation this CPU carried out
 };
 
 extern struct percpu percpu_cpus[SMP_MAX_CPUS];

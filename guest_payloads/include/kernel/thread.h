@@ -60,6 +60,11 @@ struct thread *thread_create(const char *name, thread_start_fn entry, void *arg)
 // Creates the idle thread of secondary CPU `cpu` (not ready: the CPU starts on its stack and
 // runs it). NULL if memory is exhausted.
 struct thread *thread_create_idle(uint32_t cpu);
+// A started secondary CPU becomes a scheduler CPU: interrupts on, its idle thread (already
+// its current thread) runs the idle loop and the tick switches it to ready threads.
+__attribute__((noreturn)) void thread_secondary_run(void);
+// True if this CPU runs its idle thread (interrupts masked).
+bool thread_idle_now(void);
 // The top of `t`'s kernel stack.
 uintptr_t thread_stack_top(const struct thread *t);
 

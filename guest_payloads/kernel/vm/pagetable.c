@@ -134,6 +134,7 @@ zx_status_t arch_aspace_map(struct arch_aspace *as, uintptr_t vaddr, uintptr_t p
 static void rewrite_leaves(struct arch_aspace *as, uintptr_t vaddr, size_t count, bool unmap,
                            uint32_t flags) {
     arch_irq_state_t s = thread_lock_irqsave();
+    arch_mmu_batch_begin();  // one shootdown for the whole range, not one per page
     for (size_t i = 0; i < count; i++, vaddr += PAGE_SIZE) {
         uint64_t *e = user_page_ok(vaddr) ? leaf_entry(as, vaddr, false) : NULL;
         if (e != NULL && mmu_pte_present(*e)) {
@@ -141,6 +142,7 @@ static void rewrite_leaves(struct arch_aspace *as, uintptr_t vaddr, size_t count
             arch_mmu_invalidate_page(vaddr);
         }
     }
+    arch_mmu_batch_end();
     thread_unlock_irqrestore(s);
 }
 

@@ -11,11 +11,8 @@
 
 #include "pc-kernel.h"
 
-#define LAPIC_ICR_LOW 0x300u
-#define LAPIC_ICR_HIGH 0x310u
 #define LAPIC_ICR_INIT 0x00004500u     // INIT, level assert
 #define LAPIC_ICR_STARTUP 0x00004600u  // start-up (SIPI), level assert; | vector
-#define LAPIC_ICR_PENDING (1u << 12)   // delivery status: send pending
 #define INIT_DELAY_NS 10000000ull      // 10 ms after INIT (MP spec)
 #define SIPI_DELAY_NS 200000ull        // 200 us after each SIPI
 
@@ -26,13 +23,6 @@ static void delay_ns(uint64_t ns) {
     }
 }
 
-static void send_ipi(uint32_t apic_id, uint32_t command) {
-    pc_lapic_write(LAPIC_ICR_HIGH, apic_id << 24);
-    pc_lapic_write(LAPIC_ICR_LOW, command);
-    while (pc_lapic_read(LAPIC_ICR_LOW) & LAPIC_ICR_PENDING) {
-        arch_spin_pause();
-    }
-}
 
 uint32_t platform_cpu_discover(const struct boot_info *bi, uint64_t ids[], uint32_t max,
                                uint32_t *boot_index) {
@@ -60,15 +50,15 @@ const char *platform_cpu_start(struct percpu *c, uint64_t hw_id, uintptr_t stack
         return "x2APIC id beyond the xAPIC's reach";
     }
     uint32_t vector = x86_trampoline_prepare(c, stack_top);
-    send_ipi((uint32_t)hw_id, LAPIC_ICR_INIT);
+    pc_lapic_send_ipi((uint32_t)hw_id, LAPIC_ICR_INIT);
     delay_ns(INIT_DELAY_NS);
     for (int i = 0; i < 2; i++) {
-        send_ipi((uint32_t)hw_id, LAPIC_ICR_STARTUP | vector);
+        pc_lapic_send_ipi((uint32_t)hw_id, LAPIC_ICR_STARTUP | vector);
         delay_ns(SIPI_DELAY_NS);
     }
     return NULL;
 }
 
 void platform_cpu_abandon(uint64_t hw_id) {
-    send_ipi((uint32_t)hw_id, LAPIC_ICR_INIT);  // back to waiting for a SIPI
+    pc_lapic_send_ipi((uint32_t)hw_id, LAPIC_ICR_INIT);  // back to waiting for a SIPI
 }

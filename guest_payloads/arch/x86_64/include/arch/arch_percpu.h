@@ -10,12 +10,15 @@
 #define X86_PERCPU_USER_RSP 16    // the user %rsp parked by the syscall entry
 
 #ifndef __ASSEMBLER__
+#include <stdbool.h>
 #include <stdint.h>
 
 struct arch_percpu {
     void *self;
     uintptr_t kernel_rsp;
     uintptr_t user_rsp;
+    bool tlb_batch;        // inside arch_mmu_batch_begin/end (arch/x86_64/mmu.c)
+    bool tlb_batch_dirty;  // a page was invalidated in the batch: shoot down at its end
 };
 _Static_assert(__builtin_offsetof(struct arch_percpu, kernel_rsp) == X86_PERCPU_KERNEL_RSP, "");
 _Static_assert(__builtin_offsetof(struct arch_percpu, user_rsp) == X86_PERCPU_USER_RSP, "");
