@@ -113,7 +113,7 @@ void smp_poll(void) {
         }
     }
     struct percpu *c = percpu_get();
-    uint64_t gen = __atomic_load_n(&tlb_gen, __ATOMIC_ACQUIRE);
+    uint64_t gen = __atomic_load_n(&tlb_gen, __ATOMIC_SEQ_CST);
     if (c->tlb_seen < gen) {
         arch_mmu_flush_local();
         __atomic_store_n(&c->tlb_seen, gen, __ATOMIC_RELEASE);
@@ -126,14 +126,18 @@ void smp_tlb_shootdown(void) {
     }
     arch_irq_state_t irq = arch_irq_save();
     struct percpu *self = percpu_get();
-    uint64_t gen = __atomic_add_fetch(&tlb_gen, 1, __ATOMIC_ACQ_REL);
+    uint64_t gen = __atomic_add_fetch(&tlb_gen, 1, __ATOMIC_SEQ_CST);
     platform_ipi_others(SMP_IPI_TLB);
     for (uint32_t i = 0; i < SMP_MAX_CPUS; i++) {
         struct percpu *c = &percpu_cpus[i];
         if (c == self || !__atomic_load_n(&c->online, __ATOMIC_ACQUIRE)) {
             continue;
         }
-        while (__atomic_load_n(&c->tlb_seen, __ATOMIC_ACQUIRE) < gen) {
+        // An idle CPU touches no mapping a shootdown can concern, and polls before it leaves
+        // idle (thread_resched): no need to wait for it. Sequentially consistent with that
+        // CPU's store of its next thread, so one of the two sees the other.
+        while (__atomic_load_n(&c->tlb_seen, __ATOMIC_SEQ_CST) < gen &&
+               __atomic_load_n(&c->current, __ATOMIC_SEQ_CST) != c->idle) {
             smp_poll();
             arch_spin_pause();
         }

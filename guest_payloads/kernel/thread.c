@@ -165,7 +165,10 @@ static void thread_resched(void) {
     if (old->stack != 0 && *(const uint64_t *)old->stack != THREAD_STACK_CANARY) {
         panic("thread_resched: thread %s overflowed its stack", old->name);
     }
-    this_thread = next;
+    __atomic_store_n(&this_thread, next, __ATOMIC_SEQ_CST);
+    if (old == this_idle) {
+        smp_poll();  // shootdowns skipped this CPU while it idled: catch up before running next
+    }
     stats.context_switches++;
     if (next->aspace != old->aspace) {
         arch_aspace_activate(next->aspace);
