@@ -28,7 +28,7 @@ endef
 CORE_TESTS_SRCS := $(sort $(wildcard programs/core-tests/*.c)) programs/common/testkit.c
 $(eval $(call guest_program,core-tests,$(CORE_TESTS_SRCS)))
 $(eval $(call guest_program,microbench,programs/microbench/microbench.c \
-	programs/microbench/ipc.c programs/common/testkit.c))
+	programs/microbench/ipc.c programs/microbench/parallel.c programs/common/testkit.c))
 STRESS_TESTS_SRCS := $(sort $(wildcard programs/stress-tests/*.c)) programs/common/testkit.c
 $(eval $(call guest_program,stress-tests,$(STRESS_TESTS_SRCS)))
 SYSCALL_FUZZ_SRCS := programs/syscall-fuzz/fuzz.c programs/common/testkit.c

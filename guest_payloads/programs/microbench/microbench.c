@@ -8,6 +8,7 @@
 //   channel_round_trip    zx_channel_write of 64 bytes on one end + zx_channel_read on the other
 //   port_queue_wait       zx_port_queue of a user packet + zx_port_wait taking it (one thread)
 //   futex_round_trip, socket_round_trip, channel_call_round_trip: see ipc.c
+//   parallel_null_syscall_x1, _x2, _x4: N threads making null syscalls at once, see parallel.c
 //
 // scripts/bench_boot collects these lines. Exits 0 unless an operation fails (then prints
 // "microbench: error: ..." and exits 1).
@@ -116,5 +117,9 @@ int main(void) {
     if (status_port != 0) {
         return status_port;
     }
-    return bench_ipc();
+    int status_ipc = bench_ipc();
+    if (status_ipc != 0) {
+        return status_ipc;
+    }
+    return bench_parallel();
 }

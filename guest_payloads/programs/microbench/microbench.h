@@ -9,3 +9,5 @@ void bench_report(const char *name, zx_time_t start, int iterations);
 int bench_fail(const char *what, zx_status_t status);
 // The futex, socket and channel_call rows (ipc.c): 0, or bench_fail's 1.
 int bench_ipc(void);
+// The parallel null-syscall rows for 1, 2 and 4 threads (parallel.c): 0, or bench_fail's 1.
+int bench_parallel(void);
