@@ -5,10 +5,13 @@
 #define ARM64_PERCPU_EMERGENCY_SP 0  // top of this CPU's emergency stack (vectors.S)
 
 #ifndef __ASSEMBLER__
+#include <stdbool.h>
 #include <stdint.h>
 
 struct arch_percpu {
     uintptr_t emergency_sp;
+    bool tlb_batch;        // inside arch_mmu_batch_begin/end (arch/arm64/mmu.c)
+    bool tlb_batch_dirty;  // a page was invalidated in the batch: flush at its end
 };
 
 static inline void *arch_percpu_self(void) {
