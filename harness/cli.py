@@ -62,7 +62,7 @@ from harness.image import (
     image_from_file,
     pack_image,
 )
-from harness.machine import DEFAULT_TIMEOUT_S, boot, qemu_args
+from harness.machine import DEFAULT_CPUS, DEFAULT_TIMEOUT_S, MAX_CPUS, boot, qemu_args
 from harness.outcome import Status
 from harness.profiles import PROFILES, Accel, get_profile, select_profiles
 
@@ -117,6 +117,17 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _vcpu_count(text: str) -> int:
+    """argparse type for --smp: a vCPU count from 1 to MAX_CPUS."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_CPUS:
+        raise argparse.ArgumentTypeError(f"not a vCPU count from 1 to {MAX_CPUS}: {text!r}")
+    return value
+
+
 def _parser(prog: str = "zhb") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -144,6 +155,8 @@ def _parser(prog: str = "zhb") -> argparse.ArgumentParser:
                      help=f"seconds to wait for the power-off (default {DEFAULT_TIMEOUT_S:g})")
     run.add_argument("--accel", choices=CHOICES, default="auto",
                      help="accelerator (default auto: KVM only when usable and faster)")
+    run.add_argument("--smp", type=_vcpu_count, default=DEFAULT_CPUS, metavar="N",
+                     help=f"vCPUs (default {DEFAULT_CPUS}; more than 1 runs multi-threaded TCG)")
     run.add_argument("--keep-artifacts", action="store_true",
                      help="keep the image and the logs and print the directory holding them")
     run.add_argument("--fuchsia-test", action="store_true",
@@ -200,7 +213,7 @@ def _boot(args: argparse.Namespace) -> int:
         accel = choose_accel(profile, args.accel, default_cache_dir()).accel
         outcome = (fuchsia.boot_fuchsia_test if fuchsia_test else boot)(
             profile, image, accel=accel, append=args.append, timeout=args.timeout,
-            log_dir=scratch, echo=sys.stdout.buffer,
+            log_dir=scratch, echo=sys.stdout.buffer, cpus=args.smp,
         )
     finally:
         if not args.keep_artifacts:

@@ -98,21 +98,40 @@ def _kill_leftovers() -> None:
         machine.kill()
 
 
-def qemu_args(profile: Profile, image: BootImage, accel: Accel, append: str = "") -> list[str]:
+DEFAULT_CPUS = 1
+"""vCPUs a guest gets unless asked for more (`--smp`)."""
+MAX_CPUS = 8
+"""The most vCPUs the guest kernel brings up (SMP_MAX_CPUS in include/kernel/percpu.h)."""
+
+
+def accel_arg(accel: Accel, cpus: int) -> str:
+    """QEMU's `-accel` value: with more than one vCPU, TCG runs each on its own host thread."""
+    if accel is Accel.TCG and cpus > 1:
+        return "tcg,thread=multi"
+    return accel.value
+
+
+def qemu_args(
+    profile: Profile, image: BootImage, accel: Accel, append: str = "", cpus: int = DEFAULT_CPUS
+) -> list[str]:
     """The QEMU command line booting `image`, without console and QMP plumbing.
 
     Minimal devices (`-nodefaults`), no display, a reset ends QEMU (`-no-reboot`) and a panic
-    reported through pvpanic makes QEMU exit with a failure status.
+    reported through pvpanic makes QEMU exit with a failure status. `cpus` > 1 adds `-smp`.
     """
+    if cpus < 1:
+        raise HarnessError(f"a guest needs at least 1 vCPU, not {cpus}")
     args = [
         profile.qemu_binary,
         "-machine", profile.machine,
-        "-accel", accel.value,
+        "-accel", accel_arg(accel, cpus),
         "-cpu", profile.cpu(accel),
         "-m", profile.memory,
         "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
         "-action", "panic=exit-failure",
     ]
+    if cpus > 1:
+        args += ["-smp", str(cpus)]
     for device in profile.devices:
         args += ["-device", device]
     args += ["-kernel", str(image.kernel)]
@@ -258,12 +277,14 @@ class Machine:
         keep_artifacts: bool = False,
         echo: BinaryIO | None = None,
         launch_timeout: float = LAUNCH_TIMEOUT_S,
+        cpus: int = DEFAULT_CPUS,
     ) -> None:
         """`timeout` is the default for waits; logs go to `log_dir` (default: the private
         temp dir, removed on exit unless `keep_artifacts`); console bytes are copied to `echo`."""
         self.profile = profile
         self.image = image
         self.accel = accel
+        self.cpus = cpus
         self.append = append
         self.timeout = timeout
         self.keep_artifacts = keep_artifacts
@@ -361,7 +382,7 @@ class Machine:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         serial_path, qmp_path = self.workdir / "console.sock", self.workdir / "qmp.sock"
         self.command = [
-            *qemu_args(self.profile, self.image, self.accel, self.append),
+            *qemu_args(self.profile, self.image, self.accel, self.append, self.cpus),
             *plumbing_args(serial_path, qmp_path, self.console_log),
         ]
         listeners: list[socket.socket] = []
@@ -653,6 +674,7 @@ class MachineOptions(TypedDict, total=False):
     keep_artifacts: bool
     echo: BinaryIO | None
     launch_timeout: float
+    cpus: int
 
 
 def boot(profile: Profile, image: BootImage, **options: Unpack[MachineOptions]) -> Outcome:

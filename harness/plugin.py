@@ -5,6 +5,8 @@ Registered by `tests/conftest.py` (`pytest_plugins = ["harness.plugin"]`). Optio
     --arch=x86_64|arm64|all   names or aliases, comma separated (default: all)
     --accel=auto|tcg|kvm      auto: KVM only if usable and faster to start (see harness.accel)
     --boot-timeout=SECONDS    every console wait and every wait for power-off (default 30)
+    --smp=N                   vCPUs of every guest (default 1; more runs multi-threaded TCG);
+                              suites that name their own count (the *-smp4 ones) keep it
     --keep-artifacts          keep images and logs of passing tests too
     --stress-seconds=S        each bin/stress-tests case runs S seconds (default: its own
                               short round, 100 ms); the boot timeout grows to match
@@ -33,7 +35,8 @@ Fixtures (function scope unless noted)::
     artifacts       this test's directory (under tmp_path) for images and logs
     make_image      factory: make_image(cmdline="", bootfs=None, extra_items=(), *,
                     corrupt_item=None) -> BootImage
-    launch          factory: launch(image, append="") -> a running Machine, closed at teardown
+    launch          factory: launch(image, append="", cpus=None) -> a running Machine, closed
+                    at teardown (cpus None: --smp)
     booted_machine  a running Machine booting the default image (no command line)
     fuchsia_test    factory: fuchsia_test(path) -> Outcome: boots the ZBI file at `path` (as
                     `python -m harness image` writes it for the arch) as a Fuchsia ZBI test
@@ -97,7 +100,7 @@ from harness.image import (
 )
 from harness.ktap import CaseStatus
 from harness.lockfile import locked
-from harness.machine import DEFAULT_TIMEOUT_S, FAILURE_GRACE_S, Machine
+from harness.machine import DEFAULT_CPUS, DEFAULT_TIMEOUT_S, FAILURE_GRACE_S, MAX_CPUS, Machine
 from harness.outcome import Outcome
 from harness.profiles import Accel, Profile, get_profile, select_profiles
 from harness.suites import KtapSuite, SuiteKnobs, SuiteRun, run_suite
@@ -124,6 +127,8 @@ class HarnessSession:
     process keeps them in memory only)."""
     knobs: SuiteKnobs = field(default_factory=SuiteKnobs)
     """Program arguments of the suites that take them (--stress-seconds, --fuzz-calls...)."""
+    cpus: int = DEFAULT_CPUS
+    """--smp: the vCPUs of every guest whose suite does not name its own count."""
     _suite_runs: dict[str, SuiteRun] = field(default_factory=dict, init=False)
     _builds: dict[str, GuestOutputs | HarnessError] = field(default_factory=dict, init=False)
     _decisions: dict[str, AccelDecision | HarnessError] = field(
@@ -168,7 +173,8 @@ class HarnessSession:
             return SuiteRun(suite.name, profile.name, tuple(suite.case_names()),
                             suite.end_lines, error=str(exc))
         return run_suite(suite, profile, outputs, accel=accel,
-                         timeout=self.boot_timeout + extra_timeout, work_dir=work_dir)
+                         timeout=self.boot_timeout + extra_timeout, work_dir=work_dir,
+                         cpus=suite.cpus if suite.cpus is not None else self.cpus)
 
 
 def _memoized(memo: dict[str, T | HarnessError], key: str, compute: Callable[[], T]) -> T:
@@ -209,6 +215,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--boot-timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="SECONDS",
         help=f"timeout of each console wait and of each wait for power-off "
              f"(default: {DEFAULT_TIMEOUT_S:g})",
+    )
+    group.addoption(
+        "--smp", type=int, default=DEFAULT_CPUS, metavar="N",
+        help=f"vCPUs of every guest, 1 to {MAX_CPUS} (default {DEFAULT_CPUS}; more than 1 runs "
+             "multi-threaded TCG); suites with their own count keep it",
     )
     group.addoption(
         "--keep-artifacts", action="store_true",
@@ -252,6 +263,9 @@ def pytest_configure(config: pytest.Config) -> None:
     timeout = config.getoption("--boot-timeout")
     if not timeout > 0:
         raise pytest.UsageError(f"--boot-timeout must be positive, not {timeout}")
+    cpus = config.getoption("--smp")
+    if not 1 <= cpus <= MAX_CPUS:
+        raise pytest.UsageError(f"--smp must be 1 to {MAX_CPUS}, not {cpus}")
     worker_input = getattr(config, "workerinput", None)
     if worker_input is not None:
         suite_dir = Path(worker_input[_SUITE_DIR_KEY])
@@ -287,6 +301,7 @@ def pytest_configure(config: pytest.Config) -> None:
         boot_timeout=timeout,
         keep_artifacts=config.getoption("--keep-artifacts"),
         cache_dir=cache_dir,
+        cpus=cpus,
         suite_dir=suite_dir,
     )
     config.addinivalue_line(
@@ -439,15 +454,17 @@ def make_image(
 
 @pytest.fixture
 def launch(
-    profile: Profile, accel: Accel, boot_timeout: float, artifacts: Path
+    profile: Profile, accel: Accel, boot_timeout: float, artifacts: Path,
+    harness_session: HarnessSession,
 ) -> Iterator[Callable[..., Machine]]:
     log_dirs = (artifacts / f"machine{n}" for n in itertools.count())
     with ExitStack() as machines:
 
-        def start(image: BootImage, append: str = "") -> Machine:
+        def start(image: BootImage, append: str = "", cpus: int | None = None) -> Machine:
             machine = Machine(
                 profile, image, accel=accel, append=append, timeout=boot_timeout,
                 log_dir=next(log_dirs),
+                cpus=cpus if cpus is not None else harness_session.cpus,
             )
             return machines.enter_context(machine)
 

@@ -42,7 +42,7 @@ from harness import console
 from harness.errors import HarnessError, ImageError
 from harness.image import GUEST_SOURCE, BootImage, GuestOutputs, build_image
 from harness.ktap import CaseStatus, KtapCase, KtapReport, parse_ktap
-from harness.machine import boot
+from harness.machine import DEFAULT_CPUS, boot
 from harness.outcome import Outcome, Status
 from harness.profiles import Accel, Profile
 
@@ -97,6 +97,8 @@ class KtapSuite:
     """The guest program (`bin/<program>`) a program suite runs; None for other suites."""
     args: ProgramArgs | None = None
     """How pytest options become the program's arguments (None: it takes none)."""
+    cpus: int | None = None
+    """vCPUs this suite always boots with (None: the run's --smp)."""
 
     def configured(self, knobs: SuiteKnobs) -> tuple[KtapSuite, float]:
         """This suite as booted with `knobs` (its command line carrying the program arguments
@@ -250,10 +252,25 @@ SYSCALL_FUZZ = program_suite("syscall-fuzz", fuzz_args)
 """bin/syscall-fuzz: every syscall with hostile arguments, from child processes; one KTAP
 case (programs/syscall-fuzz/)."""
 
+SMP_CPUS = 4
+"""vCPUs of the default run's multiprocessor variants."""
+
+
+def smp_variant(suite: KtapSuite, cpus: int = SMP_CPUS) -> KtapSuite:
+    """`suite` booted with `cpus` vCPUs (multi-threaded TCG), named `<name>-smp<cpus>`; a good
+    run must also have brought every CPU online."""
+    online = re.compile(rb"zhb kernel: %d CPUs online" % cpus)
+    return dataclasses.replace(suite, name=f"{suite.name}-smp{cpus}", cpus=cpus,
+                               end_lines=(*suite.end_lines, online))
+
+
+CORE_TESTS_SMP = smp_variant(CORE_TESTS)
+STRESS_TESTS_SMP = smp_variant(STRESS_TESTS)
+
 SUITES: dict[str, KtapSuite] = {
     suite.name: suite
     for suite in (KERNEL_SELFTEST, KERNEL_SELFTEST_VARIANT, CORE_TESTS, STRESS_TESTS,
-                  SYSCALL_FUZZ)
+                  SYSCALL_FUZZ, CORE_TESTS_SMP, STRESS_TESTS_SMP)
 }
 
 
@@ -363,13 +380,14 @@ def run_suite(
     accel: Accel,
     timeout: float,
     work_dir: Path,
+    cpus: int = DEFAULT_CPUS,
 ) -> SuiteRun:
     """Boot `suite` once under `profile` and read its KTAP; never raises a HarnessError."""
     expected = tuple(suite.case_names())
     try:
         image = suite_image(suite, profile, outputs, work_dir)
         outcome = boot(suite.profile_for(profile), image, accel=accel, timeout=timeout,
-                       log_dir=work_dir / "machine")
+                       log_dir=work_dir / "machine", cpus=cpus)
     except (HarnessError, OSError) as exc:
         return SuiteRun(suite.name, profile.name, expected, suite.end_lines, error=str(exc))
     return SuiteRun(suite.name, profile.name, expected, suite.end_lines, outcome=outcome,

@@ -43,7 +43,7 @@ from harness.machine import Machine
 from harness.outcome import Outcome, Status
 from harness.plugin import KtapCaseRun, require_no_problems
 from harness.profiles import Profile
-from harness.suites import CORE_TESTS, SuiteRun
+from harness.suites import CORE_TESTS, CORE_TESTS_SMP, SuiteRun
 from zbi_tools import ZbiItem
 from zbi_tools.format import TYPE_STORAGE_BOOTFS
 
@@ -180,6 +180,18 @@ def test_poweroff_baseline_image(profile: Profile, launch: Launch) -> None:
     assert outcome.status is Status.NO_OUTPUT  # it prints nothing: never a pass by itself
 
 
+# -- CPUs ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cpus", [1, 2])
+def test_cpus_come_online(cpus: int, make_image: MakeImage, launch: Launch) -> None:
+    """Every vCPU QEMU gives is started (MADT + INIT-SIPI-SIPI / topology item + PSCI) and
+    counted; the secondaries then stay parked and power-off still ends the run."""
+    machine = launch(make_image(), cpus=cpus)
+    machine.expect(rb"zhb kernel: %d CPUs online\r?\n" % cpus)
+    machine.wait_exit().raise_for_status()
+
+
 # -- guest programs: bin/core-tests ------------------------------------------------------------
 
 
@@ -195,6 +207,16 @@ def test_core_tests_report_every_source_case(suite_run: SuiteRun) -> None:
 
 @pytest.mark.ktap_suite(CORE_TESTS)
 def test_core_tests_shut_down_cleanly(suite_run: SuiteRun) -> None:
+    require_no_problems(suite_run.shutdown_problems())
+
+
+@pytest.mark.ktap_suite(CORE_TESTS_SMP)
+def test_core_tests_smp4(ktap_case: KtapCaseRun) -> None:
+    ktap_case.check()
+
+
+@pytest.mark.ktap_suite(CORE_TESTS_SMP)
+def test_core_tests_smp4_shut_down_cleanly(suite_run: SuiteRun) -> None:
     require_no_problems(suite_run.shutdown_problems())
 
 

@@ -206,6 +206,14 @@ def test_boot_timeout_must_be_positive(timeout: str, capsys: pytest.CaptureFixtu
     assert "not a positive number of seconds" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("cpus", ["0", "9", "two"])
+def test_boot_smp_must_be_a_vcpu_count(cpus: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["boot", "--arch", "arm64", "--smp", cpus])
+    assert caught.value.code == 2
+    assert "not a vCPU count from 1 to 8" in capsys.readouterr().err
+
+
 def test_zhb_console_script() -> None:
     zhb = Path(sys.executable).parent / "zhb"
     assert zhb.is_file(), "pyproject.toml [project.scripts] installs zhb next to python"

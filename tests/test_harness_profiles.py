@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ProfileError
+from harness.errors import HarnessError, ProfileError
 from harness.image import BootImage
 from harness.machine import plumbing_args, qemu_args
 from harness.profiles import (
@@ -17,6 +17,7 @@ from harness.profiles import (
     X86_64,
     Accel,
     ImageLayout,
+    Profile,
     get_profile,
     select_profiles,
 )
@@ -87,6 +88,19 @@ def test_x86_64_command_line() -> None:
     assert option(args, "-action") == ["panic=exit-failure"]
     assert {"-nodefaults", "-no-reboot"} <= set(args)
     assert option(args, "-display") == ["none"]
+
+
+@pytest.mark.parametrize("profile", [X86_64, ARM64], ids=lambda p: p.name)
+def test_smp_command_line(profile: Profile) -> None:
+    image = BootImage(profile.name, KERNEL)
+    one = qemu_args(profile, image, Accel.TCG)
+    assert "-smp" not in one and option(one, "-accel") == ["tcg"]
+    four = qemu_args(profile, image, Accel.TCG, cpus=4)
+    assert option(four, "-smp") == ["4"]
+    assert option(four, "-accel") == ["tcg,thread=multi"]
+    assert option(qemu_args(profile, image, Accel.KVM, cpus=2), "-accel") == ["kvm"]
+    with pytest.raises(HarnessError, match="at least 1 vCPU"):
+        qemu_args(profile, image, Accel.TCG, cpus=0)
 
 
 def test_arm64_command_line() -> None:

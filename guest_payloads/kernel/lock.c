@@ -1,6 +1,6 @@
 // Spinlocks and mutexes (include/kernel/lock.h).
 //
-//   mutex_lock:    CAS 0 -> self; taken? thread lock (irqs masked) { set CONTENDED, queue
+//   mutex_lock:    CAS 0 -> self; taken? thread lock { set CONTENDED, queue
 //                  FIFO and block until the unlocker hands it over }; record it on the
 //                  lock stack
 //   mutex_unlock:  CAS self -> 0; CONTENDED? thread lock { state = first waiter, wake it }
@@ -10,6 +10,8 @@
 #include <kernel/lock.h>
 
 #include <kernel/panic.h>
+#include <kernel/percpu.h>
+#include <kernel/smp.h>
 
 static void lock_stack_push(const struct mutex *m) {
     struct lock_stack *ls = thread_lock_stack();
@@ -77,7 +79,7 @@ static bool state_cas(struct mutex *m, uintptr_t *expected, uintptr_t desired) {
 // Contended: mark the mutex contended and queue until the unlocker hands it over. Under the
 // thread lock, so no unlock can run between marking and blocking.
 static void mutex_lock_slow(struct mutex *m, uintptr_t self) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     for (;;) {
         uintptr_t cur = __atomic_load_n(&m->state, __ATOMIC_ACQUIRE);
         if ((cur & ~MUTEX_CONTENDED) == self) {
@@ -94,7 +96,7 @@ static void mutex_lock_slow(struct mutex *m, uintptr_t self) {
         }
         wait_queue_block_etc(&m->waiters, THREAD_DEADLINE_INFINITE, false);
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 void mutex_lock(struct mutex *m) {
@@ -127,14 +129,14 @@ void mutex_unlock(struct mutex *m) {
         return;  // nobody waits
     }
     // Contended: hand it to the first waiter (still contended if more wait behind it).
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     struct thread *next = wait_queue_wake_first(&m->waiters);
     uintptr_t state = 0;
     if (next != NULL) {
         state = (uintptr_t)next | (m->waiters.head != NULL ? MUTEX_CONTENDED : 0);
     }
     __atomic_store_n(&m->state, state, __ATOMIC_RELEASE);
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 bool mutex_held(const struct mutex *m) {
@@ -153,19 +155,43 @@ uint32_t mutex_held_count(void) {
     return ls != NULL ? ls->count : 0;
 }
 
+void spin_lock(spinlock_t *l) {
+    uint32_t self = percpu_get()->cpu_num + 1;
+    for (;;) {
+        uint32_t expected = 0;
+        if (__atomic_compare_exchange_n(&l->locked, &expected, self, false, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED)) {
+            return;
+        }
+        if (expected == self) {
+            // Interrupts are masked: this CPU would wait for itself forever.
+            panic("spinlock %s: already held by this CPU (re-entered)", l->name);
+        }
+        while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED) != 0) {
+            smp_poll();  // serve TLB shootdowns meanwhile: the holder may be waiting for us
+            arch_spin_pause();
+        }
+    }
+}
+
+void spin_unlock(spinlock_t *l) {
+    if (__atomic_load_n(&l->locked, __ATOMIC_RELAXED) != percpu_get()->cpu_num + 1) {
+        panic("spinlock %s: released while not held by this CPU", l->name);
+    }
+    __atomic_store_n(&l->locked, 0u, __ATOMIC_RELEASE);
+}
+
+bool spin_lock_held(const spinlock_t *l) {
+    return __atomic_load_n(&l->locked, __ATOMIC_RELAXED) == percpu_get()->cpu_num + 1;
+}
+
 arch_irq_state_t spin_lock_irqsave(spinlock_t *l) {
     arch_irq_state_t irq = arch_irq_save();
-    if (__atomic_exchange_n(&l->locked, 1u, __ATOMIC_ACQUIRE) != 0) {
-        // One CPU with interrupts masked: nobody else can ever release it.
-        panic("spinlock %s: already held (re-entered)", l->name);
-    }
+    spin_lock(l);
     return irq;
 }
 
 void spin_unlock_irqrestore(spinlock_t *l, arch_irq_state_t state) {
-    if (l->locked == 0) {
-        panic("spinlock %s: released while not held", l->name);
-    }
-    __atomic_store_n(&l->locked, 0u, __ATOMIC_RELEASE);
+    spin_unlock(l);
     arch_irq_restore(state);
 }

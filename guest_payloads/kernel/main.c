@@ -12,6 +12,7 @@
 //   zhb kernel: memory: <N> MiB RAM in <K> ranges      (K counts the RAM ranges)
 //   zhb kernel: powering off
 //   zhb kernel: pmm: <F> of <T> pages free (<M> MiB) in <A> arenas
+//   zhb kernel: <N> CPUs online           (after the secondaries were started, kernel/smp.c)
 // Command-line words: kernel.test.panic panics right after the banner; kernel.test.fault
 // executes a trap instruction there (the exception handler must panic naming it);
 // kernel.memwatch prints memory and live-object counts every 10 s and at power-off
@@ -27,9 +28,11 @@
 #include <kernel/memwatch.h>
 #include <kernel/bootinfo_parse.h>
 #include <kernel/panic.h>
+#include <kernel/percpu.h>
 #include <kernel/platform.h>
 #include <kernel/pmm.h>
 #include <kernel/selftest.h>
+#include <kernel/smp.h>
 #include <kernel/thread.h>
 #include <kernel/timer.h>
 #include <kernel/userboot.h>
@@ -84,6 +87,7 @@ static void print_pmm(void) {
 }
 
 void kernel_main(uintptr_t zbi_paddr) {
+    percpu_init_boot();
     arch_init();
     const char *why = NULL;
     int parsed = bootinfo_parse(&boot_info, zbi_paddr, &why);
@@ -113,6 +117,7 @@ void kernel_main(uintptr_t zbi_paddr) {
     platform_init_interrupts(&boot_info);
     timer_init();
     arch_irq_enable();
+    smp_init(&boot_info);
     if (cmdline_has_word(boot_info.cmdline, "kernel.test.stack-overflow")) {
         kstack_test_overflow();
     }

@@ -2,16 +2,17 @@
 #include <kernel/random.h>
 
 #include <kernel/arch.h>
+#include <kernel/thread.h>
 #include <kernel/timer.h>
 #include <lib/string.h>
 
 static uint64_t state = 0x9e3779b97f4a7c15ull;  // guarded by masking interrupts
 
 uint64_t random_u64(void) {
-    arch_irq_state_t s = arch_irq_save();
+    arch_irq_state_t s = thread_lock_irqsave();
     state += 0x9e3779b97f4a7c15ull ^ current_time();
     uint64_t z = state;
-    arch_irq_restore(s);
+    thread_unlock_irqrestore(s);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);

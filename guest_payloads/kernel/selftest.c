@@ -286,18 +286,22 @@ struct blocker {
     volatile int *blocked;  // counts blockers that reached their block
     int *log;               // ids in wake-up order
     volatile int *len;
+    volatile int *gate;  // if set: yield until *gate is nonzero before blocking
 };
 
 static int block_thread(void *arg) {
     struct blocker *b = arg;
-    arch_irq_state_t irq = arch_irq_save();
+    while (b->gate != NULL && *b->gate == 0) {
+        thread_yield();
+    }
+    arch_irq_state_t irq = thread_lock_irqsave();
     *b->blocked = *b->blocked + 1;  // with interrupts masked until the block: no lost wake-up
     b->status = b->wq != NULL ? wait_queue_block(b->wq, THREAD_DEADLINE_INFINITE)
                               : thread_block(THREAD_DEADLINE_INFINITE);
     b->woke_tick = timer_ticks();
     b->log[*b->len] = b->id;
     *b->len = *b->len + 1;
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return 0;
 }
 
@@ -312,24 +316,25 @@ static bool wait_blocked(volatile int *blocked, int n) {
 // thread_block ends by its deadline (never early) or by thread_wake; the woken thread runs
 // within a tick of the wake-up (ticks, not wall time: a slow host cannot break it).
 static bool test_thread_block_wake(void) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     uint64_t t0 = current_time();
     zx_status_t timed = thread_block(t0 + (uint64_t)ZX_MSEC(3));
     uint64_t t1 = current_time();
     zx_status_t past = thread_block(0);  // a deadline already past: no block
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     diag("blocked %llu us until the deadline", (unsigned long long)((t1 - t0) / 1000));
     check(timed == ZX_ERR_TIMED_OUT && t1 - t0 >= (uint64_t)ZX_MSEC(3));
     check(past == ZX_ERR_TIMED_OUT);
 
-    static volatile int blocked, len;
+    static volatile int blocked, len, gate;
     static int log[1];
     static struct blocker b;
-    blocked = len = 0;
-    b = (struct blocker){.id = 1, .blocked = &blocked, .log = log, .len = &len};
+    blocked = len = gate = 0;
+    b = (struct blocker){.id = 1, .blocked = &blocked, .log = log, .len = &len, .gate = &gate};
     struct thread *t = thread_create("blocker", block_thread, &b);
     check(t != NULL);
-    check(!thread_wake(t));  // ready, not blocked: nothing to do
+    check(!thread_wake(t));  // ready or running (held at the gate), not blocked: nothing to do
+    gate = 1;
     check(wait_blocked(&blocked, 1));
     uint64_t wake_tick = timer_ticks();
     check(thread_wake(t));
@@ -368,9 +373,9 @@ static bool test_wait_queue_fifo(void) {
     check(len == 3 && log[1] == 1 && log[2] == 2);
     check(!wait_queue_wake_one(&wq));
 
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     zx_status_t st = wait_queue_block(&wq, current_time() + (uint64_t)ZX_MSEC(2));
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     check(st == ZX_ERR_TIMED_OUT);
     check(wq.head == NULL && wq.tail == NULL);
     return true;

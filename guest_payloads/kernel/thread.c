@@ -16,12 +16,17 @@
 // records why it woke (wake_status) for thread_block to return. A kill reaches a blocked user
 // thread through thread_interrupt_user at once, or through the next tick's scan.
 //
-// Every switch goes through thread_resched() with interrupts masked. A preempted thread is
+// Every switch goes through thread_resched() with the thread lock held. A preempted thread is
 // switched out inside its timer interrupt handler and later resumes there, returning from the
 // interrupt; a thread that blocked resumes in thread_resched() and restores its own interrupt
 // state. A new thread starts in thread_start(), which unmasks interrupts.
 //
-// Lock rule: everything below (queues, states, current) is guarded by masking interrupts.
+// Lock rule: everything below (queues, states, each CPU's running thread) is guarded by the thread
+// lock, one global spinlock taken with interrupts masked that nests per CPU
+// (percpu->thread_lock_depth). It is handed across arch_context_switch: the switching thread
+// keeps its depth in lock_depth and the resumed thread puts its own back, so the lock is held
+// from "check and block" in one thread to "resume" in the next; a new thread's thread_start
+// releases it.
 #include <kernel/thread.h>
 
 #include <stddef.h>
@@ -32,8 +37,11 @@
 #include <kernel/lock.h>
 #include <kernel/object.h>
 #include <kernel/panic.h>
+#include <kernel/percpu.h>
 #include <kernel/pmm.h>
+#include <kernel/platform.h>
 #include <kernel/process.h>
+#include <kernel/smp.h>
 #include <kernel/timer.h>
 #include <kernel/vm.h>
 #include <lib/string.h>
@@ -70,16 +78,44 @@ struct thread {
     struct arch_aspace *aspace;  // user page tables to switch to, NULL: kernel-only
     struct lock_stack locks;     // mutexes it holds (kernel/lock.c)
     struct kobject_reaper reaper;  // object teardown queued behind the running one (object.c)
+    uint32_t lock_depth;           // this CPU's thread-lock depth while switched out
 };
 
-// Guarded by masking interrupts.
-static struct thread *current;
-static struct thread *idle_thread;
+// Guarded by the thread lock.
+static spinlock_t thread_lock = SPINLOCK_INITIALIZER("thread");
 static struct thread *run_head, *run_tail;
 static struct thread *blocked;
 static struct thread *zombies;  // detached DEAD threads, freed by reap_zombies() (idle, create)
 static struct thread_stats stats;
 static struct thread bootstrap_thread;
+
+arch_irq_state_t thread_lock_irqsave(void) {
+    arch_irq_state_t irq = arch_irq_save();
+    struct percpu *c = percpu_get();
+    if (c->thread_lock_depth++ == 0) {
+        spin_lock(&thread_lock);
+    }
+    return irq;
+}
+
+void thread_unlock_irqrestore(arch_irq_state_t state) {
+    struct percpu *c = percpu_get();
+    if (c->thread_lock_depth == 0) {
+        panic("thread lock released while not held");
+    }
+    if (--c->thread_lock_depth == 0) {
+        spin_unlock(&thread_lock);
+    }
+    arch_irq_restore(state);
+}
+
+bool thread_lock_held(void) {
+    return spin_lock_held(&thread_lock);
+}
+
+// The running thread and the idle thread of this CPU (thread lock held).
+#define this_thread (percpu_get()->current)
+#define this_idle (percpu_get()->idle)
 
 static void run_queue_push(struct thread *t) {
     t->state = THREAD_READY;
@@ -107,15 +143,15 @@ static struct thread *run_queue_pop(void) {
 // Switches to the next ready thread (or idle). The caller masked interrupts and already put
 // the running thread where it belongs (run queue, blocked, or DEAD).
 static void thread_resched(void) {
-    struct thread *old = current;
+    struct thread *old = this_thread;
     struct thread *next = run_queue_pop();
     if (next == NULL) {
         if (old->state == THREAD_RUNNING) {
             return;  // nothing else to run: keep going
         }
-        next = idle_thread;
+        next = this_idle;
     }
-    if (old->state == THREAD_RUNNING && old != idle_thread) {
+    if (old->state == THREAD_RUNNING && old != this_idle) {
         run_queue_push(old);
     }
     next->state = THREAD_RUNNING;
@@ -129,7 +165,10 @@ static void thread_resched(void) {
     if (old->stack != 0 && *(const uint64_t *)old->stack != THREAD_STACK_CANARY) {
         panic("thread_resched: thread %s overflowed its stack", old->name);
     }
-    current = next;
+    __atomic_store_n(&this_thread, next, __ATOMIC_SEQ_CST);
+    if (old == this_idle) {
+        smp_poll();  // shootdowns skipped this CPU while it idled: catch up before running next
+    }
     stats.context_switches++;
     if (next->aspace != old->aspace) {
         arch_aspace_activate(next->aspace);
@@ -141,13 +180,21 @@ static void thread_resched(void) {
         old->next = zombies;  // its stack is in use until the switch: free it later
         zombies = old;
     }
+    struct percpu *cpu = percpu_get();
+    old->lock_depth = cpu->thread_lock_depth;
     arch_context_switch(&old->arch, &next->arch);
+    // Resumed, maybe on another CPU: the thread lock is held, at this thread's depth.
+    percpu_get()->thread_lock_depth = old->lock_depth;
 }
 
 // First code of every created thread (arch_thread_init points its context here).
 __attribute__((noreturn)) static void thread_start(void) {
+    struct thread *self = this_thread;
+    // The switch to it handed over the thread lock: release it entirely.
+    percpu_get()->thread_lock_depth = 0;
+    spin_unlock(&thread_lock);
     arch_irq_enable();
-    thread_exit(current->entry(current->arg));
+    thread_exit(self->entry(self->arg));
 }
 
 static void thread_set_name(struct thread *t, const char *name) {
@@ -185,10 +232,10 @@ static void thread_free(struct thread *t) {
 // Frees the detached threads that have exited (never the running one: it is not a zombie
 // until it switched away for good).
 static void reap_zombies(void) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     struct thread *list = zombies;
     zombies = NULL;
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     while (list != NULL) {
         struct thread *t = list;
         list = t->next;
@@ -212,11 +259,48 @@ void thread_init(void) {
     boot->state = THREAD_RUNNING;
     boot->quantum_left = THREAD_QUANTUM_TICKS;
     thread_set_name(boot, "bootstrap");
-    current = boot;
-    idle_thread = thread_alloc("idle", idle_loop, NULL);
-    if (idle_thread == NULL) {
+    this_thread = boot;
+    this_idle = thread_alloc("idle", idle_loop, NULL);
+    if (this_idle == NULL) {
         panic("thread_init: no memory for the idle thread");
     }
+}
+
+struct thread *thread_create_idle(uint32_t cpu) {
+    char name[THREAD_NAME_MAX] = "idle-";
+    name[5] = (char)('0' + cpu % 10);
+    struct thread *t = thread_alloc(name, idle_loop, NULL);
+    if (t != NULL) {
+        t->state = THREAD_RUNNING;
+    }
+    return t;
+}
+
+bool thread_idle_now(void) {
+    return this_thread == this_idle;
+}
+
+// A thread became ready: if another CPU idles, wake it to take it (a CPU that is busy takes it
+// at its next tick or block). Thread lock held.
+static void kick_idle_cpu(void) {
+    struct percpu *self = percpu_get();
+    for (uint32_t i = 0; i < SMP_MAX_CPUS; i++) {
+        struct percpu *c = &percpu_cpus[i];
+        if (c != self && c->online && c->idle != NULL && c->current == c->idle) {
+            platform_ipi_others(SMP_IPI_RESCHEDULE);
+            return;
+        }
+    }
+}
+
+void thread_secondary_run(void) {
+    arch_irq_enable();
+    idle_loop(NULL);
+    panic("thread_secondary_run: the idle loop returned");
+}
+
+uintptr_t thread_stack_top(const struct thread *t) {
+    return t->stack + THREAD_STACK_SIZE;
 }
 
 struct thread *thread_create(const char *name, thread_start_fn entry, void *arg) {
@@ -225,15 +309,19 @@ struct thread *thread_create(const char *name, thread_start_fn entry, void *arg)
     reap_zombies();
     struct thread *t = thread_alloc(name, entry, arg);
     if (t != NULL) {
-        arch_irq_state_t irq = arch_irq_save();
+        arch_irq_state_t irq = thread_lock_irqsave();
         run_queue_push(t);
-        arch_irq_restore(irq);
+        kick_idle_cpu();
+        thread_unlock_irqrestore(irq);
     }
     return t;
 }
 
 struct thread *thread_current(void) {
-    return current;
+    arch_irq_state_t irq = arch_irq_save();
+    struct thread *t = this_thread;
+    arch_irq_restore(irq);
+    return t;
 }
 
 const char *thread_name(const struct thread *t) {
@@ -242,31 +330,34 @@ const char *thread_name(const struct thread *t) {
 
 struct kobject_reaper *thread_reaper(void) {
     static struct kobject_reaper boot_reaper;  // before thread_init
-    return current != NULL ? &current->reaper : &boot_reaper;
+    struct thread *self = thread_current();
+    return self != NULL ? &self->reaper : &boot_reaper;
 }
 
 struct lock_stack *thread_lock_stack(void) {
-    return current != NULL ? &current->locks : NULL;
+    struct thread *self = thread_current();
+    return self != NULL ? &self->locks : NULL;
 }
 
 void thread_set_user(struct thread *t, struct uthread *user, struct arch_aspace *aspace) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     t->user = user;
     t->aspace = aspace;
-    if (t == current) {
+    if (t == this_thread) {
         arch_aspace_activate(aspace);
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 void thread_detach(struct thread *t) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     t->detached = true;
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 struct uthread *uthread_current(void) {
-    return current != NULL ? current->user : NULL;
+    struct thread *self = thread_current();
+    return self != NULL ? self->user : NULL;
 }
 
 struct process *process_current(void) {
@@ -275,14 +366,16 @@ struct process *process_current(void) {
 }
 
 void thread_yield(void) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     thread_resched();
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 void thread_preempt(void) {
+    arch_irq_state_t irq = thread_lock_irqsave();
     stats.preemptions++;
     thread_resched();
+    thread_unlock_irqrestore(irq);
 }
 
 // ---- blocking ----
@@ -320,6 +413,7 @@ static void unblock(struct thread *t, zx_status_t status) {
     }
     t->wake_status = status;
     run_queue_push(t);
+    kick_idle_cpu();
 }
 
 static bool kill_pending(const struct thread *t) {
@@ -328,8 +422,8 @@ static bool kill_pending(const struct thread *t) {
 
 // thread_block, optionally killable, optionally on `wq`. Interrupts masked.
 static zx_status_t block_current(uint64_t deadline, bool killable, struct wait_queue *wq) {
-    struct thread *t = current;
-    if (t == idle_thread) {
+    struct thread *t = this_thread;
+    if (t == this_idle) {
         panic("thread_block: the idle thread cannot block");
     }
     t->killable = killable;
@@ -361,9 +455,10 @@ static zx_status_t block_current(uint64_t deadline, bool killable, struct wait_q
 // A wait that user code controls (signals, sleeps, joins) must not hold a mutex: other
 // threads would queue behind it for as long as the user likes.
 static void assert_no_mutex(const char *what) {
-    if (current->locks.count != 0) {
-        panic("%s: thread %s blocks while holding mutex %s", what, current->name,
-              current->locks.held[current->locks.count - 1]->name);
+    const struct thread *self = thread_current();
+    if (self->locks.count != 0) {
+        panic("%s: thread %s blocks while holding mutex %s", what, self->name,
+              self->locks.held[self->locks.count - 1]->name);
     }
 }
 
@@ -373,17 +468,17 @@ zx_status_t thread_block(uint64_t deadline) {
 }
 
 bool thread_wake(struct thread *t) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     bool was_blocked = t->state == THREAD_BLOCKED;
     if (was_blocked) {
         unblock(t, ZX_OK);
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return was_blocked;
 }
 
 void thread_interrupt_user(const struct uthread *u) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     for (struct thread *t = blocked; t != NULL;) {
         struct thread *next = t->next;
         if (t->user == u && kill_pending(t)) {
@@ -391,7 +486,7 @@ void thread_interrupt_user(const struct uthread *u) {
         }
         t = next;
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 zx_status_t wait_queue_block(struct wait_queue *wq, uint64_t deadline) {
@@ -412,12 +507,12 @@ struct thread *wait_queue_wake_first(struct wait_queue *wq) {
 }
 
 bool wait_queue_wake_one(struct wait_queue *wq) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     struct thread *t = wq->head;
     if (t != NULL) {
         unblock(t, ZX_OK);
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return t != NULL;
 }
 
@@ -430,21 +525,21 @@ size_t wait_queue_wake_all(struct wait_queue *wq) {
 }
 
 void thread_sleep(uint64_t ns) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     uint64_t deadline = current_time() + ns;
     while (block_current(deadline, false, NULL) != ZX_ERR_TIMED_OUT) {
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 zx_status_t thread_sleep_until(uint64_t deadline) {
     assert_no_mutex("thread_sleep_until");
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     zx_status_t status;
     do {
         status = block_current(deadline, true, NULL);
     } while (status == ZX_OK);  // a stray thread_wake: keep sleeping
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return status == ZX_ERR_TIMED_OUT ? ZX_OK : status;
 }
 
@@ -461,19 +556,19 @@ bool thread_timer_tick(uint64_t now) {
         }
         t = next;
     }
-    if (current == idle_thread) {
+    if (this_thread == this_idle) {
         return woke || run_head != NULL;
     }
-    if (current->quantum_left > 0) {
-        current->quantum_left--;
+    if (this_thread->quantum_left > 0) {
+        this_thread->quantum_left--;
     }
-    return current->quantum_left == 0 && run_head != NULL;
+    return this_thread->quantum_left == 0 && run_head != NULL;
 }
 
 void thread_exit(int retcode) {
-    arch_irq_disable();
-    struct thread *t = current;
-    if (t == idle_thread || t == &bootstrap_thread) {
+    (void)thread_lock_irqsave();  // never released: handed to the next thread
+    struct thread *t = this_thread;
+    if (t == this_idle || t == &bootstrap_thread) {
         panic("thread_exit: %s cannot exit", t->name);
     }
     t->retcode = retcode;
@@ -484,22 +579,22 @@ void thread_exit(int retcode) {
 }
 
 int thread_join(struct thread *t, int *retcode) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     if (t->magic != THREAD_MAGIC) {
         panic("thread_join: %p is not a live thread", (void *)t);
     }
-    if (t == current || t->joiner != NULL) {
-        arch_irq_restore(irq);
+    if (t == this_thread || t->joiner != NULL) {
+        thread_unlock_irqrestore(irq);
         return -1;
     }
     if (t->detached) {
         panic("thread_join: %s is detached", t->name);
     }
-    t->joiner = current;
+    t->joiner = this_thread;
     while (t->state != THREAD_DEAD) {
         block_current(THREAD_DEADLINE_INFINITE, false, &t->exited);
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     // Dead and switched away from for good: nothing runs on its stack any more.
     if (retcode != NULL) {
         *retcode = t->retcode;
@@ -509,8 +604,8 @@ int thread_join(struct thread *t, int *retcode) {
 }
 
 struct thread_stats thread_stats(void) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     struct thread_stats s = stats;
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return s;
 }

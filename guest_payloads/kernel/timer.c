@@ -9,6 +9,7 @@
 #include <kernel/timer.h>
 
 #include <kernel/platform.h>
+#include <kernel/percpu.h>
 #include <kernel/thread.h>
 
 // Written only by timer_tick (interrupts masked); read anywhere (one aligned 64-bit word).
@@ -78,8 +79,13 @@ static void ktimers_fire(uint64_t now) {
 }
 
 bool timer_tick(void) {
-    ticks = ticks + 1;
+    arch_irq_state_t irq = thread_lock_irqsave();
     uint64_t now = current_time();
-    ktimers_fire(now);
-    return thread_timer_tick(now);
+    if (percpu_get()->cpu_num == 0) {  // every CPU ticks; the boot CPU keeps the count
+        ticks = ticks + 1;
+        ktimers_fire(now);
+    }
+    bool resched = thread_timer_tick(now);
+    thread_unlock_irqrestore(irq);
+    return resched;
 }

@@ -34,7 +34,7 @@ CORE_TESTS_SRCS := $(sort $(wildcard programs/core-tests/*.c)) programs/common/t
 $(eval $(call guest_program,core-tests,$(CORE_TESTS_SRCS)))
 $(eval $(call guest_program,microbench,programs/microbench/microbench.c \
 	programs/microbench/ipc.c programs/microbench/launch.c programs/microbench/vm.c \
-	programs/common/testkit.c programs/common/pbcheck.c))
+	programs/microbench/parallel.c programs/common/testkit.c programs/common/pbcheck.c))
 STRESS_TESTS_SRCS := $(sort $(wildcard programs/stress-tests/*.c)) programs/common/testkit.c
 $(eval $(call guest_program,stress-tests,$(STRESS_TESTS_SRCS)))
 SYSCALL_FUZZ_SRCS := programs/syscall-fuzz/fuzz.c programs/common/testkit.c

@@ -20,6 +20,11 @@
 #include <kernel/arch.h>
 #include <kernel/kstack.h>
 #include <kernel/panic.h>
+#include <kernel/percpu.h>
+#include <kernel/physmap.h>
+#include <kernel/smp.h>
+#include <kernel/arch_mmu.h>
+#include <arch/arm64/smp.h>
 #include <kernel/platform.h>
 #include <kernel/syscall.h>
 #include <kernel/thread.h>
@@ -47,6 +52,57 @@ void arm64_context_switch(uintptr_t *from_sp, uintptr_t to_sp);
 static const char *const slot_groups[] = {"current EL SP0", "current EL SPx", "lower EL AArch64",
                                           "lower EL AArch32"};
 static const char *const slot_kinds[ARM64_SLOT_KINDS] = {"sync", "IRQ", "FIQ", "SError"};
+
+#define ARM64_EMERGENCY_STACK_SIZE 8192
+
+// The emergency stacks of arm64_kstack_overflow, one per CPU.
+static char emergency_stacks[SMP_MAX_CPUS][ARM64_EMERGENCY_STACK_SIZE] __attribute__((aligned(16)));
+
+void arch_percpu_install(struct percpu *c) {
+    c->arch.emergency_sp = (uintptr_t)emergency_stacks[c->cpu_num] + ARM64_EMERGENCY_STACK_SIZE;
+    __asm__ volatile("msr tpidr_el1, %0" : : "r"(c) : "memory");
+}
+
+// ---- secondary CPUs (arch/arm64/include/arch/arm64/smp.h) ----
+
+void arm64_secondary_start(void);
+void arm64_secondary_high_entry(void);
+__attribute__((noreturn)) void arm64_secondary_main(struct percpu *c);
+
+// One boot block: CPUs start one at a time (kernel/smp.c waits for each).
+static struct arm64_secondary_boot secondary_boot __attribute__((aligned(64)));
+
+#define ARM64_CACHE_LINE 64
+
+uintptr_t arm64_secondary_prepare(struct percpu *c, uintptr_t stack_top, uint64_t *context) {
+    struct arm64_secondary_boot *b = &secondary_boot;
+    __asm__ volatile("mrs %0, mair_el1" : "=r"(b->mair));
+    __asm__ volatile("mrs %0, tcr_el1" : "=r"(b->tcr));
+    __asm__ volatile("mrs %0, ttbr1_el1" : "=r"(b->ttbr1));
+    __asm__ volatile("mrs %0, sctlr_el1" : "=r"(b->sctlr));
+    b->ttbr0_boot = arm64_mmu_boot_root();
+    b->high_entry = (uintptr_t)arm64_secondary_high_entry;
+    b->stack = stack_top;
+    b->percpu = (uintptr_t)c;
+    b->ttbr0 = arch_mmu_kernel_root();
+    // The CPU reads the block with its MMU and caches off: clean it to the point of coherency.
+    for (uintptr_t p = (uintptr_t)b; p < (uintptr_t)(b + 1); p += ARM64_CACHE_LINE) {
+        __asm__ volatile("dc cvac, %0" : : "r"(p) : "memory");
+    }
+    __asm__ volatile("dsb sy" ::: "memory");
+    *context = vaddr_to_paddr(b);
+    return vaddr_to_paddr((const void *)arm64_secondary_start);
+}
+
+void arm64_secondary_main(struct percpu *c) {
+    arch_percpu_install(c);
+    __asm__ volatile("msr vbar_el1, %0; isb" : : "r"(arm64_vectors) : "memory");
+    smp_secondary_main(c);
+}
+
+void arch_cpu_park(void) {
+    __asm__ volatile("msr daifset, #2; wfi" ::: "memory");
+}
 
 void arch_init(void) {
     if (((uintptr_t)kstack_boot_guard & (KSTACK_SLOT_SIZE - 1)) != 0) {

@@ -36,6 +36,8 @@
 #include <stdint.h>
 
 #include <arch/arm64/mmu.h>
+#include <arch/arm64/smp.h>
+#include <kernel/percpu.h>
 #include <kernel/arch_mmu.h>
 #include <kernel/arch.h>
 #include <kernel/image.h>
@@ -190,6 +192,10 @@ bool arch_mmu_kernel_query(uintptr_t vaddr, uint32_t *flags) {
     return false;
 }
 
+uintptr_t arm64_mmu_boot_root(void) {
+    return vaddr_to_paddr(boot_l0);
+}
+
 void arm64_mmu_drop_identity(void) {
     arch_mmu_set_root(arch_mmu_kernel_root());
 }
@@ -240,11 +246,38 @@ uint32_t arch_mmu_pte_flags(uint64_t pte) {
 // which a kernel (upper-half) address shifted down would not leave them.
 #define TLBI_VA_MASK ((1ull << 44) - 1)
 
+// Inner-shareable: every CPU drops the entry before the dsb completes, no IPI needed. In a
+// batch one broadcast flush of everything at the end replaces the per-page ones (each
+// broadcast TLBI makes QEMU synchronise every vCPU).
 void arch_mmu_invalidate_page(uintptr_t vaddr) {
-    __asm__ volatile("dsb ishst\ntlbi vaae1, %0\ndsb ish\nisb"
+    struct arch_percpu *c = &percpu_get()->arch;
+    if (c->tlb_batch) {
+        c->tlb_batch_dirty = true;
+        return;
+    }
+    __asm__ volatile("dsb ishst\ntlbi vaae1is, %0\ndsb ish\nisb"
                      :
                      : "r"((vaddr >> 12) & TLBI_VA_MASK)
                      : "memory");
+}
+
+void arch_mmu_batch_begin(void) {
+    struct arch_percpu *c = &percpu_get()->arch;
+    c->tlb_batch = true;
+    c->tlb_batch_dirty = false;
+}
+
+void arch_mmu_batch_end(void) {
+    struct arch_percpu *c = &percpu_get()->arch;
+    c->tlb_batch = false;
+    if (c->tlb_batch_dirty) {
+        c->tlb_batch_dirty = false;
+        __asm__ volatile("dsb ishst\ntlbi vmalle1is\ndsb ish\nisb" ::: "memory");
+    }
+}
+
+void arch_mmu_flush_local(void) {
+    __asm__ volatile("dsb nshst\ntlbi vmalle1\ndsb nsh\nisb" ::: "memory");
 }
 
 void arch_mmu_set_root(uintptr_t root) {

@@ -25,6 +25,7 @@
 // the shim uses 64 KiB.
 
 #include <arch/arm64/asm.h>
+#include <arch/arm64/smp.h>
 #include <arch/kernel-layout.h>
 
 // Offset of kernel.bin inside the loaded image: the container and kernel item headers.
@@ -72,3 +73,48 @@ _start:
 .Lhalt:
     wfi
     b .Lhalt
+
+// Secondary CPUs (arch/arm64/include/arch/arm64/smp.h): x0 = the boot block's physical address.
+.globl arm64_secondary_start
+arm64_secondary_start:
+    mov x19, x0
+    msr daifset, #0xf
+    arm64_drop_to_el1 x9
+    arm64_el1_mmu_off x9
+    ldr x9, [x19, #ARM64_SB_MAIR]
+    msr mair_el1, x9
+    ldr x9, [x19, #ARM64_SB_TCR]
+    msr tcr_el1, x9
+    ldr x9, [x19, #ARM64_SB_TTBR0_BOOT]
+    msr ttbr0_el1, x9
+    ldr x9, [x19, #ARM64_SB_TTBR1]
+    msr ttbr1_el1, x9
+    isb
+    tlbi vmalle1
+    dsb nsh
+    isb
+    ldr x9, [x19, #ARM64_SB_SCTLR]
+    ldr x10, [x19, #ARM64_SB_HIGH_ENTRY]
+    ldr x11, [x19, #ARM64_SB_STACK]
+    ldr x12, [x19, #ARM64_SB_PERCPU]
+    ldr x13, [x19, #ARM64_SB_TTBR0]
+    msr sctlr_el1, x9
+    isb
+    br x10
+
+// Now at the physmap address (TTBR1).
+arm64_secondary_high:
+    mov sp, x11
+    mov x29, xzr
+    msr ttbr0_el1, x13
+    isb
+    tlbi vmalle1
+    dsb nsh
+    isb
+    mov x0, x12
+    bl arm64_secondary_main
+1:  wfi
+    b 1b
+
+.globl arm64_secondary_high_entry
+.set arm64_secondary_high_entry, arm64_secondary_high

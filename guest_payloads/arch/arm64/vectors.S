@@ -17,11 +17,13 @@
 // slot whose lower half is its unmapped guard, so bit KSTACK_GUARD_BIT is 1 in every stack
 // address and 0 just below. No register is free yet, so x0 is parked in sp for the test (the
 // Linux VMAP_STACK trick). An sp in a guard goes to arm64_kstack_overflow on the per-CPU
-// emergency stack, which panics naming the thread (exception.c).
+// emergency stack (struct percpu's arch.emergency_sp, through TPIDR_EL1), which panics naming
+// the thread (exception.c).
 //
 // arm64_enter_user(entry, sp, arg1, arg2): eret to EL0t at entry with SP_EL0 = sp, x0/x1 =
 // arg1/arg2, every other register zero and interrupts unmasked (SPSR_EL1 = 0).
 
+#include <arch/arch_percpu.h>
 #include <arch/arm64/exception.h>
 #include <kernel/kstack.h>
 
@@ -63,8 +65,8 @@ arm64_vectors:
 
 // x0 = the sp the frame would have been stored at (in a guard); x0's old value is lost.
 arm64_kstack_overflow_entry:
-    adrp x1, arm64_emergency_stack_top
-    add x1, x1, :lo12:arm64_emergency_stack_top
+    mrs x1, tpidr_el1           // this CPU's struct percpu
+    ldr x1, [x1, #ARM64_PERCPU_EMERGENCY_SP]
     mov sp, x1
     mov x29, xzr
     bl arm64_kstack_overflow    // panics, never returns
@@ -141,12 +143,4 @@ arm64_enter_user:
     mov x\r, xzr
     .endr
     eret
-.popsection
-
-// The emergency stack of arm64_kstack_overflow (one CPU; one per CPU with SMP).
-.pushsection .bss.arm64_emergency_stack, "aw", %nobits
-.balign 16
-arm64_emergency_stack:
-    .skip 8192
-arm64_emergency_stack_top:
 .popsection

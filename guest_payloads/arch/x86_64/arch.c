@@ -15,7 +15,9 @@
 // the process dies, the kernel goes on); an interrupt taken in ring 3 returns through
 // user_return_check. The TSS supplies rsp0, the kernel stack ring-3 traps land on (and the
 // two IST stacks above); `syscall` enters at x86_syscall_entry (user.S) through MSR_LSTAR.
-// One CPU today: this_cpu() is percpu[0]; x86_kernel_rsp (user.S) mirrors its TSS.rsp0.
+// Per CPU (<kernel/percpu.h>): the GS base points at the CPU's struct percpu, whose arch part
+// holds the kernel stack top the syscall entry switches to (it mirrors TSS.rsp0); the TSS and
+// IST stacks of CPU n are x86_cpus[n].
 #include <kernel/arch.h>
 
 #include <stddef.h>
@@ -26,6 +28,12 @@
 #include <arch/x86_64/tss.h>
 #include <kernel/kstack.h>
 #include <kernel/panic.h>
+#include <kernel/percpu.h>
+#include <kernel/physmap.h>
+#include <kernel/smp.h>
+#include <arch/kernel-layout.h>
+#include <arch/x86_64/smp.h>
+#include <lib/string.h>
 #include <kernel/platform.h>
 #include <kernel/syscall.h>
 #include <kernel/thread.h>
@@ -58,27 +66,35 @@ struct x86_syscall_frame {
 };
 
 extern uint64_t x86_gdt[X86_GDT_ENTRIES];
-extern uint64_t x86_kernel_rsp;
 void x86_syscall_entry(void);
 __attribute__((noreturn)) void x86_enter_user(uintptr_t entry, uintptr_t sp, uintptr_t arg1,
                                               uintptr_t arg2);
 int64_t x86_syscall_handler(struct x86_syscall_frame *f);
 
-#define X86_MAX_CPUS 1
 #define X86_DF_IST 1  // TSS.ist[0]
 #define X86_PF_IST 2  // TSS.ist[1]
 #define X86_IST_STACK_SIZE 8192  // the register dump and the whole panic path run on it
 
 // What each CPU owns: its TSS (rsp0, the IST pointers) and the stacks behind them.
 struct x86_percpu {
+    uint64_t gdt[X86_GDT_ENTRIES];  // its own copy of x86_gdt: a TSS descriptor is per CPU
     struct x86_tss tss;
     char df_stack[X86_IST_STACK_SIZE] __attribute__((aligned(16)));
     char pf_stack[X86_IST_STACK_SIZE] __attribute__((aligned(16)));
 };
-static struct x86_percpu percpu[X86_MAX_CPUS];
+static struct x86_percpu x86_cpus[SMP_MAX_CPUS];
 
 static struct x86_percpu *this_cpu(void) {
-    return &percpu[0];
+    return &x86_cpus[percpu_get()->cpu_num];
+}
+
+#define MSR_GS_BASE 0xc0000101u
+#define MSR_KERNEL_GS_BASE 0xc0000102u
+
+void arch_percpu_install(struct percpu *c) {
+    c->arch.self = c;
+    x86_wrmsr(MSR_GS_BASE, (uintptr_t)c);
+    x86_wrmsr(MSR_KERNEL_GS_BASE, 0);  // ring 3's, swapped in by swapgs
 }
 
 struct x86_idt_gate {
@@ -100,7 +116,7 @@ struct x86_descriptor_pointer {
 extern const char x86_isr_stubs[];
 void x86_context_switch(uintptr_t *from_sp, uintptr_t to_sp);
 
-// Written once by arch_init, read by the CPU.
+// Written once by arch_init, read by every CPU.
 static struct x86_idt_gate idt[X86_IDT_VECTORS] __attribute__((aligned(16)));
 
 static const char *const exception_names[X86_EXCEPTIONS] = {
@@ -138,6 +154,37 @@ static const char *const exception_names[X86_EXCEPTIONS] = {
     "reserved 31",
 };
 
+// Written once by arch_init before any other CPU starts.
+static struct x86_descriptor_pointer idt_pointer;
+
+// This CPU's descriptor tables, TSS and syscall MSRs (boot CPU and secondaries alike).
+static void x86_cpu_init(void) {
+    __asm__ volatile("lidt %0" : : "m"(idt_pointer) : "memory");
+
+    struct x86_percpu *cpu = this_cpu();
+    for (int i = 0; i < X86_GDT_ENTRIES; i++) {
+        cpu->gdt[i] = x86_gdt[i];
+    }
+    struct x86_tss *tss = &cpu->tss;
+    uint64_t base = (uintptr_t)tss;
+    tss->iomap_base = sizeof(*tss);  // no I/O permission bitmap: ring 3 gets no ports
+    tss->ist[X86_DF_IST - 1] = (uintptr_t)cpu->df_stack + sizeof(cpu->df_stack);
+    tss->ist[X86_PF_IST - 1] = (uintptr_t)cpu->pf_stack + sizeof(cpu->pf_stack);
+    cpu->gdt[X86_TSS_SEL / 8] = (sizeof(*tss) - 1) | (base & 0xffffff) << 16 |
+                                (uint64_t)X86_TSS_TYPE_AVAILABLE << 40 |
+                                ((base >> 24) & 0xff) << 56;
+    cpu->gdt[X86_TSS_SEL / 8 + 1] = base >> 32;
+    struct x86_descriptor_pointer gdt = {.limit = sizeof(cpu->gdt) - 1,
+                                         .base = (uintptr_t)cpu->gdt};
+    __asm__ volatile("lgdt %0" : : "m"(gdt) : "memory");  // same selectors: no reload needed
+    __asm__ volatile("ltr %w0" : : "r"(X86_TSS_SEL) : "memory");
+
+    x86_wrmsr(MSR_EFER, x86_rdmsr(MSR_EFER) | EFER_SCE);
+    x86_wrmsr(MSR_STAR, (uint64_t)X86_USER_CS32 << 48 | (uint64_t)X86_KERNEL_CS << 32);
+    x86_wrmsr(MSR_LSTAR, (uintptr_t)x86_syscall_entry);
+    x86_wrmsr(MSR_FMASK, X86_SYSCALL_FMASK);
+}
+
 void arch_init(void) {
     for (int v = 0; v < X86_IDT_VECTORS; v++) {
         uint64_t stub = (uint64_t)(uintptr_t)(x86_isr_stubs + v * X86_ISR_STUB_SIZE);
@@ -150,25 +197,55 @@ void arch_init(void) {
             .offset_high = (uint32_t)(stub >> 32),
         };
     }
-    struct x86_descriptor_pointer ptr = {.limit = sizeof(idt) - 1, .base = (uintptr_t)idt};
-    __asm__ volatile("lidt %0" : : "m"(ptr) : "memory");
+    idt_pointer = (struct x86_descriptor_pointer){.limit = sizeof(idt) - 1,
+                                                  .base = (uintptr_t)idt};
+    x86_cpu_init();
+}
 
-    struct x86_percpu *cpu = this_cpu();
-    struct x86_tss *tss = &cpu->tss;
-    uint64_t base = (uintptr_t)tss;
-    tss->iomap_base = sizeof(*tss);  // no I/O permission bitmap: ring 3 gets no ports
-    tss->ist[X86_DF_IST - 1] = (uintptr_t)cpu->df_stack + sizeof(cpu->df_stack);
-    tss->ist[X86_PF_IST - 1] = (uintptr_t)cpu->pf_stack + sizeof(cpu->pf_stack);
-    x86_gdt[X86_TSS_SEL / 8] = (sizeof(*tss) - 1) | (base & 0xffffff) << 16 |
-                               (uint64_t)X86_TSS_TYPE_AVAILABLE << 40 |
-                               ((base >> 24) & 0xff) << 56;
-    x86_gdt[X86_TSS_SEL / 8 + 1] = base >> 32;
-    __asm__ volatile("ltr %w0" : : "r"(X86_TSS_SEL) : "memory");
+// ---- secondary CPUs (arch/x86_64/include/arch/x86_64/smp.h) ----
 
-    x86_wrmsr(MSR_EFER, x86_rdmsr(MSR_EFER) | EFER_SCE);
-    x86_wrmsr(MSR_STAR, (uint64_t)X86_USER_CS32 << 48 | (uint64_t)X86_KERNEL_CS << 32);
-    x86_wrmsr(MSR_LSTAR, (uintptr_t)x86_syscall_entry);
-    x86_wrmsr(MSR_FMASK, X86_SYSCALL_FMASK);
+extern const char x86_trampoline_start[], x86_trampoline_end[];
+extern uint64_t boot_pml4[];
+void x86_secondary_start(void);
+__attribute__((noreturn)) void x86_secondary_main(struct percpu *c);
+
+static uint64_t boot_cr4;  // the boot CPU's CR4, which every secondary takes over
+
+static uint64_t read_cr3(void) {
+    uint64_t v;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+
+static uint64_t read_cr4(void) {
+    uint64_t v;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
+}
+
+uint32_t x86_trampoline_prepare(struct percpu *c, uintptr_t stack_top) {
+    uint8_t *page = paddr_to_physmap(X86_TRAMPOLINE_PADDR);
+    memcpy(page, x86_trampoline_start, (size_t)(x86_trampoline_end - x86_trampoline_start));
+    uint64_t *params = (uint64_t *)(page + X86_TRAMPOLINE_PARAMS);
+    params[X86_TP_BOOT_CR3 / 8] = (uintptr_t)boot_pml4 - ARCH_KERNEL_IMAGE_BASE;
+    params[X86_TP_KERNEL_CR3 / 8] = read_cr3();
+    params[X86_TP_STACK / 8] = stack_top;
+    params[X86_TP_PERCPU / 8] = (uintptr_t)c;
+    params[X86_TP_ENTRY / 8] = (uintptr_t)x86_secondary_start;
+    boot_cr4 = read_cr4();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return X86_TRAMPOLINE_PADDR >> 12;
+}
+
+void x86_secondary_main(struct percpu *c) {
+    __asm__ volatile("mov %0, %%cr4" : : "r"(boot_cr4) : "memory");
+    arch_percpu_install(c);
+    x86_cpu_init();
+    smp_secondary_main(c);
+}
+
+void arch_cpu_park(void) {
+    __asm__ volatile("cli; hlt" ::: "memory");
 }
 
 int64_t x86_syscall_handler(struct x86_syscall_frame *f) {
@@ -310,7 +387,7 @@ void arch_context_switch(struct arch_thread *from, struct arch_thread *to) {
 
 void arch_set_kernel_stack(uintptr_t top) {
     this_cpu()->tss.rsp0 = top;
-    x86_kernel_rsp = top;
+    percpu_get()->arch.kernel_rsp = top;
 }
 
 uintptr_t arch_user_stack_pointer(uintptr_t stack_top) {

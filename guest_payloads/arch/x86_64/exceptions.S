@@ -10,6 +10,7 @@
 // The CPU aligns %rsp to 16 before pushing its 5 words, so with 2 + 15 more the C call sees a
 // 16-byte aligned stack.
 
+#include <arch/arch_percpu.h>
 #include <arch/x86_64/iframe.h>
 
 .section .text.isr, "ax"
@@ -38,7 +39,7 @@ x86_isr_stubs:
 
 // #PF arrives on its own IST stack (arch.c), so a fault on a kernel stack's guard page still
 // gets a frame. A fault from ring 3 first moves the CPU's frame to the thread's kernel stack
-// top (x86_kernel_rsp, as TSS.rsp0), where the CPU puts it without IST: handling a user fault
+// top (the per-CPU kernel_rsp, as TSS.rsp0), where the CPU puts it without IST: handling a user fault
 // may block and switch threads, and the per-CPU IST stack is reused by the next #PF.
 // On entry: error code, rip, cs, rflags, rsp, ss (lowest first).
 x86_pf_entry:
@@ -46,7 +47,9 @@ x86_pf_entry:
     jz 1f
     push %rax
     mov %rsp, %rax           // rax, error code, rip, cs, rflags, rsp, ss
-    mov x86_kernel_rsp(%rip), %rsp
+    swapgs                   // read the per-CPU stack top; x86_isr_common swaps again
+    mov %gs:X86_PERCPU_KERNEL_RSP, %rsp
+    swapgs
     pushq 48(%rax)
     pushq 40(%rax)
     pushq 32(%rax)
@@ -57,8 +60,14 @@ x86_pf_entry:
 1:  pushq $X86_VECTOR_PF
     jmp x86_isr_common
 
+// From ring 3 (the frame's cs): swapgs on the way in and out, so the kernel always runs with
+// %gs = this CPU's struct percpu.
 x86_isr_common:
     cld
+    testb $3, 24(%rsp)       // cs, above vector and error code
+    jz 1f
+    swapgs
+1:
     push %rax
     push %rbx
     push %rcx
@@ -92,4 +101,8 @@ x86_isr_common:
     pop %rbx
     pop %rax
     add $16, %rsp  // vector and error code
+    testb $3, 8(%rsp)        // cs
+    jz 2f
+    swapgs
+2:
     iretq

@@ -30,6 +30,8 @@
 
 #include <arch/x86_64/cpu.h>
 #include <kernel/arch_mmu.h>
+#include <kernel/percpu.h>
+#include <kernel/smp.h>
 #include <kernel/image.h>
 #include <kernel/kstack.h>
 #include <kernel/physmap.h>
@@ -152,6 +154,32 @@ uint32_t arch_mmu_pte_flags(uint64_t pte) {
 
 void arch_mmu_invalidate_page(uintptr_t vaddr) {
     __asm__ volatile("invlpg (%0)" : : "r"(vaddr) : "memory");
+    struct arch_percpu *c = &percpu_get()->arch;
+    if (c->tlb_batch) {
+        c->tlb_batch_dirty = true;  // the shootdown waits for arch_mmu_batch_end
+        return;
+    }
+    smp_tlb_shootdown();  // the other CPUs flush too before this returns
+}
+
+void arch_mmu_batch_begin(void) {
+    struct arch_percpu *c = &percpu_get()->arch;
+    c->tlb_batch = true;
+    c->tlb_batch_dirty = false;
+}
+
+void arch_mmu_batch_end(void) {
+    struct arch_percpu *c = &percpu_get()->arch;
+    c->tlb_batch = false;
+    if (c->tlb_batch_dirty) {
+        c->tlb_batch_dirty = false;
+        smp_tlb_shootdown();
+    }
+}
+
+void arch_mmu_flush_local(void) {
+    uint64_t cr3;
+    __asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");  // no global pages
 }
 
 void arch_mmu_set_root(uintptr_t root) {

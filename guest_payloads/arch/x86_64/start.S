@@ -27,6 +27,22 @@ __zbi_kernel:
 .quad _start - ARCH_KERNEL_IMAGE_BASE  // entry: absolute physical address
 .quad __kernel_reserve_size  // reserve_memory_size: bss (stack, page tables) past the image
 
+// Loads our GDT and reloads %cs (far return) and the data segments from it. Clobbers %rax.
+.macro load_kernel_gdt
+    lgdt gdt_pointer(%rip)
+    pushq $X86_KERNEL_CS
+    lea 1f(%rip), %rax
+    pushq %rax
+    lretq
+1:
+    mov $X86_KERNEL_DS, %eax
+    mov %eax, %ds
+    mov %eax, %es
+    mov %eax, %ss
+    mov %eax, %fs
+    mov %eax, %gs
+.endm
+
 .section .text.boot, "ax"
 .code64
 .global _start
@@ -42,18 +58,7 @@ _start:
     lea boot_stack_top(%rip), %rsp  // the loader's %rsp is unspecified: use ours at once
     xor %ebp, %ebp
 
-    lgdt gdt_pointer(%rip)
-    pushq $X86_KERNEL_CS
-    lea 1f(%rip), %rax
-    pushq %rax
-    lretq                    // reload %cs from our GDT
-1:
-    mov $X86_KERNEL_DS, %eax
-    mov %eax, %ds
-    mov %eax, %es
-    mov %eax, %ss
-    mov %eax, %fs
-    mov %eax, %gs
+    load_kernel_gdt
 
     lea __bss_start(%rip), %rdi
     lea _end(%rip), %rcx
@@ -69,10 +74,25 @@ _start:
     hlt
     jmp 2b
 
+// Secondary CPUs, from the trampoline (trampoline.S) in long mode on boot_pml4 at the image
+// window: %rdi = struct percpu, %rsi = stack top, %rdx = the kernel's page tables.
+.globl x86_secondary_start
+x86_secondary_start:
+    mov %rdx, %cr3
+    mov %rsi, %rsp
+    xor %ebp, %ebp
+    load_kernel_gdt
+    call x86_secondary_main
+2:
+    cli
+    hlt
+    jmp 2b
+
 // Boot page tables, used from _start until x86_mmu_init: physical [0, 1 GiB) in 2 MiB pages,
 // both at 0 (so the instruction after the CR3 load is still mapped) and at the image window.
 .section .data.boot_tables, "aw"
 .balign 4096
+.globl boot_pml4
 boot_pml4:
     .quad boot_pdpt - ARCH_KERNEL_IMAGE_BASE + BOOT_PTE_TABLE
     .fill 510, 8, 0
@@ -89,7 +109,8 @@ boot_pd:
     .set boot_page, boot_page + 1
     .endr
 
-// Writable: arch_init fills in the TSS descriptor and `ltr` marks it busy.
+// The template of every CPU's GDT: arch.c copies it per CPU and fills in that CPU's TSS
+// descriptor there (`ltr` marks it busy), so this one's TSS slot stays empty.
 .section .data.gdt, "aw"
 .balign 16
 .globl x86_gdt

@@ -1,9 +1,10 @@
 // x86-64 user mode: the first entry into ring 3 and the `syscall` entry point.
 //
 // syscall (MSR_LSTAR -> x86_syscall_entry): the CPU leaves the user %rip in %rcx, RFLAGS in
-// %r11 and masks IF/DF/TF/AC (MSR_FMASK); %rsp is still the user's. One CPU, interrupts off:
-// the user %rsp parks in x86_user_rsp while %rsp becomes x86_kernel_rsp (the running thread's
-// kernel stack top, arch_set_kernel_stack). The frame built there is a struct
+// %r11 and masks IF/DF/TF/AC (MSR_FMASK); %rsp is still the user's. Interrupts off, `swapgs`
+// makes %gs this CPU's struct percpu: the user %rsp parks in its user_rsp while %rsp becomes
+// its kernel_rsp (the running thread's kernel stack top, arch_set_kernel_stack). The way out
+// swaps back right before sysretq. The frame built there is a struct
 // x86_syscall_frame, lowest address first:
 //     rdi rsi rdx r10 r8 r9 r12 r13 (the 8 argument registers) | rax (number) | rcx (user rip)
 //     | r11 (user rflags) | user rsp
@@ -11,6 +12,7 @@
 // back as the user left them (they are the caller's to clobber, but must not leak kernel
 // values); sysretq returns to %rcx with RFLAGS = %r11.
 
+#include <arch/arch_percpu.h>
 #include <arch/x86_64/gdt.h>
 
 .section .text.user, "ax"
@@ -46,13 +48,15 @@ x86_enter_user:
     mov %edx, %ds
     mov %edx, %es
     xor %edx, %edx
+    swapgs                            // the user's GS base from here on
     iretq
 
 .globl x86_syscall_entry
 x86_syscall_entry:
-    mov %rsp, x86_user_rsp(%rip)
-    mov x86_kernel_rsp(%rip), %rsp
-    pushq x86_user_rsp(%rip)
+    swapgs
+    mov %rsp, %gs:X86_PERCPU_USER_RSP
+    mov %gs:X86_PERCPU_KERNEL_RSP, %rsp
+    pushq %gs:X86_PERCPU_USER_RSP
     push %r11
     push %rcx
     push %rax
@@ -80,12 +84,5 @@ x86_syscall_entry:
     pop %rcx
     pop %r11
     pop %rsp
+    swapgs
     sysretq
-
-.section .bss.user, "aw", @nobits
-.balign 8
-.globl x86_kernel_rsp
-x86_kernel_rsp:
-    .quad 0
-x86_user_rsp:
-    .quad 0

@@ -3,9 +3,8 @@
 // it calls these. Implemented in arch/x86_64/arch.c and arch/arm64/exception.c, with the
 // register-level context switch in arch/<arch>/thread.S.
 //
-// Interrupt rule for the whole kernel: there is one CPU, so "interrupts disabled" is the only
-// lock. Code that touches scheduler, timer, allocator or other shared state does
-//     arch_irq_state_t s = arch_irq_save(); ... arch_irq_restore(s);
+// Interrupt masking only excludes this CPU's interrupt handlers; shared state is guarded by
+// the locks of include/kernel/lock.h (spinlocks and the thread lock mask interrupts too).
 #pragma once
 
 #include <stdbool.h>
@@ -20,6 +19,14 @@ typedef uint64_t arch_irq_state_t;
 // kernel needs. Called first thing in kernel_main, interrupts masked.
 void arch_init(void);
 
+struct percpu;
+
+// Points this CPU's per-CPU register at `c` (x86-64: MSR_GS_BASE, with MSR_KERNEL_GS_BASE 0
+// for ring 3; arm64: TPIDR_EL1) and fills in the arch part of `c`. Before arch_init.
+void arch_percpu_install(struct percpu *c);
+
+// arch_spin_pause(): a hint to the CPU inside a spin-wait loop, in <arch/arch_percpu.h>.
+
 // Unmasks / masks interrupts on this CPU.
 void arch_irq_enable(void);
 void arch_irq_disable(void);
@@ -31,6 +38,10 @@ void arch_irq_restore(arch_irq_state_t state);
 // Waits for the next interrupt (hlt / wfi). Called by the idle thread with interrupts
 // enabled; the interrupt is taken (and may switch threads) before this returns.
 void arch_idle(void);
+
+// Halts this CPU with interrupts masked until something (an NMI, INIT, an event) wakes it;
+// the parked secondaries loop on it.
+void arch_cpu_park(void);
 
 // The first physical address past what the kernel can touch directly (its own mapping of
 // physical memory). Memory at or above it is never handed out by the page allocator.

@@ -41,7 +41,15 @@ static inline bool mmu_pte_present(uint64_t pte) {
 // is not mapped. For the W^X self-test of the kernel's mappings.
 bool arch_mmu_kernel_query(uintptr_t vaddr, uint32_t *flags);
 // Drops any TLB entry for the page at `vaddr` (every address space: one ASID), a user page or
-// a page of the kernel-stack region.
+// a page of the kernel-stack region, on every CPU before it returns (arm64: broadcast TLBI;
+// x86-64: local invlpg plus a shootdown IPI to the other CPUs, kernel/smp.c).
 void arch_mmu_invalidate_page(uintptr_t vaddr);
+// Between these two (interrupts masked, no nesting), arch_mmu_invalidate_page only has to act
+// on this CPU; batch_end makes every CPU drop what the calls in between dropped, before it
+// returns. For loops over many pages; nothing invalidated inside may be freed before the end.
+void arch_mmu_batch_begin(void);
+void arch_mmu_batch_end(void);
+// Drops every TLB entry of this CPU (the shootdown's receiving end).
+void arch_mmu_flush_local(void);
 // Loads `root` (physical address of a root table) as the current user translation tables.
 void arch_mmu_set_root(uintptr_t root);

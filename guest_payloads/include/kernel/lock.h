@@ -8,12 +8,14 @@
 //              and the lock is handed straight to the first one on unlock, so nobody starves.
 //              A mutex wait is not ended by a kill: the holder always finishes in bounded time.
 //   spinlock   short leaf sections that may not block (page allocator, heap, counters). Taken
-//              with interrupts masked (spin_lock_irqsave). One CPU today: a spinlock found
-//              taken can only mean a bug (re-entry), so it panics naming the lock instead of
-//              spinning forever; with SMP the same call spins.
-//   thread lock  the scheduler, wait queues, waiter lists and signal state: interrupts masked
-//              (arch_irq_save) on this one CPU. It is the one lock handed across a context
-//              switch (include/kernel/thread.h).
+//              with interrupts masked (spin_lock_irqsave); a CPU that finds it taken spins
+//              (test-and-test-and-set). The lock records the CPU holding it, so a CPU taking
+//              a spinlock it already holds (a re-entry that would spin forever) panics naming it.
+//   thread lock  the scheduler, run queue, wait queues, waiter lists and signal state: one
+//              global spinlock (kernel/thread.c thread_lock_irqsave) that a CPU may take again
+//              while it holds it (the depth is per CPU). It is the one lock handed across a
+//              context switch: the switching thread's depth is saved and the resumed thread's
+//              put back (include/kernel/thread.h).
 //
 // Lock order (outermost first). A thread may only take a mutex whose rank is greater than that
 // of every mutex it already holds; the check runs in every build (LOCK_CHECKS) and panics
@@ -89,11 +91,17 @@ const struct mutex *mutex_order_conflict(const struct mutex *m);
 uint32_t mutex_held_count(void);
 
 typedef struct {
-    volatile uint32_t locked;
+    volatile uint32_t locked;  // 0 free; else the holding CPU's number + 1
     const char *name;
 } spinlock_t;
 
 #define SPINLOCK_INITIALIZER(name_) {.locked = 0, .name = (name_)}
+
+// Takes `l` with interrupts already masked by the caller (spins while another CPU holds it).
+void spin_lock(spinlock_t *l);
+void spin_unlock(spinlock_t *l);
+// True if this CPU holds `l`.
+bool spin_lock_held(const spinlock_t *l);
 
 // Masks interrupts and takes `l`; returns the interrupt state for spin_unlock_irqrestore.
 arch_irq_state_t spin_lock_irqsave(spinlock_t *l);

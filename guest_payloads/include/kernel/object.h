@@ -19,9 +19,9 @@
 // active, fires the matching port observers (include/kernel/port.h). Closing the last handle
 // cancels the object's observers before on_last_handle runs.
 //
-// Lock rule: one CPU; everything here is guarded by masking interrupts (kernel/arch.h). The
-// functions below mask interrupts themselves and may be called with them on or off, but never
-// from an interrupt handler.
+// Lock rule: everything here is guarded by the thread lock (thread_lock_irqsave; the refcount
+// is also atomic). The functions below take it themselves and may be called with it held or
+// not, but never from an interrupt handler.
 #pragma once
 
 #include <stdbool.h>

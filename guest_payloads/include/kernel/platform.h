@@ -31,7 +31,11 @@ __attribute__((noreturn)) void platform_poweroff(void);
 // clock.
 void platform_init_interrupts(const struct boot_info *bi);
 
-// Starts the periodic tick: every `period_ns` nanoseconds the timer interrupt calls
+// Brings up a secondary CPU's own part of the interrupt controller (x86-64: its local APIC;
+// arm64: its GICv3 redistributor or GICv2 CPU interface). Interrupts stay masked.
+void platform_init_interrupts_secondary(void);
+
+// Starts this CPU's periodic tick (every CPU calls it, the boot CPU from timer_init): every `period_ns` nanoseconds the timer interrupt calls
 // timer_tick() (kernel/timer.h). Called once, after platform_init_interrupts.
 void platform_timer_start(uint64_t period_ns);
 
@@ -45,6 +49,30 @@ uint64_t platform_current_time(void);
 // controller names the source (arm64). Returns true if the handler asked for a reschedule
 // (the caller then calls thread_preempt()).
 bool platform_irq(uint32_t vector);
+
+// ---- CPUs (kernel/smp.c) ----
+
+struct percpu;
+
+// Fills ids[0..max) with the hardware ids of the CPUs the firmware describes (x86-64: local
+// APIC ids from the ACPI MADT; arm64: MPIDR affinity values from the CPU_TOPOLOGY item) and
+// sets *boot_index to the entry of the CPU running this. Returns how many it found (at least
+// 1: the boot CPU alone when nothing is described).
+uint32_t platform_cpu_discover(const struct boot_info *bi, uint64_t ids[], uint32_t max,
+                               uint32_t *boot_index);
+
+// Starts the CPU `hw_id` as `c`: it enters the arch secondary entry on the stack ending at
+// `stack_top` and calls smp_secondary_main(c). Returns NULL once the start was sent, or why
+// it could not be (the firmware refused, no trampoline memory, ...).
+const char *platform_cpu_start(struct percpu *c, uint64_t hw_id, uintptr_t stack_top);
+
+// Puts back a CPU that did not report after platform_cpu_start (x86-64: INIT, so it waits
+// for a SIPI again; arm64: nothing, PSCI has no way to take back a CPU_ON).
+void platform_cpu_abandon(uint64_t hw_id);
+
+// Sends inter-processor request `kind` (enum smp_ipi, kernel/smp.h) to every other CPU:
+// x86-64 a fixed IPI vector per kind, arm64 an SGI per kind. Any context.
+void platform_ipi_others(uint32_t kind);
 
 // Generic kernel entry, called by arch/<arch>/start.S with a stack and a zeroed bss.
 // `zbi_paddr` is the data ZBI's physical address from the boot protocol register.

@@ -2,8 +2,8 @@
 //
 // Every thread has its own kernel stack (<kernel/kstack.h>: pmm pages in the kernel-stack
 // region with an unmapped guard below, so an overflow panics naming the thread) and runs
-// until it returns from its entry function or calls thread_exit(). One CPU, round-robin: a
-// thread runs for at most THREAD_QUANTUM_TICKS ticks of the timer before the tick preempts it
+// until it returns from its entry function or calls thread_exit(). One global run queue,
+// round-robin: a thread runs for at most THREAD_QUANTUM_TICKS ticks of the timer before the tick preempts it
 // in favour of the next ready thread, so a thread spinning in a tight loop cannot starve the
 // others. When nothing is ready the idle thread halts the CPU until the next interrupt.
 //
@@ -28,6 +28,8 @@
 
 #include <zircon/types.h>
 
+#include <kernel/arch.h>
+
 #define THREAD_QUANTUM_TICKS 10u
 #define THREAD_STACK_SIZE 16384u
 #define THREAD_NAME_MAX 32
@@ -43,11 +45,31 @@ struct arch_aspace;
 // creates the idle thread. Called once, with interrupts masked, after the heap works.
 void thread_init(void);
 
+// The thread lock (include/kernel/lock.h): masks interrupts and takes the global scheduler
+// spinlock unless this CPU already holds it (it nests per CPU). Returns the interrupt state
+// for thread_unlock_irqrestore, which drops one level and releases the spinlock at depth 0.
+arch_irq_state_t thread_lock_irqsave(void);
+void thread_unlock_irqrestore(arch_irq_state_t state);
+// True if this CPU holds the thread lock.
+bool thread_lock_held(void);
+
 // Creates a thread running entry(arg) on a fresh stack and makes it ready (it runs when the
 // scheduler picks it). Returns NULL if memory is exhausted.
 struct thread *thread_create(const char *name, thread_start_fn entry, void *arg);
 
-// The running thread.
+// Creates the idle thread of secondary CPU `cpu` (not ready: the CPU starts on its stack and
+// runs it). NULL if memory is exhausted.
+struct thread *thread_create_idle(uint32_t cpu);
+// A started secondary CPU becomes a scheduler CPU: interrupts on, its idle thread (already
+// its current thread) runs the idle loop and the tick switches it to ready threads.
+__attribute__((noreturn)) void thread_secondary_run(void);
+// True if this CPU runs its idle thread (interrupts masked).
+bool thread_idle_now(void);
+// The top of `t`'s kernel stack.
+uintptr_t thread_stack_top(const struct thread *t);
+
+// The thread running on this CPU (safe to call with interrupts enabled: read with them masked,
+// so a migration cannot split the read).
 struct thread *thread_current(void);
 // Its name (for diagnostics).
 const char *thread_name(const struct thread *t);
@@ -70,13 +92,13 @@ void thread_sleep(uint64_t ns);
 // first (zx_nanosleep).
 zx_status_t thread_sleep_until(uint64_t deadline);
 
-// Blocks the calling thread, which must have interrupts masked (arch_irq_save), until
+// Blocks the calling thread, which must hold the thread lock (thread_lock_irqsave), until
 //   thread_wake(it)                                   -> ZX_OK
 //   current_time() >= deadline (THREAD_DEADLINE_INFINITE: never; checked every tick)
 //                                                     -> ZX_ERR_TIMED_OUT
 //   its user thread is being killed (kill_requested)  -> ZX_ERR_INTERNAL_INTR_KILLED
 // A deadline already past or a kill already requested returns at once without switching.
-// Returns with interrupts still masked. Not for the idle thread.
+// Returns with the thread lock still held. Not for the idle thread.
 zx_status_t thread_block(uint64_t deadline);
 
 // Makes `t` ready if it is blocked in thread_block (which returns ZX_OK). Returns false if it
@@ -88,7 +110,7 @@ bool thread_wake(struct thread *t);
 // next tick notices the kill (at most TIMER_TICK_NS later).
 void thread_interrupt_user(const struct uthread *u);
 
-// A FIFO of threads blocked on one condition. Guarded by masking interrupts; zero-initialised
+// A FIFO of threads blocked on one condition. Guarded by the thread lock; zero-initialised
 // is empty.
 struct wait_queue {
     struct thread *head, *tail;

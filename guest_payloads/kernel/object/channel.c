@@ -59,12 +59,12 @@ struct channel {
 
 // Every call in progress on `ch` ends with PEER_CLOSED (lock held).
 static void callers_cut(struct channel *ch) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     for (struct channel_caller *c = ch->callers; c != NULL; c = c->next) {
         c->link_cut = true;
         thread_wake(c->thread);
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 static void *msg_byte_area(struct channel_msg *msg) {
@@ -223,10 +223,10 @@ static void deliver(struct channel *rx, struct channel_msg *msg) {
         zx_txid_t txid = msg_txid(msg);
         for (struct channel_caller *c = rx->callers; c != NULL; c = c->next) {
             if (c->txid == txid && c->reply == NULL) {
-                arch_irq_state_t irq = arch_irq_save();
+                arch_irq_state_t irq = thread_lock_irqsave();
                 c->reply = msg;
                 thread_wake(c->thread);
-                arch_irq_restore(irq);
+                thread_unlock_irqrestore(irq);
                 return;
             }
         }
@@ -335,12 +335,12 @@ zx_status_t channel_call(struct kobject *obj, void *bytes, uint32_t num_bytes,
         return status;
     }
     *sent = true;
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     mutex_unlock(&ch->shared->lock);  // interrupts stay masked: the reply cannot slip by
     while (me.reply == NULL && !me.link_cut && status == ZX_OK) {
         status = thread_block(thread_deadline(deadline));
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     mutex_lock(&ch->shared->lock);
     caller_unlink(ch, &me);  // a reply arriving from now on goes to the queue
     mutex_unlock(&ch->shared->lock);

@@ -7,6 +7,7 @@
 #include <kernel/event.h>
 
 #include <kernel/arch.h>
+#include <kernel/thread.h>
 #include <kernel/heap.h>
 
 struct eventpair {
@@ -21,7 +22,7 @@ static void eventpair_destroy(struct kobject *obj) {
 // Cuts the link both ways and tells the peer (its reference is dropped here).
 static void eventpair_on_last_handle(struct kobject *obj) {
     struct eventpair *ep = (struct eventpair *)obj;
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     struct eventpair *peer = ep->peer;
     ep->peer = NULL;
     struct eventpair *back = NULL;
@@ -29,7 +30,7 @@ static void eventpair_on_last_handle(struct kobject *obj) {
         back = peer->peer;  // == ep, the peer's reference on us
         peer->peer = NULL;
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     if (peer != NULL) {
         kobject_signal(&peer->obj, 0, ZX_EVENTPAIR_PEER_CLOSED);
         kobject_unref(&peer->obj);
@@ -41,12 +42,12 @@ static void eventpair_on_last_handle(struct kobject *obj) {
 
 static struct kobject *eventpair_peer(struct kobject *obj) {
     struct eventpair *ep = (struct eventpair *)obj;
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     struct kobject *peer = ep->peer != NULL ? &ep->peer->obj : NULL;
     if (peer != NULL) {
         kobject_ref(peer);
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return peer;
 }
 

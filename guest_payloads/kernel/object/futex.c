@@ -126,7 +126,7 @@ zx_status_t futex_wait(struct futex_table *ft, uintptr_t addr, zx_futex_t curren
         return status;
     }
     set_owner(ft, addr, owner);
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     node_append(ft, &node);
     mutex_unlock(&ft->lock);  // interrupts stay masked: no waker runs before we block
     uthread_set_blocked(ZX_THREAD_STATE_BLOCKED_FUTEX);
@@ -136,7 +136,7 @@ zx_status_t futex_wait(struct futex_table *ft, uintptr_t addr, zx_futex_t curren
     }
     uthread_set_blocked(0);
     bool woken = node.woken;
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     if (woken) {
         return ZX_OK;
     }
@@ -151,10 +151,10 @@ zx_status_t futex_wait(struct futex_table *ft, uintptr_t addr, zx_futex_t curren
 
 void futex_wake(struct futex_table *ft, uintptr_t addr, uint32_t count) {
     mutex_lock(&ft->lock);
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     wake_locked(ft, addr, count);
     set_owner(ft, addr, ZX_KOID_INVALID);
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     mutex_unlock(&ft->lock);
 }
 
@@ -175,7 +175,7 @@ zx_status_t futex_requeue(struct futex_table *ft, uintptr_t addr, uint32_t wake_
         mutex_unlock(&ft->lock);
         return status;
     }
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     wake_locked(ft, addr, wake_count);
     // Move the next requeue_count waiters, in order, to the end of requeue_addr's queue.
     struct futex_node **link = bucket_of(ft, addr);
@@ -192,7 +192,7 @@ zx_status_t futex_requeue(struct futex_table *ft, uintptr_t addr, uint32_t wake_
     }
     set_owner(ft, addr, ZX_KOID_INVALID);
     set_owner(ft, requeue_addr, owner);
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     mutex_unlock(&ft->lock);
     return ZX_OK;
 }

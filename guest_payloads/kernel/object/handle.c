@@ -106,10 +106,10 @@ static void handle_acquire(struct kobject *obj) {
 static struct kobject *handle_slot_free(struct handle_table *ht, uint32_t index) {
     struct handle_entry *e = &ht->entries[index];
     struct kobject *obj = e->obj;
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     wait_cancel_handle(obj, ht, handle_value(ht, index));
     struct port_observer *dead = port_observers_cancel(obj, ht, handle_value(ht, index));
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     port_observers_free(dead);  // not under the thread lock (the heap's spinlock comes first)
     e->obj = NULL;
     e->rights = 0;

@@ -12,6 +12,7 @@
 #include <kernel/job.h>
 
 #include <kernel/arch.h>
+#include <kernel/thread.h>
 #include <kernel/handle.h>
 #include <kernel/heap.h>
 #include <kernel/panic.h>
@@ -51,12 +52,12 @@ static void job_destroy(struct kobject *obj) {
     struct job *job = (struct job *)obj;
     struct job *parent = job->parent;
     if (parent != NULL) {
-        arch_irq_state_t irq = arch_irq_save();
+        arch_irq_state_t irq = thread_lock_irqsave();
         if (!job->terminated) {
             job_unlink(job);
             job_try_terminate(parent);
         }
-        arch_irq_restore(irq);
+        thread_unlock_irqrestore(irq);
         kobject_unref(&parent->obj);
     }
     kfree(job);
@@ -88,9 +89,9 @@ static zx_status_t job_alloc(struct job *parent, struct job **out) {
     kobject_init(&job->obj, ZX_OBJ_TYPE_JOB, &job_ops);
     job->max_height = parent != NULL ? parent->max_height - 1 : JOB_ROOT_MAX_HEIGHT;
     if (parent != NULL) {
-        arch_irq_state_t irq = arch_irq_save();
+        arch_irq_state_t irq = thread_lock_irqsave();
         if (parent->killed) {
-            arch_irq_restore(irq);
+            thread_unlock_irqrestore(irq);
             kobject_unref(&job->obj);  // no parent yet: destroy just frees it
             return ZX_ERR_BAD_STATE;
         }
@@ -100,7 +101,7 @@ static zx_status_t job_alloc(struct job *parent, struct job **out) {
         job->next_sibling = parent->children;
         parent->children = job;
         parent->child_jobs++;
-        arch_irq_restore(irq);
+        thread_unlock_irqrestore(irq);
     }
     *out = job;
     return ZX_OK;
@@ -117,9 +118,9 @@ struct job *job_root(void) {
 }
 
 zx_status_t job_check_alive(const struct job *job) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     zx_status_t status = job->killed ? ZX_ERR_BAD_STATE : ZX_OK;
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return status;
 }
 
@@ -142,13 +143,13 @@ static void job_terminate_empty(struct job *job) {
 }
 
 void job_kill(struct job *job, int64_t retcode) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     job_mark_killed(job);
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     process_kill_job(job, retcode);
-    irq = arch_irq_save();
+    irq = thread_lock_irqsave();
     job_terminate_empty(job);
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 zx_status_t job_create(struct job *parent, uint32_t options, struct job **out) {
@@ -213,7 +214,7 @@ zx_status_t job_set_policy(struct job *job, uint32_t options, uint32_t topic, co
     if (count == 0 || count > JOB_POL_MAX || policy == NULL) {
         return ZX_ERR_INVALID_ARGS;
     }
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     zx_status_t status = ZX_OK;
     if (job->child_jobs != 0 || job->processes != 0) {
         status = ZX_ERR_BAD_STATE;
@@ -230,7 +231,7 @@ zx_status_t job_set_policy(struct job *job, uint32_t options, uint32_t topic, co
     if (status == ZX_OK) {
         memcpy(job->policy, next, sizeof(next));
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return status;
 }
 
@@ -238,9 +239,9 @@ uint32_t job_policy_check(struct job *job, uint32_t condition) {
     if (job == NULL || condition >= JOB_POL_MAX) {
         return ZX_POL_ACTION_ALLOW;
     }
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     uint32_t action = job->policy[condition];
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     switch (action) {
     case ZX_POL_ACTION_ALLOW:
     case ZX_POL_ACTION_DENY:
@@ -251,20 +252,20 @@ uint32_t job_policy_check(struct job *job, uint32_t condition) {
 }
 
 void job_add_process(struct job *job) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     job->processes++;
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 void job_remove_process(struct job *job) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     if (job->processes == 0) {
         panic("job_remove_process: job koid %llu has no processes",
               (unsigned long long)job->obj.koid);
     }
     job->processes--;
     job_try_terminate(job);
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 zx_status_t job_policy_enforce(struct handle_table *ht, uint32_t condition) {

@@ -9,6 +9,7 @@
 #include <kernel/object.h>
 
 #include <kernel/arch.h>
+#include <kernel/thread.h>
 #include <kernel/heap.h>
 #include <kernel/panic.h>
 #include <kernel/port.h>
@@ -22,9 +23,9 @@ static size_t live_by_type[ZX_OBJ_TYPE_UPPER_BOUND];            // kobject_live_
 static const char *type_names[ZX_OBJ_TYPE_UPPER_BOUND];         // ops->type_name, once seen
 
 zx_koid_t koid_next(void) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     zx_koid_t koid = next_koid++;
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return koid;
 }
 
@@ -38,13 +39,13 @@ void kobject_init(struct kobject *obj, zx_obj_type_t type, const struct kobject_
     obj->refcount = 1;
     obj->koid = koid_next();
     obj->magic = KOBJECT_MAGIC;
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     live_objects++;
     if (type < ZX_OBJ_TYPE_UPPER_BOUND) {
         live_by_type[type]++;
         type_names[type] = ops->type_name;
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 bool kobject_live(const struct kobject *obj) {
@@ -52,12 +53,12 @@ bool kobject_live(const struct kobject *obj) {
 }
 
 void kobject_ref(struct kobject *obj) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     if (!kobject_live(obj) || obj->refcount == 0) {
         panic("kobject_ref: %p is not a live object", (void *)obj);
     }
-    obj->refcount++;
-    arch_irq_restore(irq);
+    __atomic_fetch_add(&obj->refcount, 1u, __ATOMIC_RELAXED);
+    thread_unlock_irqrestore(irq);
 }
 
 enum { REAP_DESTROY = 1, REAP_LAST_HANDLE = 2 };
@@ -103,9 +104,9 @@ static void reap(struct kobject *obj, uint32_t kind) {
 
 void kobject_last_handle(struct kobject *obj) {
     // Observers of async waits go with the last handle (each came through one of them).
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     struct port_observer *dead = port_observers_cancel(obj, NULL, ZX_HANDLE_INVALID);
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     port_observers_free(dead);
     reap(obj, REAP_LAST_HANDLE);
 }
@@ -114,11 +115,11 @@ void kobject_unref(struct kobject *obj) {
     if (obj == NULL) {
         return;
     }
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     if (!kobject_live(obj) || obj->refcount == 0) {
         panic("kobject_unref: %p is not a live object", (void *)obj);
     }
-    bool last = --obj->refcount == 0;
+    bool last = __atomic_sub_fetch(&obj->refcount, 1u, __ATOMIC_ACQ_REL) == 0;
     if (last) {
         if (obj->waiters != NULL || obj->observers != NULL || obj->handle_count != 0) {
             panic("kobject_unref: %s koid %llu freed with waiters or handles", obj->ops->type_name,
@@ -130,21 +131,21 @@ void kobject_unref(struct kobject *obj) {
             live_by_type[obj->type]--;
         }
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     if (last) {
         reap(obj, REAP_DESTROY);
     }
 }
 
 void kobject_signal(struct kobject *obj, zx_signals_t clear_mask, zx_signals_t set_mask) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     zx_signals_t previous = obj->signals;
     obj->signals = (previous & ~clear_mask) | set_mask;
     wait_wake_matching(obj);
     if (obj->observers != NULL && (set_mask & ~previous) != 0) {
         port_observers_notify(obj, obj->signals);  // only a newly active signal fires them
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 zx_status_t kobject_alloc_pair(size_t size, zx_obj_type_t type, const struct kobject_ops *ops,
@@ -171,9 +172,9 @@ zx_koid_t kobject_peer_koid(struct kobject *obj) {
 }
 
 zx_signals_t kobject_signals(struct kobject *obj) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     zx_signals_t s = obj->signals;
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return s;
 }
 
@@ -209,16 +210,16 @@ void kobject_set_name(struct kobject *obj, const char *name, size_t len) {
     while (n < len && n < ZX_MAX_NAME_LEN - 1 && name[n] != '\0') {
         n++;
     }
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     memcpy(obj->name, name, n);
     memset(obj->name + n, 0, ZX_MAX_NAME_LEN - n);
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 void kobject_get_name(struct kobject *obj, char out[ZX_MAX_NAME_LEN]) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     memcpy(out, obj->name, ZX_MAX_NAME_LEN);
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     out[ZX_MAX_NAME_LEN - 1] = '\0';
 }
 
@@ -226,16 +227,16 @@ size_t kobject_live_by_type(zx_obj_type_t type, const char **name) {
     if (type >= ZX_OBJ_TYPE_UPPER_BOUND) {
         return 0;
     }
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     size_t n = live_by_type[type];
     *name = type_names[type];
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return n;
 }
 
 size_t kobject_live_count(void) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     size_t n = live_objects;
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return n;
 }

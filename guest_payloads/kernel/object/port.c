@@ -164,7 +164,7 @@ static void port_on_last_handle(struct kobject *obj) {
     struct port *p = to_port(obj);
     struct port_packet *user = NULL;
     struct port_observer *dead = NULL;
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     p->zero_handles = true;
     for (struct port_packet *pkt; (pkt = queue_pop(p)) != NULL;) {
         if (pkt->observer == NULL) {
@@ -184,7 +184,7 @@ static void port_on_last_handle(struct kobject *obj) {
         o->obj_next = dead;
         dead = o;
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     while (user != NULL) {
         struct port_packet *next = user->next;
         kfree(user);
@@ -230,7 +230,7 @@ zx_status_t port_queue_user(struct kobject *obj, const zx_port_packet_t *packet)
     pkt->packet = *packet;
     pkt->packet.type = ZX_PKT_TYPE_USER;
     zx_status_t status = ZX_OK;
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     if (p->zero_handles) {
         status = ZX_ERR_BAD_HANDLE;
     } else if (p->user_packets >= PORT_MAX_USER_PACKETS) {
@@ -239,7 +239,7 @@ zx_status_t port_queue_user(struct kobject *obj, const zx_port_packet_t *packet)
         p->user_packets++;
         queue_append(p, pkt);
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     if (status != ZX_OK) {
         kfree(pkt);
     }
@@ -251,14 +251,14 @@ zx_status_t port_wait(struct kobject *obj, zx_time_t deadline, zx_port_packet_t 
     uint64_t until = thread_deadline(deadline);
     struct port_packet *pkt;
     void *to_free = NULL;
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     while ((pkt = queue_pop(p)) == NULL) {
         zx_status_t status = wait_queue_block(&p->waiters, until);
         if (status != ZX_OK) {
             // A packet that came at the last moment still counts.
             pkt = queue_pop(p);
             if (pkt == NULL) {
-                arch_irq_restore(irq);
+                thread_unlock_irqrestore(irq);
                 return status;  // ZX_ERR_TIMED_OUT or ZX_ERR_INTERNAL_INTR_KILLED
             }
             break;
@@ -278,7 +278,7 @@ zx_status_t port_wait(struct kobject *obj, zx_time_t deadline, zx_port_packet_t 
     if (p->head != NULL) {
         wait_queue_wake_one(&p->waiters);
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     kfree(to_free);
     return ZX_OK;
 }
@@ -307,9 +307,9 @@ zx_status_t port_observe(struct kobject *port_obj, struct kobject *obj,
     o->pkt.packet.type = ZX_PKT_TYPE_SIGNAL_ONE;
     o->pkt.packet.status = ZX_OK;
     o->pkt.packet.signal.trigger = signals;
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     if (p->zero_handles) {
-        arch_irq_restore(irq);
+        thread_unlock_irqrestore(irq);
         return ZX_ERR_BAD_HANDLE;
     }
     port_list_add(p, o);
@@ -320,7 +320,7 @@ zx_status_t port_observe(struct kobject *port_obj, struct kobject *obj,
         o->obj_next = obj->observers;
         obj->observers = o;
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     *observer = NULL;
     return ZX_OK;
 }
@@ -332,7 +332,7 @@ zx_status_t port_cancel(struct kobject *port_obj, struct kobject *obj,
     }
     struct port *p = to_port(port_obj);
     struct port_observer *dead = NULL;
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     // Armed observers on the object.
     struct port_observer **link = &obj->observers;
     while (*link != NULL) {
@@ -370,7 +370,7 @@ zx_status_t port_cancel(struct kobject *port_obj, struct kobject *obj,
         }
         pkt = next;
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     zx_status_t status = dead != NULL ? ZX_OK : ZX_ERR_NOT_FOUND;
     port_observers_free(dead);
     return status;

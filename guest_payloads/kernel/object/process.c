@@ -44,9 +44,9 @@ struct process *process_from_kobject(struct kobject *obj) {
 static void process_destroy(struct kobject *obj) {
     struct process *p = (struct process *)obj;
     if (p->state != PROCESS_STATE_DEAD) {  // never started: nothing ran in it
-        arch_irq_state_t s = arch_irq_save();
+        arch_irq_state_t s = thread_lock_irqsave();
         live_remove(p);
-        arch_irq_restore(s);
+        thread_unlock_irqrestore(s);
         handle_table_destroy(&p->handles);
         vm_aspace_destroy(p->aspace);
         job_remove_process(p->job);
@@ -64,14 +64,14 @@ static zx_status_t process_get_info(struct kobject *obj, uint32_t topic, void *k
         return ZX_ERR_BUFFER_TOO_SMALL;
     }
     struct process *p = (struct process *)obj;
-    arch_irq_state_t s = arch_irq_save();
+    arch_irq_state_t s = thread_lock_irqsave();
     zx_info_process_t info = {
         .return_code = p->state == PROCESS_STATE_DEAD ? p->return_code : 0,
         .start_time = p->start_time,
         .flags = (p->state != PROCESS_STATE_INITIAL ? ZX_INFO_PROCESS_FLAG_STARTED : 0) |
                  (p->state == PROCESS_STATE_DEAD ? ZX_INFO_PROCESS_FLAG_EXITED : 0),
     };
-    arch_irq_restore(s);
+    thread_unlock_irqrestore(s);
     memcpy(kbuf, &info, sizeof(info));
     *actual = sizeof(info);
     return ZX_OK;
@@ -120,9 +120,9 @@ zx_status_t process_create_etc(struct job *job, const char *name, size_t name_le
     // The job's liveness is checked again, and the process joins the job and the live list,
     // in one step under the thread lock: a job kill (which marks the job killed and then kills
     // what is on the live list) cannot run between the check and the link and miss it.
-    arch_irq_state_t s = arch_irq_save();
+    arch_irq_state_t s = thread_lock_irqsave();
     if (job->killed) {
-        arch_irq_restore(s);
+        thread_unlock_irqrestore(s);
         vm_aspace_destroy(p->aspace);
         kfree(p);
         return ZX_ERR_BAD_STATE;
@@ -142,7 +142,7 @@ zx_status_t process_create_etc(struct job *job, const char *name, size_t name_le
     }
     p->next_live = live;
     live = p;
-    arch_irq_restore(s);
+    thread_unlock_irqrestore(s);
     *out = p;
     return ZX_OK;
 }
@@ -164,10 +164,10 @@ static void process_finish_begin(struct process *p) {
 }
 
 void process_finish_end(struct process *p) {
-    arch_irq_state_t s = arch_irq_save();
+    arch_irq_state_t s = thread_lock_irqsave();
     struct vm_aspace *as = p->aspace;
     p->aspace = NULL;
-    arch_irq_restore(s);
+    thread_unlock_irqrestore(s);
     handle_table_destroy(&p->handles);
     vm_aspace_destroy(as);
     job_remove_process(p->job);
@@ -175,9 +175,9 @@ void process_finish_end(struct process *p) {
 }
 
 void process_kill(struct process *p, int64_t retcode) {
-    arch_irq_state_t s = arch_irq_save();
+    arch_irq_state_t s = thread_lock_irqsave();
     if (p->state == PROCESS_STATE_DYING || p->state == PROCESS_STATE_DEAD) {
-        arch_irq_restore(s);
+        thread_unlock_irqrestore(s);
         return;
     }
     p->return_code = retcode;
@@ -189,12 +189,12 @@ void process_kill(struct process *p, int64_t retcode) {
     if (p->running_threads == 0) {
         kobject_ref(&p->obj);
         process_finish_begin(p);
-        arch_irq_restore(s);
+        thread_unlock_irqrestore(s);
         process_finish_end(p);
         kobject_unref(&p->obj);
         return;
     }
-    arch_irq_restore(s);
+    thread_unlock_irqrestore(s);
 }
 
 static bool job_contains(const struct job *job, const struct job *j) {
@@ -207,7 +207,7 @@ static bool job_contains(const struct job *job, const struct job *j) {
 }
 
 void process_kill_job(struct job *job, int64_t retcode) {
-    arch_irq_state_t s = arch_irq_save();
+    arch_irq_state_t s = thread_lock_irqsave();
     // process_kill may end a process at once (unlinking it), so restart after each kill.
     for (struct process *p = live; p != NULL;) {
         if (p->state != PROCESS_STATE_DYING && job_contains(job, p->job)) {
@@ -217,7 +217,7 @@ void process_kill_job(struct job *job, int64_t retcode) {
             p = p->next_live;
         }
     }
-    arch_irq_restore(s);
+    thread_unlock_irqrestore(s);
 }
 
 bool process_thread_exited(struct process *p) {

@@ -31,14 +31,14 @@ struct uthread *uthread_from_kobject(struct kobject *obj) {
 static void uthread_destroy(struct kobject *obj) {
     struct uthread *t = (struct uthread *)obj;
     struct process *p = t->process;
-    arch_irq_state_t s = arch_irq_save();
+    arch_irq_state_t s = thread_lock_irqsave();
     for (struct uthread **link = &p->threads; *link != NULL; link = &(*link)->next_in_process) {
         if (*link == t) {
             *link = t->next_in_process;
             break;
         }
     }
-    arch_irq_restore(s);
+    thread_unlock_irqrestore(s);
     kobject_unref(&p->obj);
     kfree(t);
 }
@@ -52,14 +52,14 @@ static zx_status_t uthread_get_info(struct kobject *obj, uint32_t topic, void *k
         return ZX_ERR_BUFFER_TOO_SMALL;
     }
     struct uthread *t = (struct uthread *)obj;
-    arch_irq_state_t s = arch_irq_save();
+    arch_irq_state_t s = thread_lock_irqsave();
     zx_info_thread_t info = {.state = t->state, .cpu_affinity_mask = {{1}}};
     if (t->state == ZX_THREAD_STATE_RUNNING && t->kill_requested) {
         info.state = ZX_THREAD_STATE_DYING;
     } else if (t->state == ZX_THREAD_STATE_RUNNING && t->blocked_reason != 0) {
         info.state = t->blocked_reason;
     }
-    arch_irq_restore(s);
+    thread_unlock_irqrestore(s);
     memcpy(kbuf, &info, sizeof(info));
     *actual = sizeof(info);
     return ZX_OK;
@@ -83,9 +83,9 @@ zx_status_t uthread_create(struct process *p, const char *name, size_t name_len,
     if (t == NULL) {
         return ZX_ERR_NO_MEMORY;
     }
-    arch_irq_state_t s = arch_irq_save();
+    arch_irq_state_t s = thread_lock_irqsave();
     if (p->state == PROCESS_STATE_DYING || p->state == PROCESS_STATE_DEAD) {
-        arch_irq_restore(s);
+        thread_unlock_irqrestore(s);
         kfree(t);
         return ZX_ERR_BAD_STATE;
     }
@@ -96,7 +96,7 @@ zx_status_t uthread_create(struct process *p, const char *name, size_t name_len,
     t->state = ZX_THREAD_STATE_NEW;
     t->next_in_process = p->threads;
     p->threads = t;
-    arch_irq_restore(s);
+    thread_unlock_irqrestore(s);
     *out = t;
     return ZX_OK;
 }
@@ -112,7 +112,7 @@ static int uthread_trampoline(void *arg) {
 zx_status_t uthread_start(struct uthread *t, uintptr_t entry, uintptr_t stack, uintptr_t arg1,
                           uintptr_t arg2) {
     struct process *p = t->process;
-    arch_irq_state_t s = arch_irq_save();
+    arch_irq_state_t s = thread_lock_irqsave();
     zx_status_t st = ZX_ERR_BAD_STATE;
     if (t->state != ZX_THREAD_STATE_NEW || p->state == PROCESS_STATE_DYING ||
         p->state == PROCESS_STATE_DEAD) {
@@ -136,12 +136,12 @@ zx_status_t uthread_start(struct uthread *t, uintptr_t entry, uintptr_t stack, u
     kobject_signal(&t->obj, 0, ZX_THREAD_RUNNING);
     st = ZX_OK;
 out:
-    arch_irq_restore(s);
+    thread_unlock_irqrestore(s);
     return st;
 }
 
 void uthread_kill(struct uthread *t) {
-    arch_irq_state_t s = arch_irq_save();
+    arch_irq_state_t s = thread_lock_irqsave();
     if (t->state == ZX_THREAD_STATE_NEW) {
         t->state = ZX_THREAD_STATE_DEAD;
         kobject_signal(&t->obj, 0, ZX_THREAD_TERMINATED);
@@ -149,7 +149,7 @@ void uthread_kill(struct uthread *t) {
         t->kill_requested = true;
         thread_interrupt_user(t);
     }
-    arch_irq_restore(s);
+    thread_unlock_irqrestore(s);
 }
 
 void uthread_set_blocked(uint32_t reason) {
@@ -160,7 +160,7 @@ void uthread_set_blocked(uint32_t reason) {
 }
 
 void uthread_exit_current(void) {
-    arch_irq_disable();
+    arch_irq_state_t irq = thread_lock_irqsave();
     struct uthread *t = uthread_current();
     struct process *p = t->process;
     kobject_ref(&p->obj);
@@ -168,6 +168,7 @@ void uthread_exit_current(void) {
     t->state = ZX_THREAD_STATE_DEAD;
     kobject_signal(&t->obj, ZX_THREAD_RUNNING, ZX_THREAD_TERMINATED);
     bool last = process_thread_exited(p);
+    thread_unlock_irqrestore(irq);
     arch_irq_enable();  // a kernel-only thread now: the teardown takes mutexes
     if (last) {
         process_finish_end(p);

@@ -8,6 +8,7 @@
 #include <kernel/timer_object.h>
 
 #include <kernel/arch.h>
+#include <kernel/thread.h>
 #include <kernel/heap.h>
 #include <kernel/timer.h>
 #include <lib/string.h>
@@ -34,11 +35,11 @@ static void timer_fire(struct ktimer *kt) {
 }
 
 static void timer_disarm(struct timer *t) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     ktimer_disarm(&t->kt);
     t->deadline = 0;
     t->slack = 0;
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 static void timer_destroy(struct kobject *obj) {
@@ -62,11 +63,11 @@ static zx_status_t timer_get_info(struct kobject *obj, uint32_t topic, void *kbu
     struct timer *t = to_timer(obj);
     zx_info_timer_t info;
     memset(&info, 0, sizeof(info));
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     info.options = t->options;
     info.deadline = t->deadline;
     info.slack = t->slack;
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     memcpy(kbuf, &info, sizeof(info));
     *actual = sizeof(info);
     return ZX_OK;
@@ -112,21 +113,21 @@ void timer_set(struct kobject *obj, zx_time_t deadline, zx_duration_t slack) {
     uint64_t s = (uint64_t)slack;
     uint64_t earliest = t->options == ZX_TIMER_SLACK_LATE ? d : sat_sub(d, s);
     uint64_t latest = t->options == ZX_TIMER_SLACK_EARLY ? d : sat_add(d, s);
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     ktimer_disarm(&t->kt);
     kobject_signal(obj, ZX_TIMER_SIGNALED, 0);
     t->deadline = deadline;
     t->slack = slack;
     ktimer_arm(&t->kt, earliest, d, latest, current_time());
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }
 
 void timer_cancel(struct kobject *obj) {
     struct timer *t = to_timer(obj);
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = thread_lock_irqsave();
     ktimer_disarm(&t->kt);
     t->deadline = 0;
     t->slack = 0;
     kobject_signal(obj, ZX_TIMER_SIGNALED, 0);
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
 }

@@ -1,19 +1,25 @@
 // Waiting for object signals (include/kernel/wait.h).
 //
-//   object_wait_handles(objs[n]), interrupts masked throughout:
-//     satisfied already? -> done.  Else link one kwaiter per object (all naming the calling
-//     thread), then thread_block until the deadline, a kill, or a thread_wake from
-//     kobject_signal (wait_wake_matching) or from the close of a handle the wait came through
-//     (wait_cancel_handle); re-check after every wake-up; unlink; report signals.
+//   object_wait_handles(objs[n]):
+//     thread lock: satisfied already? -> done.  Else link one kwaiter per object (all naming
+//     the calling thread).  Look every handle up again (handle-table mutex, thread lock
+//     dropped): one closed since the caller's lookup marks its waiter canceled.  Thread lock:
+//     check signals and cancels, then thread_block until the deadline, a kill, or a
+//     thread_wake from kobject_signal (wait_wake_matching) or from the close of a handle the
+//     wait came through (wait_cancel_handle); check again after every wake-up; unlink.
 //
-// Masking interrupts from the first check to thread_block means no signal can slip in between:
-// a waker always finds the thread either not yet waiting (the check sees the signal) or
-// blocked (thread_wake makes it ready).
+// Signals and cancels are recorded in the object and the kwaiter under the thread lock and
+// checked under it right before each block, so none can slip in: a waker finds the thread
+// either not yet blocked (the check sees what it recorded) or blocked (thread_wake makes it
+// ready). The second lookup closes the window between the caller's lookup and the linking,
+// which another CPU's close can hit.
 //
-// Lock rule: waiter lists are guarded by masking interrupts.
+// Lock rule: waiter lists are guarded by the thread lock.
 #include <kernel/wait.h>
 
 #include <kernel/arch.h>
+#include <kernel/handle.h>
+#include <kernel/object.h>
 #include <kernel/thread.h>
 
 void wait_wake_matching(struct kobject *obj) {
@@ -83,10 +89,9 @@ zx_status_t object_wait_handles(const struct handle_table *ht, const zx_handle_t
         zx_status_t status = thread_sleep_until(until);
         return status == ZX_OK ? ZX_ERR_TIMED_OUT : status;
     }
-    arch_irq_state_t irq = arch_irq_save();
-    zx_status_t status;
+    arch_irq_state_t irq = thread_lock_irqsave();
     if (wait_satisfied(objs, want, observed, n)) {
-        arch_irq_restore(irq);
+        thread_unlock_irqrestore(irq);
         return ZX_OK;
     }
     for (size_t i = 0; i < n; i++) {
@@ -99,22 +104,43 @@ zx_status_t object_wait_handles(const struct handle_table *ht, const zx_handle_t
         };
         waiter_link(&waiters[i]);
     }
-    status = ZX_ERR_SHOULD_WAIT;
-    while (status == ZX_ERR_SHOULD_WAIT) {
-        zx_status_t woke = thread_block(until);
+    thread_unlock_irqrestore(irq);
+    // A handle closed between the caller's lookup and the linking above found no waiter to
+    // cancel: look each one up again now that the waiters are linked (a close from here on
+    // cancels them).
+    for (size_t i = 0; ht != NULL && handles != NULL && i < n; i++) {
+        struct kobject *now = NULL;
+        if (handle_table_get((struct handle_table *)ht, handles[i], ZX_OBJ_TYPE_NONE, 0, &now) !=
+                ZX_OK ||
+            now != objs[i]) {
+            waiters[i].canceled = true;  // only this thread and closers (thread lock) write it
+        }
+        kobject_unref(now);  // never the last: the caller holds a reference too
+    }
+    irq = thread_lock_irqsave();
+    zx_status_t status, woke = ZX_OK;
+    for (;;) {
         // A signal may have been cleared again before we ran: then keep waiting. One that came
         // at the last moment still counts after a timeout or a kill.
-        status = wait_satisfied(objs, want, observed, n) ? ZX_OK : ZX_ERR_SHOULD_WAIT;
+        bool satisfied = wait_satisfied(objs, want, observed, n);
         if (wait_canceled(waiters, observed, n)) {
             status = ZX_ERR_CANCELED;
-        } else if (status == ZX_ERR_SHOULD_WAIT && woke != ZX_OK) {
-            status = woke;  // ZX_ERR_TIMED_OUT or ZX_ERR_INTERNAL_INTR_KILLED
+            break;
         }
+        if (satisfied) {
+            status = ZX_OK;
+            break;
+        }
+        if (woke != ZX_OK) {
+            status = woke;  // ZX_ERR_TIMED_OUT or ZX_ERR_INTERNAL_INTR_KILLED
+            break;
+        }
+        woke = thread_block(until);
     }
     for (size_t i = 0; i < n; i++) {
         waiter_unlink(&waiters[i]);
     }
-    arch_irq_restore(irq);
+    thread_unlock_irqrestore(irq);
     return status;
 }
 

@@ -13,9 +13,11 @@
 #include <kernel/arch_mmu.h>
 #include <kernel/heap.h>
 #include <kernel/kstack.h>
+#include <kernel/lock.h>
 #include <kernel/panic.h>
 #include <kernel/physmap.h>
 #include <kernel/pmm.h>
+#include <kernel/thread.h>
 #include <zircon/errors.h>
 
 struct arch_aspace {
@@ -111,7 +113,7 @@ zx_status_t arch_aspace_map(struct arch_aspace *as, uintptr_t vaddr, uintptr_t p
     if (!user_page_ok(vaddr) || (paddr & (PAGE_SIZE - 1)) != 0 || !flags_ok(flags)) {
         return ZX_ERR_INVALID_ARGS;
     }
-    arch_irq_state_t s = arch_irq_save();
+    arch_irq_state_t s = thread_lock_irqsave();
     uint64_t *e = leaf_entry(as, vaddr, true);
     zx_status_t st = ZX_ERR_NO_MEMORY;
     if (e != NULL) {
@@ -122,7 +124,7 @@ zx_status_t arch_aspace_map(struct arch_aspace *as, uintptr_t vaddr, uintptr_t p
         }
         st = ZX_OK;
     }
-    arch_irq_restore(s);
+    thread_unlock_irqrestore(s);
     return st;
 }
 
@@ -131,7 +133,8 @@ zx_status_t arch_aspace_map(struct arch_aspace *as, uintptr_t vaddr, uintptr_t p
 // mapped are skipped.
 static void rewrite_leaves(struct arch_aspace *as, uintptr_t vaddr, size_t count, bool unmap,
                            uint32_t flags) {
-    arch_irq_state_t s = arch_irq_save();
+    arch_irq_state_t s = thread_lock_irqsave();
+    arch_mmu_batch_begin();  // one shootdown for the whole range, not one per page
     for (size_t i = 0; i < count; i++, vaddr += PAGE_SIZE) {
         uint64_t *e = user_page_ok(vaddr) ? leaf_entry(as, vaddr, false) : NULL;
         if (e != NULL && mmu_pte_present(*e)) {
@@ -139,7 +142,8 @@ static void rewrite_leaves(struct arch_aspace *as, uintptr_t vaddr, size_t count
             arch_mmu_invalidate_page(vaddr);
         }
     }
-    arch_irq_restore(s);
+    arch_mmu_batch_end();
+    thread_unlock_irqrestore(s);
 }
 
 static bool table_empty(const uint64_t *t) {
@@ -190,11 +194,11 @@ void arch_aspace_unmap(struct arch_aspace *as, uintptr_t vaddr, size_t count) {
     if (end > USER_ASPACE_TOP || end < vaddr) {
         end = USER_ASPACE_TOP;
     }
-    arch_irq_state_t s = arch_irq_save();
+    arch_irq_state_t s = thread_lock_irqsave();
     for (uintptr_t va = vaddr & ~(LEAF_TABLE_SPAN - 1); va < end; va += LEAF_TABLE_SPAN) {
         reclaim_path(as, va < USER_ASPACE_BASE ? USER_ASPACE_BASE : va);
     }
-    arch_irq_restore(s);
+    thread_unlock_irqrestore(s);
 }
 
 zx_status_t arch_aspace_protect(struct arch_aspace *as, uintptr_t vaddr, size_t count,
@@ -212,7 +216,7 @@ zx_status_t arch_aspace_query(struct arch_aspace *as, uintptr_t vaddr, uintptr_t
     if (!user_page_ok(page)) {
         return ZX_ERR_NOT_FOUND;
     }
-    arch_irq_state_t s = arch_irq_save();
+    arch_irq_state_t s = thread_lock_irqsave();
     uint64_t *e = leaf_entry(as, page, false);
     zx_status_t st = ZX_ERR_NOT_FOUND;
     if (e != NULL && mmu_pte_present(*e)) {
@@ -224,7 +228,7 @@ zx_status_t arch_aspace_query(struct arch_aspace *as, uintptr_t vaddr, uintptr_t
         }
         st = ZX_OK;
     }
-    arch_irq_restore(s);
+    thread_unlock_irqrestore(s);
     return st;
 }
 
@@ -236,6 +240,10 @@ void arch_aspace_activate(struct arch_aspace *as) {
 // The arch made every table above the leaf tables at boot (x86-64: a static page directory
 // under PDPT entry 8 of the PML4 entry all address spaces share; arm64: static level-1 and
 // level-2 tables under TTBR1), so a leaf table made here is at once visible everywhere.
+
+// The kernel-stack region's page tables: a leaf spinlock of their own (kstack.c takes it
+// under its own spinlock; it only ever takes the pmm's).
+static spinlock_t kernel_pt_lock = SPINLOCK_INITIALIZER("kernel-pt");
 
 static bool kstack_page_ok(uintptr_t vaddr) {
     return (vaddr & (PAGE_SIZE - 1)) == 0 && vaddr >= ARCH_KSTACK_BASE &&
@@ -269,13 +277,13 @@ zx_status_t kernel_vm_map_page(uintptr_t vaddr, uintptr_t paddr, uint32_t flags)
         panic("kernel_vm_map_page: bad arguments 0x%lx 0x%lx 0x%x", (unsigned long)vaddr,
               (unsigned long)paddr, flags);
     }
-    arch_irq_state_t s = arch_irq_save();
+    arch_irq_state_t s = spin_lock_irqsave(&kernel_pt_lock);
     uint64_t *e = kernel_leaf_entry(vaddr, true);
     if (e != NULL) {
         *e = arch_mmu_pte_page(paddr, flags);
         arch_mmu_invalidate_page(vaddr);  // also orders the table writes before any use (arm64)
     }
-    arch_irq_restore(s);
+    spin_unlock_irqrestore(&kernel_pt_lock, s);
     return e != NULL ? ZX_OK : ZX_ERR_NO_MEMORY;
 }
 
@@ -284,7 +292,7 @@ uintptr_t kernel_vm_unmap_page(uintptr_t vaddr) {
         panic("kernel_vm_unmap_page: 0x%lx is outside the kernel-stack region",
               (unsigned long)vaddr);
     }
-    arch_irq_state_t s = arch_irq_save();
+    arch_irq_state_t s = spin_lock_irqsave(&kernel_pt_lock);
     uint64_t *e = kernel_leaf_entry(vaddr, false);
     uintptr_t paddr = 0;
     if (e != NULL && mmu_pte_present(*e)) {
@@ -292,6 +300,6 @@ uintptr_t kernel_vm_unmap_page(uintptr_t vaddr) {
         *e = 0;
         arch_mmu_invalidate_page(vaddr);
     }
-    arch_irq_restore(s);
+    spin_unlock_irqrestore(&kernel_pt_lock, s);
     return paddr;
 }

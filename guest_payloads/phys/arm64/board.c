@@ -5,6 +5,7 @@
 //   /memory*           device_type "memory", not disabled (secure-only RAM): reg -> RAM
 //   /chosen            bootargs, linux,initrd-start, linux,initrd-end
 //   /psci              method "hvc" | "smc" -> ARM_PSCI use_hvc
+//   /cpus/*            device_type "cpu", not disabled: reg (MPIDR affinity) -> CPU_TOPOLOGY
 //   arm,pl011          reg, interrupts -> PL011_UART {mmio_phys, irq}
 //   arm,gic-v3         reg[0] GICD, reg[1] GICR -> ARM_GIC_V3
 //   arm,cortex-a15-gic / arm,gic-400: reg GICD, GICC[, GICH, GICV] -> ARM_GIC_V2,
@@ -50,6 +51,7 @@ static int node_disabled(const struct fdt_node *node) {
 struct board_walk {
     struct board *board;
     int in_reserved_memory;  // the last depth-1 node was /reserved-memory
+    int in_cpus;             // the last depth-1 node was /cpus
     const char *why;         // why the walk stopped, when a visitor stops it
 };
 
@@ -120,6 +122,19 @@ static void visit_psci(const struct fdt_node *node, struct board *board) {
         board->has_psci = 1;
         board->psci.use_hvc = method[0] == 'h';
     }
+}
+
+// A /cpus child with device_type "cpu": its reg is the MPIDR affinity (#address-cells of
+// /cpus, 1 or 2 cells).
+static void visit_cpu(const struct fdt_node *node, struct board *board) {
+    uint32_t len;
+    const uint8_t *reg = fdt_prop(node, "reg", &len);
+    if (reg == NULL || node->addr_cells < 1 || node->addr_cells > 2 ||
+        len < 4 * node->addr_cells || node_disabled(node) ||
+        board->cpu_count == BOARD_MAX_CPUS) {
+        return;
+    }
+    board->cpu_mpidr[board->cpu_count++] = fdt_read_cells(reg, node->addr_cells);
 }
 
 static void visit_uart(const struct fdt_node *node, struct board *board) {
@@ -224,11 +239,17 @@ static int visit(const struct fdt_node *node, void *ctx) {
     struct board *board = walk->board;
     if (node->depth == 1) {
         walk->in_reserved_memory = fdt_name_is(node, "reserved-memory");
+        walk->in_cpus = fdt_name_is(node, "cpus");
     }
     uint32_t len;
     const char *device_type = fdt_prop(node, "device_type", &len);
     if (node->depth == 2 && walk->in_reserved_memory) {
         return visit_reserved(node, walk);
+    }
+    if (node->depth == 2 && walk->in_cpus && device_type != NULL && len == 4 &&
+        memcmp(device_type, "cpu", 4) == 0) {
+        visit_cpu(node, board);
+        return 0;
     }
     if (node->depth == 1 && device_type != NULL && len == 7 &&
         memcmp(device_type, "memory", 7) == 0 && !node_disabled(node)) {

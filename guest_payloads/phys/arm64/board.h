@@ -13,6 +13,7 @@
 
 #define BOARD_MAX_RAM 8
 #define BOARD_MAX_RESERVED 8
+#define BOARD_MAX_CPUS 8
 
 struct board_range {
     uint64_t base;
@@ -41,6 +42,8 @@ struct board {
     zbi_dcfg_arm_generic_timer_driver_t timer;
     int has_pcie;  // a "pci-host-ecam-generic" node
     zhb_dcfg_pcie_ecam_t pcie;
+    uint64_t cpu_mpidr[BOARD_MAX_CPUS];  // /cpus/cpu@N reg: MPIDR affinity, in tree order
+    size_t cpu_count;                    // (CPUs past BOARD_MAX_CPUS are dropped)
 };
 
 // Fills *board from the devicetree. Returns 0, or -1 with *why if the tree is malformed or

@@ -13,7 +13,8 @@
 //      item of the booted ZBI (flags and CRC kept), then MEM_CONFIG (RAM from the DT, the
 //      DT's reservations as RESERVED, one PERIPHERAL range below the lowest RAM), CMDLINE
 //      (bootargs), and KERNEL_DRIVER items PL011_UART, ARM_PSCI, ARM_GIC_V2/V3,
-//      ARM_GENERIC_TIMER and the private zhb PCIE_ECAM.
+//      ARM_GENERIC_TIMER and the private zhb PCIE_ECAM, then CPU_TOPOLOGY (one PROCESSOR
+//      node per /cpus CPU).
 //   5. Print "zhb-shim: kernel entry ..., data ZBI ..." and enter the kernel at EL1, MMU and
 //      caches off, x0 = data ZBI (start.S phys_boot_kernel).
 //
@@ -120,13 +121,50 @@ static size_t shim_items_size(const struct board *board) {
                          ? sizeof(zbi_dcfg_arm_gic_v2_driver_t)
                          : sizeof(zbi_dcfg_arm_gic_v3_driver_t)) +
            ITEM_SIZE(sizeof(zbi_dcfg_arm_generic_timer_driver_t)) +
-           ITEM_SIZE(sizeof(zhb_dcfg_pcie_ecam_t));
+           ITEM_SIZE(sizeof(zhb_dcfg_pcie_ecam_t)) +
+           ITEM_SIZE(sizeof(zbi_topology_node_t) * board->cpu_count);
 }
 
 static void shim_append(void *data, size_t capacity, uint32_t type, uint32_t extra,
                         const void *payload, uint32_t length) {
     if (zbi_append(data, capacity, type, extra, payload, length) != 0) {
         shim_fail("data ZBI full appending item type 0x%08x", type);
+    }
+}
+
+// MPIDR_EL1's affinity fields Aff0-Aff2 (bits 0-23) and Aff3 (bits 32-39).
+#define MPIDR_AFFINITY_MASK 0xff00ffffffull
+
+// One PROCESSOR node per device-tree CPU (none without /cpus), the one running this PRIMARY.
+static void shim_append_topology(void *data, size_t capacity, const struct board *board) {
+    zbi_topology_node_t nodes[BOARD_MAX_CPUS];
+    uint64_t self;
+    __asm__ volatile("mrs %0, mpidr_el1" : "=r"(self));
+    self &= MPIDR_AFFINITY_MASK;
+    for (size_t i = 0; i < board->cpu_count; i++) {
+        uint64_t mpidr = board->cpu_mpidr[i];
+        nodes[i] = (zbi_topology_node_t){
+            .entity_type = ZBI_TOPOLOGY_ENTITY_PROCESSOR,
+            .parent_index = ZBI_TOPOLOGY_NO_PARENT,
+        };
+        zbi_topology_processor_t *p = &nodes[i].entity.processor;
+        p->logical_ids[0] = (uint16_t)i;
+        p->logical_id_count = 1;
+        p->flags = (mpidr & MPIDR_AFFINITY_MASK) == self
+                       ? ZBI_TOPOLOGY_PROCESSOR_PRIMARY | ZBI_TOPOLOGY_PROCESSOR_INTERRUPT
+                       : 0;
+        p->architecture = ZBI_TOPOLOGY_ARCH_ARM;
+        p->architecture_info.arm = (zbi_topology_arm_info_t){
+            .cluster_1_id = (uint8_t)(mpidr >> 8),
+            .cluster_2_id = (uint8_t)(mpidr >> 16),
+            .cluster_3_id = (uint8_t)(mpidr >> 32),
+            .cpu_id = (uint8_t)mpidr,
+            .gic_id = (uint8_t)i,
+        };
+    }
+    if (board->cpu_count > 0) {
+        shim_append(data, capacity, ZBI_TYPE_CPU_TOPOLOGY, 0, nodes,
+                    (uint32_t)(board->cpu_count * sizeof(nodes[0])));
     }
 }
 
@@ -182,6 +220,7 @@ static void shim_append_items(void *data, size_t capacity, const struct board *b
         shim_append(data, capacity, ZBI_TYPE_KERNEL_DRIVER, ZHB_KERNEL_DRIVER_PCIE_ECAM,
                     &board->pcie, sizeof(board->pcie));
     }
+    shim_append_topology(data, capacity, board);
 }
 
 // Marks everything the boot loader handed us, and the firmware's reservations, as in use, so

@@ -4,6 +4,8 @@
 //   RSDP --> XSDT/RSDT --> "FACP" (FADT) --+--> PM1a/PM1b_CNT_BLK, PM_TMR_BLK (I/O ports)
 //                                         +--> DSDT: AML  08 "_S5_" 12 <pkglen> <n> <typa> <typb>
 //
+//   RSDP --> XSDT/RSDT --> "APIC" (MADT) --> processor local APIC / x2APIC entries (CPU ids)
+//
 // Every table is checksummed before use. Tables are read in place, through pc_phys_ptr.
 #include <platform/pc.h>
 
@@ -280,4 +282,43 @@ int pc_acpi_power_info(uint64_t rsdp_paddr, struct pc_acpi_power *out, const cha
         return -1;
     }
     return 0;
+}
+
+// MADT interrupt-controller structures: type, length, then the type's fields.
+#define MADT_HEADER_SIZE 44  // the SDT header, local APIC address, flags
+#define MADT_LOCAL_APIC 0
+#define MADT_LOCAL_X2APIC 9
+#define MADT_CPU_ENABLED (1u << 0)
+#define MADT_CPU_ONLINE_CAPABLE (1u << 1)
+
+uint32_t pc_acpi_cpu_apic_ids(uint64_t rsdp_paddr, uint32_t ids[], uint32_t max) {
+    rsdp_paddr = pc_acpi_find_rsdp(rsdp_paddr);
+    if (rsdp_paddr == 0) {
+        return 0;
+    }
+    const struct acpi_sdt_header *madt = acpi_find_table(pc_phys_ptr(rsdp_paddr), "APIC");
+    if (madt == NULL || madt->length < MADT_HEADER_SIZE) {
+        return 0;
+    }
+    const uint8_t *p = (const uint8_t *)madt + MADT_HEADER_SIZE;
+    const uint8_t *end = (const uint8_t *)madt + madt->length;
+    uint32_t n = 0;
+    while (p + 2 <= end && p[1] >= 2 && p + p[1] <= end && n < max) {
+        uint32_t id = 0, flags = 0;
+        bool cpu = false;
+        if (p[0] == MADT_LOCAL_APIC && p[1] >= 8) {
+            id = p[3];
+            memcpy(&flags, p + 4, sizeof(flags));
+            cpu = true;
+        } else if (p[0] == MADT_LOCAL_X2APIC && p[1] >= 16) {
+            memcpy(&id, p + 4, sizeof(id));
+            memcpy(&flags, p + 8, sizeof(flags));
+            cpu = true;
+        }
+        if (cpu && (flags & (MADT_CPU_ENABLED | MADT_CPU_ONLINE_CAPABLE)) != 0) {
+            ids[n++] = id;
+        }
+        p += p[1];
+    }
+    return n;
 }

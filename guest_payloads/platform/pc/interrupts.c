@@ -5,7 +5,9 @@
 #include <kernel/platform.h>
 
 #include <arch/x86_64/cpu.h>
+#include <kernel/arch.h>
 #include <kernel/panic.h>
+#include <kernel/smp.h>
 #include <kernel/physmap.h>
 #include <kernel/timer.h>
 
@@ -50,9 +52,8 @@ static void pc_pic_disable(void) {
     outb(PIC2_DATA, 0xff);
 }
 
-void platform_init_interrupts(const struct boot_info *bi) {
-    (void)bi;
-    pc_pic_disable();
+// This CPU's local APIC: enabled, every local interrupt masked, spurious vector set.
+static void lapic_cpu_init(void) {
     uint64_t base = x86_rdmsr(IA32_APIC_BASE);
     x86_wrmsr(IA32_APIC_BASE, base | APIC_BASE_ENABLE);
     if ((base & APIC_BASE_ADDR_MASK) == 0) {
@@ -65,10 +66,44 @@ void platform_init_interrupts(const struct boot_info *bi) {
     pc_lapic_write(LAPIC_LVT_LINT1, LAPIC_LVT_MASKED);
     pc_lapic_write(LAPIC_LVT_ERROR, LAPIC_LVT_MASKED);
     pc_lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | PC_VECTOR_SPURIOUS);
+}
+
+void platform_init_interrupts(const struct boot_info *bi) {
+    (void)bi;
+    pc_pic_disable();
+    lapic_cpu_init();
     pc_timer_init(pc_rsdp);
 }
 
+void platform_init_interrupts_secondary(void) {
+    lapic_cpu_init();  // every CPU sees its own local APIC at the same address
+}
+
+#define LAPIC_ICR_LOW 0x300u
+#define LAPIC_ICR_HIGH 0x310u
+#define LAPIC_ICR_ALL_BUT_SELF (3u << 18)
+#define LAPIC_ICR_ASSERT (1u << 14)
+#define LAPIC_ICR_PENDING (1u << 12)
+
+void pc_lapic_send_ipi(uint32_t apic_id, uint32_t command) {
+    arch_irq_state_t irq = arch_irq_save();  // the ICR pair is this CPU's: no interleaving
+    pc_lapic_write(LAPIC_ICR_HIGH, apic_id << 24);
+    pc_lapic_write(LAPIC_ICR_LOW, command);
+    while (pc_lapic_read(LAPIC_ICR_LOW) & LAPIC_ICR_PENDING) {
+        arch_spin_pause();
+    }
+    arch_irq_restore(irq);
+}
+
+void platform_ipi_others(uint32_t kind) {
+    pc_lapic_send_ipi(0, LAPIC_ICR_ALL_BUT_SELF | LAPIC_ICR_ASSERT | (PC_VECTOR_IPI_BASE + kind));
+}
+
 bool platform_irq(uint32_t vector) {
+    if (vector >= PC_VECTOR_IPI_BASE && vector < PC_VECTOR_IPI_END) {
+        pc_lapic_write(LAPIC_EOI, 0);
+        return smp_ipi_received(vector - PC_VECTOR_IPI_BASE);
+    }
     if (vector == PC_VECTOR_TIMER) {
         pc_lapic_write(LAPIC_EOI, 0);  // before the handler: it may switch threads
         return timer_tick();

@@ -4,6 +4,7 @@
 // Interrupt vectors (IDT, arch/x86_64/arch.c):
 //   0x20-0x2f  legacy 8259 PIC, remapped here and fully masked (only spurious IRQ7/15 arrive)
 //   0x40       local APIC timer (the scheduler tick)
+//   0xf0-0xf2  inter-processor requests: TLB shootdown, reschedule, halt (kernel/smp.h)
 //   0xff       local APIC spurious vector
 #pragma once
 
@@ -13,6 +14,8 @@
 #define PC_VECTOR_PIC_BASE 0x20u
 #define PC_VECTOR_PIC_END 0x30u
 #define PC_VECTOR_TIMER 0x40u
+#define PC_VECTOR_IPI_BASE 0xf0u  // 0xf0 + enum smp_ipi (kernel/smp.h)
+#define PC_VECTOR_IPI_END 0xf3u
 #define PC_VECTOR_SPURIOUS 0xffu
 
 // Local APIC registers (byte offsets from its MMIO base).
@@ -37,6 +40,9 @@ extern uint64_t pc_rsdp;
 // Reads / writes one local APIC register (after pc_lapic_init).
 uint32_t pc_lapic_read(uint32_t reg);
 void pc_lapic_write(uint32_t reg, uint32_t value);
+
+// Sends one IPI (ICR command word `command`) to local APIC `apic_id`, waiting until it left.
+void pc_lapic_send_ipi(uint32_t apic_id, uint32_t command);
 
 // Sets up the monotonic clock (the ACPI PM timer found through the RSDP `rsdp`, 0: search)
 // and calibrates the local APIC timer against it. Panics without a PM timer.

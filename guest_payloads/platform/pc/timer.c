@@ -13,6 +13,7 @@
 
 #include <arch/x86_64/cpu.h>
 #include <kernel/arch.h>
+#include <kernel/lock.h>
 #include <kernel/panic.h>
 #include <platform/pc.h>
 
@@ -29,7 +30,8 @@ static uint16_t pm_port;
 static uint32_t pm_mask;
 static uint64_t lapic_hz;  // LAPIC timer input rate after the divider
 
-// Guarded by masking interrupts.
+// Guarded by pm_lock (every CPU reads the clock).
+static spinlock_t pm_lock = SPINLOCK_INITIALIZER("pm-timer");
 static uint32_t pm_last;   // last raw PM timer value read
 static uint64_t pm_total;  // PM timer ticks since pc_timer_init
 
@@ -79,11 +81,11 @@ void platform_timer_start(uint64_t period_ns) {
 }
 
 uint64_t platform_current_time(void) {
-    arch_irq_state_t irq = arch_irq_save();
+    arch_irq_state_t irq = spin_lock_irqsave(&pm_lock);
     uint32_t now = pm_read();
     pm_total += (now - pm_last) & pm_mask;
     pm_last = now;
     uint64_t total = pm_total;
-    arch_irq_restore(irq);
+    spin_unlock_irqrestore(&pm_lock, irq);
     return total / PM_TIMER_HZ * NSEC_PER_SEC + total % PM_TIMER_HZ * NSEC_PER_SEC / PM_TIMER_HZ;
 }

@@ -11,6 +11,7 @@
 
 #include <arch/arm64/mmio.h>
 #include <kernel/panic.h>
+#include <kernel/percpu.h>
 #include <kernel/physmap.h>
 #include <lib/zbi-format/driver-config.h>
 
@@ -46,13 +47,71 @@
 #define GICC_IAR 0x000cu
 #define GICC_EOIR 0x0010u
 #define GICC_IAR_ID_MASK 0x3ffu
+#define GICC_IAR_V2_MASK 0x1fffu  // interrupt id and, for an SGI, the source CPU
 
 #define ICC_SRE_SRE 1u
 #define GIC_PPI_END 32u  // PPIs and SGIs are INTIDs 0-31
 
+#define GICR_TYPER 0x0008u
+#define GICR_TYPER_LAST (1ull << 4)
+#define GICR_DEFAULT_STRIDE 0x20000u  // RD_base + SGI_base, when the item gives no stride
+#define MPIDR_AFF_MASK 0xff00ffffffull
+
 // Set once by gic_init.
 static int gic_version;  // 3 or 2
-static uintptr_t gicd, gicr, gicc;
+static uintptr_t gicd, gicc;
+static uintptr_t gicr_first;   // the first redistributor frame
+static uint64_t gicr_stride;
+// Each CPU's own redistributor frame (v3), set by that CPU.
+static uintptr_t gicr_cpu[SMP_MAX_CPUS];
+
+// This CPU's redistributor: the frame whose GICR_TYPER affinity is this CPU's MPIDR.
+static uintptr_t gicr_find(void) {
+    uint64_t mpidr;
+    __asm__ volatile("mrs %0, mpidr_el1" : "=r"(mpidr));
+    mpidr &= MPIDR_AFF_MASK;
+    uint32_t aff = (uint32_t)(((mpidr >> 32) & 0xff) << 24 | ((mpidr >> 16) & 0xff) << 16 |
+                     ((mpidr >> 8) & 0xff) << 8 | (mpidr & 0xff));
+    for (uintptr_t frame = gicr_first;; frame += gicr_stride) {
+        uint64_t typer = mmio_read64(frame + GICR_TYPER);
+        if ((uint32_t)(typer >> 32) == aff) {
+            return frame;
+        }
+        if (typer & GICR_TYPER_LAST) {
+            panic("gic: no redistributor for MPIDR 0x%lx", (unsigned long)mpidr);
+        }
+    }
+}
+
+// GICv3: wakes this CPU's redistributor and enables its CPU interface (system registers).
+static void gic_v3_cpu_init(void) {
+    uintptr_t gicr = gicr_find();
+    gicr_cpu[percpu_get()->cpu_num] = gicr;
+    mmio_write32(gicr + GICR_WAKER, mmio_read32(gicr + GICR_WAKER) & ~GICR_WAKER_PROCESSOR_SLEEP);
+    while (mmio_read32(gicr + GICR_WAKER) & GICR_WAKER_CHILDREN_ASLEEP) {
+    }
+    uint64_t sre;
+    __asm__ volatile("mrs %0, icc_sre_el1" : "=r"(sre));
+    __asm__ volatile("msr icc_sre_el1, %0; isb" : : "r"(sre | ICC_SRE_SRE));
+    __asm__ volatile("msr icc_pmr_el1, %0" : : "r"((uint64_t)GIC_PRIORITY_MASK_ALL));
+    __asm__ volatile("msr icc_bpr1_el1, xzr");
+    __asm__ volatile("msr icc_igrpen1_el1, %0; isb" : : "r"((uint64_t)1));
+}
+
+// GICv2: this CPU's (banked) CPU interface.
+static void gic_v2_cpu_init(void) {
+    mmio_write32(gicc + GICC_PMR, GIC_PRIORITY_MASK_ALL);
+    mmio_write32(gicc + GICC_BPR, 0);
+    mmio_write32(gicc + GICC_CTLR, 1);
+}
+
+void gic_init_secondary(void) {
+    if (gic_version == 3) {
+        gic_v3_cpu_init();
+    } else {
+        gic_v2_cpu_init();
+    }
+}
 
 // Sets the 8-bit priority field of `intid` in the priority register array at `regs`
 // (read-modify-write of the 32-bit word: safe on every GIC register interface).
@@ -65,29 +124,20 @@ static void gic_set_priority(uintptr_t regs, uint32_t intid) {
 
 static void gic_v3_init(const zbi_dcfg_arm_gic_v3_driver_t *cfg) {
     gicd = (uintptr_t)paddr_to_physmap(cfg->mmio_phys + cfg->gicd_offset);
-    gicr = (uintptr_t)paddr_to_physmap(cfg->mmio_phys + cfg->gicr_offset);
+    gicr_first = (uintptr_t)paddr_to_physmap(cfg->mmio_phys + cfg->gicr_offset);
+    gicr_stride = cfg->gicr_stride != 0 ? cfg->gicr_stride : GICR_DEFAULT_STRIDE;
     mmio_write32(gicd + GICD_CTLR, GICD_CTLR_V3_ENABLE);
     while (mmio_read32(gicd + GICD_CTLR) & GICD_CTLR_RWP) {
     }
-    mmio_write32(gicr + GICR_WAKER, mmio_read32(gicr + GICR_WAKER) & ~GICR_WAKER_PROCESSOR_SLEEP);
-    while (mmio_read32(gicr + GICR_WAKER) & GICR_WAKER_CHILDREN_ASLEEP) {
-    }
-    uint64_t sre;
-    __asm__ volatile("mrs %0, icc_sre_el1" : "=r"(sre));
-    __asm__ volatile("msr icc_sre_el1, %0; isb" : : "r"(sre | ICC_SRE_SRE));
-    __asm__ volatile("msr icc_pmr_el1, %0" : : "r"((uint64_t)GIC_PRIORITY_MASK_ALL));
-    __asm__ volatile("msr icc_bpr1_el1, xzr");
-    __asm__ volatile("msr icc_igrpen1_el1, %0; isb" : : "r"((uint64_t)1));
     gic_version = 3;
+    gic_v3_cpu_init();
 }
 
 static void gic_v2_init(const zbi_dcfg_arm_gic_v2_driver_t *cfg) {
     gicd = (uintptr_t)paddr_to_physmap(cfg->mmio_phys + cfg->gicd_offset);
     gicc = (uintptr_t)paddr_to_physmap(cfg->mmio_phys + cfg->gicc_offset);
     mmio_write32(gicd + GICD_CTLR, GICD_CTLR_V2_ENABLE);
-    mmio_write32(gicc + GICC_PMR, GIC_PRIORITY_MASK_ALL);
-    mmio_write32(gicc + GICC_BPR, 0);
-    mmio_write32(gicc + GICC_CTLR, 1);
+    gic_v2_cpu_init();
     gic_version = 2;
 }
 
@@ -110,6 +160,7 @@ void gic_enable_ppi(uint32_t intid) {
         panic("gic_enable_ppi: INTID %u is not private", intid);
     }
     if (gic_version == 3) {
+        uintptr_t gicr = gicr_cpu[percpu_get()->cpu_num];
         mmio_write32(gicr + GICR_IGROUPR0, mmio_read32(gicr + GICR_IGROUPR0) | 1u << intid);
         gic_set_priority(gicr + GICR_IPRIORITYR, intid);
         mmio_write32(gicr + GICR_ISENABLER0, 1u << intid);
@@ -125,10 +176,30 @@ uint32_t gic_ack(void) {
         __asm__ volatile("mrs %0, icc_iar1_el1" : "=r"(iar) : : "memory");
         return (uint32_t)iar & GIC_INTID_MASK;
     }
-    return mmio_read32(gicc + GICC_IAR) & GICC_IAR_ID_MASK;
+    return mmio_read32(gicc + GICC_IAR) & GICC_IAR_V2_MASK;  // v2 SGIs: source CPU in 12:10
 }
 
-void gic_eoi(uint32_t intid) {
+uint32_t gic_intid(uint32_t ack) {
+    return gic_version == 3 ? ack : ack & GICC_IAR_ID_MASK;
+}
+
+#define ICC_SGI1R_IRM (1ull << 40)  // to every PE but this one
+#define ICC_SGI1R_INTID_SHIFT 24
+#define GICD_SGIR 0x0f00u
+#define GICD_SGIR_OTHERS (1u << 24)  // TargetListFilter: every CPU interface but this one
+
+void gic_send_sgi_others(uint32_t sgi) {
+    if (gic_version == 3) {
+        uint64_t v = ICC_SGI1R_IRM | (uint64_t)sgi << ICC_SGI1R_INTID_SHIFT;
+        __asm__ volatile("dsb ishst; msr icc_sgi1r_el1, %0; isb" : : "r"(v) : "memory");
+    } else {
+        __asm__ volatile("dsb ishst" ::: "memory");
+        mmio_write32(gicd + GICD_SGIR, GICD_SGIR_OTHERS | sgi);
+    }
+}
+
+void gic_eoi(uint32_t ack) {
+    uint32_t intid = ack;
     if (gic_version == 3) {
         __asm__ volatile("msr icc_eoir1_el1, %0; isb" : : "r"((uint64_t)intid) : "memory");
     } else {

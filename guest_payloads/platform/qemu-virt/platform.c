@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <arch/arm64/psci.h>
+#include <kernel/smp.h>
 #include <kernel/bootinfo.h>
 #include <kernel/panic.h>
 #include <kernel/physmap.h>
@@ -55,19 +56,43 @@ void platform_putc(char c) {
     }
 }
 
+// SGIs 0-2: the enum smp_ipi kinds (kernel/smp.h).
+#define SGI_COUNT 3u
+
+static void enable_sgis(void) {
+    for (uint32_t sgi = 0; sgi < SGI_COUNT; sgi++) {
+        gic_enable_ppi(sgi);
+    }
+}
+
 void platform_init_interrupts(const struct boot_info *bi) {
     gic_init(bi);
+    enable_sgis();
     generic_timer_init(bi);
+}
+
+void platform_init_interrupts_secondary(void) {
+    gic_init_secondary();
+    enable_sgis();
+}
+
+void platform_ipi_others(uint32_t kind) {
+    gic_send_sgi_others(kind);
 }
 
 bool platform_irq(uint32_t vector) {
     (void)vector;  // the GIC names the source
-    uint32_t intid = gic_ack();
+    uint32_t ack = gic_ack();
+    uint32_t intid = gic_intid(ack);
     if (intid >= GIC_INTID_SPECIAL) {
         return false;
     }
+    if (intid < SGI_COUNT) {
+        gic_eoi(ack);
+        return smp_ipi_received(intid);
+    }
     bool tick = generic_timer_irq(intid);
-    gic_eoi(intid);  // before the handler: it may switch threads
+    gic_eoi(ack);  // before the handler: it may switch threads
     if (!tick) {
         panic("platform_irq: unexpected INTID %u", intid);
     }

@@ -27,12 +27,19 @@ const void *qemu_virt_driver_config(const struct boot_info *bi, uint32_t kind, u
 // Brings up the distributor, CPU 0's redistributor (v3) and the CPU interface from the
 // ARM_GIC_V3 item, else the ARM_GIC_V2 item; panics if there is neither.
 void gic_init(const struct boot_info *bi);
+// A secondary CPU's own part: its redistributor (v3) or banked CPU interface (v2).
+void gic_init_secondary(void);
 // Makes private interrupt `intid` (< 32) Group 1, priority GIC_PRIORITY, enabled.
 void gic_enable_ppi(uint32_t intid);
 // Acknowledges the highest-priority pending interrupt and returns its INTID (>= 1020: none).
+// Acknowledges the highest pending interrupt: the value for gic_eoi (gic_intid gives its
+// INTID; 1020-1023: none).
 uint32_t gic_ack(void);
+uint32_t gic_intid(uint32_t ack);
+// Sends software-generated interrupt `sgi` (0-15) to every other CPU.
+void gic_send_sgi_others(uint32_t sgi);
 // Signals end of interrupt (priority drop and deactivation) for `intid`.
-void gic_eoi(uint32_t intid);
+void gic_eoi(uint32_t ack);
 
 // ---- generic timer (timer.c) ----
 

@@ -9,6 +9,7 @@
 #include <kernel/platform.h>
 
 #include <kernel/panic.h>
+#include <kernel/percpu.h>
 #include <kernel/timer.h>
 #include <lib/zbi-format/driver-config.h>
 
@@ -22,8 +23,9 @@ static bool use_virtual;
 static uint32_t timer_irq;
 static uint64_t counter_hz;
 static uint64_t period_counts;
-// Written only by the timer interrupt (and platform_timer_start before it is enabled).
-static uint64_t next_deadline;
+// Per CPU, written only by that CPU's timer interrupt (and platform_timer_start before it is
+// enabled): every CPU has its own comparator.
+static uint64_t next_deadline[SMP_MAX_CPUS];
 
 static uint64_t counter_read(void) {
     uint64_t v;
@@ -75,8 +77,9 @@ void platform_timer_start(uint64_t period_ns) {
         panic("platform_timer_start: period %llu ns is below one counter tick",
               (unsigned long long)period_ns);
     }
-    next_deadline = counter_read() + period_counts;
-    comparator_set(next_deadline);
+    uint64_t *next = &next_deadline[percpu_get()->cpu_num];
+    *next = counter_read() + period_counts;
+    comparator_set(*next);
     gic_enable_ppi(timer_irq);
     control_set(CNT_CTL_ENABLE);
 }
@@ -91,10 +94,11 @@ bool generic_timer_irq(uint32_t intid) {
         return false;
     }
     uint64_t now = counter_read();
-    next_deadline += period_counts;
-    if (next_deadline <= now) {
-        next_deadline = now + period_counts;
+    uint64_t *next = &next_deadline[percpu_get()->cpu_num];
+    *next += period_counts;
+    if (*next <= now) {
+        *next = now + period_counts;
     }
-    comparator_set(next_deadline);
+    comparator_set(*next);
     return true;
 }

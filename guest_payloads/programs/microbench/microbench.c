@@ -10,6 +10,7 @@
 //   futex_round_trip, socket_round_trip, channel_call_round_trip: see ipc.c
 //   pb_launch_static, pb_launch_dynamic: see launch.c
 //   demand_zero_fault, cow_write_fault, zygote_clone_start: see vm.c
+//   parallel_null_syscall_x1, _x2, _x4: N threads making null syscalls at once, see parallel.c
 //
 // scripts/bench_boot collects these lines. Exits 0 unless an operation fails (then prints
 // "microbench: error: ..." and exits 1).
@@ -122,5 +123,8 @@ int main(void) {
     if (failed == 0) {
         failed = bench_vm();
     }
-    return failed != 0 ? failed : bench_launch();
+    if (failed == 0) {
+        failed = bench_launch();
+    }
+    return failed != 0 ? failed : bench_parallel();
 }

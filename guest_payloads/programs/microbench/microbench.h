@@ -13,3 +13,5 @@ int bench_ipc(void);
 int bench_launch(void);
 // The demand_zero_fault, cow_write_fault and zygote_clone_start rows (vm.c).
 int bench_vm(void);
+// The parallel null-syscall rows for 1, 2 and 4 threads (parallel.c): 0, or bench_fail's 1.
+int bench_parallel(void);

@@ -91,6 +91,9 @@ int main(int argc, char **argv) {
         if (strcmp(mode, "resize-map") == 0) {
             return child_resize_map();
         }
+        if (strcmp(mode, "tlb-reader") == 0) {
+            return child_tlb_reader();
+        }
         printf("stress-tests: unknown child mode %s\n", mode);
         return 2;
     }

@@ -46,3 +46,4 @@ int child_deep_vmar(void);
 int child_churn(void);
 int child_kill_threads(void);
 int child_resize_map(void);
+int child_tlb_reader(void);

@@ -47,6 +47,7 @@ _Static_assert(sizeof(zbi_header_t) == 32, "zbi_header_t is 32 bytes");
 #define ZBI_TYPE_MEM_CONFIG 0x434d454du      // MEMC
 #define ZBI_TYPE_KERNEL_DRIVER 0x5652444bu   // KDRV
 #define ZBI_TYPE_ACPI_RSDP 0x50445352u       // RSDP
+#define ZBI_TYPE_CPU_TOPOLOGY 0x544f504fu    // TOPO (in memory "OPOT"): zbi_topology_node_t[]
 #define ZBI_TYPE_SERIAL_NUMBER 0x4e4c5253u   // SRLN
 #define ZBI_TYPE_DEVICETREE 0xd00dfeedu
 #define ZBI_TYPE_SECURE_ENTROPY 0x444e4152u  // RAND
@@ -73,3 +74,53 @@ _Static_assert(sizeof(zbi_mem_range_t) == 24, "zbi_mem_range_t is 24 bytes");
 #define ZBI_MEM_TYPE_RAM 1u
 #define ZBI_MEM_TYPE_PERIPHERAL 2u
 #define ZBI_MEM_TYPE_RESERVED 3u
+
+// CPU_TOPOLOGY payload: a flat array of nodes, each naming its parent by index. zhb's arm64
+// shim writes one PROCESSOR node per CPU of the device tree, without parents.
+#define ZBI_MAX_SMT 4
+#define ZBI_TOPOLOGY_NO_PARENT 0xffffu
+#define ZBI_TOPOLOGY_ENTITY_PROCESSOR 1u
+#define ZBI_TOPOLOGY_ARCH_X86 1u
+#define ZBI_TOPOLOGY_ARCH_ARM 2u
+#define ZBI_TOPOLOGY_PROCESSOR_PRIMARY 1u    // the CPU that boots the system
+#define ZBI_TOPOLOGY_PROCESSOR_INTERRUPT 2u  // the CPU that takes every interrupt
+
+typedef struct {
+    uint8_t cluster_1_id;  // MPIDR Aff1
+    uint8_t cluster_2_id;  // Aff2
+    uint8_t cluster_3_id;  // Aff3
+    uint8_t cpu_id;        // Aff0
+    uint8_t gic_id;        // GICv2 CPU interface number
+} zbi_topology_arm_info_t;
+
+typedef struct {
+    uint32_t apic_ids[ZBI_MAX_SMT];
+    uint32_t apic_id_count;
+} zbi_topology_x86_info_t;
+
+typedef struct {
+    uint16_t logical_ids[ZBI_MAX_SMT];
+    uint8_t logical_id_count;
+    uint16_t flags;        // ZBI_TOPOLOGY_PROCESSOR_*
+    uint8_t architecture;  // ZBI_TOPOLOGY_ARCH_*
+    union {
+        zbi_topology_arm_info_t arm;
+        zbi_topology_x86_info_t x86;
+    } architecture_info;
+} zbi_topology_processor_t;
+
+typedef struct {
+    uint64_t start_address;
+    uint64_t end_address;
+} zbi_topology_numa_region_t;
+
+typedef struct {
+    uint8_t entity_type;  // ZBI_TOPOLOGY_ENTITY_*
+    uint16_t parent_index;
+    union {
+        zbi_topology_processor_t processor;
+        zbi_topology_numa_region_t numa_region;
+    } entity;
+} zbi_topology_node_t;
+_Static_assert(sizeof(zbi_topology_processor_t) == 36, "zbi_topology_processor_t is 36 bytes");
+_Static_assert(sizeof(zbi_topology_node_t) == 48, "zbi_topology_node_t is 48 bytes");

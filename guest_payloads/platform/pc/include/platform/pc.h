@@ -44,6 +44,11 @@ uint64_t pc_acpi_find_rsdp(uint64_t hint);
 // Returns 0, or -1 with *why set to a static message if S5 cannot be entered via ACPI.
 int pc_acpi_power_info(uint64_t rsdp, struct pc_acpi_power *out, const char **why);
 
+// The local APIC ids of the enabled (or online-capable) processors in the MADT ("APIC")
+// found through the RSDP at `rsdp` (0: search), in table order, at most `max` of them.
+// Returns how many, 0 without a usable MADT.
+uint32_t pc_acpi_cpu_apic_ids(uint64_t rsdp, uint32_t ids[], uint32_t max);
+
 // ---- power (platform/pc/power.c) ----
 
 // I/O port of QEMU's pvpanic ISA device (-device pvpanic) and its "guest panicked" event.

@@ -17,6 +17,10 @@ static inline uint32_t mmio_read32(uintptr_t addr) {
     return *(volatile const uint32_t *)addr;
 }
 
+static inline uint64_t mmio_read64(uintptr_t addr) {
+    return *(volatile const uint64_t *)addr;
+}
+
 static inline void mmio_write8(uintptr_t addr, uint8_t value) {
     *(volatile uint8_t *)addr = value;
 }

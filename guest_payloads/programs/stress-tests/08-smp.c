@@ -1,0 +1,205 @@
+// Cases for several CPUs (they pass on one CPU too, where preemption interleaves the threads):
+// threads that spin in parallel, a TLB shootdown seen by a reader on another CPU, killing a
+// thread while it runs (on another CPU when there is one), a futex ping-pong between threads.
+#include <zircon/syscalls/object.h>
+
+#include "stress.h"
+
+// ---- two spinning threads both make progress ------------------------------------------------
+
+struct spinners {
+    volatile uint64_t stop;
+    volatile uint64_t count[2];
+};
+
+static void spin_worker(struct spinners *s, int i) {
+    while (!tk_load(&s->stop)) {
+        tk_add(&s->count[i], 1);  // no syscall: only the scheduler (or another CPU) interleaves
+    }
+}
+
+static void spin_worker0(void *arg) {
+    spin_worker(arg, 0);
+}
+
+static void spin_worker1(void *arg) {
+    spin_worker(arg, 1);
+}
+
+KTAP_CASE(spinning_threads_both_progress) {
+    static struct spinners s;
+    s = (struct spinners){0};
+    static const stress_worker workers[] = {spin_worker0, spin_worker1};
+    KTAP_EXPECT_OK(stress_round(workers, 2, &s, &s.stop));
+    ktap_diag("spins: %llu and %llu", (unsigned long long)s.count[0],
+              (unsigned long long)s.count[1]);
+    KTAP_EXPECT_TRUE(s.count[0] > 0 && s.count[1] > 0);
+    STRESS_KERNEL_SANE();
+}
+
+// ---- TLB shootdown: a reader on another CPU faults at once after the unmap -----------------
+
+// Report words the tlb-reader child shares with us.
+enum { TLB_READS, TLB_READS_AFTER_UNMAP, TLB_BAD_VALUE, TLB_UNMAPPED, TLB_WORDS };
+#define TLB_MAGIC 0x746c6273686f6f74ull  // "tlbshoot"
+
+struct tlb_reader {
+    volatile uint64_t *report;
+    volatile const uint64_t *page;
+};
+
+// Reads the page forever. Once it has seen TLB_UNMAPPED (set after zx_vmar_unmap returned),
+// a read that still succeeds came through a stale translation: counted, and then it dies.
+static void tlb_read_loop(void *arg) {
+    struct tlb_reader *r = arg;
+    for (;;) {
+        uint64_t unmapped = tk_load(&r->report[TLB_UNMAPPED]);
+        uint64_t v = *r->page;
+        if (v != TLB_MAGIC) {
+            tk_add(&r->report[TLB_BAD_VALUE], 1);
+        }
+        if (unmapped) {
+            tk_add(&r->report[TLB_READS_AFTER_UNMAP], 1);
+        }
+        tk_add(&r->report[TLB_READS], 1);
+    }
+}
+
+int child_tlb_reader(void) {
+    zx_handle_t report_vmo = tk_report_vmo(), page_vmo;
+    zx_vaddr_t report_addr, page_addr;
+    if (zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, report_vmo, 0,
+                    TK_PAGE, &report_addr) != ZX_OK ||
+        zx_vmo_create(TK_PAGE, 0, &page_vmo) != ZX_OK ||
+        zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, page_vmo, 0,
+                    TK_PAGE, &page_addr) != ZX_OK) {
+        return 10;
+    }
+    *(volatile uint64_t *)page_addr = TLB_MAGIC;
+    static struct tlb_reader r;
+    r = (struct tlb_reader){(volatile uint64_t *)report_addr, (volatile uint64_t *)page_addr};
+    static struct tk_thread reader;
+    if (tk_thread_start(&reader, "tlb-reader", tlb_read_loop, &r) != ZX_OK) {
+        return 11;
+    }
+    while (tk_load(&r.report[TLB_READS]) < 1000) {  // the reader runs (and caches the page)
+    }
+    if (zx_vmar_unmap(zx_vmar_root_self(), page_addr, TK_PAGE) != ZX_OK) {
+        return 12;
+    }
+    tk_store(&r.report[TLB_UNMAPPED], 1);
+    zx_nanosleep(zx_deadline_after(ZX_MSEC(DEATH_MS)));  // the reader's fault kills us first
+    return 13;
+}
+
+KTAP_CASE(tlb_shootdown_reader_faults) {
+    zx_time_t deadline = tk_round_deadline();
+    int rounds = 0;
+    do {
+        zx_handle_t report, job, proc;
+        zx_vaddr_t addr;
+        KTAP_ASSERT_OK(zx_vmo_create(TK_PAGE, 0, &report));
+        KTAP_ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0,
+                                   report, 0, TK_PAGE, &addr));
+        volatile uint64_t *words = (volatile uint64_t *)addr;
+        KTAP_ASSERT_OK(zx_job_create(zx_job_default(), 0, &job));
+        const char *args[] = {"child=tlb-reader"};
+        if (KTAP_EXPECT_OK(tk_spawn(job, STRESS_PATH, args, 1, report, &proc))) {
+            KTAP_EXPECT_OK(wait_ms(proc, ZX_PROCESS_TERMINATED, 2 * DEATH_MS));
+            KTAP_EXPECT_EQ(return_code(proc), ZX_TASK_RETCODE_EXCEPTION_KILL);
+            KTAP_EXPECT_EQ(words[TLB_READS_AFTER_UNMAP], 0);
+            KTAP_EXPECT_EQ(words[TLB_BAD_VALUE], 0);
+            KTAP_EXPECT_TRUE(words[TLB_READS] >= 1000);
+            zx_handle_close(proc);
+        }
+        zx_task_kill(job);
+        zx_handle_close(job);
+        zx_vmar_unmap(zx_vmar_root_self(), addr, TK_PAGE);
+        zx_handle_close(report);
+        rounds++;
+    } while (tk_before(deadline));
+    ktap_diag("%d readers faulted after the unmap", rounds);
+    STRESS_KERNEL_SANE();
+}
+
+// ---- kill a thread while it runs ----------------------------------------------------------
+
+static void spin_forever(void *arg) {
+    volatile uint64_t *count = arg;
+    for (;;) {
+        tk_add(count, 1);
+    }
+}
+
+KTAP_CASE(kill_running_thread) {
+    zx_time_t deadline = tk_round_deadline();
+    int rounds = 0;
+    do {
+        static volatile uint64_t count;
+        tk_store(&count, 0);
+        struct tk_thread t;
+        KTAP_ASSERT_OK(tk_thread_start(&t, "spinner", spin_forever, (void *)&count));
+        while (tk_load(&count) < 100) {  // it runs: on another CPU when there is one
+            zx_nanosleep(0);
+        }
+        KTAP_EXPECT_OK(zx_task_kill(t.handle));
+        KTAP_EXPECT_OK(wait_ms(t.handle, ZX_THREAD_TERMINATED, DEATH_MS));
+        uint64_t after = tk_load(&count);
+        zx_nanosleep(zx_deadline_after(ZX_MSEC(2)));
+        KTAP_EXPECT_EQ(tk_load(&count), after);  // dead: it counts no more
+        KTAP_EXPECT_OK(tk_thread_join(&t, DEATH_MS));
+        rounds++;
+    } while (tk_before(deadline));
+    ktap_diag("%d running threads killed", rounds);
+    STRESS_KERNEL_SANE();
+}
+
+// ---- futex ping-pong ------------------------------------------------------------------------
+
+struct pingpong {
+    volatile uint64_t stop;
+    zx_futex_t turn;  // 0: ping's turn, 1: pong's
+    volatile uint64_t exchanges;
+    struct tk_failure fail;
+};
+
+// Waits until it is `mine`'s turn, then hands the turn over and wakes the other side.
+static void pingpong_side(struct pingpong *p, int mine) {
+    while (!tk_load(&p->stop)) {
+        int cur = __atomic_load_n(&p->turn, __ATOMIC_ACQUIRE);
+        if (cur != mine) {
+            zx_status_t st = zx_futex_wait(&p->turn, cur, ZX_HANDLE_INVALID,
+                                           zx_deadline_after(ZX_MSEC(5)));
+            if (st != ZX_OK && st != ZX_ERR_BAD_STATE && st != ZX_ERR_TIMED_OUT) {
+                TK_FAIL(&p->fail, "zx_futex_wait", st, cur);
+            }
+            continue;
+        }
+        __atomic_store_n(&p->turn, !mine, __ATOMIC_RELEASE);
+        tk_add(&p->exchanges, 1);
+        zx_status_t st = zx_futex_wake(&p->turn, 1);
+        if (st != ZX_OK) {
+            TK_FAIL(&p->fail, "zx_futex_wake", st, 0);
+        }
+    }
+    zx_futex_wake(&p->turn, 1);  // let the other side see `stop`
+}
+
+static void ping(void *arg) {
+    pingpong_side(arg, 0);
+}
+
+static void pong(void *arg) {
+    pingpong_side(arg, 1);
+}
+
+KTAP_CASE(futex_ping_pong) {
+    static struct pingpong p;
+    p = (struct pingpong){0};
+    static const stress_worker workers[] = {ping, pong};
+    KTAP_EXPECT_OK(stress_round(workers, 2, &p, &p.stop));
+    ktap_diag("%llu exchanges", (unsigned long long)p.exchanges);
+    KTAP_EXPECT_TRUE(p.exchanges > 10);
+    tk_report(&p.fail, __FILE__);
+    STRESS_KERNEL_SANE();
+}
