@@ -145,12 +145,20 @@ int ktap_main(const char *program) {
 }
 
 int ktap_main_select(const char *program, const char *only) {
+    return ktap_main_filter(program, only, NULL);
+}
+
+bool ktap_selected(const char *only, const char *skip, const char *name) {
+    return (only == NULL || ktap_listed(only, name)) && (skip == NULL || !ktap_listed(skip, name));
+}
+
+int ktap_main_filter(const char *program, const char *only, const char *skip) {
     size_t count = ktap_case_count();
     size_t failed = 0;
     printf("KTAP version 1\n1..%zu\n", count);
     for (size_t i = 0; i < count; i++) {
         const struct ktap_case *c = &__start_ktap_cases[i];
-        if (only != NULL && !ktap_listed(only, c->name)) {
+        if (!ktap_selected(only, skip, c->name)) {
             printf("ok %zu %s # SKIP not selected\n", i + 1, c->name);
             continue;
         }

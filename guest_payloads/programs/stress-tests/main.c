@@ -9,6 +9,7 @@
 //   seconds=N     each case's round lasts N seconds (default: 100 ms)
 //   ms=N          each case's round lasts N milliseconds
 //   case=A,B      run only these cases (the others are reported as skipped)
+//   skip=A,B      do not run these cases (reported as skipped)
 //   parallel=1    run the cases at the same time, each repeated for its round in a child
 //                 process of its own (parallel.c); the memory-exhausting ones alone after
 //   child=MODE    internal: the child process modes the cases spawn
@@ -27,15 +28,16 @@ uint64_t stress_seed(uint64_t salt) {
 }
 
 zx_status_t stress_run_child(const char *mode, int64_t ms, int64_t *code) {
-    char arg[48];
+    char arg[48], scale[32];
     snprintf(arg, sizeof(arg), "child=%s", mode);
-    const char *args[] = {arg};
+    snprintf(scale, sizeof(scale), "scale=%lld", (long long)tk_time_scale());
+    const char *args[] = {arg, scale};  // the child's waits stretch as ours do
     zx_handle_t job, proc;
     zx_status_t status = zx_job_create(zx_job_default(), 0, &job);
     if (status != ZX_OK) {
         return status;
     }
-    status = tk_spawn(job, STRESS_PATH, args, 1, ZX_HANDLE_INVALID, &proc);
+    status = tk_spawn(job, STRESS_PATH, args, 2, ZX_HANDLE_INVALID, &proc);
     if (status == ZX_OK) {
         status = wait_ms(proc, ZX_PROCESS_TERMINATED, ms);
         if (status != ZX_OK) {
@@ -74,6 +76,11 @@ zx_status_t stress_round(const stress_worker *workers, int n, void *arg, volatil
 }
 
 int main(int argc, char **argv) {
+    uint64_t value;
+    const char *scale = tk_arg(argc, argv, "stress", "scale");
+    if (scale != NULL && tk_parse_u64(scale, &value)) {
+        tk_set_time_scale((int64_t)value);
+    }
     if (argc > 1 && strncmp(argv[1], "child=", 6) == 0) {
         const char *mode = argv[1] + 6;
         if (strcmp(mode, "exit") == 0) {
@@ -97,7 +104,6 @@ int main(int argc, char **argv) {
         printf("stress-tests: unknown child mode %s\n", mode);
         return 2;
     }
-    uint64_t value;
     const char *seconds = tk_arg(argc, argv, "stress", "seconds");
     const char *ms = tk_arg(argc, argv, "stress", "ms");
     if (seconds != NULL && tk_parse_u64(seconds, &value)) {
@@ -105,22 +111,19 @@ int main(int argc, char **argv) {
     } else if (ms != NULL && tk_parse_u64(ms, &value)) {
         tk_set_round_ms((int64_t)value);
     }
-    const char *scale = tk_arg(argc, argv, "stress", "scale");
-    if (scale != NULL && tk_parse_u64(scale, &value)) {
-        tk_set_time_scale((int64_t)value);
-    }
     const char *run = tk_arg(argc, argv, "stress", "run");
     if (run != NULL) {
         return stress_run_repeated(run);
     }
     const char *only = tk_arg(argc, argv, "stress", "case");
+    const char *skip = tk_arg(argc, argv, "stress", "skip");
     const char *parallel = tk_arg(argc, argv, "stress", "parallel");
     if (parallel != NULL && strcmp(parallel, "0") != 0) {
         printf("stress-tests: %lld ms per case, in parallel%s%s\n", (long long)tk_round_ms(),
                only != NULL ? ", cases " : "", only != NULL ? only : "");
-        return stress_run_parallel(only);
+        return stress_run_parallel(only, skip);
     }
     printf("stress-tests: %lld ms per case%s%s\n", (long long)tk_round_ms(),
            only != NULL ? ", cases " : "", only != NULL ? only : "");
-    return ktap_main_select("stress-tests", only);
+    return ktap_main_filter("stress-tests", only, skip);
 }

@@ -135,13 +135,13 @@ static size_t run_batch(struct runner *runners, size_t n) {
     return failed;
 }
 
-int stress_run_parallel(const char *only) {
+int stress_run_parallel(const char *only, const char *skip) {
     static struct runner shared[MAX_CASES], exclusive[MAX_CASES];
     size_t count = ktap_case_count(), nshared = 0, nexclusive = 0;
     printf("KTAP version 1\n1..%zu\n", count);
     for (size_t i = 0; i < count && i < MAX_CASES; i++) {
         const char *name = ktap_case_name(i);
-        if (only != NULL && !ktap_listed(only, name)) {
+        if (!ktap_selected(only, skip, name)) {
             printf("ok %zu %s # SKIP not selected\n", i + 1, name);
         } else if (ktap_listed(EXCLUSIVE_CASES, name)) {
             exclusive[nexclusive++] = (struct runner){.index = i, .name = name};

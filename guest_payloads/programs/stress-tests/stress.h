@@ -38,7 +38,7 @@ zx_status_t stress_round(const stress_worker *workers, int n, void *arg, volatil
 
 // Parallel mode (parallel.c): every selected case at once, each repeated in a child process
 // (`run=NAME`) for its round; returns main's exit status.
-int stress_run_parallel(const char *only);
+int stress_run_parallel(const char *only, const char *skip);
 int stress_run_repeated(const char *name);
 
 // Child modes (return the child's exit status).

@@ -96,9 +96,14 @@ enum ktap_result ktap_run_one(const char *name, const char **skip_reason);
 
 // True if `name` is one of the comma-separated names in `list` (ktap_main_select's filter).
 bool ktap_listed(const char *list, const char *name);
+// True if case `name` is selected: listed in `only` (NULL: every case) and not in `skip`
+// (NULL: none).
+bool ktap_selected(const char *only, const char *skip, const char *name);
 
 // Runs every registered case; returns the exit status (0: all passed).
 int ktap_main(const char *program);
 // The same, running only the cases named in `only` (comma-separated; NULL: all); the others
 // are reported as `ok N name # SKIP not selected`.
 int ktap_main_select(const char *program, const char *only);
+// Like ktap_main_select, also reporting the cases listed in `skip` as skipped.
+int ktap_main_filter(const char *program, const char *only, const char *skip);
