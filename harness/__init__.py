@@ -8,8 +8,10 @@ Modules, bottom up:
     qmp       QmpEvent, EventLog, QmpChannel (qemu.qmp's QMPClient on its own thread)
     outcome   Status (PASS < TIMEOUT < NO_OUTPUT < FAIL < CRASH), classify(), Outcome
     lockfile  flock-based locks shared by parallel workers
+    leash     a watchdog process that kills QEMU and removes temp dirs if the harness dies
     image     build_guest() (incremental make), build_image() / pack_image() with zbi_tools
-    machine   Machine: QEMU as a context manager (launch, expect, wait_exit, shutdown); boot()
+    machine   Machine: QEMU as a context manager (launch, expect, wait_exit, shutdown); boot();
+              TimeLimit (CPU + wall time) for its waits
     accel     --accel=auto|tcg|kvm: KVM only when usable and measured faster to start
     ktap      parse_ktap(): KTAP cases with their console excerpts; a cut-short run's crashes
     suites    KtapSuite (case names read from C sources), run_suite() -> SuiteRun, SUITES

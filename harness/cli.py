@@ -2,7 +2,8 @@
 accelerator choice.
 
     zhb boot  --arch ARCH [IMAGE] [--program NAME] [--append TEXT] [--timeout S]
-              [--accel A] [--keep-artifacts] [--fuchsia-test]
+              [--wall-factor F] [--deterministic] [--accel A] [--keep-artifacts]
+              [--fuchsia-test]
     zhb image --arch ARCH -o FILE [--program NAME] [--append TEXT]
     zhb accel [--arch ARCH|all] [--fresh]
 
@@ -32,8 +33,14 @@ item for `image`, and on QEMU's -append (the boot loader's command line) for `bo
 `accel` prints, per architecture, which accelerator `--accel=auto` picks and the measured
 start-up times of the power-off image (`--fresh` measures again instead of using the cache).
 
+`--timeout S` counts QEMU's CPU time as well as wall time (harness.machine.TimeLimit): it runs
+out after S seconds of both, or after `--wall-factor` x S seconds of wall time, so a QEMU
+starved by a loaded host is not taken for a hung guest. A timeout is reported as TIMEOUT with
+the limit that ran out.
+
 Exit status: 0 success, 1 failure (one line on stderr), 2 usage error, 130 interrupted
-(SIGINT or SIGTERM; QEMU is shut down either way).
+(SIGINT, SIGTERM or SIGHUP; QEMU is shut down either way). Whatever kills the tool (SIGKILL,
+a crash), QEMU and the tool's temp dirs go with it (harness.leash).
 """
 
 from __future__ import annotations
@@ -62,7 +69,8 @@ from harness.image import (
     image_from_file,
     pack_image,
 )
-from harness.machine import DEFAULT_TIMEOUT_S, boot, qemu_args
+from harness.leash import LEASH
+from harness.machine import DEFAULT_TIMEOUT_S, WALL_FACTOR, boot, qemu_args
 from harness.outcome import Status
 from harness.profiles import PROFILES, Accel, get_profile, select_profiles
 
@@ -117,6 +125,17 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _wall_factor(text: str) -> float:
+    """argparse type for --wall-factor: a finite number, at least 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 1 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"not a number of at least 1: {text!r}")
+    return value
+
+
 def _parser(prog: str = "zhb") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -142,6 +161,12 @@ def _parser(prog: str = "zhb") -> argparse.ArgumentParser:
                      help="QEMU -append text (the boot loader's command line)")
     run.add_argument("--timeout", type=_positive_seconds, default=DEFAULT_TIMEOUT_S, metavar="S",
                      help=f"seconds to wait for the power-off (default {DEFAULT_TIMEOUT_S:g})")
+    run.add_argument("--wall-factor", type=_wall_factor, default=WALL_FACTOR, metavar="F",
+                     help="the timeout counts QEMU's CPU time: it runs out after S seconds of "
+                          "CPU (and of wall time), or after F x S seconds of wall time "
+                          f"(default {WALL_FACTOR:g})")
+    run.add_argument("--deterministic", action="store_true",
+                     help="-icount and a virtual-clock RTC (TCG only; --accel auto means tcg)")
     run.add_argument("--accel", choices=CHOICES, default="auto",
                      help="accelerator (default auto: KVM only when usable and faster)")
     run.add_argument("--keep-artifacts", action="store_true",
@@ -191,20 +216,26 @@ def _boot(args: argparse.Namespace) -> int:
         check_cmdline(profile.name, cmdline, args.append)
     else:
         check_cmdline(profile.name, args.append)
+    if args.deterministic and args.accel == "kvm":
+        raise HarnessError("--deterministic needs TCG (-icount), not --accel=kvm")
     scratch = Path(tempfile.mkdtemp(prefix="zhb-boot-"))
+    leashed = LEASH.hold([] if args.keep_artifacts else [scratch])
     try:
         if args.image is not None:
             image = image_from_file(profile.name, args.image.resolve())
         else:
             image = build_image(profile.name, scratch, cmdline, bootfs)
-        accel = choose_accel(profile, args.accel, default_cache_dir()).accel
+        wanted = "tcg" if args.deterministic else args.accel
+        accel = choose_accel(profile, wanted, default_cache_dir()).accel
         outcome = (fuchsia.boot_fuchsia_test if fuchsia_test else boot)(
             profile, image, accel=accel, append=args.append, timeout=args.timeout,
-            log_dir=scratch, echo=sys.stdout.buffer,
+            log_dir=scratch, echo=sys.stdout.buffer, wall_factor=args.wall_factor,
+            deterministic=args.deterministic,
         )
     finally:
         if not args.keep_artifacts:
             shutil.rmtree(scratch, ignore_errors=True)
+        LEASH.drop(leashed)
     kept = f" (image and logs kept in {scratch})" if args.keep_artifacts else ""
     if outcome.status is not Status.PASS:
         print(f"boot: {outcome.status.name}: {outcome.reason}{kept}", file=sys.stderr)
@@ -257,13 +288,17 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 @contextmanager
 def sigterm_interrupts() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt for the body, so that QEMU (in a session of its own,
-    out of reach of signals sent to ours) is still shut down when a tool is terminated."""
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    """Turn SIGTERM and SIGHUP into KeyboardInterrupt for the body, so that QEMU (in a session
+    of its own, out of reach of signals sent to ours) is still shut down when a tool is
+    terminated or its terminal goes away. (What no handler can catch, SIGKILL or a crash, is
+    the leash's job: harness.leash.)"""
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGTERM,
+                                                                       signal.SIGHUP)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "zhb") -> int:

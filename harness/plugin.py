@@ -4,7 +4,11 @@ Registered by `tests/conftest.py` (`pytest_plugins = ["harness.plugin"]`). Optio
 
     --arch=x86_64|arm64|all   names or aliases, comma separated (default: all)
     --accel=auto|tcg|kvm      auto: KVM only if usable and faster to start (see harness.accel)
-    --boot-timeout=SECONDS    every console wait and every wait for power-off (default 30)
+    --boot-timeout=SECONDS    every console wait and every wait for power-off (default 30):
+                              S seconds of QEMU CPU time and of wall time, or F x S of wall
+                              time, whichever comes first (harness.machine.TimeLimit)
+    --wall-factor=F           that F (default 4): a starved QEMU is not a hang
+    --deterministic           -icount and a virtual-clock RTC (TCG only)
     --keep-artifacts          keep images and logs of passing tests too
     --stress-seconds=S        each bin/stress-tests case runs S seconds (default: its own
                               short round, 100 ms); the boot timeout grows to match
@@ -93,8 +97,9 @@ from harness.image import (
     image_from_file,
 )
 from harness.ktap import CaseStatus
+from harness.leash import LEASH
 from harness.lockfile import locked
-from harness.machine import DEFAULT_TIMEOUT_S, FAILURE_GRACE_S, Machine
+from harness.machine import DEFAULT_TIMEOUT_S, FAILURE_GRACE_S, WALL_FACTOR, Machine
 from harness.outcome import Outcome
 from harness.profiles import Accel, Profile, get_profile, select_profiles
 from harness.suites import KtapSuite, SuiteKnobs, SuiteRun, run_suite
@@ -121,6 +126,11 @@ class HarnessSession:
     process keeps them in memory only)."""
     knobs: SuiteKnobs = field(default_factory=SuiteKnobs)
     """Program arguments of the suites that take them (--stress-seconds, --fuzz-calls...)."""
+    wall_factor: float = WALL_FACTOR
+    """--wall-factor: a wait of S seconds gives up after this many times S of wall time even
+    when QEMU used less than S seconds of CPU (harness.machine.TimeLimit)."""
+    deterministic: bool = False
+    """--deterministic: -icount and a virtual-clock RTC (harness.machine.DETERMINISTIC_ARGS)."""
     _suite_runs: dict[str, SuiteRun] = field(default_factory=dict, init=False)
     _builds: dict[str, GuestOutputs | HarnessError] = field(default_factory=dict, init=False)
     _decisions: dict[str, AccelDecision | HarnessError] = field(
@@ -165,7 +175,8 @@ class HarnessSession:
             return SuiteRun(suite.name, profile.name, tuple(suite.case_names()),
                             suite.end_lines, error=str(exc))
         return run_suite(suite, profile, outputs, accel=accel,
-                         timeout=self.boot_timeout + extra_timeout, work_dir=work_dir)
+                         timeout=self.boot_timeout + extra_timeout, work_dir=work_dir,
+                         wall_factor=self.wall_factor, deterministic=self.deterministic)
 
 
 def _memoized(memo: dict[str, T | HarnessError], key: str, compute: Callable[[], T]) -> T:
@@ -208,6 +219,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              f"(default: {DEFAULT_TIMEOUT_S:g})",
     )
     group.addoption(
+        "--wall-factor", type=float, default=WALL_FACTOR, metavar="F",
+        help="a wait of S seconds ends once QEMU used S seconds of CPU (and S of wall time) or "
+             f"after F x S seconds of wall time, whichever comes first (default: {WALL_FACTOR:g})",
+    )
+    group.addoption(
+        "--deterministic", action="store_true",
+        help="run guests with -icount and a virtual-clock RTC (TCG only; --accel=auto then "
+             "means tcg)",
+    )
+    group.addoption(
         "--keep-artifacts", action="store_true",
         help="keep boot images and logs of passing tests too (failing tests always keep them)",
     )
@@ -243,11 +264,19 @@ def pytest_configure(config: pytest.Config) -> None:
     timeout = config.getoption("--boot-timeout")
     if not timeout > 0:
         raise pytest.UsageError(f"--boot-timeout must be positive, not {timeout}")
+    wall_factor = config.getoption("--wall-factor")
+    if not wall_factor >= 1:
+        raise pytest.UsageError(f"--wall-factor must be at least 1, not {wall_factor}")
+    deterministic = config.getoption("--deterministic")
+    accel = config.getoption("--accel")
+    if deterministic and accel == "kvm":
+        raise pytest.UsageError("--deterministic needs TCG (-icount), not --accel=kvm")
     worker_input = getattr(config, "workerinput", None)
     if worker_input is not None:
         suite_dir = Path(worker_input[_SUITE_DIR_KEY])
     else:
         suite_dir = Path(tempfile.mkdtemp(prefix="zhb-suites-"))
+        LEASH.hold([suite_dir])  # removed even if pytest is killed
     # Accelerator decisions are per run too, never a per-user cache from earlier runs: the
     # run's own directory, also for the tools the tests run (harness.accel.default_cache_dir).
     cache_dir = suite_dir / "accel"
@@ -273,8 +302,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SESSION] = HarnessSession(
         knobs=knobs,
         profiles=profiles,
-        accel=config.getoption("--accel"),
+        accel="tcg" if deterministic else accel,
         boot_timeout=timeout,
+        wall_factor=wall_factor,
+        deterministic=deterministic,
         keep_artifacts=config.getoption("--keep-artifacts"),
         cache_dir=cache_dir,
         suite_dir=suite_dir,
@@ -318,6 +349,7 @@ def pytest_report_header(config: pytest.Config) -> str:
     return (
         f"zhb: arch={arches} accel={session.accel} boot-timeout={session.boot_timeout:g}s"
         f"{' keep-artifacts' if session.keep_artifacts else ''}"
+        f"{' deterministic' if session.deterministic else ''}"
     )
 
 
@@ -429,7 +461,8 @@ def make_image(
 
 @pytest.fixture
 def launch(
-    profile: Profile, accel: Accel, boot_timeout: float, artifacts: Path
+    profile: Profile, accel: Accel, boot_timeout: float, artifacts: Path,
+    harness_session: HarnessSession,
 ) -> Iterator[Callable[..., Machine]]:
     log_dirs = (artifacts / f"machine{n}" for n in itertools.count())
     with ExitStack() as machines:
@@ -437,7 +470,8 @@ def launch(
         def start(image: BootImage, append: str = "") -> Machine:
             machine = Machine(
                 profile, image, accel=accel, append=append, timeout=boot_timeout,
-                log_dir=next(log_dirs),
+                log_dir=next(log_dirs), wall_factor=harness_session.wall_factor,
+                deterministic=harness_session.deterministic,
             )
             return machines.enter_context(machine)
 
@@ -497,7 +531,7 @@ def booted_machine(
 @pytest.fixture
 def fuchsia_test(
     profile: Profile, accel: Accel, boot_timeout: float, artifacts: Path,
-    guest_build: GuestOutputs,
+    guest_build: GuestOutputs, harness_session: HarnessSession,
 ) -> Callable[[Path], Outcome]:
     """Boot a Fuchsia-built ZBI test file on this arch; its Outcome says PASS or why not."""
     log_dirs = (artifacts / f"fuchsia{n}" for n in itertools.count())
@@ -505,7 +539,9 @@ def fuchsia_test(
     def run(path: Path) -> Outcome:
         image = image_from_file(profile.name, path, guest_build)
         return boot_fuchsia_test(
-            profile, image, accel=accel, timeout=boot_timeout, log_dir=next(log_dirs)
+            profile, image, accel=accel, timeout=boot_timeout, log_dir=next(log_dirs),
+            wall_factor=harness_session.wall_factor,
+            deterministic=harness_session.deterministic,
         )
 
     return run

@@ -204,6 +204,7 @@ def test_bad_syscall_is_reported_and_the_kernel_goes_on(suite_run: SuiteRun) -> 
     process.c) makes a syscall from outside the vDSO: the kernel names it and kills only it."""
     outcome = suite_run.outcome
     assert outcome is not None, suite_run.error
+    assert outcome.status is not Status.TIMEOUT, f"TIMEOUT: {outcome.reason}"
     transcript = outcome.transcript
     killed = console.BAD_SYSCALL.search(transcript)
     assert killed is not None, "no bad-syscall line:\n" + "\n".join(outcome.console_tail())

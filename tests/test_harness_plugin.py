@@ -86,6 +86,8 @@ def test_unknown_arch_is_a_usage_error(sandbox: pytest.Pytester) -> None:
     [
         (["--accel=hvf"], "*--accel*invalid choice*"),
         (["--boot-timeout=0"], "*--boot-timeout must be positive*"),
+        (["--wall-factor=0.5"], "*--wall-factor must be at least 1*"),
+        (["--deterministic", "--accel=kvm"], "*--deterministic needs TCG*"),
     ],
 )
 def test_bad_options(sandbox: pytest.Pytester, args: list[str], message: str) -> None:
