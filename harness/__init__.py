@@ -3,7 +3,8 @@
 Modules, bottom up:
 
     errors    the HarnessError tree (structured fields; GuestError carries the console tail)
-    profiles  per-architecture QEMU settings as frozen dataclasses, in one registry
+    profiles  per-architecture QEMU settings as frozen dataclasses, in one registry, each
+              with its emulated-hardware variants (the matrix)
     console   the guest's console contract as bytes regexes; parse_console(), tail()
     qmp       QmpEvent, EventLog, QmpChannel (qemu.qmp's QMPClient on its own thread)
     outcome   Status (PASS < TIMEOUT < NO_OUTPUT < FAIL < CRASH), classify(), Outcome
@@ -17,5 +18,6 @@ Modules, bottom up:
     suites    KtapSuite (case names read from C sources), run_suite() -> SuiteRun, SUITES
     plugin    the pytest plugin (options, per-arch and per-KTAP-case parametrization, fixtures,
               suite runs shared by xdist workers, SIGTERM as an interrupt)
-    cli       `python -m harness boot|image|accel`
+    nightly   the nightly runner: matrix, reruns (FLAKY/FAILED/QUARANTINED), JUnit, HTML, SQLite
+    cli       `python -m harness boot|image|accel|nightly`
 """

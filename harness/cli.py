@@ -1,11 +1,12 @@
 """`zhb` (also `python -m harness`): boot a guest, write a bootable image, or show the
 accelerator choice.
 
-    zhb boot  --arch ARCH [IMAGE] [--program NAME] [--append TEXT] [--timeout S]
+    zhb boot  --arch ARCH [--machine VARIANT] [IMAGE] [--program NAME] [--append TEXT] [--timeout S]
               [--wall-factor F] [--deterministic] [--accel A] [--keep-artifacts]
               [--fuchsia-test]
     zhb image --arch ARCH -o FILE [--program NAME] [--append TEXT]
     zhb accel [--arch ARCH|all] [--fresh]
+    zhb nightly [--arch A] [--machine M] [-o DIR] [--reruns N] [--quarantine FILE] ...
 
 Every argument is checked before QEMU is started for anything (choosing `--accel=auto` may boot
 QEMU to measure it, so it comes last, after the image is built). The kernel keeps at most
@@ -38,6 +39,8 @@ out after S seconds of both, or after `--wall-factor` x S seconds of wall time, 
 starved by a loaded host is not taken for a hung guest. A timeout is reported as TIMEOUT with
 the limit that ran out.
 
+`nightly` is the nightly runner (harness.nightly): the matrix, reruns, reports, history.
+
 Exit status: 0 success, 1 failure (one line on stderr), 2 usage error, 130 interrupted
 (SIGINT, SIGTERM or SIGHUP; QEMU is shut down either way). Whatever kills the tool (SIGKILL,
 a crash), QEMU and the tool's temp dirs go with it (harness.leash).
@@ -59,7 +62,7 @@ from types import FrameType
 
 from bootfs_tools import BootfsError
 from bootfs_tools import build as build_bootfs
-from harness import console, fuchsia
+from harness import console, fuchsia, nightly
 from harness.accel import CHOICES, AccelDecision, choose_accel, default_cache_dir
 from harness.errors import HarnessError, ImageError
 from harness.image import (
@@ -151,6 +154,9 @@ def _parser(prog: str = "zhb") -> argparse.ArgumentParser:
                     "and no non-zero program return code.",
     )
     run.add_argument("--arch", required=True, help=ARCH_HELP)
+    run.add_argument("--machine", default="default", metavar="VARIANT",
+                     help="emulated-hardware variant of the architecture (default: default; "
+                          "see harness.profiles, e.g. pc, cpu-haswell, gicv2, el2, smp4)")
     run.add_argument(
         "image", nargs="?", type=Path, metavar="IMAGE",
         help="file written by `image` (arm64: shim + ZBI; x86_64: the ZBI, booted with "
@@ -198,13 +204,27 @@ def _parser(prog: str = "zhb") -> argparse.ArgumentParser:
     accel.add_argument("--arch", default="all", help=f"{ARCH_HELP}, or all (default)")
     accel.add_argument("--fresh", action="store_true",
                        help="measure again instead of using the cached decision")
+
+    night = commands.add_parser(
+        "nightly", help="run the whole matrix with reruns; JUnit, HTML report, history",
+        description="Run the tests over the emulated-hardware matrix with the long stress and "
+                    "fuzz settings, rerun failures to tell FLAKY from FAILED, and write "
+                    "results.xml, report.html and history.sqlite to the output directory. "
+                    "Exit 0 only when no case FAILED.",
+    )
+    nightly.add_arguments(night)
     return parser
 
 
 def _boot(args: argparse.Namespace) -> int:
     # Every argument is checked (and the image built) before the accelerator is chosen,
     # because choosing `auto` may boot QEMU to measure it.
-    profile = get_profile(args.arch)
+    profile = get_profile(args.arch).with_variant(args.machine.strip().lower())
+    variant = profile.get_variant(profile.variant)
+    if variant.skip is not None:
+        raise HarnessError(f"{profile.label} cannot work: {variant.skip}")
+    if variant.kvm and args.accel == "tcg" or args.deterministic and variant.kvm:
+        raise HarnessError(f"{profile.label} runs under KVM only")
     if args.image is not None and not args.image.is_file():
         raise ImageError(profile.name, f"{args.image}: no such file")
     fuchsia_test = args.fuchsia_test or (
@@ -225,7 +245,7 @@ def _boot(args: argparse.Namespace) -> int:
             image = image_from_file(profile.name, args.image.resolve())
         else:
             image = build_image(profile.name, scratch, cmdline, bootfs)
-        wanted = "tcg" if args.deterministic else args.accel
+        wanted = "kvm" if variant.kvm else "tcg" if args.deterministic else args.accel
         accel = choose_accel(profile, wanted, default_cache_dir()).accel
         outcome = (fuchsia.boot_fuchsia_test if fuchsia_test else boot)(
             profile, image, accel=accel, append=args.append, timeout=args.timeout,
@@ -279,7 +299,7 @@ def _accel(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"boot": _boot, "image": _image, "accel": _accel}
+_COMMANDS = {"boot": _boot, "image": _image, "accel": _accel, "nightly": nightly.nightly}
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import subprocess
 import sys
 import threading
 from collections.abc import Iterable
@@ -113,23 +112,42 @@ class Leash:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._owner = 0
-        self._watchdog: subprocess.Popen[bytes] | None = None
-
-    @property
-    def watchdog_pid(self) -> int | None:
-        return None if self._watchdog is None else self._watchdog.pid
+        self._pipe: int | None = None
+        self.watchdog_pid: int | None = None
 
     def _send(self, message: dict[str, object]) -> None:
-        """Write one line to the watchdog, starting it first if this process has none."""
-        if self._watchdog is None or self._owner != os.getpid():
-            self._watchdog = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", WATCHDOG], stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            )
+        """Write one line to the watchdog, starting it first if this process has none.
+
+        The watchdog is spawned and fed through a bare pid and descriptor, not a Popen or file
+        object, so nothing warns or closes the pipe if this object is ever dropped (pytester
+        re-imports the harness in-process): the pipe then stays open until the process ends.
+        """
+        if self._pipe is not None and self._owner != os.getpid():
+            os.close(self._pipe)  # a forked child: its parent's watchdog is not its own
+            self._pipe = None
+        if self._pipe is None:
+            read_end, self._pipe = os.pipe()
+            try:
+                self.watchdog_pid = os.posix_spawn(
+                    sys.executable, [sys.executable, "-I", "-S", "-c", WATCHDOG], os.environ,
+                    file_actions=[
+                        (os.POSIX_SPAWN_DUP2, read_end, 0),
+                        (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                        (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+                    ],
+                    setsid=True,
+                )
+            finally:
+                os.close(read_end)
             self._owner = os.getpid()
-        assert self._watchdog.stdin is not None
-        self._watchdog.stdin.write(json.dumps(message).encode() + b"\n")
-        self._watchdog.stdin.flush()
+        data = json.dumps(message).encode() + b"\n"
+        try:
+            while data:
+                data = data[os.write(self._pipe, data):]
+        except BrokenPipeError:  # someone killed the watchdog: entries so far are lost
+            os.close(self._pipe)
+            self._pipe = None
+            raise
 
     def hold(self, paths: Iterable[Path]) -> int:
         """Put `paths` on the leash (removed if the harness dies); return the entry's id."""
@@ -148,7 +166,7 @@ class Leash:
         with self._lock:
             try:
                 self._send({"op": "drop", "id": key})
-            except OSError:
+            except BrokenPipeError:
                 pass  # the watchdog is gone: nothing is left to forget
 
 

@@ -128,6 +128,7 @@ def qemu_args(
         "-accel", accel.value,
         "-cpu", profile.cpu(accel),
         "-m", profile.memory,
+        *(["-smp", str(profile.smp)] if profile.smp != 1 else []),
         "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
         "-action", "panic=exit-failure",
     ]
@@ -717,6 +718,7 @@ class Machine:
                 events, self._proc.returncode, self.profile.debug_exit_status
             ),
             log_path=self.console_log, elapsed=self._ended_at - self._launched_at,
+            command=tuple(self.command),
         )
         self._log(f"outcome {status.name}: {reason} ({self._outcome.elapsed:.3f} s)")
         return self._outcome

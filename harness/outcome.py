@@ -91,6 +91,8 @@ class Outcome:
     log_path: Path | None = None
     elapsed: float = 0.0
     """Wall time from QEMU's launch to its exit (or to the end of the wait), in seconds."""
+    command: tuple[str, ...] = ()
+    """The QEMU command line of the run (empty when unknown)."""
 
     @property
     def event_names(self) -> tuple[str, ...]:

@@ -3,6 +3,8 @@
 Registered by `tests/conftest.py` (`pytest_plugins = ["harness.plugin"]`). Options::
 
     --arch=x86_64|arm64|all   names or aliases, comma separated (default: all)
+    --machine=default|all|V,W emulated-hardware variants (harness.profiles.Variant) per arch;
+                              ids of tests on a variant other than default name it (x86_64-pc)
     --accel=auto|tcg|kvm      auto: KVM only if usable and faster to start (see harness.accel)
     --boot-timeout=SECONDS    every console wait and every wait for power-off (default 30):
                               S seconds of QEMU CPU time and of wall time, or F x S of wall
@@ -71,8 +73,10 @@ artifacts directory; its error message names the console log in it.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import pickle
+import shlex
 import shutil
 import tempfile
 import threading
@@ -86,7 +90,7 @@ import pytest
 
 from harness.accel import CACHE_ENV, CHOICES, AccelDecision, choose_accel
 from harness.cli import sigterm_interrupts
-from harness.errors import HarnessError, ProfileError
+from harness.errors import HarnessError, ProfileError, VariantError
 from harness.fuchsia import boot_fuchsia_test
 from harness.image import (
     BUILD_LOCK_TIMEOUT_S,
@@ -101,11 +105,20 @@ from harness.leash import LEASH
 from harness.lockfile import locked
 from harness.machine import DEFAULT_TIMEOUT_S, FAILURE_GRACE_S, WALL_FACTOR, Machine
 from harness.outcome import Outcome
-from harness.profiles import Accel, Profile, get_profile, select_profiles
+from harness.profiles import (
+    Accel,
+    Profile,
+    check_variant_names,
+    get_profile,
+    select_profiles,
+    select_variants,
+)
 from harness.suites import KtapSuite, SuiteKnobs, SuiteRun, run_suite
 from zbi_tools import ZbiItem
 
 T = TypeVar("T")
+DEFAULT_MEMORY_BYTES = 256 << 20
+"""The RAM the suites' extra boot time (harness.suites) is sized for."""
 
 
 @dataclass
@@ -131,11 +144,21 @@ class HarnessSession:
     when QEMU used less than S seconds of CPU (harness.machine.TimeLimit)."""
     deterministic: bool = False
     """--deterministic: -icount and a virtual-clock RTC (harness.machine.DETERMINISTIC_ARGS)."""
+    machine: str = "default"
+    """--machine: the emulated-hardware variants to run (harness.profiles.Variant)."""
     _suite_runs: dict[str, SuiteRun] = field(default_factory=dict, init=False)
     _builds: dict[str, GuestOutputs | HarnessError] = field(default_factory=dict, init=False)
     _decisions: dict[str, AccelDecision | HarnessError] = field(
         default_factory=dict, init=False
     )
+    _kvm_trials: dict[str, AccelDecision | HarnessError] = field(
+        default_factory=dict, init=False
+    )
+
+    @property
+    def targets(self) -> dict[str, Profile]:
+        """Every (architecture, variant) the run covers, by label (`x86_64`, `arm64-gicv2`)."""
+        return {v.label: v for p in self.profiles for v in select_variants(p, self.machine)}
 
     def build(self, profile: Profile) -> GuestOutputs:
         return _memoized(self._builds, profile.name, lambda: build_guest(profile.name))
@@ -146,11 +169,19 @@ class HarnessSession:
             lambda: choose_accel(profile, self.accel, self.cache_dir),
         )
 
+    def kvm_unavailable(self, profile: Profile) -> str | None:
+        """Why KVM cannot run `profile`'s guests here (unusable, or its trial boot failed),
+        whatever --accel says; None when it can (it ran the trial boot)."""
+        decision = _memoized(self._kvm_trials, profile.name,
+                             lambda: choose_accel(profile, "auto", self.cache_dir))
+        return None if decision.accel is Accel.KVM or decision.kvm_s is not None \
+            else decision.reason
+
     def suite_run(
         self, suite: KtapSuite, profile: Profile, work_dir: Callable[[], Path]
     ) -> SuiteRun:
         """The run of `suite` on `profile`: booted once per pytest run (see the docstring)."""
-        key = f"{suite.name}-{profile.name}"
+        key = f"{suite.name}-{profile.label}"
         if key not in self._suite_runs:
             if self.suite_dir is None:
                 self._suite_runs[key] = self._run_suite(suite, profile, work_dir())
@@ -168,12 +199,16 @@ class HarnessSession:
 
     def _run_suite(self, suite: KtapSuite, profile: Profile, work_dir: Path) -> SuiteRun:
         suite, extra_timeout = suite.configured(self.knobs)
+        # Programs that fill memory (stress-tests) take as much longer as there is more RAM.
+        extra_timeout *= max(1.0, profile.memory_bytes / DEFAULT_MEMORY_BYTES)
         try:
             outputs = self.build(profile)
             accel = self.decide_accel(profile).accel
         except HarnessError as exc:
-            return SuiteRun(suite.name, profile.name, tuple(suite.case_names()),
+            return SuiteRun(suite.name, profile.label, tuple(suite.case_names()),
                             suite.end_lines, error=str(exc))
+        if profile.get_variant(profile.variant).kvm:
+            accel = Accel.KVM
         return run_suite(suite, profile, outputs, accel=accel,
                          timeout=self.boot_timeout + extra_timeout, work_dir=work_dir,
                          wall_factor=self.wall_factor, deterministic=self.deterministic)
@@ -219,6 +254,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              f"(default: {DEFAULT_TIMEOUT_S:g})",
     )
     group.addoption(
+        "--machine", default="default", metavar="VARIANTS",
+        help="emulated-hardware variants per architecture (harness.profiles): default (the "
+             "fast configuration), all, or names, comma separated (e.g. pc,gicv2,smp4); every "
+             "variant but default appears in the test id (x86_64-pc)",
+    )
+    group.addoption(
+        "--zhb-results", default=None, metavar="FILE",
+        help="append one JSON line per test phase (node id, outcome, duration, failure text, "
+             "properties such as the QEMU command line and QMP events) to FILE (used by "
+             "`python -m harness nightly`)",
+    )
+    group.addoption(
         "--wall-factor", type=float, default=WALL_FACTOR, metavar="F",
         help="a wait of S seconds ends once QEMU used S seconds of CPU (and S of wall time) or "
              f"after F x S seconds of wall time, whichever comes first (default: {WALL_FACTOR:g})",
@@ -261,6 +308,13 @@ def pytest_configure(config: pytest.Config) -> None:
         profiles = select_profiles(config.getoption("--arch"))
     except ProfileError as exc:
         raise pytest.UsageError(f"--arch: {exc}") from None
+    machine = config.getoption("--machine")
+    try:
+        check_variant_names(profiles, machine)
+        if not any(select_variants(p, machine) for p in profiles):
+            raise VariantError(machine, ",".join(p.name for p in profiles), ["default", "all"])
+    except VariantError as exc:
+        raise pytest.UsageError(f"--machine: {exc}") from None
     timeout = config.getoption("--boot-timeout")
     if not timeout > 0:
         raise pytest.UsageError(f"--boot-timeout must be positive, not {timeout}")
@@ -306,6 +360,7 @@ def pytest_configure(config: pytest.Config) -> None:
         boot_timeout=timeout,
         wall_factor=wall_factor,
         deterministic=deterministic,
+        machine=machine,
         keep_artifacts=config.getoption("--keep-artifacts"),
         cache_dir=cache_dir,
         suite_dir=suite_dir,
@@ -315,12 +370,17 @@ def pytest_configure(config: pytest.Config) -> None:
         "ktap_suite(suite): the harness.suites.KtapSuite whose run the suite_run and ktap_case "
         "fixtures give (ktap_case parametrizes the test with the suite's case names)",
     )
+    results = config.getoption("--zhb-results")
+    if results is not None and worker_input is None:
+        _RESULTS_PATH["path"] = str(Path(results).resolve())
     signals = config.stash[_SIGNALS] = ExitStack()
     if threading.current_thread() is threading.main_thread():
         signals.enter_context(sigterm_interrupts())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if getattr(config, "workerinput", None) is None:
+        _RESULTS_PATH.pop("path", None)
     if _SIGNALS in config.stash:
         config.stash[_SIGNALS].close()
     if _ACCEL_ENV in config.stash:
@@ -350,6 +410,7 @@ def pytest_report_header(config: pytest.Config) -> str:
         f"zhb: arch={arches} accel={session.accel} boot-timeout={session.boot_timeout:g}s"
         f"{' keep-artifacts' if session.keep_artifacts else ''}"
         f"{' deterministic' if session.deterministic else ''}"
+        f"{f' machine={session.machine}' if session.machine != 'default' else ''}"
     )
 
 
@@ -375,8 +436,12 @@ def _ktap_suite(node: pytest.Item) -> KtapSuite:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "arch" in metafunc.fixturenames and not _parametrizes_arch_itself(metafunc):
-        names = [p.name for p in metafunc.config.stash[_SESSION].profiles]
-        metafunc.parametrize("arch", names, ids=names, indirect=True)
+        targets = []
+        for label, target in metafunc.config.stash[_SESSION].targets.items():
+            skip = target.get_variant(target.variant).skip
+            marks = [pytest.mark.skip(reason=f"{label}: {skip}")] if skip else []
+            targets.append(pytest.param(label, id=label, marks=marks))
+        metafunc.parametrize("arch", targets, indirect=True)
     if "ktap_case" in metafunc.fixturenames:
         suite = _ktap_suite(metafunc.definition)
         cases = suite.case_names()
@@ -397,20 +462,67 @@ def pytest_runtest_makereport(
     return report
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """--zhb-results: one JSON line per phase that failed or was skipped, and per call phase
+    (in the xdist controller, which sees every worker's reports)."""
+    path = _RESULTS_PATH.get("path")
+    if path is None or (report.when != "call" and report.outcome == "passed"):
+        return
+    longrepr = "" if report.longrepr is None else str(report.longrepr)
+    if report.skipped and isinstance(report.longrepr, tuple):
+        longrepr = str(report.longrepr[2])
+    record = {
+        "nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
+        "duration": report.duration, "longrepr": longrepr,
+        "properties": [[str(k), str(v)] for k, v in report.user_properties],
+    }
+    with open(path, "a", encoding="utf-8") as results:
+        results.write(json.dumps(record) + "\n")
+
+
+_RESULTS_PATH: dict[str, str] = {}
+
+
+def record_outcome(node: pytest.Item, outcome: Outcome | None, what: str = "") -> None:
+    """Attach a run's QEMU command line, QMP events and console log to the test's report
+    (JUnit properties in the nightly report)."""
+    if outcome is None:
+        return
+    prefix = f"{what}." if what else ""
+    node.user_properties += [
+        (f"{prefix}qemu_command", shlex.join(outcome.command)),
+        (f"{prefix}qmp_events", " ".join(e.describe() for e in outcome.events)),
+        (f"{prefix}console_log", str(outcome.log_path)),
+        (f"{prefix}elapsed_s", f"{outcome.elapsed:.3f}"),
+        (f"{prefix}status", outcome.status.name),
+    ]
+
+
 @pytest.fixture(scope="session")
 def harness_session(pytestconfig: pytest.Config) -> HarnessSession:
     return pytestconfig.stash[_SESSION]
 
 
-@pytest.fixture
-def arch(request: pytest.FixtureRequest) -> str:
-    """The architecture under test (parametrized from --arch)."""
-    return str(request.param)
+_TARGET = pytest.StashKey[Profile]()
 
 
 @pytest.fixture
-def profile(arch: str) -> Profile:
-    return get_profile(arch)
+def arch(request: pytest.FixtureRequest, harness_session: HarnessSession) -> str:
+    """The architecture under test (parametrized from --arch and --machine: the parameter is
+    the target's label, e.g. `x86_64-pc`; the fixture's value the architecture's name)."""
+    label = str(request.param)
+    target = harness_session.targets.get(label)
+    if target is None:  # a test's own parametrization: the default variant of that arch
+        return label
+    request.node.stash[_TARGET] = target
+    request.node.user_properties.append(("target", label))
+    return target.name
+
+
+@pytest.fixture
+def profile(request: pytest.FixtureRequest, arch: str) -> Profile:
+    """The architecture's profile, as the test's machine variant runs it."""
+    return request.node.stash.get(_TARGET, None) or get_profile(arch)
 
 
 @pytest.fixture(scope="session")
@@ -425,6 +537,12 @@ def guest_build(harness_session: HarnessSession, profile: Profile) -> GuestOutpu
 
 @pytest.fixture
 def accel(harness_session: HarnessSession, profile: Profile, guest_build: GuestOutputs) -> Accel:
+    """The accelerator: --accel's, or KVM for a KVM variant (skipped where KVM cannot run)."""
+    if profile.get_variant(profile.variant).kvm:
+        why_not = harness_session.kvm_unavailable(profile)
+        if why_not is not None:
+            pytest.skip(f"{profile.label}: KVM cannot run it here: {why_not}")
+        return Accel.KVM
     return harness_session.decide_accel(profile).accel
 
 
@@ -487,9 +605,14 @@ def suite_run(
 ) -> SuiteRun:
     """The run of the test's `ktap_suite` on this arch (one boot per suite and arch)."""
     suite = _ktap_suite(request.node)
-    return harness_session.suite_run(
-        suite, profile, lambda: tmp_path_factory.mktemp(f"{suite.name}-{profile.name}")
+    if profile.get_variant(profile.variant).kvm:
+        request.getfixturevalue("accel")  # skips the KVM variant where KVM cannot run it
+    run = harness_session.suite_run(
+        suite, profile, lambda: tmp_path_factory.mktemp(f"{suite.name}-{profile.label}")
     )
+    request.node.user_properties.append(("suite", suite.name))
+    record_outcome(request.node, run.outcome)
+    return run
 
 
 @dataclass(frozen=True)

@@ -357,6 +357,6 @@ def run_suite(
                        log_dir=work_dir / "machine", wall_factor=wall_factor,
                        deterministic=deterministic)
     except (HarnessError, OSError) as exc:
-        return SuiteRun(suite.name, profile.name, expected, suite.end_lines, error=str(exc))
-    return SuiteRun(suite.name, profile.name, expected, suite.end_lines, outcome=outcome,
+        return SuiteRun(suite.name, profile.label, expected, suite.end_lines, error=str(exc))
+    return SuiteRun(suite.name, profile.label, expected, suite.end_lines, outcome=outcome,
                     report=parse_ktap(outcome.transcript, expected))
