@@ -21,6 +21,11 @@ Everything goes to one output directory::
                       command, trend charts over the nights in the history
     history.sqlite    every night's cases and figures, appended; read for the trends
     pass-N.jsonl      the raw per-pass results; pytest-N.log its output
+    cases.json        the night's cases, for `--merge`
+
+`--shard I/N` runs only some (arch, variant) targets: all targets, longest first (their
+durations on the latest night in the history) onto the least loaded shard, the same split on
+every runner. `--merge DIR...` runs nothing and merges shards' cases.json into one report.
 
 The quarantine file has one case per line, `NODEID  # reason` (a case without a reason is an
 error); the report flags a quarantined case that passed `QUARANTINE_CLEAN_NIGHTS` nights in a
@@ -410,6 +415,66 @@ def write_html(cases: dict[str, Case], path: Path, night: str, db: Path,
     path.write_text("\n".join(out), encoding="utf-8")
 
 
+# -- sharding and merging ----------------------------------------------------------------------
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`I/N` (1 <= I <= N) -> (I, N)."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise NightlyError(f"--shard: not I/N: {text!r}") from None
+    if not 1 <= index <= count:
+        raise NightlyError(f"--shard: {text!r} needs 1 <= I <= N")
+    return index, count
+
+
+def target_weights(db: Path, labels: Sequence[str]) -> dict[str, float]:
+    """Seconds each target took on its latest night in the history (a target never seen
+    weighs the median of the others, or 1)."""
+    known: dict[str, float] = {}
+    if db.exists():
+        with sqlite3.connect(db) as conn:
+            for target, night, total in conn.execute(
+                    "SELECT target, night, SUM(duration) FROM cases GROUP BY target, night "
+                    "ORDER BY night"):
+                known[target] = float(total)  # the latest night wins
+    seen = sorted(known[t] for t in labels if t in known)
+    fallback = seen[len(seen) // 2] if seen else 1.0
+    return {t: known.get(t, fallback) for t in labels}
+
+
+def shard_targets(labels: Sequence[str], weights: dict[str, float], index: int,
+                  count: int) -> list[str]:
+    """The targets of shard `index` of `count`: longest first onto the least loaded shard
+    (ties: the lower shard, then the label), so every shard computes the same split."""
+    loads = [0.0] * count
+    shards: list[list[str]] = [[] for _ in range(count)]
+    for label in sorted(labels, key=lambda t: (-weights[t], t)):
+        lightest = min(range(count), key=lambda i: (loads[i], i))
+        loads[lightest] += weights[label]
+        shards[lightest].append(label)
+    return sorted(shards[index - 1], key=list(labels).index)
+
+
+def all_targets(arch: str, machine: str) -> list[str]:
+    from harness.profiles import select_profiles, select_variants
+
+    return [t.label for p in select_profiles(arch) for t in select_variants(p, machine)]
+
+
+def save_cases(cases: dict[str, Case], path: Path) -> None:
+    path.write_text(json.dumps([vars(c) for c in cases.values()], indent=1))
+
+
+def load_cases(paths: Sequence[Path]) -> dict[str, Case]:
+    cases: dict[str, Case] = {}
+    for path in paths:
+        for record in json.loads(path.read_text()):
+            cases[record["nodeid"]] = Case(**record)
+    return cases
+
+
 # -- command line ------------------------------------------------------------------------------
 
 
@@ -436,6 +501,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="this night's name in the history (default: UTC date and time)")
     parser.add_argument("--pytest-arg", action="append", default=[], metavar="ARG",
                         help="one more pytest argument (repeatable)")
+    parser.add_argument("--shard", default=None, metavar="I/N",
+                        help="run only shard I of N: the (arch, variant) targets split by "
+                             "their durations in the output dir's history (deterministic)")
+    parser.add_argument("--merge", nargs="+", type=Path, default=None, metavar="DIR",
+                        help="run nothing: merge the cases.json of these shard output dirs "
+                             "into one results.xml, report.html and history in --output")
 
 
 def nightly(args: argparse.Namespace) -> int:
@@ -449,13 +520,32 @@ def nightly(args: argparse.Namespace) -> int:
     quarantine_path = args.quarantine.resolve() if args.quarantine else None
     quarantine = read_quarantine(quarantine_path)
     night = args.night or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if args.merge:
+        cases = load_cases([d / "cases.json" for d in args.merge])
+        return finish(cases, output, night, quarantine, time.time(), 0.0)
+    machine = args.machine
+    if args.shard is not None:
+        index, count = parse_shard(args.shard)
+        labels = all_targets(args.arch, args.machine)
+        mine = shard_targets(labels, target_weights(output / "history.sqlite", labels),
+                             index, count)
+        print(f"nightly: shard {index}/{count}: {', '.join(mine) or 'nothing'}", flush=True)
+        if not mine:
+            return 0
+        machine = ",".join(mine)
     knobs = [f"--stress-seconds={args.stress_seconds:g}", f"--fuzz-calls={args.fuzz_calls}"]
-    options = Options(tests=args.tests, output=output, arch=args.arch, machine=args.machine,
+    options = Options(tests=args.tests, output=output, arch=args.arch, machine=machine,
                       reruns=args.reruns, quarantine=quarantine_path,
                       pytest_args=[*knobs, *args.pytest_arg], jobs=args.jobs)
     started_wall, started = time.time(), time.monotonic()
     cases = run_night(options)
-    wall_s = time.monotonic() - started
+    save_cases(cases, output / "cases.json")
+    return finish(cases, output, night, quarantine, started_wall, time.monotonic() - started)
+
+
+def finish(cases: dict[str, Case], output: Path, night: str, quarantine: dict[str, str],
+           started_wall: float, wall_s: float) -> int:
+    """Write results.xml, the history and report.html; print the summary; the exit status."""
     counts = Counter(c.status for c in cases.values())
     status = 1 if counts["FAILED"] or not cases else 0
     write_junit(cases, output / "results.xml", night)

@@ -264,8 +264,8 @@ def select_profiles(spec: str | Iterable[str]) -> tuple[Profile, ...]:
 
 
 def select_variants(profile: Profile, spec: str | Iterable[str]) -> tuple[Profile, ...]:
-    """Resolve a `--machine` value for `profile`: `default`, `all`, or variant names, comma
-    separated. A name `profile` lacks is left out (another architecture may have it); the
+    """Resolve a `--machine` value for `profile`: `default`, `all`, or variant names or labels
+    (`pc`, `x86_64-pc`, `arm64` for arm64's default), comma separated. A name `profile` lacks is left out (another architecture may have it); the
     result has the registry's order and may be empty. Raises VariantError for an empty spec.
     """
     words = [w.strip().lower() for w in (spec.split(",") if isinstance(spec, str) else spec)]
@@ -274,7 +274,12 @@ def select_variants(profile: Profile, spec: str | Iterable[str]) -> tuple[Profil
         raise VariantError(str(spec), profile.name, ["default", "all"])
     if "all" in words:
         return tuple(profile.with_variant(v) for v in profile.variants)
-    return tuple(profile.with_variant(v) for v in profile.variants if v.name in words)
+    return tuple(profile.with_variant(v) for v in profile.variants
+                 if v.name in words or _label(profile, v) in words)
+
+
+def _label(profile: Profile, variant: Variant) -> str:
+    return profile.with_variant(variant).label
 
 
 def check_variant_names(profiles: Iterable[Profile], spec: str | Iterable[str]) -> None:
@@ -282,6 +287,7 @@ def check_variant_names(profiles: Iterable[Profile], spec: str | Iterable[str]) 
     profiles = tuple(profiles)
     words = [w.strip().lower() for w in (spec.split(",") if isinstance(spec, str) else spec)]
     known = {v.name for p in profiles for v in p.variants}
+    known |= {_label(p, v) for p in profiles for v in p.variants}
     for word in words:
         if word and word != "all" and word not in known:
             raise VariantError(word, ",".join(p.name for p in profiles),

@@ -170,3 +170,39 @@ def test_scripts_nightly_is_the_runner() -> None:
     done = subprocess.run([str(nightly.ROOT / "scripts" / "nightly"), "--help"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0 and "--quarantine" in done.stdout
+
+
+def test_shards_split_every_target_once_balanced_by_history(tmp_path: Path) -> None:
+    labels = nightly.all_targets("all", "all")
+    db = tmp_path / "history.sqlite"
+    weights = {label: float(10 + 7 * (i % 5)) for i, label in enumerate(labels)}
+    for label, seconds in weights.items():
+        case = Case(f"t.py::test[{label}]", ["passed"], duration=seconds,
+                    properties={"target": label})
+        case.status = "PASSED"
+        nightly.record_history(db, "night-1", {case.nodeid: case}, 0.0, 1.0, 0)
+    assert nightly.target_weights(db, labels) == weights
+    shards = [nightly.shard_targets(labels, weights, i, 3) for i in (1, 2, 3)]
+    assert sorted(t for shard in shards for t in shard) == sorted(labels)
+    loads = [sum(weights[t] for t in shard) for shard in shards]
+    assert max(loads) - min(loads) <= max(weights.values())
+    assert shards == [nightly.shard_targets(labels, weights, i, 3) for i in (1, 2, 3)]
+    fresh = nightly.target_weights(tmp_path / "none.sqlite", labels)
+    assert set(fresh.values()) == {1.0}
+
+
+@pytest.mark.parametrize("spec", ["0/2", "3/2", "x", "1/2/3"])
+def test_bad_shard(spec: str) -> None:
+    with pytest.raises(NightlyError, match="--shard"):
+        nightly.parse_shard(spec)
+
+
+def test_merge_shards_into_one_report(night: tuple[Path, int], tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "nightly", "--merge", str(night[0]), "-o",
+         str(tmp_path / "merged"), "--night", "merged"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 1  # the broken cases still fail the merged night
+    assert "2 passed, 2 flaky, 2 failed" in done.stdout
+    assert "DELIBERATE CONSOLE EXCERPT" in (tmp_path / "merged" / "report.html").read_text()
