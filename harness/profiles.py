@@ -104,6 +104,8 @@ class Profile:
     """`platform.machine()` values of hosts on which KVM can run this guest."""
     linux: LinuxBaseline | None = None
     """The Linux baseline of scripts/bench_boot, None when there is none."""
+    kernel_pc_bias: int = 0
+    """Kernel PC at run time less its address in kernel.elf (harness.symbolize)."""
     smp: int = 1
     """vCPUs (`-smp`; not given to QEMU when 1)."""
     variants: tuple[Variant, ...] = (DEFAULT_VARIANT,)
@@ -226,6 +228,7 @@ ARM64 = Profile(
         ("gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"), True,
     ),
     variants=ARM64_VARIANTS,
+    kernel_pc_bias=0xFFFF_0000_4000_0000,  # kernel.elf is linked at 0
 )
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (X86_64, ARM64)}

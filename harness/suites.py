@@ -45,6 +45,7 @@ from harness.ktap import CaseStatus, KtapCase, KtapReport, parse_ktap
 from harness.machine import WALL_FACTOR, boot
 from harness.outcome import Outcome, Status
 from harness.profiles import Accel, Profile
+from harness.symbolize import kernel_backtrace
 
 _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _LINE_COMMENT = re.compile(r"//[^\n]*")
@@ -243,12 +244,16 @@ class SuiteRun:
     report: KtapReport | None = None
     error: str | None = None
     """The build, the image or the launch failed: the guest never ran."""
+    backtrace: tuple[str, ...] = ()
+    """The kernel's panic backtrace, symbolized (harness.symbolize), if it panicked."""
 
     def _story(self) -> list[str]:
-        """The harness's side: outcome, console log path."""
+        """The harness's side: outcome, kernel backtrace, console log path."""
         if self.outcome is None:
             return [f"the guest did not run: {self.error}"]
+        trace = ["kernel backtrace:", *(f"  {line}" for line in self.backtrace)]
         return [f"boot outcome {self.outcome.status.name}: {self.outcome.reason}",
+                *(trace if self.backtrace else []),
                 f"console log: {self.outcome.log_path}"]
 
     def _timeout(self) -> list[str]:
@@ -359,4 +364,5 @@ def run_suite(
     except (HarnessError, OSError) as exc:
         return SuiteRun(suite.name, profile.label, expected, suite.end_lines, error=str(exc))
     return SuiteRun(suite.name, profile.label, expected, suite.end_lines, outcome=outcome,
-                    report=parse_ktap(outcome.transcript, expected))
+                    report=parse_ktap(outcome.transcript, expected),
+                    backtrace=tuple(kernel_backtrace(outcome.transcript, profile, outputs)))
