@@ -170,6 +170,12 @@ def run_pass(options: Options, number: int, nodeids: Sequence[str]) -> dict[
             sys.stdout.flush()
         process.wait()
     found = read_results(results)
+    if not found and process.returncode not in (0, 1, 5):  # 5: pytest collected nothing
+        lines = (options.output / f"pytest-{number}.log").read_text(errors="replace").split("\n")
+        lines = [line for line in lines if line.strip()]
+        last = next((line for line in reversed(lines) if "error" in line.lower()),
+                    lines[-1] if lines else "")
+        raise NightlyError(f"pytest exited with status {process.returncode}: {last.strip()}")
     failed = sum(1 for outcome, *_ in found.values() if outcome == "failed")
     print(f"nightly: pass {number}: {len(found)} case(s), {failed} failed, "
           f"{time.monotonic() - started:.0f} s", flush=True)

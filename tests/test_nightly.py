@@ -206,3 +206,19 @@ def test_merge_shards_into_one_report(night: tuple[Path, int], tmp_path: Path) -
     assert done.returncode == 1  # the broken cases still fail the merged night
     assert "2 passed, 2 flaky, 2 failed" in done.stdout
     assert "DELIBERATE CONSOLE EXCERPT" in (tmp_path / "merged" / "report.html").read_text()
+
+
+def test_a_pytest_usage_error_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "nightly", "--tests", str(tmp_path), "-o",
+         str(tmp_path / "out"), "--jobs", "0", "--arch", "x64", "--machine", "el2"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        ("nightly: pytest exited with status 4: ERROR: --machine: unknown machine variant 'el2' "
+        "for x86_64 (known: all, cpu-epyc, cpu-haswell, cpu-qemu64, default, kvm, mem-128m, "
+        "mem-4g, microvm, pc, smp4, x86_64, x86_64-cpu-epyc, x86_64-cpu-haswell, "
+        "x86_64-cpu-qemu64, x86_64-kvm, x86_64-mem-128m, x86_64-mem-4g, x86_64-microvm, "
+        "x86_64-pc, x86_64-smp4)")]
