@@ -113,7 +113,7 @@ SCENARIOS = {
     "reset": "banner, SHUTDOWN(guest, guest-reset), exit 0",
     "hang": "banner, a child process in the group, then nothing until QMP quit",
     "spin": "like hang, but a thread burns CPU (a guest hung in a busy loop)",
-    "starved": "banner, 1.5 s using no CPU (as a QEMU the host starves), then power-off",
+    "starved": "banner, 0.8 s using no CPU (as a QEMU the host starves), then power-off",
     "wedged": "like hang, but QMP quit is ignored: only SIGKILL ends it",
     "die": "print an error and exit 3 before connecting anything",
 }
@@ -172,7 +172,7 @@ def fake_qemu_main(argv: list[str]) -> int:
             qmp.serve()
             return 0
         if scenario == "starved":
-            time.sleep(1.5)
+            time.sleep(0.8)
             qmp.event("SHUTDOWN", guest=True, reason="guest-shutdown")
             return 0
         if scenario == "spin":

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness import nightly
+from harness.lockfile import locked
 from harness.nightly import Case, NightlyError, read_quarantine
 
 SANDBOX_TESTS = '''
@@ -41,23 +42,34 @@ BROKEN = "test_night.py::test_broken[x86_64-pc]"
 
 @pytest.fixture(scope="module")
 def night(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
-    """One nightly run over x86_64 x {default, pc} of the sandbox: (output dir, exit status)."""
-    root = tmp_path_factory.mktemp("night")
-    tests = root / "tests"
-    tests.mkdir()
-    (tests / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
-    (tests / "test_night.py").write_text(SANDBOX_TESTS)
-    quarantine = root / "quarantine"
-    quarantine.write_text("# known bad\ntest_night.py::test_known_bad[x86_64]  # bug 1234\n"
-                          "test_night.py::test_known_bad[x86_64-pc]  # bug 1234\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "harness", "nightly", "--tests", str(tests), "-o",
-         str(root / "out"), "--jobs", "0", "--arch", "x64", "--machine", "default,pc",
-         "--reruns", "1", "--quarantine", str(quarantine), "--night", "night-2"],
-        capture_output=True, text=True, timeout=300, check=False,
-    )
-    assert "nightly: 2 passed, 2 flaky, 2 failed, 2 quarantined" in done.stdout, done.stdout
-    return root / "out", done.returncode
+    """One nightly run over x86_64 x {default, pc} of the sandbox: (output dir, exit status).
+
+    Run once per pytest run: under pytest-xdist the first worker to need it runs it (in the
+    run's shared temp dir, under a lock) and the others read its output."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if base.name.startswith("popen-gw") else base
+    root = shared / "nightly-sandbox"
+    status = root / "exit-status"
+    with locked(shared / "nightly-sandbox.lock", 600):
+        if not status.exists():
+            tests = root / "tests"
+            tests.mkdir(parents=True)
+            (tests / "conftest.py").write_text('pytest_plugins = ["harness.plugin"]\n')
+            (tests / "test_night.py").write_text(SANDBOX_TESTS)
+            quarantine = root / "quarantine"
+            quarantine.write_text("# known bad\n"
+                                  "test_night.py::test_known_bad[x86_64]  # bug 1234\n"
+                                  "test_night.py::test_known_bad[x86_64-pc]  # bug 1234\n")
+            done = subprocess.run(
+                [sys.executable, "-m", "harness", "nightly", "--tests", str(tests), "-o",
+                 str(root / "out"), "--jobs", "0", "--arch", "x64", "--machine", "default,pc",
+                 "--reruns", "1", "--quarantine", str(quarantine), "--night", "night-2"],
+                capture_output=True, text=True, timeout=300, check=False,
+            )
+            summary = "nightly: 2 passed, 2 flaky, 2 failed, 2 quarantined"
+            assert summary in done.stdout, done.stdout
+            status.write_text(str(done.returncode))
+    return root / "out", int(status.read_text())
 
 
 def test_classification_and_exit_status(night: tuple[Path, int]) -> None:

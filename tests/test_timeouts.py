@@ -15,14 +15,14 @@ from harness.machine import DETERMINISTIC_ARGS, Machine
 from harness.outcome import Status
 from harness.profiles import Accel, Profile
 
-STOPPED_S = 3.0
+STOPPED_S = 2.0
 LIMIT_S = 1.0
 
 
 def test_a_stopped_qemu_is_not_a_hang(
     profile: Profile, accel: Accel, make_image: Callable[..., BootImage], artifacts: Path
 ) -> None:
-    """QEMU gets no CPU for 3 s (SIGSTOP), three times the 1 s limit: the boot still passes,
+    """QEMU gets no CPU for 2 s (SIGSTOP), twice the 1 s limit: the boot still passes,
     because the limit counts QEMU's CPU time too (the wall-time cap is 10 x 1 s)."""
     image = make_image()
     with Machine(profile, image, accel=accel, timeout=LIMIT_S, wall_factor=10,
