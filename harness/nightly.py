@@ -145,8 +145,7 @@ def pytest_command(options: Options, results: Path, nodeids: Sequence[str]) -> l
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
                f"--arch={options.arch}", f"--machine={options.machine}",
                f"--zhb-results={results}", *options.pytest_args]
-    if options.jobs != "0":
-        command += ["-n", options.jobs]
+    command += ["-n", options.jobs] if options.jobs != "0" else ["-p", "no:xdist"]
     return command + list(nodeids or options.tests)
 
 

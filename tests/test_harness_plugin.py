@@ -78,15 +78,9 @@ def test_machine_variants_are_in_the_test_ids(sandbox: pytest.Pytester) -> None:
         "test_sample.py::test_uses_profile[arm64]",
         "test_sample.py::test_uses_profile[arm64-gicv2]",
     ]
-    assert collected(sandbox, "--machine=pc", "-k", "uses_arch") == [
-        "test_sample.py::test_uses_arch[x86_64-pc]",  # arm64 has no pc: it is left out
-    ]
-
-
-def test_every_variant_with_all(sandbox: pytest.Pytester) -> None:
-    ids = collected(sandbox, "--machine=all", "-k", "uses_profile")
+    ids = collected(sandbox, "--machine=all", "-k", "uses_arch")
     assert len(ids) == len(X86_64.variants) + len(ARM64.variants)
-    assert "test_sample.py::test_uses_profile[arm64-el3]" in ids
+    assert "test_sample.py::test_uses_arch[arm64-el3]" in ids
 
 
 def test_variant_profile_and_skip_reason(sandbox: pytest.Pytester) -> None:
@@ -117,10 +111,7 @@ def test_unknown_arch_is_a_usage_error(sandbox: pytest.Pytester) -> None:
     [
         (["--accel=hvf"], "*--accel*invalid choice*"),
         (["--boot-timeout=0"], "*--boot-timeout must be positive*"),
-        (["--wall-factor=0.5"], "*--wall-factor must be at least 1*"),
-        (["--machine=vax"], "*--machine: unknown machine variant 'vax'*"),
         (["--arch=arm64", "--machine=pc"], "*--machine: unknown machine variant 'pc'*"),
-        (["--deterministic", "--accel=kvm"], "*--deterministic needs TCG*"),
     ],
 )
 def test_bad_options(sandbox: pytest.Pytester, args: list[str], message: str) -> None:
