@@ -1,10 +1,12 @@
 """`zhb` (also `python -m harness`): boot a guest, write a bootable image, or show the
 accelerator choice.
 
-    zhb boot  --arch ARCH [IMAGE] [--program NAME] [--append TEXT] [--timeout S]
-              [--accel A] [--keep-artifacts] [--fuchsia-test]
+    zhb boot  --arch ARCH [--machine VARIANT] [IMAGE] [--program NAME] [--append TEXT] [--timeout S]
+              [--wall-factor F] [--deterministic] [--accel A] [--keep-artifacts]
+              [--fuchsia-test]
     zhb image --arch ARCH -o FILE [--program NAME] [--append TEXT]
     zhb accel [--arch ARCH|all] [--fresh]
+    zhb nightly [--arch A] [--machine M] [-o DIR] [--reruns N] [--quarantine FILE] ...
 
 Every argument is checked before QEMU is started for anything (choosing `--accel=auto` may boot
 QEMU to measure it, so it comes last, after the image is built). The kernel keeps at most
@@ -32,8 +34,16 @@ item for `image`, and on QEMU's -append (the boot loader's command line) for `bo
 `accel` prints, per architecture, which accelerator `--accel=auto` picks and the measured
 start-up times of the power-off image (`--fresh` measures again instead of using the cache).
 
+`--timeout S` counts QEMU's CPU time as well as wall time (harness.machine.TimeLimit): it runs
+out after S seconds of both, or after `--wall-factor` x S seconds of wall time, so a QEMU
+starved by a loaded host is not taken for a hung guest. A timeout is reported as TIMEOUT with
+the limit that ran out.
+
+`nightly` is the nightly runner (harness.nightly): the matrix, reruns, reports, history.
+
 Exit status: 0 success, 1 failure (one line on stderr), 2 usage error, 130 interrupted
-(SIGINT or SIGTERM; QEMU is shut down either way).
+(SIGINT, SIGTERM or SIGHUP; QEMU is shut down either way). Whatever kills the tool (SIGKILL,
+a crash), QEMU and the tool's temp dirs go with it (harness.leash).
 """
 
 from __future__ import annotations
@@ -52,7 +62,7 @@ from types import FrameType
 
 from bootfs_tools import BootfsError
 from bootfs_tools import build as build_bootfs
-from harness import console, fuchsia
+from harness import console, fuchsia, nightly
 from harness.accel import CHOICES, AccelDecision, choose_accel, default_cache_dir
 from harness.errors import HarnessError, ImageError
 from harness.image import (
@@ -62,7 +72,8 @@ from harness.image import (
     image_from_file,
     pack_image,
 )
-from harness.machine import DEFAULT_CPUS, DEFAULT_TIMEOUT_S, MAX_CPUS, boot, qemu_args
+from harness.leash import LEASH
+from harness.machine import DEFAULT_TIMEOUT_S, MAX_CPUS, WALL_FACTOR, boot, qemu_args
 from harness.outcome import Status
 from harness.profiles import PROFILES, Accel, get_profile, select_profiles
 
@@ -128,6 +139,17 @@ def _vcpu_count(text: str) -> int:
     return value
 
 
+def _wall_factor(text: str) -> float:
+    """argparse type for --wall-factor: a finite number, at least 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 1 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"not a number of at least 1: {text!r}")
+    return value
+
+
 def _parser(prog: str = "zhb") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -143,6 +165,9 @@ def _parser(prog: str = "zhb") -> argparse.ArgumentParser:
                     "and no non-zero program return code.",
     )
     run.add_argument("--arch", required=True, help=ARCH_HELP)
+    run.add_argument("--machine", default="default", metavar="VARIANT",
+                     help="emulated-hardware variant of the architecture (default: default; "
+                          "see harness.profiles, e.g. pc, cpu-haswell, gicv2, el2, smp4)")
     run.add_argument(
         "image", nargs="?", type=Path, metavar="IMAGE",
         help="file written by `image` (arm64: shim + ZBI; x86_64: the ZBI, booted with "
@@ -153,10 +178,17 @@ def _parser(prog: str = "zhb") -> argparse.ArgumentParser:
                      help="QEMU -append text (the boot loader's command line)")
     run.add_argument("--timeout", type=_positive_seconds, default=DEFAULT_TIMEOUT_S, metavar="S",
                      help=f"seconds to wait for the power-off (default {DEFAULT_TIMEOUT_S:g})")
+    run.add_argument("--wall-factor", type=_wall_factor, default=WALL_FACTOR, metavar="F",
+                     help="the timeout counts QEMU's CPU time: it runs out after S seconds of "
+                          "CPU (and of wall time), or after F x S seconds of wall time "
+                          f"(default {WALL_FACTOR:g})")
+    run.add_argument("--deterministic", action="store_true",
+                     help="-icount and a virtual-clock RTC (TCG only; --accel auto means tcg)")
     run.add_argument("--accel", choices=CHOICES, default="auto",
                      help="accelerator (default auto: KVM only when usable and faster)")
-    run.add_argument("--smp", type=_vcpu_count, default=DEFAULT_CPUS, metavar="N",
-                     help=f"vCPUs (default {DEFAULT_CPUS}; more than 1 runs multi-threaded TCG)")
+    run.add_argument("--smp", type=_vcpu_count, default=None, metavar="N",
+                     help=f"vCPUs, 1 to {MAX_CPUS} (default: the --machine variant's, 1 unless it "
+                          "names more; more than 1 runs multi-threaded TCG)")
     run.add_argument("--keep-artifacts", action="store_true",
                      help="keep the image and the logs and print the directory holding them")
     run.add_argument("--fuchsia-test", action="store_true",
@@ -186,13 +218,27 @@ def _parser(prog: str = "zhb") -> argparse.ArgumentParser:
     accel.add_argument("--arch", default="all", help=f"{ARCH_HELP}, or all (default)")
     accel.add_argument("--fresh", action="store_true",
                        help="measure again instead of using the cached decision")
+
+    night = commands.add_parser(
+        "nightly", help="run the whole matrix with reruns; JUnit, HTML report, history",
+        description="Run the tests over the emulated-hardware matrix with the long stress and "
+                    "fuzz settings, rerun failures to tell FLAKY from FAILED, and write "
+                    "results.xml, report.html and history.sqlite to the output directory. "
+                    "Exit 0 only when no case FAILED.",
+    )
+    nightly.add_arguments(night)
     return parser
 
 
 def _boot(args: argparse.Namespace) -> int:
     # Every argument is checked (and the image built) before the accelerator is chosen,
     # because choosing `auto` may boot QEMU to measure it.
-    profile = get_profile(args.arch)
+    profile = get_profile(args.arch).with_variant(args.machine.strip().lower())
+    variant = profile.get_variant(profile.variant)
+    if variant.skip is not None:
+        raise HarnessError(f"{profile.label} cannot work: {variant.skip}")
+    if variant.kvm and args.accel == "tcg" or args.deterministic and variant.kvm:
+        raise HarnessError(f"{profile.label} runs under KVM only")
     if args.image is not None and not args.image.is_file():
         raise ImageError(profile.name, f"{args.image}: no such file")
     fuchsia_test = args.fuchsia_test or (
@@ -204,20 +250,26 @@ def _boot(args: argparse.Namespace) -> int:
         check_cmdline(profile.name, cmdline, args.append)
     else:
         check_cmdline(profile.name, args.append)
+    if args.deterministic and args.accel == "kvm":
+        raise HarnessError("--deterministic needs TCG (-icount), not --accel=kvm")
     scratch = Path(tempfile.mkdtemp(prefix="zhb-boot-"))
+    leashed = LEASH.hold([] if args.keep_artifacts else [scratch])
     try:
         if args.image is not None:
             image = image_from_file(profile.name, args.image.resolve())
         else:
             image = build_image(profile.name, scratch, cmdline, bootfs)
-        accel = choose_accel(profile, args.accel, default_cache_dir()).accel
+        wanted = "kvm" if variant.kvm else "tcg" if args.deterministic else args.accel
+        accel = choose_accel(profile, wanted, default_cache_dir()).accel
         outcome = (fuchsia.boot_fuchsia_test if fuchsia_test else boot)(
             profile, image, accel=accel, append=args.append, timeout=args.timeout,
             log_dir=scratch, echo=sys.stdout.buffer, cpus=args.smp,
+            wall_factor=args.wall_factor, deterministic=args.deterministic,
         )
     finally:
         if not args.keep_artifacts:
             shutil.rmtree(scratch, ignore_errors=True)
+        LEASH.drop(leashed)
     kept = f" (image and logs kept in {scratch})" if args.keep_artifacts else ""
     if outcome.status is not Status.PASS:
         print(f"boot: {outcome.status.name}: {outcome.reason}{kept}", file=sys.stderr)
@@ -261,7 +313,7 @@ def _accel(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"boot": _boot, "image": _image, "accel": _accel}
+_COMMANDS = {"boot": _boot, "image": _image, "accel": _accel, "nightly": nightly.nightly}
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -270,13 +322,17 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 @contextmanager
 def sigterm_interrupts() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt for the body, so that QEMU (in a session of its own,
-    out of reach of signals sent to ours) is still shut down when a tool is terminated."""
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    """Turn SIGTERM and SIGHUP into KeyboardInterrupt for the body, so that QEMU (in a session
+    of its own, out of reach of signals sent to ours) is still shut down when a tool is
+    terminated or its terminal goes away. (What no handler can catch, SIGKILL or a crash, is
+    the leash's job: harness.leash.)"""
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGTERM,
+                                                                       signal.SIGHUP)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "zhb") -> int:

@@ -5,6 +5,7 @@ caller (a test, the CLI) can act on them without parsing messages::
 
     HarnessError
     ├── ProfileError        unknown architecture name
+    ├── VariantError        unknown machine variant (`--machine`) of an architecture
     ├── BuildError          `make` for the guest side failed (command, status, output tail)
     ├── ImageError          a boot image could not be assembled (missing output, bad ZBI...)
     ├── AccelError          an accelerator was requested that cannot be used here
@@ -41,6 +42,17 @@ class ProfileError(HarnessError):
         self.name = name
         self.known = tuple(known)
         super().__init__(f"unknown architecture {name!r} (known: {', '.join(self.known)})")
+
+
+class VariantError(HarnessError):
+    """`name` is not a machine variant of the architecture(s) `arch`."""
+
+    def __init__(self, name: str, arch: str, known: Sequence[str]) -> None:
+        self.name = name
+        self.arch = arch
+        self.known = tuple(known)
+        super().__init__(
+            f"unknown machine variant {name!r} for {arch} (known: {', '.join(self.known)})")
 
 
 class BuildError(HarnessError):

@@ -65,6 +65,7 @@ from harness.errors import (
     QmpError,
 )
 from harness.image import BootImage
+from harness.leash import LEASH
 from harness.outcome import (
     DEFAULT_FAILURES,
     FailurePattern,
@@ -85,6 +86,9 @@ FAILURE_GRACE_S = 5.0
 """After a failure line: how long the guest gets to finish (pvpanic, power-off) and exit."""
 REAP_TIMEOUT_S = 10.0
 """How long a SIGKILLed QEMU may take to die (it can sit in an uninterruptible sleep)."""
+WALL_FACTOR = 4.0
+"""A wait of S seconds ends after S seconds of wall time *and* S seconds of QEMU CPU time, or
+after WALL_FACTOR x S seconds of wall time, whichever comes first (see `TimeLimit`)."""
 TAIL_LINES = 20
 SOCKET_PATH_MAX = 107
 _POLL_S = 0.002
@@ -99,7 +103,7 @@ def _kill_leftovers() -> None:
 
 
 DEFAULT_CPUS = 1
-"""vCPUs a guest gets unless asked for more (`--smp`)."""
+"""vCPUs of the default variants; a variant names its own (`Profile.smp`), `--smp` overrides."""
 MAX_CPUS = 8
 """The most vCPUs the guest kernel brings up (SMP_MAX_CPUS in include/kernel/percpu.h)."""
 
@@ -111,29 +115,46 @@ def accel_arg(accel: Accel, cpus: int) -> str:
     return accel.value
 
 
+DETERMINISTIC_ARGS = (
+    "-icount", "shift=0,sleep=off",
+    "-rtc", "base=2000-01-01T00:00:00,clock=vm",
+)
+"""`--deterministic`: guest time counts executed instructions (1 ns each; an idle guest's
+clock jumps to its next timer instead of sleeping) and the RTC starts at a fixed date and runs
+on that virtual clock. TCG only."""
+
+
 def qemu_args(
-    profile: Profile, image: BootImage, accel: Accel, append: str = "", cpus: int = DEFAULT_CPUS
+    profile: Profile, image: BootImage, accel: Accel, append: str = "",
+    cpus: int | None = None, deterministic: bool = False,
 ) -> list[str]:
     """The QEMU command line booting `image`, without console and QMP plumbing.
 
     Minimal devices (`-nodefaults`), no display, a reset ends QEMU (`-no-reboot`) and a panic
-    reported through pvpanic makes QEMU exit with a failure status. `cpus` > 1 adds `-smp`.
+    reported through pvpanic makes QEMU exit with a failure status. The vCPU count is `cpus`,
+    or the profile's (its variant's) when None; more than 1 adds `-smp`.
     """
-    if cpus < 1:
-        raise HarnessError(f"a guest needs at least 1 vCPU, not {cpus}")
+    ncpus = profile.smp if cpus is None else cpus
+    if ncpus < 1:
+        raise HarnessError(f"a guest needs at least 1 vCPU, not {ncpus}")
+    if deterministic and accel is not Accel.TCG:
+        raise HarnessError(f"deterministic runs need TCG (-icount), not {accel.value}")
     args = [
         profile.qemu_binary,
         "-machine", profile.machine,
-        "-accel", accel_arg(accel, cpus),
+        # -icount runs one TCG thread for all vCPUs
+        "-accel", accel.value if deterministic else accel_arg(accel, ncpus),
         "-cpu", profile.cpu(accel),
         "-m", profile.memory,
         "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
         "-action", "panic=exit-failure",
     ]
-    if cpus > 1:
-        args += ["-smp", str(cpus)]
+    if ncpus > 1:
+        args += ["-smp", str(ncpus)]
     for device in profile.devices:
         args += ["-device", device]
+    if deterministic:
+        args += DETERMINISTIC_ARGS
     args += ["-kernel", str(image.kernel)]
     if image.initrd is not None:
         args += ["-initrd", str(image.initrd)]
@@ -157,6 +178,62 @@ def plumbing_args(serial: Path, qmp: Path, console_log: Path) -> list[str]:
         "-mon", "chardev=qmp,mode=control",
         "-S",
     ]
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, all threads) process `pid` has used; None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+class TimeLimit:
+    """A wait's limit that a loaded host does not trip: `seconds` of wall time and `seconds` of
+    QEMU's CPU time must both have passed (a starved QEMU is not hung), or `wall_factor` x
+    `seconds` of wall time (a guest idling in a hang uses no CPU and is still caught).
+
+    `next_check()` says how long to wait before asking again and, once the limit is reached,
+    returns 0 with `fired` naming the limit that ran out and what QEMU used.
+    """
+
+    def __init__(self, seconds: float, pid: int | None, wall_factor: float = WALL_FACTOR) -> None:
+        self.seconds = seconds
+        self.wall_factor = max(wall_factor, 1.0)
+        self.pid = pid
+        self.fired: str | None = None
+        self._start = time.monotonic()
+        self._cpu_start = self._cpu() or 0.0
+
+    def _cpu(self) -> float | None:
+        return None if self.pid is None else cpu_seconds(self.pid)
+
+    def cpu_used(self) -> float:
+        now = self._cpu()
+        return 0.0 if now is None else max(now - self._cpu_start, 0.0)
+
+    def next_check(self) -> float:
+        """Seconds to wait before checking again; 0 once the limit has run out (see `fired`)."""
+        if self.fired is not None:
+            return 0.0
+        wall = time.monotonic() - self._start
+        cap = self.seconds * self.wall_factor
+        if wall < self.seconds:
+            return self.seconds - wall
+        cpu = self.cpu_used()
+        if cpu >= self.seconds or self.pid is None:
+            self.fired = (f"the {self.seconds:g} s limit ran out (QEMU used {cpu:.2f} s of CPU "
+                          f"in {wall:.2f} s)")
+        elif wall >= cap:
+            self.fired = (f"the {cap:g} s wall-time limit ({self.wall_factor:g} x "
+                          f"{self.seconds:g} s) ran out (QEMU used only {cpu:.2f} s of CPU)")
+        else:
+            return max(min(self.seconds - cpu, cap - wall), 0.01)
+        return 0.0
 
 
 def _socket_root() -> str:
@@ -277,10 +354,13 @@ class Machine:
         keep_artifacts: bool = False,
         echo: BinaryIO | None = None,
         launch_timeout: float = LAUNCH_TIMEOUT_S,
-        cpus: int = DEFAULT_CPUS,
+        cpus: int | None = None,
+        wall_factor: float = WALL_FACTOR,
+        deterministic: bool = False,
     ) -> None:
-        """`timeout` is the default for waits; logs go to `log_dir` (default: the private
-        temp dir, removed on exit unless `keep_artifacts`); console bytes are copied to `echo`."""
+        """`timeout` is the default for waits (a `TimeLimit` with `wall_factor`); logs go to
+        `log_dir` (default: the private temp dir, removed on exit unless `keep_artifacts`);
+        console bytes are copied to `echo`; `deterministic` adds `DETERMINISTIC_ARGS`."""
         self.profile = profile
         self.image = image
         self.accel = accel
@@ -289,6 +369,9 @@ class Machine:
         self.timeout = timeout
         self.keep_artifacts = keep_artifacts
         self.launch_timeout = launch_timeout
+        self.wall_factor = wall_factor
+        self.deterministic = deterministic
+        self._leash: int | None = None
         self.events = EventLog(sink=self._log_event)
         self.workdir: Path | None = None
         self.command: list[str] = []
@@ -382,9 +465,11 @@ class Machine:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         serial_path, qmp_path = self.workdir / "console.sock", self.workdir / "qmp.sock"
         self.command = [
-            *qemu_args(self.profile, self.image, self.accel, self.append, self.cpus),
+            *qemu_args(self.profile, self.image, self.accel, self.append, self.cpus,
+                       self.deterministic),
             *plumbing_args(serial_path, qmp_path, self.console_log),
         ]
+        self._leash = LEASH.hold([] if self.keep_artifacts else [self.workdir])
         listeners: list[socket.socket] = []
         try:
             for path in (serial_path, qmp_path):
@@ -396,6 +481,7 @@ class Machine:
                     self.command, stdin=subprocess.DEVNULL, stdout=qemu_output,
                     stderr=subprocess.STDOUT, start_new_session=True,
                 )
+            LEASH.attach(self._leash, self._proc.pid)
             _LIVE.add(self)
             deadline = self._launched_at + self.launch_timeout
             serial = self._accept(listeners[0], deadline, "serial console")
@@ -515,6 +601,9 @@ class Machine:
                 self._pump = None
             if self.workdir is not None and not self.keep_artifacts:
                 shutil.rmtree(self.workdir, ignore_errors=True)
+            if self._leash is not None and (self._reaped or self._proc is None):
+                LEASH.drop(self._leash)
+                self._leash = None
 
     # -- waits -----------------------------------------------------------------------------
 
@@ -553,9 +642,12 @@ class Machine:
         want = console.compile_pattern(pattern)
         failures = self._failures(want, fail_patterns)
         session = self._require_console()
-        index = session.expect_list(
-            [want, *(f.regex for f in failures), pexpect.EOF, pexpect.TIMEOUT], timeout=timeout
-        )
+        limit = TimeLimit(timeout, self.pid, self.wall_factor)
+        patterns = [want, *(f.regex for f in failures), pexpect.EOF, pexpect.TIMEOUT]
+        while True:
+            index = session.expect_list(patterns, timeout=limit.next_check())
+            if index != len(patterns) - 1 or limit.next_check() == 0:
+                break
         if index == 0:
             match = session.match
             assert isinstance(match, re.Match)
@@ -573,7 +665,7 @@ class Machine:
             raise self._error(ConsoleClosed, f"QEMU exited before {want.pattern!r} appeared")
         self.dump_registers()
         raise self._error(
-            ConsoleTimeout, f"{want.pattern!r} did not appear within {timeout:g} s"
+            ConsoleTimeout, f"{want.pattern!r} did not appear within {timeout:g} s: {limit.fired}"
         )
 
     def _finish(self) -> None:
@@ -605,18 +697,28 @@ class Machine:
         timeout = self.timeout if timeout is None else timeout
         failures = self._failures(None, fail_patterns)
         session = self._require_console()
-        deadline = time.monotonic() + timeout
+        limit = TimeLimit(timeout, self.pid, self.wall_factor)
+        grace_end: float | None = None
         patterns = [*(f.regex for f in failures), pexpect.EOF, pexpect.TIMEOUT]
         timed_out = False
         while True:
-            index = session.expect_list(
-                patterns, timeout=max(deadline - time.monotonic(), 0.0)
-            )
+            wait = limit.next_check()
+            if grace_end is not None:
+                wait = min(wait, max(grace_end - time.monotonic(), 0.0))
+            index = session.expect_list(patterns, timeout=wait)
             if index < len(failures):
-                if failures[index].ends_run:
-                    deadline = min(deadline, time.monotonic() + FAILURE_GRACE_S)
+                if failures[index].ends_run and grace_end is None:
+                    grace_end = time.monotonic() + FAILURE_GRACE_S
                 continue
-            timed_out = index == len(failures) + 1
+            if index == len(failures) + 1:  # this slice ran out
+                if grace_end is not None and time.monotonic() >= grace_end:
+                    timed_out = True
+                    limit.fired = limit.fired or (
+                        f"the guest did not exit within {FAILURE_GRACE_S:g} s of its failure line")
+                    break
+                if limit.next_check() > 0:
+                    continue
+                timed_out = True
             break
         if timed_out:
             self._ended_at = time.monotonic()
@@ -627,7 +729,8 @@ class Machine:
         assert self._proc is not None and self._ended_at is not None
         events = self.events.snapshot()
         status, reason = classify(
-            self.transcript, events, self._proc.returncode, timed_out=timed_out,
+            self.transcript, events, self._proc.returncode,
+            timed_out=limit.fired if timed_out else None,
             debug_exit_status=self.profile.debug_exit_status, failures=failures,
         )
         self._outcome = Outcome(
@@ -637,6 +740,7 @@ class Machine:
                 events, self._proc.returncode, self.profile.debug_exit_status
             ),
             log_path=self.console_log, elapsed=self._ended_at - self._launched_at,
+            command=tuple(self.command),
         )
         self._log(f"outcome {status.name}: {reason} ({self._outcome.elapsed:.3f} s)")
         return self._outcome
@@ -674,7 +778,9 @@ class MachineOptions(TypedDict, total=False):
     keep_artifacts: bool
     echo: BinaryIO | None
     launch_timeout: float
-    cpus: int
+    cpus: int | None
+    wall_factor: float
+    deterministic: bool
 
 
 def boot(profile: Profile, image: BootImage, **options: Unpack[MachineOptions]) -> Outcome:

@@ -6,7 +6,8 @@ highest-ranked wins::
     PASS < TIMEOUT < NO_OUTPUT < FAIL < CRASH
 
 so a panic outranks a failure line, a failure line explains a hang better than the hang itself,
-and silence is never a pass. `classify()` is a pure function of the console transcript, the QMP
+and silence is never a pass (but a run its time limit cut short is a TIMEOUT, silent or not,
+with the limit that ran out in its reason). `classify()` is a pure function of the console transcript, the QMP
 events, QEMU's exit status and whether the wait ran out; `Outcome` carries its result with the
 evidence, and `Outcome.raise_for_status()` turns anything but PASS into the matching
 `GuestError`.
@@ -90,6 +91,8 @@ class Outcome:
     log_path: Path | None = None
     elapsed: float = 0.0
     """Wall time from QEMU's launch to its exit (or to the end of the wait), in seconds."""
+    command: tuple[str, ...] = ()
+    """The QEMU command line of the run (empty when unknown)."""
 
     @property
     def event_names(self) -> tuple[str, ...]:
@@ -173,18 +176,23 @@ def classify(
     events: Sequence[QmpEvent],
     exit_status: int | None,
     *,
-    timed_out: bool,
+    timed_out: bool | str | None,
     debug_exit_status: int | None = None,
     failures: Sequence[FailurePattern] = DEFAULT_FAILURES,
 ) -> tuple[Status, str]:
     """Rank every verdict the evidence supports and return the worst, with its reason.
 
     `exit_status` is None while QEMU still runs (or when it had to be killed); `timed_out` says
-    the wait ran out before QEMU exited.
+    the wait ran out before QEMU exited (a string: which limit ran out). A run cut short by
+    its time limit is a TIMEOUT even if the guest had printed nothing yet: only a failure line
+    (a panic, a failure pattern) explains it better.
     """
     verdicts = console_verdicts(transcript, events, failures)
     if timed_out:
-        verdicts.append((Status.TIMEOUT, "the guest did not power the machine off in time"))
+        verdicts = [v for v in verdicts if v[0] is not Status.NO_OUTPUT]
+        limit = timed_out if isinstance(timed_out, str) else "the time limit ran out"
+        verdicts.append(
+            (Status.TIMEOUT, f"{limit}; the guest did not power the machine off"))
     elif guest_powered_off(events, exit_status, debug_exit_status):
         how = ("the guest powered the machine off" if any(e.is_guest_poweroff for e in events)
                else f"the guest exited through debug-exit ({exit_status})")

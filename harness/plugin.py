@@ -3,10 +3,17 @@
 Registered by `tests/conftest.py` (`pytest_plugins = ["harness.plugin"]`). Options::
 
     --arch=x86_64|arm64|all   names or aliases, comma separated (default: all)
+    --machine=default|all|V,W emulated-hardware variants (harness.profiles.Variant) per arch;
+                              ids of tests on a variant other than default name it (x86_64-pc)
     --accel=auto|tcg|kvm      auto: KVM only if usable and faster to start (see harness.accel)
-    --boot-timeout=SECONDS    every console wait and every wait for power-off (default 30)
-    --smp=N                   vCPUs of every guest (default 1; more runs multi-threaded TCG);
-                              suites that name their own count (the *-smp4 ones) keep it
+    --boot-timeout=SECONDS    every console wait and every wait for power-off (default 30):
+                              S seconds of QEMU CPU time and of wall time, or F x S of wall
+                              time, whichever comes first (harness.machine.TimeLimit)
+    --smp=N                   vCPUs of every guest (default: the --machine variant's, 1
+                              unless it names more; more runs multi-threaded TCG); suites that
+                              name their own count (the *-smp4 ones) keep it
+    --wall-factor=F           that F (default 4): a starved QEMU is not a hang
+    --deterministic           -icount and a virtual-clock RTC (TCG only)
     --keep-artifacts          keep images and logs of passing tests too
     --stress-seconds=S        each bin/stress-tests case runs S seconds (default: its own
                               short round, 100 ms); the boot timeout grows to match
@@ -73,8 +80,10 @@ artifacts directory; its error message names the console log in it.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import pickle
+import shlex
 import shutil
 import tempfile
 import threading
@@ -88,7 +97,7 @@ import pytest
 
 from harness.accel import CACHE_ENV, CHOICES, AccelDecision, choose_accel
 from harness.cli import sigterm_interrupts
-from harness.errors import HarnessError, ProfileError
+from harness.errors import HarnessError, ProfileError, VariantError
 from harness.fuchsia import boot_fuchsia_test
 from harness.image import (
     BUILD_LOCK_TIMEOUT_S,
@@ -99,14 +108,30 @@ from harness.image import (
     image_from_file,
 )
 from harness.ktap import CaseStatus
+from harness.leash import LEASH
 from harness.lockfile import locked
-from harness.machine import DEFAULT_CPUS, DEFAULT_TIMEOUT_S, FAILURE_GRACE_S, MAX_CPUS, Machine
+from harness.machine import (
+    DEFAULT_TIMEOUT_S,
+    FAILURE_GRACE_S,
+    MAX_CPUS,
+    WALL_FACTOR,
+    Machine,
+)
 from harness.outcome import Outcome
-from harness.profiles import Accel, Profile, get_profile, select_profiles
+from harness.profiles import (
+    Accel,
+    Profile,
+    check_variant_names,
+    get_profile,
+    select_profiles,
+    select_variants,
+)
 from harness.suites import KtapSuite, SuiteKnobs, SuiteRun, run_suite
 from zbi_tools import ZbiItem
 
 T = TypeVar("T")
+DEFAULT_MEMORY_BYTES = 256 << 20
+"""The RAM the suites' extra boot time (harness.suites) is sized for."""
 
 
 @dataclass
@@ -127,13 +152,29 @@ class HarnessSession:
     process keeps them in memory only)."""
     knobs: SuiteKnobs = field(default_factory=SuiteKnobs)
     """Program arguments of the suites that take them (--stress-seconds, --fuzz-calls...)."""
-    cpus: int = DEFAULT_CPUS
-    """--smp: the vCPUs of every guest whose suite does not name its own count."""
+    cpus: int | None = None
+    """--smp: the vCPUs of every guest whose suite does not name its own count (None: the
+    variant's)."""
+    wall_factor: float = WALL_FACTOR
+    """--wall-factor: a wait of S seconds gives up after this many times S of wall time even
+    when QEMU used less than S seconds of CPU (harness.machine.TimeLimit)."""
+    deterministic: bool = False
+    """--deterministic: -icount and a virtual-clock RTC (harness.machine.DETERMINISTIC_ARGS)."""
+    machine: str = "default"
+    """--machine: the emulated-hardware variants to run (harness.profiles.Variant)."""
     _suite_runs: dict[str, SuiteRun] = field(default_factory=dict, init=False)
     _builds: dict[str, GuestOutputs | HarnessError] = field(default_factory=dict, init=False)
     _decisions: dict[str, AccelDecision | HarnessError] = field(
         default_factory=dict, init=False
     )
+    _kvm_trials: dict[str, AccelDecision | HarnessError] = field(
+        default_factory=dict, init=False
+    )
+
+    @property
+    def targets(self) -> dict[str, Profile]:
+        """Every (architecture, variant) the run covers, by label (`x86_64`, `arm64-gicv2`)."""
+        return {v.label: v for p in self.profiles for v in select_variants(p, self.machine)}
 
     def build(self, profile: Profile) -> GuestOutputs:
         return _memoized(self._builds, profile.name, lambda: build_guest(profile.name))
@@ -144,11 +185,19 @@ class HarnessSession:
             lambda: choose_accel(profile, self.accel, self.cache_dir),
         )
 
+    def kvm_unavailable(self, profile: Profile) -> str | None:
+        """Why KVM cannot run `profile`'s guests here (unusable, or its trial boot failed),
+        whatever --accel says; None when it can (it ran the trial boot)."""
+        decision = _memoized(self._kvm_trials, profile.name,
+                             lambda: choose_accel(profile, "auto", self.cache_dir))
+        return None if decision.accel is Accel.KVM or decision.kvm_s is not None \
+            else decision.reason
+
     def suite_run(
         self, suite: KtapSuite, profile: Profile, work_dir: Callable[[], Path]
     ) -> SuiteRun:
         """The run of `suite` on `profile`: booted once per pytest run (see the docstring)."""
-        key = f"{suite.name}-{profile.name}"
+        key = f"{suite.name}-{profile.label}"
         if key not in self._suite_runs:
             if self.suite_dir is None:
                 self._suite_runs[key] = self._run_suite(suite, profile, work_dir())
@@ -166,15 +215,20 @@ class HarnessSession:
 
     def _run_suite(self, suite: KtapSuite, profile: Profile, work_dir: Path) -> SuiteRun:
         suite, extra_timeout = suite.configured(self.knobs)
+        # Programs that fill memory (stress-tests) take as much longer as there is more RAM.
+        extra_timeout *= max(1.0, profile.memory_bytes / DEFAULT_MEMORY_BYTES)
         try:
             outputs = self.build(profile)
             accel = self.decide_accel(profile).accel
         except HarnessError as exc:
-            return SuiteRun(suite.name, profile.name, tuple(suite.case_names()),
+            return SuiteRun(suite.name, profile.label, tuple(suite.case_names()),
                             suite.end_lines, error=str(exc))
+        if profile.get_variant(profile.variant).kvm:
+            accel = Accel.KVM
         return run_suite(suite, profile, outputs, accel=accel,
                          timeout=self.boot_timeout + extra_timeout, work_dir=work_dir,
-                         cpus=suite.cpus if suite.cpus is not None else self.cpus)
+                         cpus=suite.cpus if suite.cpus is not None else self.cpus,
+                         wall_factor=self.wall_factor, deterministic=self.deterministic)
 
 
 def _memoized(memo: dict[str, T | HarnessError], key: str, compute: Callable[[], T]) -> T:
@@ -217,9 +271,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
              f"(default: {DEFAULT_TIMEOUT_S:g})",
     )
     group.addoption(
-        "--smp", type=int, default=DEFAULT_CPUS, metavar="N",
-        help=f"vCPUs of every guest, 1 to {MAX_CPUS} (default {DEFAULT_CPUS}; more than 1 runs "
-             "multi-threaded TCG); suites with their own count keep it",
+        "--smp", type=int, default=None, metavar="N",
+        help=f"vCPUs of every guest, 1 to {MAX_CPUS} (default: the --machine variant's, 1 "
+             "unless it names more; more than 1 runs multi-threaded TCG); suites with their own "
+             "count keep it",
+    )
+    group.addoption(
+        "--machine", default="default", metavar="VARIANTS",
+        help="emulated-hardware variants per architecture (harness.profiles): default (the "
+             "fast configuration), all, or names, comma separated (e.g. pc,gicv2,smp4); every "
+             "variant but default appears in the test id (x86_64-pc)",
+    )
+    group.addoption(
+        "--zhb-results", default=None, metavar="FILE",
+        help="append one JSON line per test phase (node id, outcome, duration, failure text, "
+             "properties such as the QEMU command line and QMP events) to FILE (used by "
+             "`python -m harness nightly`)",
+    )
+    group.addoption(
+        "--wall-factor", type=float, default=WALL_FACTOR, metavar="F",
+        help="a wait of S seconds ends once QEMU used S seconds of CPU (and S of wall time) or "
+             f"after F x S seconds of wall time, whichever comes first (default: {WALL_FACTOR:g})",
+    )
+    group.addoption(
+        "--deterministic", action="store_true",
+        help="run guests with -icount and a virtual-clock RTC (TCG only; --accel=auto then "
+             "means tcg)",
     )
     group.addoption(
         "--keep-artifacts", action="store_true",
@@ -260,17 +337,32 @@ def pytest_configure(config: pytest.Config) -> None:
         profiles = select_profiles(config.getoption("--arch"))
     except ProfileError as exc:
         raise pytest.UsageError(f"--arch: {exc}") from None
+    machine = config.getoption("--machine")
+    try:
+        check_variant_names(profiles, machine)
+        if not any(select_variants(p, machine) for p in profiles):
+            raise VariantError(machine, ",".join(p.name for p in profiles), ["default", "all"])
+    except VariantError as exc:
+        raise pytest.UsageError(f"--machine: {exc}") from None
     timeout = config.getoption("--boot-timeout")
     if not timeout > 0:
         raise pytest.UsageError(f"--boot-timeout must be positive, not {timeout}")
     cpus = config.getoption("--smp")
-    if not 1 <= cpus <= MAX_CPUS:
+    if cpus is not None and not 1 <= cpus <= MAX_CPUS:
         raise pytest.UsageError(f"--smp must be 1 to {MAX_CPUS}, not {cpus}")
+    wall_factor = config.getoption("--wall-factor")
+    if not wall_factor >= 1:
+        raise pytest.UsageError(f"--wall-factor must be at least 1, not {wall_factor}")
+    deterministic = config.getoption("--deterministic")
+    accel = config.getoption("--accel")
+    if deterministic and accel == "kvm":
+        raise pytest.UsageError("--deterministic needs TCG (-icount), not --accel=kvm")
     worker_input = getattr(config, "workerinput", None)
     if worker_input is not None:
         suite_dir = Path(worker_input[_SUITE_DIR_KEY])
     else:
         suite_dir = Path(tempfile.mkdtemp(prefix="zhb-suites-"))
+        LEASH.hold([suite_dir])  # removed even if pytest is killed
     # Accelerator decisions are per run too, never a per-user cache from earlier runs: the
     # run's own directory, also for the tools the tests run (harness.accel.default_cache_dir).
     cache_dir = suite_dir / "accel"
@@ -297,8 +389,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SESSION] = HarnessSession(
         knobs=knobs,
         profiles=profiles,
-        accel=config.getoption("--accel"),
+        accel="tcg" if deterministic else accel,
         boot_timeout=timeout,
+        wall_factor=wall_factor,
+        deterministic=deterministic,
+        machine=machine,
         keep_artifacts=config.getoption("--keep-artifacts"),
         cache_dir=cache_dir,
         cpus=cpus,
@@ -309,12 +404,17 @@ def pytest_configure(config: pytest.Config) -> None:
         "ktap_suite(suite): the harness.suites.KtapSuite whose run the suite_run and ktap_case "
         "fixtures give (ktap_case parametrizes the test with the suite's case names)",
     )
+    results = config.getoption("--zhb-results")
+    if results is not None and worker_input is None:
+        _RESULTS_PATH["path"] = str(Path(results).resolve())
     signals = config.stash[_SIGNALS] = ExitStack()
     if threading.current_thread() is threading.main_thread():
         signals.enter_context(sigterm_interrupts())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if getattr(config, "workerinput", None) is None:
+        _RESULTS_PATH.pop("path", None)
     if _SIGNALS in config.stash:
         config.stash[_SIGNALS].close()
     if _ACCEL_ENV in config.stash:
@@ -343,6 +443,8 @@ def pytest_report_header(config: pytest.Config) -> str:
     return (
         f"zhb: arch={arches} accel={session.accel} boot-timeout={session.boot_timeout:g}s"
         f"{' keep-artifacts' if session.keep_artifacts else ''}"
+        f"{' deterministic' if session.deterministic else ''}"
+        f"{f' machine={session.machine}' if session.machine != 'default' else ''}"
     )
 
 
@@ -368,8 +470,12 @@ def _ktap_suite(node: pytest.Item) -> KtapSuite:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "arch" in metafunc.fixturenames and not _parametrizes_arch_itself(metafunc):
-        names = [p.name for p in metafunc.config.stash[_SESSION].profiles]
-        metafunc.parametrize("arch", names, ids=names, indirect=True)
+        targets = []
+        for label, target in metafunc.config.stash[_SESSION].targets.items():
+            skip = target.get_variant(target.variant).skip
+            marks = [pytest.mark.skip(reason=f"{label}: {skip}")] if skip else []
+            targets.append(pytest.param(label, id=label, marks=marks))
+        metafunc.parametrize("arch", targets, indirect=True)
     if "ktap_case" in metafunc.fixturenames:
         suite = _ktap_suite(metafunc.definition)
         cases = suite.case_names()
@@ -390,20 +496,67 @@ def pytest_runtest_makereport(
     return report
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """--zhb-results: one JSON line per phase that failed or was skipped, and per call phase
+    (in the xdist controller, which sees every worker's reports)."""
+    path = _RESULTS_PATH.get("path")
+    if path is None or (report.when != "call" and report.outcome == "passed"):
+        return
+    longrepr = "" if report.longrepr is None else str(report.longrepr)
+    if report.skipped and isinstance(report.longrepr, tuple):
+        longrepr = str(report.longrepr[2])
+    record = {
+        "nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
+        "duration": report.duration, "longrepr": longrepr,
+        "properties": [[str(k), str(v)] for k, v in report.user_properties],
+    }
+    with open(path, "a", encoding="utf-8") as results:
+        results.write(json.dumps(record) + "\n")
+
+
+_RESULTS_PATH: dict[str, str] = {}
+
+
+def record_outcome(node: pytest.Item, outcome: Outcome | None, what: str = "") -> None:
+    """Attach a run's QEMU command line, QMP events and console log to the test's report
+    (JUnit properties in the nightly report)."""
+    if outcome is None:
+        return
+    prefix = f"{what}." if what else ""
+    node.user_properties += [
+        (f"{prefix}qemu_command", shlex.join(outcome.command)),
+        (f"{prefix}qmp_events", " ".join(e.describe() for e in outcome.events)),
+        (f"{prefix}console_log", str(outcome.log_path)),
+        (f"{prefix}elapsed_s", f"{outcome.elapsed:.3f}"),
+        (f"{prefix}status", outcome.status.name),
+    ]
+
+
 @pytest.fixture(scope="session")
 def harness_session(pytestconfig: pytest.Config) -> HarnessSession:
     return pytestconfig.stash[_SESSION]
 
 
-@pytest.fixture
-def arch(request: pytest.FixtureRequest) -> str:
-    """The architecture under test (parametrized from --arch)."""
-    return str(request.param)
+_TARGET = pytest.StashKey[Profile]()
 
 
 @pytest.fixture
-def profile(arch: str) -> Profile:
-    return get_profile(arch)
+def arch(request: pytest.FixtureRequest, harness_session: HarnessSession) -> str:
+    """The architecture under test (parametrized from --arch and --machine: the parameter is
+    the target's label, e.g. `x86_64-pc`; the fixture's value the architecture's name)."""
+    label = str(request.param)
+    target = harness_session.targets.get(label)
+    if target is None:  # a test's own parametrization: the default variant of that arch
+        return label
+    request.node.stash[_TARGET] = target
+    request.node.user_properties.append(("target", label))
+    return target.name
+
+
+@pytest.fixture
+def profile(request: pytest.FixtureRequest, arch: str) -> Profile:
+    """The architecture's profile, as the test's machine variant runs it."""
+    return request.node.stash.get(_TARGET, None) or get_profile(arch)
 
 
 @pytest.fixture(scope="session")
@@ -418,6 +571,12 @@ def guest_build(harness_session: HarnessSession, profile: Profile) -> GuestOutpu
 
 @pytest.fixture
 def accel(harness_session: HarnessSession, profile: Profile, guest_build: GuestOutputs) -> Accel:
+    """The accelerator: --accel's, or KVM for a KVM variant (skipped where KVM cannot run)."""
+    if profile.get_variant(profile.variant).kvm:
+        why_not = harness_session.kvm_unavailable(profile)
+        if why_not is not None:
+            pytest.skip(f"{profile.label}: KVM cannot run it here: {why_not}")
+        return Accel.KVM
     return harness_session.decide_accel(profile).accel
 
 
@@ -463,7 +622,8 @@ def launch(
         def start(image: BootImage, append: str = "", cpus: int | None = None) -> Machine:
             machine = Machine(
                 profile, image, accel=accel, append=append, timeout=boot_timeout,
-                log_dir=next(log_dirs),
+                log_dir=next(log_dirs), wall_factor=harness_session.wall_factor,
+                deterministic=harness_session.deterministic,
                 cpus=cpus if cpus is not None else harness_session.cpus,
             )
             return machines.enter_context(machine)
@@ -480,9 +640,14 @@ def suite_run(
 ) -> SuiteRun:
     """The run of the test's `ktap_suite` on this arch (one boot per suite and arch)."""
     suite = _ktap_suite(request.node)
-    return harness_session.suite_run(
-        suite, profile, lambda: tmp_path_factory.mktemp(f"{suite.name}-{profile.name}")
+    if profile.get_variant(profile.variant).kvm:
+        request.getfixturevalue("accel")  # skips the KVM variant where KVM cannot run it
+    run = harness_session.suite_run(
+        suite, profile, lambda: tmp_path_factory.mktemp(f"{suite.name}-{profile.label}")
     )
+    request.node.user_properties.append(("suite", suite.name))
+    record_outcome(request.node, run.outcome)
+    return run
 
 
 @dataclass(frozen=True)
@@ -524,7 +689,7 @@ def booted_machine(
 @pytest.fixture
 def fuchsia_test(
     profile: Profile, accel: Accel, boot_timeout: float, artifacts: Path,
-    guest_build: GuestOutputs,
+    guest_build: GuestOutputs, harness_session: HarnessSession,
 ) -> Callable[[Path], Outcome]:
     """Boot a Fuchsia-built ZBI test file on this arch; its Outcome says PASS or why not."""
     log_dirs = (artifacts / f"fuchsia{n}" for n in itertools.count())
@@ -532,7 +697,9 @@ def fuchsia_test(
     def run(path: Path) -> Outcome:
         image = image_from_file(profile.name, path, guest_build)
         return boot_fuchsia_test(
-            profile, image, accel=accel, timeout=boot_timeout, log_dir=next(log_dirs)
+            profile, image, accel=accel, timeout=boot_timeout, log_dir=next(log_dirs),
+            wall_factor=harness_session.wall_factor,
+            deterministic=harness_session.deterministic,
         )
 
     return run

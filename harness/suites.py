@@ -42,9 +42,10 @@ from harness import console
 from harness.errors import HarnessError, ImageError
 from harness.image import GUEST_SOURCE, BootImage, GuestOutputs, build_image
 from harness.ktap import CaseStatus, KtapCase, KtapReport, parse_ktap
-from harness.machine import DEFAULT_CPUS, boot
+from harness.machine import WALL_FACTOR, boot
 from harness.outcome import Outcome, Status
 from harness.profiles import Accel, Profile
+from harness.symbolize import kernel_backtrace
 
 _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _LINE_COMMENT = re.compile(r"//[^\n]*")
@@ -286,27 +287,40 @@ class SuiteRun:
     report: KtapReport | None = None
     error: str | None = None
     """The build, the image or the launch failed: the guest never ran."""
+    backtrace: tuple[str, ...] = ()
+    """The kernel's panic backtrace, symbolized (harness.symbolize), if it panicked."""
 
     def _story(self) -> list[str]:
-        """The harness's side: outcome, console log path."""
+        """The harness's side: outcome, kernel backtrace, console log path."""
         if self.outcome is None:
             return [f"the guest did not run: {self.error}"]
+        trace = ["kernel backtrace:", *(f"  {line}" for line in self.backtrace)]
         return [f"boot outcome {self.outcome.status.name}: {self.outcome.reason}",
+                *(trace if self.backtrace else []),
                 f"console log: {self.outcome.log_path}"]
 
+    def _timeout(self) -> list[str]:
+        """The first line of every failure of a run its time limit cut short: the limit."""
+        if self.outcome is None or self.outcome.status is not Status.TIMEOUT:
+            return []
+        return [f"TIMEOUT: {self.outcome.reason}"]
+
     def case_failure(self, name: str) -> str | None:
-        """Why case `name` did not pass, with its console excerpt; None when it passed."""
+        """Why case `name` did not pass, with its console excerpt; None when it passed.
+
+        When the run timed out, the first line says so and names the limit that fired."""
         if self.report is None:
             return "\n".join(self._story())
         case = self.report.case(name)
         if case is None:
             reported = ", ".join(c.name for c in self.report.reported) or "none"
-            return "\n".join([f"case {name} never reported (the guest reported: {reported})",
+            return "\n".join([*self._timeout(),
+                              f"case {name} never reported (the guest reported: {reported})",
                               *self._story()])
         if case.status in (CaseStatus.PASS, CaseStatus.SKIP):
             return None
         block = [] if self.report.version_seen else self.report.problems()
-        return "\n".join([case.describe(), *block, "console excerpt:",
+        return "\n".join([*self._timeout(), case.describe(), *block, "console excerpt:",
                           *(f"  | {line}" for line in case.excerpt), *self._story()])
 
     def case(self, name: str) -> KtapCase | None:
@@ -317,7 +331,7 @@ class SuiteRun:
         if self.report is None:
             return self._story()
         problems = self.report.problems() + self.report.name_mismatch(self.expected)
-        return problems + self._story() if problems else []
+        return self._timeout() + problems + self._story() if problems else []
 
     def shutdown_problems(self) -> list[str]:
         """What keeps this run from being a clean guest shutdown with every end line."""
@@ -380,15 +394,19 @@ def run_suite(
     accel: Accel,
     timeout: float,
     work_dir: Path,
-    cpus: int = DEFAULT_CPUS,
+    cpus: int | None = None,
+    wall_factor: float = WALL_FACTOR,
+    deterministic: bool = False,
 ) -> SuiteRun:
     """Boot `suite` once under `profile` and read its KTAP; never raises a HarnessError."""
     expected = tuple(suite.case_names())
     try:
         image = suite_image(suite, profile, outputs, work_dir)
         outcome = boot(suite.profile_for(profile), image, accel=accel, timeout=timeout,
-                       log_dir=work_dir / "machine", cpus=cpus)
+                       log_dir=work_dir / "machine", cpus=cpus, wall_factor=wall_factor,
+                       deterministic=deterministic)
     except (HarnessError, OSError) as exc:
-        return SuiteRun(suite.name, profile.name, expected, suite.end_lines, error=str(exc))
-    return SuiteRun(suite.name, profile.name, expected, suite.end_lines, outcome=outcome,
-                    report=parse_ktap(outcome.transcript, expected))
+        return SuiteRun(suite.name, profile.label, expected, suite.end_lines, error=str(exc))
+    return SuiteRun(suite.name, profile.label, expected, suite.end_lines, outcome=outcome,
+                    report=parse_ktap(outcome.transcript, expected),
+                    backtrace=tuple(kernel_backtrace(outcome.transcript, profile, outputs)))

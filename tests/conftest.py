@@ -20,6 +20,7 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,9 +112,16 @@ SCENARIOS = {
     "shim-error": "shim error line, power-off, exit 0",
     "reset": "banner, SHUTDOWN(guest, guest-reset), exit 0",
     "hang": "banner, a child process in the group, then nothing until QMP quit",
+    "spin": "like hang, but a thread burns CPU (a guest hung in a busy loop)",
+    "starved": "banner, 0.8 s using no CPU (as a QEMU the host starves), then power-off",
     "wedged": "like hang, but QMP quit is ignored: only SIGKILL ends it",
     "die": "print an error and exit 3 before connecting anything",
 }
+
+
+def _spin() -> None:
+    while True:
+        pass
 
 
 def fake_qemu_main(argv: list[str]) -> int:
@@ -163,6 +171,12 @@ def fake_qemu_main(argv: list[str]) -> int:
             _say(console, log, "ZIRCON KERNEL PANIC: fake: stuck\n")
             qmp.serve()
             return 0
+        if scenario == "starved":
+            time.sleep(0.8)
+            qmp.event("SHUTDOWN", guest=True, reason="guest-shutdown")
+            return 0
+        if scenario == "spin":
+            threading.Thread(target=_spin, daemon=True).start()
         if scenario == "reset":
             qmp.event("SHUTDOWN", guest=True, reason="guest-reset")
             return 0

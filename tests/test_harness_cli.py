@@ -214,6 +214,21 @@ def test_boot_smp_must_be_a_vcpu_count(cpus: str, capsys: pytest.CaptureFixture[
     assert "not a vCPU count from 1 to 8" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("factor", ["0.5", "0", "nan", "inf", "x"])
+def test_wall_factor_must_be_at_least_one(
+    factor: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["boot", "--arch", "arm64", "--wall-factor", factor])
+    assert caught.value.code == 2
+    assert "not a number of at least 1" in capsys.readouterr().err
+
+
+def test_deterministic_needs_tcg(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["boot", "--arch", "x86_64", "--deterministic", "--accel", "kvm"]) == 1
+    assert capsys.readouterr().err == "boot: --deterministic needs TCG (-icount), not --accel=kvm\n"
+
+
 def test_zhb_console_script() -> None:
     zhb = Path(sys.executable).parent / "zhb"
     assert zhb.is_file(), "pyproject.toml [project.scripts] installs zhb next to python"
@@ -251,9 +266,10 @@ def test_fuchsia_test_needs_an_image(capsys: pytest.CaptureFixture[str]) -> None
     assert capsys.readouterr().err == "boot: x86_64 image: --fuchsia-test needs an IMAGE\n"
 
 
-def test_sigterm_becomes_keyboard_interrupt() -> None:
-    before = signal.getsignal(signal.SIGTERM)
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_become_keyboard_interrupt(signum: signal.Signals) -> None:
+    before = signal.getsignal(signum)
     with pytest.raises(KeyboardInterrupt), sigterm_interrupts():
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signum)
         time.sleep(5)  # the handler interrupts this at once
-    assert signal.getsignal(signal.SIGTERM) == before
+    assert signal.getsignal(signum) == before

@@ -12,6 +12,8 @@ import os
 import re
 import shutil
 import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -27,7 +29,7 @@ from harness.errors import (
     LaunchError,
 )
 from harness.image import BootImage
-from harness.machine import ConsolePump, Machine
+from harness.machine import ConsolePump, Machine, cpu_seconds
 from harness.outcome import FailurePattern, Status
 from harness.profiles import Profile
 
@@ -37,7 +39,8 @@ SHORT_S = 0.5  # for waits that are meant to run out
 
 def machine(profile: Profile, scenario: str, tmp_path: Path) -> Machine:
     """A Machine running the fake QEMU `scenario` (see conftest.SCENARIOS)."""
-    return Machine(profile, IMAGE, append=scenario, log_dir=tmp_path / "logs", timeout=20)
+    return Machine(profile, IMAGE, append=scenario, log_dir=tmp_path / "logs", timeout=20,
+                   wall_factor=1)  # waits meant to run out end at their wall time
 
 
 def child_pid(m: Machine) -> int:
@@ -138,6 +141,53 @@ def test_hang_times_out_and_the_group_is_killed(fake_profile: Profile, tmp_path:
     assert outcome.exit_status == 0  # it obeyed QMP quit
     assert REGISTERS in m.harness_log.read_text()
     assert process_gone(child)
+
+
+def test_busy_hang_hits_the_cpu_limit(fake_profile: Profile, tmp_path: Path) -> None:
+    """A guest spinning in a hang uses QEMU's CPU: the limit fires at S seconds of CPU, long
+    before the wall-time limit."""
+    m = Machine(fake_profile, IMAGE, append="spin", log_dir=tmp_path, wall_factor=100)
+    with m:
+        child_pid(m)
+        outcome = m.wait_exit(timeout=SHORT_S)
+    assert outcome.status is Status.TIMEOUT
+    assert f"the {SHORT_S:g} s limit ran out (QEMU used" in outcome.reason
+    assert outcome.elapsed < 100 * SHORT_S / 2
+
+
+def test_idle_hang_hits_the_wall_limit(fake_profile: Profile, tmp_path: Path) -> None:
+    """A guest idling in a hang uses no CPU: the wall-time limit (factor x S) still ends it."""
+    m = Machine(fake_profile, IMAGE, append="hang", log_dir=tmp_path, wall_factor=3)
+    with m:
+        child_pid(m)
+        start = time.monotonic()
+        outcome = m.wait_exit(timeout=0.2)
+        waited = time.monotonic() - start
+    assert outcome.status is Status.TIMEOUT
+    assert "the 0.6 s wall-time limit (3 x 0.2 s) ran out" in outcome.reason
+    assert waited >= 0.6
+
+
+def test_a_starved_guest_is_not_a_hang(fake_profile: Profile, tmp_path: Path) -> None:
+    """Wall time past the limit with little QEMU CPU time (a loaded host) is no timeout."""
+    m = Machine(fake_profile, IMAGE, append="starved", log_dir=tmp_path, wall_factor=10)
+    with m:
+        outcome = m.wait_exit(timeout=0.25)
+    assert outcome.status is Status.PASS, outcome.reason
+    assert outcome.elapsed > 0.8
+
+
+def test_console_wait_names_its_limit(fake_profile: Profile, tmp_path: Path) -> None:
+    m = Machine(fake_profile, IMAGE, append="spin", log_dir=tmp_path, wall_factor=100)
+    with m, pytest.raises(ConsoleTimeout, match=r"within 0.5 s: the 0.5 s limit ran out"):
+        m.expect(rb"never printed", timeout=SHORT_S)
+
+
+def test_cpu_seconds_of_a_gone_process_is_none() -> None:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    assert cpu_seconds(child.pid) is None
+    assert (cpu_seconds(os.getpid()) or 0) > 0
 
 
 def test_wedged_qemu_is_killed(fake_profile: Profile, tmp_path: Path) -> None:

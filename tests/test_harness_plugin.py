@@ -17,7 +17,7 @@ from conftest import process_gone
 from harness import plugin
 from harness.errors import BuildError
 from harness.image import GuestOutputs
-from harness.profiles import ARM64, Accel, Profile
+from harness.profiles import ARM64, X86_64, Accel, Profile
 from harness.suites import KERNEL_SELFTEST, KERNEL_SELFTEST_VARIANT, KtapSuite, SuiteRun
 
 CONFTEST = 'pytest_plugins = ["harness.plugin"]\n'
@@ -70,6 +70,31 @@ def test_one_arch_by_name_or_alias(sandbox: pytest.Pytester, spec: str) -> None:
     assert not [i for i in ids if "x86_64" in i]
 
 
+def test_machine_variants_are_in_the_test_ids(sandbox: pytest.Pytester) -> None:
+    ids = collected(sandbox, "--machine=default,pc,gicv2", "-k", "uses_profile")
+    assert ids == [
+        "test_sample.py::test_uses_profile[x86_64]",
+        "test_sample.py::test_uses_profile[x86_64-pc]",
+        "test_sample.py::test_uses_profile[arm64]",
+        "test_sample.py::test_uses_profile[arm64-gicv2]",
+    ]
+    ids = collected(sandbox, "--machine=all", "-k", "uses_arch")
+    assert len(ids) == len(X86_64.variants) + len(ARM64.variants)
+    assert "test_sample.py::test_uses_arch[arm64-el3]" in ids
+
+
+def test_variant_profile_and_skip_reason(sandbox: pytest.Pytester) -> None:
+    sandbox.makepyfile(test_variant="""
+def test_settings(profile, arch):
+    assert arch == "x86_64" and profile.variant == "cpu-haswell"
+    assert profile.cpu_tcg == "Haswell" and profile.label == "x86_64-cpu-haswell"
+""")
+    result = sandbox.runpytest("--arch=x64", "--machine=cpu-haswell,microvm", "-rs",
+                               "test_variant.py")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*x86_64-microvm: the kernel's x86 clock is the ACPI PM timer*"])
+
+
 def test_unit_tests_run_without_guest(sandbox: pytest.Pytester) -> None:
     result = sandbox.runpytest("-k", "unit or own_arch", "--arch=x64")
     result.assert_outcomes(passed=2, deselected=2)
@@ -86,6 +111,7 @@ def test_unknown_arch_is_a_usage_error(sandbox: pytest.Pytester) -> None:
     [
         (["--accel=hvf"], "*--accel*invalid choice*"),
         (["--boot-timeout=0"], "*--boot-timeout must be positive*"),
+        (["--arch=arm64", "--machine=pc"], "*--machine: unknown machine variant 'pc'*"),
     ],
 )
 def test_bad_options(sandbox: pytest.Pytester, args: list[str], message: str) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 from pathlib import Path
 
 import pytest
 
-from harness.errors import HarnessError, ProfileError
+from harness.errors import HarnessError, ProfileError, VariantError
 from harness.image import BootImage
 from harness.machine import plumbing_args, qemu_args
 from harness.profiles import (
@@ -18,8 +19,10 @@ from harness.profiles import (
     Accel,
     ImageLayout,
     Profile,
+    check_variant_names,
     get_profile,
     select_profiles,
+    select_variants,
 )
 
 KERNEL = Path("/images/kernel")
@@ -150,3 +153,38 @@ def test_plumbing_args() -> None:
     assert option(args, "-serial") == ["chardev:console"]
     assert option(args, "-mon") == ["chardev=qmp,mode=control"]
     assert args[-1] == "-S"
+
+
+@pytest.mark.parametrize("profile", [X86_64, ARM64], ids=lambda p: p.name)
+def test_variants_are_named_once_default_first(profile: Profile) -> None:
+    names = [v.name for v in profile.variants]
+    assert names[0] == "default" and len(set(names)) == len(names)
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name) for name in names)
+    assert profile.with_variant("default") == profile
+
+
+def test_with_variant_overrides_only_its_fields() -> None:
+    four = ARM64.with_variant("mem-4g")
+    assert (four.memory, four.memory_bytes, four.machine) == ("4G", 4 << 30, ARM64.machine)
+    assert four.label == "arm64-mem-4g"
+    smp = X86_64.with_variant("smp4")
+    assert (smp.smp, smp.cpu_tcg, smp.label) == (4, X86_64.cpu_tcg, "x86_64-smp4")
+    with pytest.raises(VariantError, match="unknown machine variant 'pc' for arm64"):
+        ARM64.with_variant("pc")
+
+
+def test_select_variants() -> None:
+    assert [p.variant for p in select_variants(X86_64, "default")] == ["default"]
+    assert [p.variant for p in select_variants(X86_64, "all")] == [
+        v.name for v in X86_64.variants]
+    assert [p.variant for p in select_variants(ARM64, "pc, gicv2")] == ["gicv2"]
+    check_variant_names([X86_64, ARM64], "pc,gicv2,all")
+    with pytest.raises(VariantError, match="'vax'"):
+        check_variant_names([X86_64, ARM64], "default,vax")
+
+
+def test_smp_reaches_the_command_line() -> None:
+    image = BootImage("x86_64", kernel=KERNEL, initrd=ZBI)
+    args = qemu_args(X86_64.with_variant("smp4"), image, Accel.TCG)
+    assert args[args.index("-smp") + 1] == "4"
+    assert "-smp" not in qemu_args(X86_64, image, Accel.TCG)

@@ -6,7 +6,8 @@
 #include "stress.h"
 
 #define CHUNK (1024u * 1024u)
-#define MAX_CHUNKS 1024u  // 1 GiB: more than the guest's RAM
+#define MAX_CHUNKS 8192u  // 8 GiB: more than the RAM of any machine variant (4 GiB at most)
+#define VMO_MAX_BYTES (1ull << 32)  // the kernel's largest VMO
 #define USER_BASE ((zx_vaddr_t)16 << 20)
 #define USER_TOP ((zx_vaddr_t)0x7ffffffff000ull)
 #define SENTINEL_ADDR ((zx_vaddr_t)0x5e5e5e5e5e5e5e5eull)
@@ -165,7 +166,7 @@ KTAP_CASE(memory_exhaustion_recovery) {
     STRESS_KERNEL_SANE();
 }
 
-// Commit pages of one 1 GiB VMO (64 KiB writes) until ZX_ERR_NO_MEMORY, close it, and the
+// Commit pages of one 4 GiB VMO (64 KiB writes; more than the free memory of any variant) until ZX_ERR_NO_MEMORY, close it, and the
 // memory is back; long runs only (memory_exhaustion_recovery covers the commit failure path
 // in the default run).
 KTAP_CASE(vmo_commit_exhaustion_recovery) {
@@ -180,10 +181,10 @@ KTAP_CASE(vmo_commit_exhaustion_recovery) {
     int rounds = 0;
     do {
         zx_handle_t vmo;
-        KTAP_ASSERT_OK(zx_vmo_create(1ull << 30, 0, &vmo));
+        KTAP_ASSERT_OK(zx_vmo_create(VMO_MAX_BYTES, 0, &vmo));
         zx_status_t status = ZX_OK;
         uint64_t off = 0;
-        for (; off < (1ull << 30); off += sizeof(buf)) {
+        for (; off < VMO_MAX_BYTES; off += sizeof(buf)) {
             status = zx_vmo_write(vmo, buf, off, sizeof(buf));
             if (status != ZX_OK) {
                 break;
