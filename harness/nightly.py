@@ -38,6 +38,7 @@ import argparse
 import html
 import json
 import os
+import re
 import shlex
 import sqlite3
 import subprocess
@@ -149,15 +150,77 @@ def pytest_command(options: Options, results: Path, nodeids: Sequence[str]) -> l
     return command + list(nodeids or options.tests)
 
 
+_TOTAL = re.compile(rb"(?:\[|collected )(\d+) items?\]?")
+
+
+@dataclass
+class Progress:
+    """Progress lines of one pass: cases done out of the total pytest announced, the variant
+    of the case that finished last, elapsed and estimated time. On a terminal every
+    TTY_PERIOD_S seconds, in a CI log every LOG_PERIOD_S (plain lines either way, between
+    pytest's own output)."""
+
+    started: float
+    period: float
+    total: int | None = None
+    last: float = 0.0
+
+    TTY_PERIOD_S = 10.0
+    LOG_PERIOD_S = 60.0
+
+    def see_output(self, chunk: bytes) -> None:
+        if self.total is None and (match := _TOTAL.search(chunk)) is not None:
+            self.total = int(match.group(1))
+
+    def due(self, now: float) -> bool:
+        return now - max(self.last, self.started) >= self.period
+
+    def line(self, done: int, variant: str, now: float) -> str:
+        self.last = now
+        elapsed = now - self.started
+        text = f"nightly: progress: {done}"
+        if self.total:
+            text += f" of {self.total} cases"
+            if 0 < done < self.total:
+                text += f", about {elapsed / done * (self.total - done):.0f} s to go"
+        else:
+            text += " cases"
+        if variant:
+            text += f", last on {variant}"
+        return text + f", {elapsed:.0f} s elapsed"
+
+
+def _progress_of(results: Path) -> tuple[int, str]:
+    """(cases done, the target of the last one) from a --zhb-results file pytest is still
+    writing (a last line cut short is left for the next look)."""
+    seen: set[str] = set()
+    target = ""
+    try:
+        lines = results.read_text(errors="replace").splitlines()
+    except OSError:
+        return 0, ""
+    for line in lines:
+        try:
+            record = json.loads(line)
+            seen.add(record["nodeid"])
+            target = dict(record["properties"]).get("target", target)
+        except (ValueError, KeyError, TypeError):
+            continue
+    return len(seen), target
+
+
 def run_pass(options: Options, number: int, nodeids: Sequence[str]) -> dict[
         str, tuple[str, float, str, dict[str, str]]]:
-    """One pytest run (all the tests, or `nodeids`); its output is streamed and logged."""
+    """One pytest run (all the tests, or `nodeids`); its output is streamed and logged, with
+    progress lines (Progress) in between."""
     results = options.output / f"pass-{number}.jsonl"
     results.unlink(missing_ok=True)
     command = pytest_command(options, results, nodeids)
     what = "all cases" if not nodeids else f"{len(nodeids)} failed case(s) again"
     print(f"nightly: pass {number}: {what}", flush=True)
     started = time.monotonic()
+    progress = Progress(started, Progress.TTY_PERIOD_S if sys.stdout.isatty()
+                        else Progress.LOG_PERIOD_S)
     with open(options.output / f"pytest-{number}.log", "wb") as log:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    cwd=options.cwd)
@@ -166,6 +229,10 @@ def run_pass(options: Options, number: int, nodeids: Sequence[str]) -> dict[
         for chunk in iter(lambda: os.read(stdout, 1 << 16), b""):
             log.write(chunk)
             sys.stdout.buffer.write(chunk)
+            progress.see_output(chunk)
+            if progress.due(time.monotonic()):
+                done, variant = _progress_of(results)
+                sys.stdout.write(f"\n{progress.line(done, variant, time.monotonic())}\n")
             sys.stdout.flush()
         process.wait()
     found = read_results(results)

@@ -6,6 +6,7 @@ opens in headless Chromium and shows the grid, a failing case's excerpt and its 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -234,3 +235,18 @@ def test_a_pytest_usage_error_is_one_line(tmp_path: Path) -> None:
         "mem-4g, microvm, pc, smp4, x86_64, x86_64-cpu-epyc, x86_64-cpu-haswell, "
         "x86_64-cpu-qemu64, x86_64-kvm, x86_64-mem-128m, x86_64-mem-4g, x86_64-microvm, "
         "x86_64-pc, x86_64-smp4)")]
+
+
+def test_progress_lines(tmp_path: Path) -> None:
+    progress = nightly.Progress(started=100.0, period=10.0)
+    assert not progress.due(105.0) and progress.due(110.0)
+    progress.see_output(b"bringing up nodes...\n2 workers [40 items]\n")
+    assert progress.total == 40
+    assert progress.line(10, "arm64-gicv2", 130.0) == (
+        "nightly: progress: 10 of 40 cases, about 90 s to go, last on arm64-gicv2, 30 s elapsed")
+    assert not progress.due(135.0) and progress.due(140.0)
+    results = tmp_path / "pass-1.jsonl"
+    record = {"nodeid": "t.py::a[x86_64]", "properties": [["target", "x86_64-pc"]]}
+    results.write_text(json.dumps(record) + "\n" + json.dumps(record) + '\n{"nodeid": "t.py::b')
+    assert nightly._progress_of(results) == (1, "x86_64-pc")
+    assert nightly._progress_of(tmp_path / "missing.jsonl") == (0, "")
