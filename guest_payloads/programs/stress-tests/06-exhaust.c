@@ -91,8 +91,12 @@ static bool long_mode(void) {
 // While memory is exhausted, other paths that need memory fail cleanly too: a VMO page
 // commit, a 64 KiB channel message (the kernel heap), a mapping (it commits nothing, so it
 // may succeed; failing, it leaves mapped_addr alone), a snapshot of a mapped VMO (copies).
+// The message check_exhausted_paths writes: touched before memory runs out (its pages are
+// committed on demand, and a user copy from a page that cannot be committed fails).
+static uint8_t exhausted_msg[ZX_CHANNEL_MAX_MSG_BYTES];
+
 static void check_exhausted_paths(const struct chunk *full) {
-    static uint8_t msg[ZX_CHANNEL_MAX_MSG_BYTES];
+    uint8_t *msg = exhausted_msg;
     zx_handle_t vmo = (zx_handle_t)0x5e5e5e5eu;
     zx_status_t status = zx_vmo_create(CHUNK, 0, &vmo);
     if (status == ZX_OK) {
@@ -122,7 +126,7 @@ static void check_exhausted_paths(const struct chunk *full) {
         // Until the kernel refuses (at most 1 GiB): with several CPUs, teardown of earlier
         // cases' processes may still be freeing memory, so the first writes can get through.
         for (int i = 0; i < 16384 && status == ZX_OK; i++) {
-            status = zx_channel_write(a, 0, msg, sizeof(msg), NULL, 0);
+            status = zx_channel_write(a, 0, msg, sizeof(exhausted_msg), NULL, 0);
         }
         KTAP_EXPECT_TRUE(status == ZX_ERR_NO_MEMORY || status == ZX_ERR_NO_RESOURCES);
         zx_handle_close(a);
@@ -152,6 +156,7 @@ static void check_recovered(void) {
 // it all: memory is back (long runs: fill again and again, about as much each time).
 KTAP_CASE(memory_exhaustion_recovery) {
     static struct chunk chunks[MAX_CHUNKS];
+    memset(exhausted_msg, 0x6d, sizeof(exhausted_msg));
     zx_time_t deadline = tk_round_deadline();
     uint32_t first = 0;
     int rounds = 0;
