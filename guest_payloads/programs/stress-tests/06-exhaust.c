@@ -82,7 +82,6 @@ static void unmap_all(struct chunk *chunks, uint32_t n) {
 // checks recovery with a RECOVERY_MIB allocation; a long run (rounds of a second or more)
 // repeats full fills for the whole round and checks each against the first.
 #define RECOVERY_MIB 64u
-#define LONG_ROUND_MS 1000
 
 static bool long_mode(void) {
     return tk_round_ms() >= LONG_ROUND_MS;

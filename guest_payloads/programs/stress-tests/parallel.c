@@ -32,7 +32,7 @@ int stress_run_repeated(const char *name) {
     ktap_set_diag(name, false);
     // A run started late gets only what is left of our round as its own, and none starts
     // with less than a second left of a long round (the cases' long mode needs a second).
-    int64_t least_ms = tk_round_ms() < 1000 ? 1 : 1000;
+    int64_t least_ms = tk_round_ms() < LONG_ROUND_MS ? 1 : LONG_ROUND_MS;
     do {
         tk_set_round_ms((until - zx_clock_get_monotonic()) / ZX_MSEC(1));
         result = ktap_run_one(name, &skip_reason);

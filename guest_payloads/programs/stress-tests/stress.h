@@ -14,6 +14,8 @@
 
 #define STRESS_PATH "bin/stress-tests"
 // Waits for threads to join and processes to die (longer with the `scale=N` argument).
+// A round this long or longer is a long run (06-exhaust.c's long-only cases run then).
+#define LONG_ROUND_MS 1000
 #define JOIN_MS TK_SCALED_MS(10000)
 #define DEATH_MS TK_SCALED_MS(5000)
 
