@@ -79,6 +79,7 @@ struct thread {
     struct lock_stack locks;     // mutexes it holds (kernel/lock.c)
     struct kobject_reaper reaper;  // object teardown queued behind the running one (object.c)
     uint32_t lock_depth;           // this CPU's thread-lock depth while switched out
+    uintptr_t user_copy_resume;    // inside a user copy: its failure exit (kernel/usercopy.c)
 };
 
 // Guarded by the thread lock.
@@ -165,7 +166,7 @@ static void thread_resched(void) {
     if (old->stack != 0 && *(const uint64_t *)old->stack != THREAD_STACK_CANARY) {
         panic("thread_resched: thread %s overflowed its stack", old->name);
     }
-    __atomic_store_n(&this_thread, next, __ATOMIC_SEQ_CST);
+    percpu_set_current(percpu_get(), next);
     if (old == this_idle) {
         smp_poll();  // shootdowns skipped this CPU while it idled: catch up before running next
     }
@@ -259,7 +260,7 @@ void thread_init(void) {
     boot->state = THREAD_RUNNING;
     boot->quantum_left = THREAD_QUANTUM_TICKS;
     thread_set_name(boot, "bootstrap");
-    this_thread = boot;
+    percpu_set_current(percpu_get(), boot);
     this_idle = thread_alloc("idle", idle_loop, NULL);
     if (this_idle == NULL) {
         panic("thread_init: no memory for the idle thread");
@@ -318,10 +319,11 @@ struct thread *thread_create(const char *name, thread_start_fn entry, void *arg)
 }
 
 struct thread *thread_current(void) {
-    arch_irq_state_t irq = arch_irq_save();
-    struct thread *t = this_thread;
-    arch_irq_restore(irq);
-    return t;
+    return arch_thread_current();
+}
+
+uintptr_t *thread_user_copy_resume(struct thread *t) {
+    return &t->user_copy_resume;
 }
 
 const char *thread_name(const struct thread *t) {

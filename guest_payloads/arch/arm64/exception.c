@@ -28,6 +28,7 @@
 #include <kernel/platform.h>
 #include <kernel/syscall.h>
 #include <kernel/thread.h>
+#include <kernel/usercopy.h>
 #include <kernel/vm.h>
 #include <lib/console.h>
 
@@ -61,6 +62,7 @@ static char emergency_stacks[SMP_MAX_CPUS][ARM64_EMERGENCY_STACK_SIZE] __attribu
 void arch_percpu_install(struct percpu *c) {
     c->arch.emergency_sp = (uintptr_t)emergency_stacks[c->cpu_num] + ARM64_EMERGENCY_STACK_SIZE;
     __asm__ volatile("msr tpidr_el1, %0" : : "r"(c) : "memory");
+    arch_set_thread_current(&c->arch, c->current);  // a secondary's idle thread, set for it
 }
 
 // ---- secondary CPUs (arch/arm64/include/arch/arm64/smp.h) ----
@@ -250,6 +252,20 @@ void arm64_exception(struct arm64_iframe *frame, uint64_t slot) {
     if (slot == ARM64_SLOT_CURRENT_SPX_SYNC && kstack_guard_owner(read_far()) != NULL &&
         ((read_esr() >> ESR_EC_SHIFT) & ESR_EC_MASK) == ESR_EC_DABT_CURRENT) {
         arm64_kstack_overflow(frame->sp);  // the frame fitted, the access below it did not
+    }
+    if (slot == ARM64_SLOT_CURRENT_SPX_SYNC &&
+        ((read_esr() >> ESR_EC_SHIFT) & ESR_EC_MASK) == ESR_EC_DABT_CURRENT) {
+        // The kernel's own access: a user copy's ldtr/sttr (arch_copy_from_user), or a bug.
+        uint64_t esr = read_esr();
+        uint64_t fsc = esr & ESR_FSC_TYPE_MASK;
+        bool write = (esr & ESR_ISS_WNR) != 0;
+        uint32_t access = fsc == ESR_FSC_TRANSLATION ? (write ? ARCH_MMU_FLAG_WRITE
+                                                             : ARCH_MMU_FLAG_READ)
+                          : fsc == ESR_FSC_PERMISSION && write ? ARCH_MMU_FLAG_WRITE
+                                                               : 0;
+        if (usercopy_fault(read_far(), access, (frame->spsr & DAIF_IRQ) == 0, &frame->elr)) {
+            return;
+        }
     }
     static int nested;
     switch (nested++) {

@@ -14,7 +14,7 @@ ARCH_CFLAGS := -mgeneral-regs-only -mstrict-align -fpie
 ARCH_INCLUDES := arch/arm64/include platform/qemu-virt/include
 
 KERNEL_SRCS += arch/arm64/start.S arch/arm64/vectors.S arch/arm64/exception.c \
-	arch/arm64/thread.S arch/arm64/mmu.c platform/qemu-virt/platform.c \
+	arch/arm64/thread.S arch/arm64/usercopy.S arch/arm64/mmu.c platform/qemu-virt/platform.c \
 	platform/qemu-virt/pvpanic.c platform/qemu-virt/gic.c platform/qemu-virt/timer.c \
 	platform/qemu-virt/smp.c
 KERNEL_LDSCRIPT := arch/arm64/kernel.ld

@@ -55,6 +55,7 @@ _start:
     arm64_zero_range __bss_start, __bss_end, x9, x10
     adr_l x9, __stack_top
     mov sp, x9
+    msr sp_el0, xzr             // no thread yet (arch_thread_current)
     bl arm64_mmu_early_init
 
     // Into the physmap: the same bytes, ARCH_PHYSMAP_BASE higher.
@@ -105,6 +106,7 @@ arm64_secondary_start:
 // Now at the physmap address (TTBR1).
 arm64_secondary_high:
     mov sp, x11
+    msr sp_el0, xzr             // arch_percpu_install sets its idle thread
     mov x29, xzr
     msr ttbr0_el1, x13
     isb

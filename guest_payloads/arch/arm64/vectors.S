@@ -95,6 +95,9 @@ arm64_exception_common:
     add x1, sp, #ARM64_IFRAME_SIZE
     b 2f
 1:  mrs x1, sp_el0
+    mrs x2, tpidr_el1           // from EL0: SP_EL0 becomes the running thread (arch_percpu.h)
+    ldr x2, [x2, #ARM64_PERCPU_CURRENT]
+    msr sp_el0, x2
 2:  stp x30, x1, [sp, #240]
     mrs x1, elr_el1
     mrs x2, spsr_el1

@@ -37,6 +37,7 @@
 #include <kernel/platform.h>
 #include <kernel/syscall.h>
 #include <kernel/thread.h>
+#include <kernel/usercopy.h>
 #include <kernel/vm.h>
 #include <lib/console.h>
 
@@ -93,6 +94,7 @@ static struct x86_percpu *this_cpu(void) {
 
 void arch_percpu_install(struct percpu *c) {
     c->arch.self = c;
+    arch_set_thread_current(&c->arch, c->current);  // a secondary's idle thread, set for it
     x86_wrmsr(MSR_GS_BASE, (uintptr_t)c);
     x86_wrmsr(MSR_KERNEL_GS_BASE, 0);  // ring 3's, swapped in by swapgs
 }
@@ -209,11 +211,18 @@ extern uint64_t boot_pml4[];
 void x86_secondary_start(void);
 __attribute__((noreturn)) void x86_secondary_main(struct percpu *c);
 
-static uint64_t boot_cr4;  // the boot CPU's CR4, which every secondary takes over
+static uint64_t boot_cr0;  // the boot CPU's CR0 (CR0.WP: user copies rely on it) and CR4,
+static uint64_t boot_cr4;  // which every secondary takes over
 
 static uint64_t read_cr3(void) {
     uint64_t v;
     __asm__ volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+
+static uint64_t read_cr0(void) {
+    uint64_t v;
+    __asm__ volatile("mov %%cr0, %0" : "=r"(v));
     return v;
 }
 
@@ -232,12 +241,14 @@ uint32_t x86_trampoline_prepare(struct percpu *c, uintptr_t stack_top) {
     params[X86_TP_STACK / 8] = stack_top;
     params[X86_TP_PERCPU / 8] = (uintptr_t)c;
     params[X86_TP_ENTRY / 8] = (uintptr_t)x86_secondary_start;
+    boot_cr0 = read_cr0();
     boot_cr4 = read_cr4();
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return X86_TRAMPOLINE_PADDR >> 12;
 }
 
 void x86_secondary_main(struct percpu *c) {
+    __asm__ volatile("mov %0, %%cr0" : : "r"(boot_cr0) : "memory");
     __asm__ volatile("mov %0, %%cr4" : : "r"(boot_cr4) : "memory");
     arch_percpu_install(c);
     x86_cpu_init();
@@ -312,6 +323,18 @@ void x86_exception_handler(struct x86_iframe *frame) {
             return;
         }
         user_fault(exception_names[frame->vector], addr, frame->rip);
+    }
+    if (frame->vector == X86_VECTOR_PF) {
+        // The kernel's own access: a user copy's (arch_copy_from_user), or a bug. A read of a
+        // present page that faults (reserved bits) is beyond paging's help.
+        bool pageable = (frame->err & 1) == 0 || (frame->err & 2) != 0;
+        uint32_t access = !pageable            ? 0
+                          : (frame->err & 2) ? ARCH_MMU_FLAG_WRITE
+                                             : ARCH_MMU_FLAG_READ;
+        if (usercopy_fault(read_cr2(), access, (frame->rflags & X86_RFLAGS_IF) != 0,
+                           &frame->rip)) {
+            return;
+        }
     }
     static int nested;  // a fault on the panic path must not recurse forever
     if (nested++ > 0) {

@@ -38,19 +38,24 @@ x86_isr_stubs:
 .endr
 
 // #PF arrives on its own IST stack (arch.c), so a fault on a kernel stack's guard page still
-// gets a frame. A fault from ring 3 first moves the CPU's frame to the thread's kernel stack
-// top (the per-CPU kernel_rsp, as TSS.rsp0), where the CPU puts it without IST: handling a user fault
-// may block and switch threads, and the per-CPU IST stack is reused by the next #PF.
+// gets a frame. Handling a fault that can be resolved may block and switch threads, and the
+// per-CPU IST stack is reused by the next #PF, so two kinds move the CPU's frame off it first:
+//   - from ring 3: to the thread's kernel stack top (the per-CPU kernel_rsp, as TSS.rsp0),
+//     where the CPU puts it without IST;
+//   - from ring 0 at a user address (CR2 in the lower half: a user copy's fault, which
+//     vm_fault may resolve): onto the interrupted kernel stack, 16-byte aligned below its %rsp
+//     as the CPU would without IST (the kernel has no red zone). Such a fault is not a stack
+//     overflow: the guards are kernel addresses.
 // On entry: error code, rip, cs, rflags, rsp, ss (lowest first).
 x86_pf_entry:
-    testb $3, 16(%rsp)       // cs: from ring 3?
-    jz 1f
-    push %rax
-    mov %rsp, %rax           // rax, error code, rip, cs, rflags, rsp, ss
+    push %rax                // rax, error code, rip, cs, rflags, rsp, ss
+    testb $3, 24(%rsp)       // cs: from ring 3?
+    jz 2f
+    mov %rsp, %rax
     swapgs                   // read the per-CPU stack top; x86_isr_common swaps again
     mov %gs:X86_PERCPU_KERNEL_RSP, %rsp
     swapgs
-    pushq 48(%rax)
+3:  pushq 48(%rax)
     pushq 40(%rax)
     pushq 32(%rax)
     pushq 24(%rax)
@@ -59,6 +64,15 @@ x86_pf_entry:
     mov (%rax), %rax
 1:  pushq $X86_VECTOR_PF
     jmp x86_isr_common
+2:  mov %cr2, %rax
+    shr $47, %rax
+    jz 4f                    // a user address
+    pop %rax
+    jmp 1b                   // stay on the IST stack
+4:  mov %rsp, %rax
+    mov 40(%rax), %rsp       // the interrupted %rsp
+    and $-16, %rsp
+    jmp 3b
 
 // From ring 3 (the frame's cs): swapgs on the way in and out, so the kernel always runs with
 // %gs = this CPU's struct percpu.

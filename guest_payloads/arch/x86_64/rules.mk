@@ -13,7 +13,7 @@ ARCH_INCLUDES := arch/x86_64/include platform/pc/include
 PC_SHARED_SRCS := platform/pc/uart.c platform/pc/acpi.c platform/pc/power.c
 
 KERNEL_SRCS += arch/x86_64/start.S arch/x86_64/mmu.c arch/x86_64/arch.c \
-	arch/x86_64/exceptions.S arch/x86_64/thread.S arch/x86_64/user.S \
+	arch/x86_64/exceptions.S arch/x86_64/thread.S arch/x86_64/user.S arch/x86_64/usercopy.S \
 	arch/x86_64/trampoline.S platform/pc/smp.c \
 	platform/pc/platform.c platform/pc/interrupts.c platform/pc/timer.c $(PC_SHARED_SRCS)
 KERNEL_LDSCRIPT := arch/x86_64/kernel.ld

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <arch/arch_thread.h>  // struct arch_thread: what arch_context_switch saves per thread
@@ -52,6 +53,17 @@ uint64_t arch_phys_limit(void);
 // `start` must never return.
 void arch_thread_init(struct arch_thread *t, uintptr_t stack_base, uintptr_t stack_size,
                       void (*start)(void));
+
+// Copies n bytes from user address `usrc` of the running address space to kernel `dst`
+// (arch_copy_to_user: kernel `src` to user `udst`) with the user's own access rights, so a
+// read-only page refuses a store. The caller checked that the user range lies in
+// [USER_ASPACE_BASE, USER_ASPACE_TOP). While it runs, `*resume` holds its failure exit: the
+// arch fault handler gives a kernel page fault at a user address to usercopy_fault
+// (<kernel/usercopy.h>), which resolves it (the access is retried) or resumes there. Returns
+// 0, or 1 after a fault it could not resolve (the bytes before it may have moved). `*resume`
+// is 0 again when it returns.
+uint64_t arch_copy_from_user(void *dst, const void *usrc, size_t n, uintptr_t *resume);
+uint64_t arch_copy_to_user(void *udst, const void *src, size_t n, uintptr_t *resume);
 
 // Sets the kernel stack top the CPU switches to when user mode enters the kernel (x86-64:
 // TSS.rsp0 and the syscall entry stack; arm64: nothing, SP_EL1 is the thread's own sp).

@@ -38,6 +38,13 @@ static inline struct percpu *percpu_get(void) {
     return (struct percpu *)arch_percpu_self();
 }
 
+// Makes `t` the running thread of this CPU (`c`, interrupts masked): `current` and the arch
+// register arch_thread_current() reads.
+static inline void percpu_set_current(struct percpu *c, struct thread *t) {
+    __atomic_store_n(&c->current, t, __ATOMIC_SEQ_CST);
+    arch_set_thread_current(&c->arch, t);
+}
+
 // Sets up the boot CPU's struct (cpu 0) and points the arch register at it. First thing in
 // kernel_main, before arch_init.
 void percpu_init_boot(void);

@@ -68,9 +68,11 @@ bool thread_idle_now(void);
 // The top of `t`'s kernel stack.
 uintptr_t thread_stack_top(const struct thread *t);
 
-// The thread running on this CPU (safe to call with interrupts enabled: read with them masked,
-// so a migration cannot split the read).
+// The thread running on this CPU (safe to call with interrupts enabled: arch_thread_current
+// reads it in one instruction, which a migration cannot split).
 struct thread *thread_current(void);
+// `t`'s user-copy failure exit slot (arch_copy_from_user's `resume`; 0 outside a copy).
+uintptr_t *thread_user_copy_resume(struct thread *t);
 // Its name (for diagnostics).
 const char *thread_name(const struct thread *t);
 

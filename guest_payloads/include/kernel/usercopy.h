@@ -10,7 +10,9 @@
 // treat a failed copy_from_user's destination as garbage). n == 0 always succeeds.
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <zircon/types.h>
 
 zx_status_t copy_from_user(void *dst, const void *usrc, size_t n);
@@ -21,6 +23,14 @@ zx_status_t copy_to_user(void *udst, const void *src, size_t n);
 struct vm_aspace;
 zx_status_t copy_from_aspace(struct vm_aspace *as, void *dst, uintptr_t usrc, size_t n);
 zx_status_t copy_to_aspace(struct vm_aspace *as, uintptr_t udst, const void *src, size_t n);
+
+// A page fault the kernel took at `addr` (`access`: the ARCH_MMU_FLAG_READ or _WRITE it
+// needed, 0 if paging cannot resolve it) in the arch's user copy, called by the arch fault
+// handler with interrupts masked. True if it was one: the fault is then resolved as the user's
+// own access would be (only when `can_block`: interrupts were on at the fault) and the copy
+// retries, or `*pc` becomes the copy's failure exit. False: not a user copy's fault at a user
+// address (a kernel bug: the caller panics).
+bool usercopy_fault(uintptr_t addr, uint32_t access, bool can_block, uintptr_t *pc);
 
 // Typed forms for the user_*_ptr_t arguments of <syscall-kernel.h>:
 //   copy_from_user(&x, (const void *)p.addr, sizeof x)  ==  user_copy_in(&x, p.addr, sizeof x)
