@@ -19,9 +19,11 @@
 // active, fires the matching port observers (include/kernel/port.h). Closing the last handle
 // cancels the object's observers before on_last_handle runs.
 //
-// Lock rule: everything here is guarded by the thread lock (thread_lock_irqsave; the refcount
-// is also atomic). The functions below take it themselves and may be called with it held or
-// not, but never from an interrupt handler.
+// Lock rule: `refcount` and `handle_count` are atomics: a reference is only taken by a holder
+// of another one (or under the lock of a structure holding one), so a count never comes back
+// from 0. Signals, waiters and observers are guarded by the thread lock
+// (thread_lock_irqsave). The functions below take what they need themselves and may be called
+// with the thread lock held or not, but never from an interrupt handler.
 #pragma once
 
 #include <stdbool.h>

@@ -5,7 +5,10 @@
 //   kobject_unref:   refcount 0 -> magic cleared -> ops->destroy frees the struct
 //   kobject_signal:  signals updated -> wait_wake_matching flags satisfied waiters
 //
-// Lock rule: interrupts masked around every read-modify-write (one CPU).
+// Lock rule: reference counts, koids and the live-object counters are atomics (a reference
+// is taken only by a holder of another reference, or under the lock of a structure that holds
+// one, so a count never comes back from 0); signals, waiters and observers are guarded by
+// the thread lock.
 #include <kernel/object.h>
 
 #include <kernel/arch.h>
@@ -16,17 +19,14 @@
 #include <kernel/wait.h>
 #include <lib/string.h>
 
-// Guarded by masking interrupts.
+// Atomics.
 static zx_koid_t next_koid = ZX_KOID_FIRST;
 static size_t live_objects;
 static size_t live_by_type[ZX_OBJ_TYPE_UPPER_BOUND];            // kobject_live_by_type
 static const char *type_names[ZX_OBJ_TYPE_UPPER_BOUND];         // ops->type_name, once seen
 
 zx_koid_t koid_next(void) {
-    arch_irq_state_t irq = thread_lock_irqsave();
-    zx_koid_t koid = next_koid++;
-    thread_unlock_irqrestore(irq);
-    return koid;
+    return __atomic_fetch_add(&next_koid, 1, __ATOMIC_RELAXED);
 }
 
 void kobject_init(struct kobject *obj, zx_obj_type_t type, const struct kobject_ops *ops) {
@@ -39,13 +39,11 @@ void kobject_init(struct kobject *obj, zx_obj_type_t type, const struct kobject_
     obj->refcount = 1;
     obj->koid = koid_next();
     obj->magic = KOBJECT_MAGIC;
-    arch_irq_state_t irq = thread_lock_irqsave();
-    live_objects++;
+    __atomic_fetch_add(&live_objects, 1, __ATOMIC_RELAXED);
     if (type < ZX_OBJ_TYPE_UPPER_BOUND) {
-        live_by_type[type]++;
-        type_names[type] = ops->type_name;
+        __atomic_fetch_add(&live_by_type[type], 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&type_names[type], ops->type_name, __ATOMIC_RELAXED);
     }
-    thread_unlock_irqrestore(irq);
 }
 
 bool kobject_live(const struct kobject *obj) {
@@ -53,12 +51,9 @@ bool kobject_live(const struct kobject *obj) {
 }
 
 void kobject_ref(struct kobject *obj) {
-    arch_irq_state_t irq = thread_lock_irqsave();
-    if (!kobject_live(obj) || obj->refcount == 0) {
+    if (!kobject_live(obj) || __atomic_fetch_add(&obj->refcount, 1u, __ATOMIC_RELAXED) == 0) {
         panic("kobject_ref: %p is not a live object", (void *)obj);
     }
-    __atomic_fetch_add(&obj->refcount, 1u, __ATOMIC_RELAXED);
-    thread_unlock_irqrestore(irq);
 }
 
 enum { REAP_DESTROY = 1, REAP_LAST_HANDLE = 2 };
@@ -115,26 +110,25 @@ void kobject_unref(struct kobject *obj) {
     if (obj == NULL) {
         return;
     }
-    arch_irq_state_t irq = thread_lock_irqsave();
-    if (!kobject_live(obj) || obj->refcount == 0) {
+    uint32_t before = kobject_live(obj) ? __atomic_fetch_sub(&obj->refcount, 1u, __ATOMIC_ACQ_REL)
+                                        : 0;
+    if (before == 0) {
         panic("kobject_unref: %p is not a live object", (void *)obj);
     }
-    bool last = __atomic_sub_fetch(&obj->refcount, 1u, __ATOMIC_ACQ_REL) == 0;
-    if (last) {
-        if (obj->waiters != NULL || obj->observers != NULL || obj->handle_count != 0) {
-            panic("kobject_unref: %s koid %llu freed with waiters or handles", obj->ops->type_name,
-                  (unsigned long long)obj->koid);
-        }
-        obj->magic = 0;
-        live_objects--;
-        if (obj->type < ZX_OBJ_TYPE_UPPER_BOUND) {
-            live_by_type[obj->type]--;
-        }
+    if (before > 1) {
+        return;
     }
-    thread_unlock_irqrestore(irq);
-    if (last) {
-        reap(obj, REAP_DESTROY);
+    // The last reference: nobody else can reach the object any more.
+    if (obj->waiters != NULL || obj->observers != NULL || obj->handle_count != 0) {
+        panic("kobject_unref: %s koid %llu freed with waiters or handles", obj->ops->type_name,
+              (unsigned long long)obj->koid);
     }
+    obj->magic = 0;
+    __atomic_fetch_sub(&live_objects, 1, __ATOMIC_RELAXED);
+    if (obj->type < ZX_OBJ_TYPE_UPPER_BOUND) {
+        __atomic_fetch_sub(&live_by_type[obj->type], 1, __ATOMIC_RELAXED);
+    }
+    reap(obj, REAP_DESTROY);
 }
 
 void kobject_signal(struct kobject *obj, zx_signals_t clear_mask, zx_signals_t set_mask) {
@@ -227,16 +221,10 @@ size_t kobject_live_by_type(zx_obj_type_t type, const char **name) {
     if (type >= ZX_OBJ_TYPE_UPPER_BOUND) {
         return 0;
     }
-    arch_irq_state_t irq = thread_lock_irqsave();
-    size_t n = live_by_type[type];
-    *name = type_names[type];
-    thread_unlock_irqrestore(irq);
-    return n;
+    *name = __atomic_load_n(&type_names[type], __ATOMIC_RELAXED);
+    return __atomic_load_n(&live_by_type[type], __ATOMIC_RELAXED);
 }
 
 size_t kobject_live_count(void) {
-    arch_irq_state_t irq = thread_lock_irqsave();
-    size_t n = live_objects;
-    thread_unlock_irqrestore(irq);
-    return n;
+    return __atomic_load_n(&live_objects, __ATOMIC_RELAXED);
 }

@@ -128,24 +128,6 @@ zx_status_t arch_aspace_map(struct arch_aspace *as, uintptr_t vaddr, uintptr_t p
     return st;
 }
 
-// Rewrites the present leaf entries of [vaddr, vaddr + count pages): with `unmap` clears
-// them, else gives them `flags` (keeping their pages); pages outside the user range or not
-// mapped are skipped.
-static void rewrite_leaves(struct arch_aspace *as, uintptr_t vaddr, size_t count, bool unmap,
-                           uint32_t flags) {
-    arch_irq_state_t s = thread_lock_irqsave();
-    arch_mmu_batch_begin();  // one shootdown for the whole range, not one per page
-    for (size_t i = 0; i < count; i++, vaddr += PAGE_SIZE) {
-        uint64_t *e = user_page_ok(vaddr) ? leaf_entry(as, vaddr, false) : NULL;
-        if (e != NULL && mmu_pte_present(*e)) {
-            *e = unmap ? 0 : arch_mmu_pte_page(*e & MMU_PTE_ADDR_MASK, flags);
-            arch_mmu_invalidate_page(vaddr);
-        }
-    }
-    arch_mmu_batch_end();
-    thread_unlock_irqrestore(s);
-}
-
 static bool table_empty(const uint64_t *t) {
     for (unsigned i = 0; i < MMU_ENTRIES; i++) {
         if (t[i] != 0) {
@@ -155,50 +137,80 @@ static bool table_empty(const uint64_t *t) {
     return true;
 }
 
-// Frees the empty tables on the path to `vaddr`, from the leaf table up, stopping at the first
-// one that still holds an entry. Each is unlinked and the translation of `vaddr` invalidated
-// (which drops cached walks through it) before its page goes back to the pmm. Interrupts
-// masked.
-static void reclaim_path(struct arch_aspace *as, uintptr_t vaddr) {
-    uint64_t *links[MMU_LEVELS - 1];  // links[i]: the level-i entry naming the level-(i+1) table
-    int depth = 0;
-    uint64_t *t = table_ptr(as->root);
-    for (int level = 0; level < MMU_LEVELS - 1; level++) {
-        uint64_t *e = &t[index_at(vaddr, level)];
+// What rewrite_range does to each present leaf entry: clear it (`unmap`, which also unlinks
+// the tables it leaves empty) or give it `flags`. Unlinked tables wait on `freed` (linked
+// through their first word) until the shootdown is over: another CPU may still walk them.
+struct rewrite {
+    bool unmap;
+    uint32_t flags;
+    uint64_t *freed;
+};
+
+// Rewrites the present leaves of [start, end) under `t`, a level-`level` table, descending
+// only into present entries: absent subtrees cost one entry each, however large the range.
+static void rewrite_range(uint64_t *t, int level, uintptr_t start, uintptr_t end,
+                          struct rewrite *w) {
+    uintptr_t span = (uintptr_t)1 << (39 - 9 * level);
+    for (uintptr_t va = start; va < end;) {
+        uintptr_t next = (va & ~(span - 1)) + span;
+        if (next > end) {
+            next = end;
+        }
+        uint64_t *e = &t[index_at(va, level)];
         if (!mmu_pte_present(*e)) {
-            break;
+            va = next;
+            continue;
         }
-        links[depth++] = e;
-        t = table_ptr(*e & MMU_PTE_ADDR_MASK);
-    }
-    while (depth-- > 0) {
-        uint64_t *table = table_ptr(*links[depth] & MMU_PTE_ADDR_MASK);
-        if (!table_empty(table)) {
-            return;
+        if (level == MMU_LEVELS - 1) {
+            *e = w->unmap ? 0 : arch_mmu_pte_page(*e & MMU_PTE_ADDR_MASK, w->flags);
+            arch_mmu_invalidate_page(va);
+        } else {
+            uint64_t *child = table_ptr(*e & MMU_PTE_ADDR_MASK);
+            rewrite_range(child, level + 1, va, next, w);
+            if (w->unmap && table_empty(child)) {
+                *e = 0;
+                arch_mmu_invalidate_page(va);  // drops cached walks through it too
+                *(uint64_t **)child = w->freed;
+                w->freed = child;
+            }
         }
-        *links[depth] = 0;
-        arch_mmu_invalidate_page(vaddr);
-        pmm_free_page((uintptr_t)table);
+        va = next;
     }
 }
 
-// The span of user addresses one leaf table maps (2 MiB).
-#define LEAF_TABLE_SPAN ((uintptr_t)MMU_ENTRIES * PAGE_SIZE)
-
-void arch_aspace_unmap(struct arch_aspace *as, uintptr_t vaddr, size_t count) {
-    rewrite_leaves(as, vaddr, count, true, 0);
-    if (count == 0 || !user_page_ok(vaddr & ~(uintptr_t)(PAGE_SIZE - 1))) {
+// Rewrites the present leaf entries of [vaddr, vaddr + count pages) (clipped to the user
+// range) as `w` says, with one shootdown for the whole range; then frees the unlinked tables.
+static void rewrite_leaves(struct arch_aspace *as, uintptr_t vaddr, size_t count,
+                           struct rewrite *w) {
+    vaddr &= ~(uintptr_t)(PAGE_SIZE - 1);
+    if (vaddr >= USER_ASPACE_TOP) {
         return;
     }
-    uintptr_t end = vaddr + count * PAGE_SIZE;
-    if (end > USER_ASPACE_TOP || end < vaddr) {
-        end = USER_ASPACE_TOP;
+    uintptr_t end = count > (USER_ASPACE_TOP - vaddr) / PAGE_SIZE ? USER_ASPACE_TOP
+                                                                  : vaddr + count * PAGE_SIZE;
+    if (vaddr < USER_ASPACE_BASE) {
+        vaddr = USER_ASPACE_BASE;
     }
+    if (vaddr >= end) {
+        return;
+    }
+    w->freed = NULL;
     arch_irq_state_t s = thread_lock_irqsave();
-    for (uintptr_t va = vaddr & ~(LEAF_TABLE_SPAN - 1); va < end; va += LEAF_TABLE_SPAN) {
-        reclaim_path(as, va < USER_ASPACE_BASE ? USER_ASPACE_BASE : va);
-    }
+    arch_mmu_batch_begin();
+    rewrite_range(table_ptr(as->root), 0, vaddr, end, w);
+    arch_mmu_batch_end();
     thread_unlock_irqrestore(s);
+    while (w->freed != NULL) {
+        uint64_t *t = w->freed;
+        w->freed = *(uint64_t **)t;
+        *(uint64_t **)t = NULL;
+        pmm_free_page((uintptr_t)t);
+    }
+}
+
+void arch_aspace_unmap(struct arch_aspace *as, uintptr_t vaddr, size_t count) {
+    struct rewrite w = {.unmap = true};
+    rewrite_leaves(as, vaddr, count, &w);
 }
 
 zx_status_t arch_aspace_protect(struct arch_aspace *as, uintptr_t vaddr, size_t count,
@@ -206,7 +218,8 @@ zx_status_t arch_aspace_protect(struct arch_aspace *as, uintptr_t vaddr, size_t 
     if (!flags_ok(flags)) {
         return ZX_ERR_INVALID_ARGS;
     }
-    rewrite_leaves(as, vaddr, count, false, flags);
+    struct rewrite w = {.unmap = false, .flags = flags};
+    rewrite_leaves(as, vaddr, count, &w);
     return ZX_OK;
 }
 
