@@ -59,16 +59,29 @@ struct arch_aspace *arch_aspace_create(void) {
     return as;
 }
 
+// The index of the first present entry of t[i..last], or last + 1. Absent entries are 0:
+// eight are tested at a time (one loop step, where an entry a step would be a translated
+// block each under TCG).
+static unsigned next_present(const uint64_t *t, unsigned i, unsigned last) {
+    while (i + 8 <= last + 1 &&
+           (t[i] | t[i + 1] | t[i + 2] | t[i + 3] | t[i + 4] | t[i + 5] | t[i + 6] | t[i + 7]) == 0) {
+        i += 8;
+    }
+    while (i <= last && !mmu_pte_present(t[i])) {
+        i++;
+    }
+    return i;
+}
+
 static void free_table(uintptr_t paddr, int level) {
     uint64_t *t = table_ptr(paddr);
     if (level < MMU_LEVELS - 1) {
         // The root's entries outside the user range are the kernel's (arch_mmu_user_root_init).
         unsigned first = level == 0 ? index_at(USER_ASPACE_BASE, 0) : 0;
         unsigned last = level == 0 ? index_at(USER_ASPACE_TOP - 1, 0) : MMU_ENTRIES - 1;
-        for (unsigned i = first; i <= last; i++) {
-            if (mmu_pte_present(t[i])) {
-                free_table(t[i] & MMU_PTE_ADDR_MASK, level + 1);
-            }
+        for (unsigned i = next_present(t, first, last); i <= last;
+             i = next_present(t, i + 1, last)) {
+            free_table(t[i] & MMU_PTE_ADDR_MASK, level + 1);
         }
     }
     pmm_free_page((uintptr_t)t);
@@ -129,12 +142,7 @@ zx_status_t arch_aspace_map(struct arch_aspace *as, uintptr_t vaddr, uintptr_t p
 }
 
 static bool table_empty(const uint64_t *t) {
-    for (unsigned i = 0; i < MMU_ENTRIES; i++) {
-        if (t[i] != 0) {
-            return false;
-        }
-    }
-    return true;
+    return next_present(t, 0, MMU_ENTRIES - 1) == MMU_ENTRIES;
 }
 
 // What rewrite_range does to each present leaf entry: clear it (`unmap`, which also unlinks
@@ -151,30 +159,27 @@ struct rewrite {
 static void rewrite_range(uint64_t *t, int level, uintptr_t start, uintptr_t end,
                           struct rewrite *w) {
     uintptr_t span = (uintptr_t)1 << (39 - 9 * level);
-    for (uintptr_t va = start; va < end;) {
-        uintptr_t next = (va & ~(span - 1)) + span;
-        if (next > end) {
-            next = end;
-        }
-        uint64_t *e = &t[index_at(va, level)];
-        if (!mmu_pte_present(*e)) {
-            va = next;
-            continue;
-        }
+    uintptr_t table_base = start & ~((span << 9) - 1);
+    unsigned last = index_at(end - 1, level);
+    for (unsigned i = next_present(t, index_at(start, level), last); i <= last;
+         i = next_present(t, i + 1, last)) {
+        uintptr_t va = table_base + (uintptr_t)i * span;
+        uintptr_t lo = va < start ? start : va;
+        uintptr_t hi = va + span > end ? end : va + span;
+        uint64_t *e = &t[i];
         if (level == MMU_LEVELS - 1) {
             *e = w->unmap ? 0 : arch_mmu_pte_page(*e & MMU_PTE_ADDR_MASK, w->flags);
-            arch_mmu_invalidate_page(va);
-        } else {
-            uint64_t *child = table_ptr(*e & MMU_PTE_ADDR_MASK);
-            rewrite_range(child, level + 1, va, next, w);
-            if (w->unmap && table_empty(child)) {
-                *e = 0;
-                arch_mmu_invalidate_page(va);  // drops cached walks through it too
-                *(uint64_t **)child = w->freed;
-                w->freed = child;
-            }
+            arch_mmu_invalidate_page(lo);
+            continue;
         }
-        va = next;
+        uint64_t *child = table_ptr(*e & MMU_PTE_ADDR_MASK);
+        rewrite_range(child, level + 1, lo, hi, w);
+        if (w->unmap && table_empty(child)) {
+            *e = 0;
+            arch_mmu_invalidate_page(lo);  // drops cached walks through it too
+            *(uint64_t **)child = w->freed;
+            w->freed = child;
+        }
     }
 }
 
