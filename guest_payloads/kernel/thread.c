@@ -55,6 +55,7 @@
 enum thread_state { THREAD_READY, THREAD_RUNNING, THREAD_BLOCKED, THREAD_DEAD };
 
 struct thread {
+    struct thread_hot hot;  // first: read inline through <kernel/thread.h>
     uint32_t magic;  // THREAD_MAGIC while the struct is live; cleared when reaped
     enum thread_state state;
     struct arch_thread arch;   // saved context while not running
@@ -74,13 +75,12 @@ struct thread {
     uintptr_t stack;  // base of its kernel stack (0: the boot stack, not ours)
     char name[THREAD_NAME_MAX];
     bool detached;               // reaped by the scheduler after it exits (no joiner)
-    struct uthread *user;        // the user thread it runs, or NULL (thread_set_user)
     struct arch_aspace *aspace;  // user page tables to switch to, NULL: kernel-only
     struct lock_stack locks;     // mutexes it holds (kernel/lock.c)
     struct kobject_reaper reaper;  // object teardown queued behind the running one (object.c)
     uint32_t lock_depth;           // this CPU's thread-lock depth while switched out
-    uintptr_t user_copy_resume;    // inside a user copy: its failure exit (kernel/usercopy.c)
 };
+_Static_assert(offsetof(struct thread, hot) == 0, "thread_hot() reads the struct's start");
 
 // Guarded by the thread lock.
 static spinlock_t thread_lock = SPINLOCK_INITIALIZER("thread");
@@ -211,6 +211,7 @@ static struct thread *thread_alloc(const char *name, thread_start_fn entry, void
         return NULL;
     }
     thread_set_name(t, name);
+    t->hot.locks = &t->locks;
     t->stack = kstack_alloc(t->name);  // guarded: an overflow faults (<kernel/kstack.h>)
     if (t->stack == 0) {
         kfree(t);
@@ -260,6 +261,7 @@ void thread_init(void) {
     boot->state = THREAD_RUNNING;
     boot->quantum_left = THREAD_QUANTUM_TICKS;
     thread_set_name(boot, "bootstrap");
+    boot->hot.locks = &boot->locks;
     percpu_set_current(percpu_get(), boot);
     this_idle = thread_alloc("idle", idle_loop, NULL);
     if (this_idle == NULL) {
@@ -318,14 +320,6 @@ struct thread *thread_create(const char *name, thread_start_fn entry, void *arg)
     return t;
 }
 
-struct thread *thread_current(void) {
-    return arch_thread_current();
-}
-
-uintptr_t *thread_user_copy_resume(struct thread *t) {
-    return &t->user_copy_resume;
-}
-
 const char *thread_name(const struct thread *t) {
     return t != NULL ? t->name : "(none)";
 }
@@ -336,14 +330,9 @@ struct kobject_reaper *thread_reaper(void) {
     return self != NULL ? &self->reaper : &boot_reaper;
 }
 
-struct lock_stack *thread_lock_stack(void) {
-    struct thread *self = thread_current();
-    return self != NULL ? &self->locks : NULL;
-}
-
 void thread_set_user(struct thread *t, struct uthread *user, struct arch_aspace *aspace) {
     arch_irq_state_t irq = thread_lock_irqsave();
-    t->user = user;
+    t->hot.user = user;
     t->aspace = aspace;
     if (t == this_thread) {
         arch_aspace_activate(aspace);
@@ -355,16 +344,6 @@ void thread_detach(struct thread *t) {
     arch_irq_state_t irq = thread_lock_irqsave();
     t->detached = true;
     thread_unlock_irqrestore(irq);
-}
-
-struct uthread *uthread_current(void) {
-    struct thread *self = thread_current();
-    return self != NULL ? self->user : NULL;
-}
-
-struct process *process_current(void) {
-    struct uthread *u = uthread_current();
-    return u != NULL ? u->process : NULL;
 }
 
 void thread_yield(void) {
@@ -419,7 +398,7 @@ static void unblock(struct thread *t, zx_status_t status) {
 }
 
 static bool kill_pending(const struct thread *t) {
-    return t->killable && t->user != NULL && t->user->kill_requested;
+    return t->killable && t->hot.user != NULL && t->hot.user->kill_requested;
 }
 
 // thread_block, optionally killable, optionally on `wq`. Interrupts masked.
@@ -483,7 +462,7 @@ void thread_interrupt_user(const struct uthread *u) {
     arch_irq_state_t irq = thread_lock_irqsave();
     for (struct thread *t = blocked; t != NULL;) {
         struct thread *next = t->next;
-        if (t->user == u && kill_pending(t)) {
+        if (t->hot.user == u && kill_pending(t)) {
             unblock(t, ZX_ERR_INTERNAL_INTR_KILLED);
         }
         t = next;

@@ -112,5 +112,8 @@ struct lock_stack {
     uint32_t count;
     const struct mutex *held[LOCK_MAX_HELD];
 };
-// The calling thread's stack (thread.c).
-struct lock_stack *thread_lock_stack(void);
+// The calling thread's stack; NULL before threads exist.
+static inline struct lock_stack *thread_lock_stack(void) {
+    struct thread *self = thread_current();
+    return self != NULL ? thread_hot(self)->locks : NULL;
+}

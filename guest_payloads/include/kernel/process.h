@@ -24,6 +24,7 @@
 #include <kernel/futex.h>
 #include <kernel/handle.h>
 #include <kernel/object.h>
+#include <kernel/thread.h>
 
 struct job;
 struct vm_aspace;
@@ -64,10 +65,11 @@ struct uthread {
 };
 
 // The process of the running thread; NULL on kernel-only threads. No reference is taken:
-// the running thread keeps its process alive.
-struct process *process_current(void);
-// The user thread object of the running thread; NULL on kernel-only threads.
-struct uthread *uthread_current(void);
+// the running thread keeps its process alive. (uthread_current: <kernel/thread.h>.)
+static inline struct process *process_current(void) {
+    struct uthread *u = uthread_current();
+    return u != NULL ? u->process : NULL;
+}
 
 // Creates a process in `job` (a new aspace and root VMAR; state INITIAL). On success *out is
 // the one reference. Job policy (ZX_POL_NEW_PROCESS) is checked by the syscall, not here.

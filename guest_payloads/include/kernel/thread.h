@@ -28,6 +28,7 @@
 
 #include <zircon/types.h>
 
+#include <arch/arch_percpu.h>
 #include <kernel/arch.h>
 
 #define THREAD_QUANTUM_TICKS 10u
@@ -38,6 +39,20 @@
 typedef int (*thread_start_fn)(void *arg);
 
 struct thread;
+struct uthread;
+struct lock_stack;
+
+// What code outside the scheduler reads of a thread on hot paths, inline: the first member of
+// every struct thread (kernel/thread.c), so a struct thread * points at one of these.
+struct thread_hot {
+    struct uthread *user;        // the user thread it runs, or NULL (thread_set_user)
+    uintptr_t user_copy_resume;  // inside a user copy: its failure exit (kernel/usercopy.c)
+    struct lock_stack *locks;    // the mutexes it holds (kernel/lock.c)
+};
+
+static inline struct thread_hot *thread_hot(struct thread *t) {
+    return (struct thread_hot *)t;
+}
 struct uthread;
 struct arch_aspace;
 
@@ -69,10 +84,21 @@ bool thread_idle_now(void);
 uintptr_t thread_stack_top(const struct thread *t);
 
 // The thread running on this CPU (safe to call with interrupts enabled: arch_thread_current
-// reads it in one instruction, which a migration cannot split).
-struct thread *thread_current(void);
+// reads it in one instruction, which a migration cannot split). NULL before thread_init.
+static inline struct thread *thread_current(void) {
+    return arch_thread_current();
+}
+
+// The user thread object of the running thread; NULL on kernel-only threads.
+static inline struct uthread *uthread_current(void) {
+    struct thread *t = thread_current();
+    return t != NULL ? thread_hot(t)->user : NULL;
+}
+
 // `t`'s user-copy failure exit slot (arch_copy_from_user's `resume`; 0 outside a copy).
-uintptr_t *thread_user_copy_resume(struct thread *t);
+static inline uintptr_t *thread_user_copy_resume(struct thread *t) {
+    return &thread_hot(t)->user_copy_resume;
+}
 // Its name (for diagnostics).
 const char *thread_name(const struct thread *t);
 
