@@ -50,6 +50,7 @@ static size_t arena_count;
 static size_t bits_used;  // bits of `bitmap` handed to arenas
 static size_t total_pages;
 static size_t free_pages;
+static size_t free_hint;  // word of `bitmap`: every bit below it is in use (pmm_lock)
 
 static bool bit_test(size_t bit) {
     return (bitmap[bit / BITS_PER_WORD] >> (bit % BITS_PER_WORD)) & 1;
@@ -138,11 +139,44 @@ static size_t pmm_bit_of(uintptr_t paddr, const char *who) {
     panic("%s: 0x%lx is not a managed page", who, (unsigned long)paddr);
 }
 
+// The lowest free page, taken (pmm_lock held): one word test per 64 pages from free_hint.
+static uintptr_t alloc_one_locked(void) {
+    size_t words = (bits_used + BITS_PER_WORD - 1) / BITS_PER_WORD;
+    for (size_t w = free_hint; w < words; w++) {
+        uint64_t avail = ~bitmap[w];
+        if (w == words - 1 && bits_used % BITS_PER_WORD != 0) {
+            avail &= (1ull << (bits_used % BITS_PER_WORD)) - 1;  // past the last arena
+        }
+        if (avail == 0) {
+            continue;
+        }
+        free_hint = w;
+        size_t bit = w * BITS_PER_WORD + (size_t)__builtin_ctzll(avail);
+        for (size_t i = 0; i < arena_count; i++) {
+            const struct pmm_arena *a = &arenas[i];
+            if (bit >= a->first_bit && bit - a->first_bit < a->pages) {
+                bit_set(bit);
+                free_pages--;
+                return (uintptr_t)paddr_to_physmap(a->base +
+                                                   ((uintptr_t)(bit - a->first_bit) << PAGE_SHIFT));
+            }
+        }
+        panic("pmm: bit %lu belongs to no arena", (unsigned long)bit);
+    }
+    free_hint = words;
+    return 0;
+}
+
 uintptr_t pmm_alloc_pages(size_t count) {
     if (count == 0) {
         return 0;
     }
     arch_irq_state_t irq = spin_lock_irqsave(&pmm_lock);
+    if (count == 1) {
+        uintptr_t page = alloc_one_locked();
+        spin_unlock_irqrestore(&pmm_lock, irq);
+        return page;
+    }
     uintptr_t found = 0;
     for (size_t i = 0; i < arena_count && found == 0; i++) {
         const struct pmm_arena *a = &arenas[i];
@@ -196,6 +230,9 @@ void pmm_free_pages(uintptr_t page, size_t count) {
         }
         bit_clear(bit);
         free_pages++;
+        if (bit / BITS_PER_WORD < free_hint) {
+            free_hint = bit / BITS_PER_WORD;
+        }
     }
     spin_unlock_irqrestore(&pmm_lock, irq);
 }

@@ -296,9 +296,12 @@ out:
     return st;
 }
 
-// Removes a mapping region's pages from the page tables and drops it (aspace locked).
+// Removes a mapping region's pages from the page tables and drops it (aspace locked). A dying
+// address space (arch already NULL, vm_aspace_destroy) frees its tables whole instead.
 static void mapping_free(struct vmar *v, struct vm_region *r) {
-    arch_aspace_unmap(v->aspace->arch, r->base, r->size / PAGE_SIZE);
+    if (v->aspace->arch != NULL) {
+        arch_aspace_unmap(v->aspace->arch, r->base, r->size / PAGE_SIZE);
+    }
     if (v->aspace->vdso_code == r) {
         v->aspace->vdso_code = NULL;
         v->aspace->vdso_base = 0;
@@ -716,11 +719,14 @@ void vm_aspace_destroy(struct vm_aspace *as) {
     as->vdso_code = NULL;  // process exit is the one way the vDSO code mapping goes
     as->vdso_base = 0;
     as->vdso_sysret = NULL;
+    // No thread runs on these tables any more (the caller's contract) and every other walker
+    // takes the aspace lock and checks `arch`: the regions go without unmapping page by page,
+    // and arch_aspace_destroy frees the tables whole.
+    struct arch_aspace *arch = as->arch;
+    as->arch = NULL;
     if (!as->root->destroyed) {
         subtree_teardown(as->root);
     }
-    struct arch_aspace *arch = as->arch;
-    as->arch = NULL;  // every VMAR is destroyed: nothing reaches the tables any more
     struct vmar *root = as->root;
     mutex_unlock(&as->lock);
     arch_aspace_destroy(arch);
