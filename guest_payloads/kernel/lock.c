@@ -13,22 +13,16 @@
 #include <kernel/percpu.h>
 #include <kernel/smp.h>
 
-static void lock_stack_push(const struct mutex *m) {
-    struct lock_stack *ls = thread_lock_stack();
-    if (ls == NULL) {
-        return;
-    }
+// The lock-stack helpers take the caller's stack (thread_hot(self)->locks): the running
+// thread is read once per mutex operation.
+static void lock_stack_push(struct lock_stack *ls, const struct mutex *m) {
     if (ls->count == LOCK_MAX_HELD) {
         panic("mutex_lock: %s: a thread holds more than %u mutexes", m->name, LOCK_MAX_HELD);
     }
     ls->held[ls->count++] = m;
 }
 
-static void lock_stack_pop(const struct mutex *m) {
-    struct lock_stack *ls = thread_lock_stack();
-    if (ls == NULL) {
-        return;
-    }
+static void lock_stack_pop(struct lock_stack *ls, const struct mutex *m) {
     for (uint32_t i = ls->count; i-- > 0;) {
         if (ls->held[i] == m) {
             for (uint32_t j = i; j + 1 < ls->count; j++) {
@@ -41,8 +35,7 @@ static void lock_stack_pop(const struct mutex *m) {
     panic("mutex_unlock: %s is not on the lock stack", m->name);
 }
 
-const struct mutex *mutex_order_conflict(const struct mutex *m) {
-    const struct lock_stack *ls = thread_lock_stack();
+static const struct mutex *order_conflict(const struct lock_stack *ls, const struct mutex *m) {
     for (uint32_t i = 0; ls != NULL && i < ls->count; i++) {
         if (ls->held[i]->rank >= m->rank) {
             return ls->held[i];
@@ -51,15 +44,20 @@ const struct mutex *mutex_order_conflict(const struct mutex *m) {
     return NULL;
 }
 
+const struct mutex *mutex_order_conflict(const struct mutex *m) {
+    return order_conflict(thread_lock_stack(), m);
+}
+
 // The lock-order check: every held mutex must rank below `m`.
-static void lock_order_check(const struct mutex *m) {
+static void lock_order_check(const struct lock_stack *ls, const struct mutex *m) {
 #if LOCK_CHECKS
-    const struct mutex *h = mutex_order_conflict(m);
+    const struct mutex *h = order_conflict(ls, m);
     if (h != NULL) {
         panic("lock order violation: taking %s (rank %u) while holding %s (rank %u)", m->name,
               m->rank, h->name, h->rank);
     }
 #else
+    (void)ls;
     (void)m;
 #endif
 }
@@ -104,7 +102,8 @@ void mutex_lock(struct mutex *m) {
     if (self == NULL) {
         return;  // before thread_init: one context, nothing to exclude
     }
-    lock_order_check(m);
+    struct lock_stack *ls = thread_hot(self)->locks;
+    lock_order_check(ls, m);
     uintptr_t expected = 0;
     if (!state_cas(m, &expected, (uintptr_t)self)) {
         if ((expected & ~MUTEX_CONTENDED) == (uintptr_t)self) {
@@ -112,7 +111,7 @@ void mutex_lock(struct mutex *m) {
         }
         mutex_lock_slow(m, (uintptr_t)self);
     }
-    lock_stack_push(m);
+    lock_stack_push(ls, m);
 }
 
 void mutex_unlock(struct mutex *m) {
@@ -123,7 +122,7 @@ void mutex_unlock(struct mutex *m) {
     if ((__atomic_load_n(&m->state, __ATOMIC_RELAXED) & ~MUTEX_CONTENDED) != (uintptr_t)self) {
         panic("mutex_unlock: %s not held by the caller", m->name);
     }
-    lock_stack_pop(m);
+    lock_stack_pop(thread_hot(self)->locks, m);
     uintptr_t expected = (uintptr_t)self;
     if (state_cas(m, &expected, 0)) {
         return;  // nobody waits
