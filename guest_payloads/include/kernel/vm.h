@@ -129,6 +129,12 @@ void vmo_mapping_remove(struct vmo *vmo);
 // The physical page at `offset` (committing a zeroed page, or owning a shared one); 0 when
 // out of memory/range. The fault path (vm_fault_locked) maps what it returns.
 uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset);
+// Calls fn(ctx, page offset from `offset`, physical address) for each page of
+// [offset, offset + len) that `vmo` holds committed and alone (not shared with a snapshot
+// relative), under the VMO lock (it may take the thread lock, nothing else). Commits nothing.
+// A slice has none of its own.
+void vmo_for_each_owned(struct vmo *vmo, uint64_t offset, size_t len,
+                        void (*fn)(void *ctx, uint64_t offset, uintptr_t paddr), void *ctx);
 
 // zx_vmo_create_child's object part: `options` are ZX_VMO_CHILD_* without NO_WRITE (a
 // property of the handle). Zircon's argument rules; the caller holds the one reference.

@@ -336,6 +336,18 @@ static zx_status_t vdso_map_check(const struct vmar *v, const struct vmo *vmo,
     return ZX_OK;
 }
 
+struct map_owned_ctx {
+    struct arch_aspace *arch;
+    const struct vm_region *r;
+};
+
+// vmo_for_each_owned's callback for vmar_map: maps one page of the new region (aspace locked).
+// Out of memory for a table is no error: the page faults in later.
+static void map_owned_page(void *ctx, uint64_t offset, uintptr_t paddr) {
+    const struct map_owned_ctx *m = ctx;
+    (void)arch_aspace_map(m->arch, m->r->base + offset, paddr, m->r->mmu_flags);
+}
+
 zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
                      struct vmo *vmo, uint64_t vmo_offset, size_t len, zx_vm_option_t max_perms,
                      zx_vaddr_t *mapped) {
@@ -387,7 +399,13 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
     r->vdso_code = vdso_code;
     r->no_vmo_child = (options & ZX_VM_CANNOT_CREATE_VMO_CHILD) != 0;
     kobject_ref(&vmo->obj);
-    insert_region(v, r);  // pages come on first touch (vm_fault_locked)
+    insert_region(v, r);
+    // Pages the VMO already holds alone are mapped now, as Zircon does; the rest come on first
+    // touch (vm_fault_locked). A fault costs far more than a map.
+    if (r->mmu_flags != 0) {
+        struct map_owned_ctx m = {.arch = v->aspace->arch, .r = r};
+        vmo_for_each_owned(vmo, vmo_offset, len, map_owned_page, &m);
+    }
     if (vdso_code) {
         v->aspace->vdso_code = r;
         v->aspace->vdso_base = base - vmo_offset;

@@ -402,6 +402,27 @@ uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset) {
     return page != 0 ? vaddr_to_paddr((const void *)page) : 0;
 }
 
+void vmo_for_each_owned(struct vmo *vmo, uint64_t offset, size_t len,
+                        void (*fn)(void *ctx, uint64_t offset, uintptr_t paddr), void *ctx) {
+    if (vmo->slice_root != NULL) {
+        return;  // its pages are the root's: they fault in
+    }
+    mutex_lock(&vmo->lock);
+    uint64_t end = offset + len < vmo->size ? offset + len : vmo->size;
+    for (uint64_t off = offset; off < end; off += PAGE_SIZE) {
+        size_t i = (size_t)(off / PAGE_SIZE);
+        if (i / VMO_LEAF >= vmo->dir_len || vmo->dir[i / VMO_LEAF] == NULL) {
+            off = ((uint64_t)(i / VMO_LEAF) + 1) * VMO_LEAF * PAGE_SIZE - PAGE_SIZE;
+            continue;  // a whole leaf with nothing committed
+        }
+        uintptr_t v = vmo->dir[i / VMO_LEAF][i % VMO_LEAF];
+        if (v != 0 && !slot_is_shared(v)) {
+            fn(ctx, off - offset, vaddr_to_paddr((const void *)v));
+        }
+    }
+    mutex_unlock(&vmo->lock);
+}
+
 static bool range_ok(const struct vmo *vmo, uint64_t offset, size_t len) {
     return offset <= vmo->size && len <= vmo->size - offset;
 }
