@@ -234,6 +234,9 @@ static void thread_free(struct thread *t) {
 // Frees the detached threads that have exited (never the running one: it is not a zombie
 // until it switched away for good).
 static void reap_zombies(void) {
+    if (__atomic_load_n(&zombies, __ATOMIC_RELAXED) == NULL) {
+        return;  // a zombie queued meanwhile waits for the next call
+    }
     arch_irq_state_t irq = thread_lock_irqsave();
     struct thread *list = zombies;
     zombies = NULL;
@@ -544,6 +547,18 @@ bool thread_timer_tick(uint64_t now) {
         this_thread->quantum_left--;
     }
     return this_thread->quantum_left == 0 && run_head != NULL;
+}
+
+bool thread_tick_local(void) {
+    struct thread *self = this_thread;  // interrupts masked: no migration
+    bool ready = __atomic_load_n(&run_head, __ATOMIC_RELAXED) != NULL;
+    if (self == this_idle) {
+        return ready;
+    }
+    if (self->quantum_left > 0) {
+        self->quantum_left--;  // only this CPU touches the running thread's quantum
+    }
+    return self->quantum_left == 0 && ready;
 }
 
 void thread_exit(int retcode) {

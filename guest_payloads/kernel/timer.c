@@ -1,9 +1,11 @@
 // Kernel time (include/kernel/timer.h): current_time() is the platform's monotonic clock;
 // the periodic tick counts itself and hands the scheduler its turn.
 //
-//   platform timer IRQ -> platform_irq() -> timer_tick() -> ktimers due: fire()
-//                                                        -> thread_timer_tick(now)
-//                                                           (wake sleepers, quantum)
+//   platform timer IRQ -> platform_irq() -> timer_tick() -> ktimers due: fire()      (boot CPU)
+//                                                        -> thread_timer_tick(now)  (boot CPU:
+//                                                           wake sleepers, quantum)
+//                                                        -> thread_tick_local()     (others:
+//                                                           quantum only, no thread lock)
 //
 // Lock rule: the armed ktimer list is guarded by the thread lock (interrupts masked).
 #include <kernel/timer.h>
@@ -79,12 +81,16 @@ static void ktimers_fire(uint64_t now) {
 }
 
 bool timer_tick(void) {
+    // Every CPU ticks; the boot CPU keeps the count, fires kernel timers and wakes sleepers for
+    // all of them. The others only account their running thread's quantum, without the
+    // thread lock: an idle CPU's tick must not contend with the CPUs doing work.
+    if (percpu_get()->cpu_num != 0) {
+        return thread_tick_local();
+    }
     arch_irq_state_t irq = thread_lock_irqsave();
     uint64_t now = current_time();
-    if (percpu_get()->cpu_num == 0) {  // every CPU ticks; the boot CPU keeps the count
-        ticks = ticks + 1;
-        ktimers_fire(now);
-    }
+    ticks = ticks + 1;
+    ktimers_fire(now);
     bool resched = thread_timer_tick(now);
     thread_unlock_irqrestore(irq);
     return resched;

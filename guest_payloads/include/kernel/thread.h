@@ -167,11 +167,15 @@ int thread_join(struct thread *t, int *retcode);
 // reschedule: puts the running thread at the back of the run queue and switches to the next.
 void thread_preempt(void);
 
-// Called by timer_tick (interrupts masked) at time `now`: wakes blocked threads whose
-// deadline is due or whose user thread is being killed, and accounts the running thread's
-// quantum. Returns true if the running thread should be
-// preempted.
+// Called by the boot CPU's timer_tick (interrupts masked, thread lock held) at time `now`:
+// wakes blocked threads whose deadline is due or whose user thread is being killed, for every
+// CPU, and accounts the running thread's quantum. Returns true if the running thread should
+// be preempted.
 bool thread_timer_tick(uint64_t now);
+// A secondary CPU's tick (interrupts masked, thread lock not held): counts down the running
+// thread's quantum and reads the run queue without the lock (a thread made ready meanwhile is
+// seen at the next tick, if its waker's kick did not come first). True: preempt.
+bool thread_tick_local(void);
 
 // Counters for diagnostics and the self-tests.
 struct thread_stats {
