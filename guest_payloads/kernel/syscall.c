@@ -41,9 +41,13 @@ int64_t syscall_dispatch(uint64_t num, const uint64_t args[SYSCALL_MAX_ARGS], ui
         process_kill(p, ZX_TASK_RETCODE_EXCEPTION_KILL);
         return ZX_ERR_BAD_SYSCALL;
     }
+    struct thread_hot *hot = thread_hot(thread_current());
+    hot->in_syscall = true;
     arch_irq_enable();
     int64_t ret = e->fn(args);
     arch_irq_disable();
+    hot->in_syscall = false;
+    thread_syscall_done();
     return ret;
 }
 

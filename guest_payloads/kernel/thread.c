@@ -141,11 +141,20 @@ static struct thread *run_queue_pop(void) {
     return t;
 }
 
+static void kick_now(void);
+
 // Switches to the next ready thread (or idle). The caller masked interrupts and already put
 // the running thread where it belongs (run queue, blocked, or DEAD).
 static void thread_resched(void) {
     struct thread *old = this_thread;
     struct thread *next = run_queue_pop();
+    struct percpu *c = percpu_get();
+    if (c->kick_pending) {
+        c->kick_pending = false;  // this CPU takes the first ready thread; more need a kick
+        if (run_head != NULL) {
+            kick_now();
+        }
+    }
     if (next == NULL) {
         if (old->state == THREAD_RUNNING) {
             return;  // nothing else to run: keep going
@@ -286,9 +295,8 @@ bool thread_idle_now(void) {
     return this_thread == this_idle;
 }
 
-// A thread became ready: if another CPU idles, wake it to take it (a CPU that is busy takes it
-// at its next tick or block). Thread lock held.
-static void kick_idle_cpu(void) {
+// Sends the reschedule IPI if another CPU idles (thread lock held).
+static void kick_now(void) {
     struct percpu *self = percpu_get();
     for (uint32_t i = 0; i < SMP_MAX_CPUS; i++) {
         struct percpu *c = &percpu_cpus[i];
@@ -297,6 +305,35 @@ static void kick_idle_cpu(void) {
             return;
         }
     }
+}
+
+// A thread became ready: if another CPU idles, wake it to take it (a CPU that is busy takes it
+// at its next tick or block). Thread lock held. Inside a syscall the kick waits: a syscall
+// that wakes a thread often blocks right after (a call waiting for its reply, a parent waiting
+// for the child it started, a futex or port ping-pong), and this CPU then runs the woken
+// thread itself; a cross-CPU hand-off would cost an IPI and, under TCG, a host thread
+// wake-up. The deferred kick goes out when this CPU switches threads and work is still
+// queued (thread_resched), or when the syscall returns (thread_syscall_done).
+static void kick_idle_cpu(void) {
+    struct thread *self = this_thread;
+    if (self != NULL && self->hot.in_syscall) {
+        percpu_get()->kick_pending = true;
+        return;
+    }
+    kick_now();
+}
+
+void thread_syscall_done(void) {
+    struct percpu *c = percpu_get();
+    if (!c->kick_pending) {
+        return;
+    }
+    arch_irq_state_t irq = thread_lock_irqsave();
+    c->kick_pending = false;
+    if (run_head != NULL) {
+        kick_now();
+    }
+    thread_unlock_irqrestore(irq);
 }
 
 void thread_secondary_run(void) {

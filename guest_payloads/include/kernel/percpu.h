@@ -29,6 +29,8 @@ struct percpu {
     struct thread *idle;      // its idle thread (never on the run queue)
     uint32_t thread_lock_depth;  // nesting of thread_lock_irqsave on this CPU
     volatile uint64_t tlb_seen;  // the last TLB shootdown generation this CPU carried out
+    bool kick_pending;  // a thread made ready inside a syscall here: kick an idle CPU unless
+                        // this CPU takes it first (kernel/thread.c kick_idle_cpu)
 };
 
 extern struct percpu percpu_cpus[SMP_MAX_CPUS];

@@ -48,6 +48,7 @@ struct thread_hot {
     struct uthread *user;        // the user thread it runs, or NULL (thread_set_user)
     uintptr_t user_copy_resume;  // inside a user copy: its failure exit (kernel/usercopy.c)
     struct lock_stack *locks;    // the mutexes it holds (kernel/lock.c)
+    bool in_syscall;             // inside syscall_dispatch's handler call
 };
 
 static inline struct thread_hot *thread_hot(struct thread *t) {
@@ -176,6 +177,9 @@ bool thread_timer_tick(uint64_t now);
 // thread's quantum and reads the run queue without the lock (a thread made ready meanwhile is
 // seen at the next tick, if its waker's kick did not come first). True: preempt.
 bool thread_tick_local(void);
+// Called at the end of a syscall (interrupts masked): sends the kick to an idle CPU that a
+// thread made ready during the syscall deferred (kick_idle_cpu), if that thread still waits.
+void thread_syscall_done(void);
 
 // Counters for diagnostics and the self-tests.
 struct thread_stats {
