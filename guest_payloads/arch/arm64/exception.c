@@ -96,14 +96,40 @@ uintptr_t arm64_secondary_prepare(struct percpu *c, uintptr_t stack_top, uint64_
     return vaddr_to_paddr((const void *)arm64_secondary_start);
 }
 
+static void arm64_enable_pan(bool boot);
+
 void arm64_secondary_main(struct percpu *c) {
     arch_percpu_install(c);
     __asm__ volatile("msr vbar_el1, %0; isb" : : "r"(arm64_vectors) : "memory");
+    arm64_enable_pan(false);
     smp_secondary_main(c);
 }
 
 void arch_cpu_park(void) {
     __asm__ volatile("msr daifset, #2; wfi" ::: "memory");
+}
+
+// PAN (FEAT_PAN, ID_AA64MMFR1_EL1.PAN != 0): EL1 loads and stores to EL0-accessible pages
+// fault, so the kernel reaches user memory only through the user copies' ldtr/sttr
+// (arch/arm64/usercopy.S, which PAN does not affect). SCTLR_EL1.SPAN = 0 sets PSTATE.PAN on
+// every exception taken to EL1; the CPU sets it now too (`msr pan`, S3_0_C4_C2_3). Secondaries
+// take the boot CPU's SCTLR_EL1 and call this for their own PSTATE.
+#define SCTLR_SPAN (1ull << 23)
+static bool pan_enabled;
+
+static void arm64_enable_pan(bool boot) {
+    uint64_t mmfr1;
+    __asm__ volatile("mrs %0, id_aa64mmfr1_el1" : "=r"(mmfr1));
+    if (boot) {
+        pan_enabled = ((mmfr1 >> 20) & 0xf) != 0;
+    }
+    if (!pan_enabled) {
+        return;
+    }
+    uint64_t sctlr;
+    __asm__ volatile("mrs %0, sctlr_el1" : "=r"(sctlr));
+    __asm__ volatile("msr sctlr_el1, %0; isb" : : "r"(sctlr & ~SCTLR_SPAN) : "memory");
+    __asm__ volatile("msr s3_0_c4_c2_3, %0; isb" : : "r"(1ull << 22) : "memory");
 }
 
 void arch_init(void) {
@@ -114,6 +140,7 @@ void arch_init(void) {
     arm64_mmu_protect_kernel();
     arm64_mmu_drop_identity();
     __asm__ volatile("msr vbar_el1, %0; isb" : : "r"(arm64_vectors) : "memory");
+    arm64_enable_pan(true);
 }
 
 // Prints x0-x30, sp, elr, spsr of `f` before a panic.

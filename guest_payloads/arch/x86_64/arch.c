@@ -187,7 +187,32 @@ static void x86_cpu_init(void) {
     x86_wrmsr(MSR_FMASK, X86_SYSCALL_FMASK);
 }
 
+// SMEP and SMAP when the CPU has them (CPUID.7.0:EBX bits 7 and 20): ring 0 can then neither
+// run user code nor touch user memory except inside the user copies (arch/x86_64/usercopy.S,
+// between stac and clac). x86_smap_enabled tells the assembly whether stac/clac exist.
+#define CR4_SMEP (1ull << 20)
+#define CR4_SMAP (1ull << 21)
+uint8_t x86_smap_enabled;
+
+static void x86_enable_smep_smap(void) {
+    uint32_t max_leaf, ebx, ecx, edx;
+    __asm__ volatile("cpuid" : "=a"(max_leaf), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0));
+    if (max_leaf < 7) {
+        return;
+    }
+    uint32_t eax = 7;
+    ecx = 0;
+    __asm__ volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+    uint64_t cr4;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+    cr4 |= (ebx & (1u << 7)) ? CR4_SMEP : 0;
+    cr4 |= (ebx & (1u << 20)) ? CR4_SMAP : 0;
+    __asm__ volatile("mov %0, %%cr4" : : "r"(cr4) : "memory");
+    x86_smap_enabled = (ebx & (1u << 20)) != 0;
+}
+
 void arch_init(void) {
+    x86_enable_smep_smap();  // secondaries take the boot CPU's CR4 (x86_secondary_main)
     for (int v = 0; v < X86_IDT_VECTORS; v++) {
         uint64_t stub = (uint64_t)(uintptr_t)(x86_isr_stubs + v * X86_ISR_STUB_SIZE);
         idt[v] = (struct x86_idt_gate){

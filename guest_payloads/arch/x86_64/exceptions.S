@@ -78,6 +78,10 @@ x86_pf_entry:
 // %gs = this CPU's struct percpu.
 x86_isr_common:
     cld
+    cmpb $0, x86_smap_enabled(%rip)
+    je 3f
+    clac                     // a user copy's AC must not leak into the handler (or a switch)
+3:
     testb $3, 24(%rsp)       // cs, above vector and error code
     jz 1f
     swapgs

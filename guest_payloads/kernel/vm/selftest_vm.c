@@ -52,7 +52,8 @@ static bool test_mmu_map_protect_unmap(void) {
 }
 
 // The CPU itself walks the new tables: the kernel writes through the user address of an
-// active address space and finds the bytes in the physical page.
+// active address space (with the user copy routine: SMAP/PAN fault any other kernel access
+// to user pages) and finds the bytes in the physical page.
 static bool test_mmu_hardware_walk(void) {
     struct arch_aspace *as = arch_aspace_create();
     check(as != NULL);
@@ -60,11 +61,13 @@ static bool test_mmu_hardware_walk(void) {
     uintptr_t va = USER_ASPACE_BASE + (77ull << 30) + 0x5000;  // fresh upper-level tables
     check(arch_aspace_map(as, va, vaddr_to_paddr((const void *)page), USER_RW) == ZX_OK);
     thread_set_user(thread_current(), NULL, as);
-    *(volatile uint64_t *)(va + 8) = 0x1122334455667788ull;
+    uint64_t value = 0x1122334455667788ull;
+    uint64_t failed = arch_copy_to_user((void *)(va + 8), &value, sizeof(value),
+                                        thread_user_copy_resume(thread_current()));
     uint64_t seen = *(volatile uint64_t *)(page + 8);
     // The kernel's mappings are still there (this code and stack run from them).
     thread_set_user(thread_current(), NULL, NULL);
-    check(seen == 0x1122334455667788ull);
+    check(failed == 0 && seen == 0x1122334455667788ull);
     arch_aspace_destroy(as);
     pmm_free_page(page);
     return true;
