@@ -11,6 +11,7 @@ argument `fault`, which makes them write through a null pointer in pb_exit0_faul
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -22,8 +23,8 @@ from harness import console
 from harness.image import BootImage, GuestOutputs
 from harness.machine import Machine
 from harness.outcome import Outcome, Status
-from harness.profiles import get_profile
-from harness.suites import SuiteRun
+from harness.profiles import Accel, Profile, get_profile
+from harness.suites import SuiteRun, program_suite, run_suite
 from harness.symbolize import user_faults
 
 MakeImage = Callable[..., BootImage]
@@ -94,3 +95,19 @@ def test_user_faults_are_in_the_failure_story() -> None:
                    user_faults=("process p koid 7: ... pc 0x10: f at f.c:3:1 (p+0x10)",))
     story = "\n".join(run.shutdown_problems())
     assert "user faults:\n  process p koid 7: ... pc 0x10: f at f.c:3:1 (p+0x10)" in story
+
+
+def test_suite_failure_names_the_faulting_line(
+    profile: Profile, guest_build: GuestOutputs, accel: Accel, boot_timeout: float,
+    tmp_path: Path,
+) -> None:
+    """A real suite run whose program faults: its failure story (what pytest and the nightly
+    report show) has the symbolized fault."""
+    suite = dataclasses.replace(program_suite("pb-exit0"), sources=(),
+                                cmdline="userboot.next=bin/pb-exit0+fault userboot.shutdown")
+    run = run_suite(suite, profile, guest_build, accel=accel, timeout=boot_timeout,
+                    work_dir=tmp_path)
+    story = "\n".join(run.shutdown_problems())
+    assert "missing console line" in story  # no `exited with return code 0`
+    assert re.search(rf"user faults:\n  process pb-exit0 koid \d+: .* pc 0x[0-9a-f]+: "
+                     rf"pb_exit0_fault at {re.escape(str(SOURCE))}:{fault_line()}:", story), story
