@@ -4,7 +4,7 @@ accelerator choice.
     zhb boot  --arch ARCH [--machine VARIANT] [IMAGE] [--program NAME] [--append TEXT] [--timeout S]
               [--wall-factor F] [--deterministic] [--accel A] [--keep-artifacts]
               [--fuchsia-test] [--gdb[=PORT]]
-    zhb image --arch ARCH -o FILE [--program NAME] [--append TEXT]
+    zhb image --arch ARCH -o FILE [--program NAME] [--append TEXT] [--gdb[=PORT]]
     zhb accel [--arch ARCH|all] [--fresh]
     zhb nightly [--arch A] [--machine M] [-o DIR] [--reruns N] [--quarantine FILE] ...
 
@@ -25,6 +25,9 @@ of Fuchsia's ZBI tests) IMAGE is judged as a Fuchsia ZBI test instead (harness.f
 only for the success string followed by a guest reset.
 
 `image` writes the same default image to a file and prints, on stdout, a QEMU command line that boots it.
+With `--gdb[=PORT]` the image's command line pins userboot (harness.gdb), the QEMU command
+starts paused in its gdbstub on 127.0.0.1:PORT (default 1234) and a second line is the
+gdb-multiarch command line for it.
 What the file is depends on the architecture: for arm64 it is the boot shim with the ZBI
 appended, the one file QEMU loads with -kernel; for x86_64 it is the ZBI itself, which QEMU
 takes as -initrd while the shim (out/x86_64/shim.elf) is the -kernel, as the printed command
@@ -239,6 +242,11 @@ def _parser(prog: str = "zhb") -> argparse.ArgumentParser:
     _add_program_option(image)
     image.add_argument("--append", default="", metavar="TEXT",
                        help="more command line to put in the image's CMDLINE item")
+    image.add_argument("--gdb", nargs="?", const=str(gdb.DEFAULT_PORT), default=None,
+                       metavar="PORT", type=_gdb_port,
+                       help="the printed QEMU command starts paused in its gdbstub on "
+                            f"127.0.0.1:PORT (default {gdb.DEFAULT_PORT}), and a second line "
+                            "is the gdb-multiarch command line that attaches to it")
 
     accel = commands.add_parser(
         "accel", help="show which accelerator --accel=auto picks, and why",
@@ -353,11 +361,21 @@ def _image(args: argparse.Namespace) -> int:
     profile = get_profile(args.arch)
     if not args.output.parent.is_dir():
         raise ImageError(profile.name, f"{args.output.parent}: no such directory")
-    cmdline, bootfs = _default_image_parts(profile.name, args.program, args.append)
+    append = args.append
+    if args.gdb is not None:
+        append = " ".join(filter(None, (append, gdb.FIXED_WORD)))
+    cmdline, bootfs = _default_image_parts(profile.name, args.program, append)
     data = pack_image(profile.name, cmdline=cmdline, bootfs=bootfs)
     args.output.write_bytes(data)
     image = image_from_file(profile.name, args.output.resolve())
-    print(shlex.join([*qemu_args(profile, image, Accel.TCG), "-serial", "stdio"]))
+    qemu = [*qemu_args(profile, image, Accel.TCG), "-serial", "stdio"]
+    if args.gdb is None:
+        print(shlex.join(qemu))
+        return 0
+    endpoint = gdb.GdbEndpoint.parse(args.gdb)
+    files = gdb.symbol_files(profile, build_guest(profile.name).kernel.parent, args.program)
+    print(shlex.join([*qemu, "-S", "-gdb", endpoint.qemu_spec]))
+    print(shlex.join(gdb.gdb_command(files, endpoint)))
     return 0
 
 

@@ -14,6 +14,9 @@ The printed command (`gdb_command`) loads, for `gdb-multiarch`:
   (`USERBOOT_LOADED`), which the harness checks against its own;
 * the program's, when it is linked at a fixed address (ET_EXEC: every program but the
   dynamically linked ones, whose load address is random).
+
+`image --gdb[=PORT]` writes an image with `FIXED_WORD` in its command line and prints the QEMU
+command line with `-S -gdb` and this gdb command line, for running both by hand.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.elf import ET_EXEC, read_elf
-from harness.errors import HarnessError
+from harness.errors import ElfError, HarnessError
 from harness.profiles import Profile
 
 GDB = "gdb-multiarch"
@@ -32,6 +35,8 @@ FIXED_WORD = "kernel.userboot.fixed"
 """The kernel command-line word placing userboot at `USERBOOT_BASE` and printing where."""
 USERBOOT_BASE = 0x0100_0000
 """USER_ASPACE_BASE (arch/*/include/arch/kernel-layout.h): where the root VMAR starts."""
+DEFAULT_PORT = 1234
+"""`image --gdb`'s port (QEMU's own `-s` uses it too)."""
 USERBOOT_LOADED = re.compile(
     rb"zhb kernel: userboot: loaded at (0x[0-9a-f]+), vDSO at (0x[0-9a-f]+)\r?\n")
 """Groups: userboot's load address, the vDSO's (printed under `FIXED_WORD`)."""
@@ -88,8 +93,11 @@ def symbol_files(profile: Profile, out_dir: Path, program: str | None) -> Symbol
     `FIXED_WORD`; `program` (a name in out_dir/bin) is included when linked at a fixed address."""
     userboot = out_dir / "userboot.so"
     exe = out_dir / "bin" / program if program is not None else None
-    if exe is not None and read_elf(exe).type != ET_EXEC:
-        exe = None
+    try:
+        if exe is not None and read_elf(exe).type != ET_EXEC:
+            exe = None
+    except ElfError:
+        exe = None  # the program's symbols are a bonus: the boot will say what is wrong
     return SymbolFiles(
         kernel=out_dir / "kernel.elf", kernel_bias=profile.kernel_pc_bias,
         userboot=userboot, userboot_base=USERBOOT_BASE,

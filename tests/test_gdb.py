@@ -152,3 +152,17 @@ def test_gdb_attaches(profile: Profile, guest_build: GuestOutputs) -> None:
     assert loaded is not None and (int(loaded.group(1), 16), int(loaded.group(2), 16)) == (
         files.userboot_base, files.vdso_base)
     assert "warning" not in err
+
+
+def test_image_gdb_prints_both_command_lines(
+    profile: Profile, guest_build: GuestOutputs, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    output = tmp_path / "image"
+    assert main(["image", "--arch", profile.name, "-o", str(output), "--gdb=4567"]) == 0
+    qemu, debugger = (shlex.split(line) for line in capsys.readouterr().out.splitlines())
+    assert qemu[-3:] == ["-S", "-gdb", "tcp:127.0.0.1:4567,server=on,wait=off"]
+    files = gdb.symbol_files(profile, guest_build.kernel.parent, "core-tests")
+    assert files.program is not None  # core-tests is linked at a fixed address
+    assert debugger == gdb.gdb_command(files, gdb.GdbEndpoint(4567))
+    assert f"{gdb.FIXED_WORD}".encode() in output.read_bytes()
