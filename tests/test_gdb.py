@@ -24,7 +24,7 @@ from harness.cli import main
 from harness.elf import ET_DYN, ET_EXEC, PF_X, read_elf
 from harness.errors import ElfError
 from harness.image import GuestOutputs
-from harness.profiles import Profile, get_profile
+from harness.profiles import Accel, Profile, get_profile
 
 REPO = Path(__file__).resolve().parent.parent
 GDB_TIMEOUT_S = 180.0
@@ -111,14 +111,15 @@ def test_elf_errors_name_the_field(tmp_path: Path) -> None:
         read_elf(tmp_path / "missing")
 
 
-def test_gdb_attaches(profile: Profile, guest_build: GuestOutputs) -> None:
+def test_gdb_attaches(profile: Profile, guest_build: GuestOutputs, accel: Accel) -> None:
     """A real gdb-multiarch stops the paused guest in the kernel's syscall dispatcher (the
     syscall's PC is in the vDSO) and in userboot, by the printed command line alone."""
     if shutil.which(gdb.GDB) is None:
         pytest.fail(f"no {gdb.GDB} (scripts/setup installs it)")
     boot = subprocess.Popen(
-        [sys.executable, "-m", "harness", "boot", "--arch", profile.name, "--program",
-         "pb-exit0", "--gdb", "--timeout", str(GDB_TIMEOUT_S)],
+        [sys.executable, "-m", "harness", "boot", "--arch", profile.name, "--machine",
+         profile.variant, "--accel", accel.value, "--program", "pb-exit0", "--gdb",
+         "--timeout", str(GDB_TIMEOUT_S)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
     )
     try:
