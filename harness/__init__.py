@@ -14,7 +14,10 @@ Modules, bottom up:
     machine   Machine: QEMU as a context manager (launch, expect, wait_exit, shutdown); boot();
               TimeLimit (CPU + wall time) for its waits
     accel     --accel=auto|tcg|kvm: KVM only when usable and measured faster to start
-    symbolize kernel_backtrace(): the kernel's panic backtrace through llvm-symbolizer
+    elf       read_elf(): an ELF64 file's type and PT_LOAD segments (ElfError on bad ones)
+    symbolize kernel_backtrace(): the kernel's panic backtrace through llvm-symbolizer;
+              user_faults(): user-fault PCs in the program, userboot or the vDSO
+    gdb       `boot --gdb`: gdbstub endpoint and the gdb-multiarch command line with symbols
     ktap      parse_ktap(): KTAP cases with their console excerpts; a cut-short run's crashes
     suites    KtapSuite (case names read from C sources), run_suite() -> SuiteRun, SUITES
     plugin    the pytest plugin (options, per-arch and per-KTAP-case parametrization, fixtures,

@@ -3,8 +3,8 @@ accelerator choice.
 
     zhb boot  --arch ARCH [--machine VARIANT] [IMAGE] [--program NAME] [--append TEXT] [--timeout S]
               [--wall-factor F] [--deterministic] [--accel A] [--keep-artifacts]
-              [--fuchsia-test]
-    zhb image --arch ARCH -o FILE [--program NAME] [--append TEXT]
+              [--fuchsia-test] [--gdb[=PORT]]
+    zhb image --arch ARCH -o FILE [--program NAME] [--append TEXT] [--gdb[=PORT]]
     zhb accel [--arch ARCH|all] [--fresh]
     zhb nightly [--arch A] [--machine M] [-o DIR] [--reruns N] [--quarantine FILE] ...
 
@@ -25,6 +25,9 @@ of Fuchsia's ZBI tests) IMAGE is judged as a Fuchsia ZBI test instead (harness.f
 only for the success string followed by a guest reset.
 
 `image` writes the same default image to a file and prints, on stdout, a QEMU command line that boots it.
+With `--gdb[=PORT]` the image's command line pins userboot (harness.gdb), the QEMU command
+starts paused in its gdbstub on 127.0.0.1:PORT (default 1234) and a second line is the
+gdb-multiarch command line for it.
 What the file is depends on the architecture: for arm64 it is the boot shim with the ZBI
 appended, the one file QEMU loads with -kernel; for x86_64 it is the ZBI itself, which QEMU
 takes as -initrd while the shim (out/x86_64/shim.elf) is the -kernel, as the printed command
@@ -38,6 +41,10 @@ start-up times of the power-off image (`--fresh` measures again instead of using
 out after S seconds of both, or after `--wall-factor` x S seconds of wall time, so a QEMU
 starved by a loaded host is not taken for a hung guest. A timeout is reported as TIMEOUT with
 the limit that ran out.
+
+With `--gdb` QEMU waits in its gdbstub (on 127.0.0.1:PORT, by default a free port) and `boot` prints, on stderr, a ready `gdb-multiarch` command line loading the
+kernel's, userboot's, the vDSO's and (if linked at a fixed address) the program's symbols
+(harness.gdb); the guest runs once gdb continues. `--timeout` then defaults to a day.
 
 `nightly` is the nightly runner (harness.nightly): the matrix, reruns, reports, history.
 
@@ -62,10 +69,11 @@ from types import FrameType
 
 from bootfs_tools import BootfsError
 from bootfs_tools import build as build_bootfs
-from harness import console, fuchsia, nightly
+from harness import console, fuchsia, gdb, nightly
 from harness.accel import CHOICES, AccelDecision, choose_accel, default_cache_dir
 from harness.errors import HarnessError, ImageError
 from harness.image import (
+    BootImage,
     build_guest,
     build_image,
     check_cmdline,
@@ -73,11 +81,21 @@ from harness.image import (
     pack_image,
 )
 from harness.leash import LEASH
-from harness.machine import DEFAULT_TIMEOUT_S, MAX_CPUS, WALL_FACTOR, boot, qemu_args
-from harness.outcome import Status
-from harness.profiles import PROFILES, Accel, get_profile, select_profiles
+from harness.machine import (
+    DEFAULT_TIMEOUT_S,
+    MAX_CPUS,
+    WALL_FACTOR,
+    Machine,
+    MachineOptions,
+    boot,
+    qemu_args,
+)
+from harness.outcome import Outcome, Status
+from harness.profiles import PROFILES, Accel, Profile, get_profile, select_profiles
 
 DEFAULT_PROGRAM = "core-tests"
+GDB_TIMEOUT_S = 24 * 3600.0
+"""`boot --gdb`'s default timeout: a debugging session is not a hang."""
 ARCH_HELP = f"guest architecture: {', '.join(PROFILES)} (aliases x64, aarch64)"
 
 
@@ -150,6 +168,15 @@ def _wall_factor(text: str) -> float:
     return value
 
 
+def _gdb_port(text: str) -> str:
+    """argparse type for --gdb=PORT: a TCP port number."""
+    try:
+        gdb.GdbEndpoint.parse(text)
+    except HarnessError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _parser(prog: str = "zhb") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
@@ -176,8 +203,9 @@ def _parser(prog: str = "zhb") -> argparse.ArgumentParser:
     _add_program_option(run)
     run.add_argument("--append", default="", metavar="TEXT",
                      help="QEMU -append text (the boot loader's command line)")
-    run.add_argument("--timeout", type=_positive_seconds, default=DEFAULT_TIMEOUT_S, metavar="S",
-                     help=f"seconds to wait for the power-off (default {DEFAULT_TIMEOUT_S:g})")
+    run.add_argument("--timeout", type=_positive_seconds, default=None, metavar="S",
+                     help=f"seconds to wait for the power-off (default {DEFAULT_TIMEOUT_S:g}; "
+                          "with --gdb a day)")
     run.add_argument("--wall-factor", type=_wall_factor, default=WALL_FACTOR, metavar="F",
                      help="the timeout counts QEMU's CPU time: it runs out after S seconds of "
                           "CPU (and of wall time), or after F x S seconds of wall time "
@@ -194,6 +222,12 @@ def _parser(prog: str = "zhb") -> argparse.ArgumentParser:
     run.add_argument("--fuchsia-test", action="store_true",
                      help="IMAGE is a Fuchsia ZBI test: pass on its success string followed by "
                           "a guest reset (default: detected from IMAGE)")
+    run.add_argument("--gdb", nargs="?", const="auto", default=None, metavar="PORT",
+                     type=_gdb_port,
+                     help="start QEMU paused in its gdbstub on 127.0.0.1:PORT (default: a free "
+                          "port) "
+                          "and print a gdb-multiarch command line with the kernel's, userboot's "
+                          "and the vDSO's symbols; the guest runs when gdb continues")
 
     image = commands.add_parser(
         "image", help="write a bootable image and print a QEMU command line for it",
@@ -208,6 +242,11 @@ def _parser(prog: str = "zhb") -> argparse.ArgumentParser:
     _add_program_option(image)
     image.add_argument("--append", default="", metavar="TEXT",
                        help="more command line to put in the image's CMDLINE item")
+    image.add_argument("--gdb", nargs="?", const=str(gdb.DEFAULT_PORT), default=None,
+                       metavar="PORT", type=_gdb_port,
+                       help="the printed QEMU command starts paused in its gdbstub on "
+                            f"127.0.0.1:PORT (default {gdb.DEFAULT_PORT}), and a second line "
+                            "is the gdb-multiarch command line that attaches to it")
 
     accel = commands.add_parser(
         "accel", help="show which accelerator --accel=auto picks, and why",
@@ -252,6 +291,12 @@ def _boot(args: argparse.Namespace) -> int:
         check_cmdline(profile.name, args.append)
     if args.deterministic and args.accel == "kvm":
         raise HarnessError("--deterministic needs TCG (-icount), not --accel=kvm")
+    if args.gdb is not None and fuchsia_test:
+        raise HarnessError("--gdb boots zhb images, not Fuchsia ZBI tests")
+    append = args.append
+    if args.gdb is not None:
+        append = " ".join(filter(None, (append, gdb.FIXED_WORD)))
+    timeout = args.timeout or (GDB_TIMEOUT_S if args.gdb is not None else DEFAULT_TIMEOUT_S)
     scratch = Path(tempfile.mkdtemp(prefix="zhb-boot-"))
     leashed = LEASH.hold([] if args.keep_artifacts else [scratch])
     try:
@@ -261,11 +306,17 @@ def _boot(args: argparse.Namespace) -> int:
             image = build_image(profile.name, scratch, cmdline, bootfs)
         wanted = "kvm" if variant.kvm else "tcg" if args.deterministic else args.accel
         accel = choose_accel(profile, wanted, default_cache_dir()).accel
-        outcome = (fuchsia.boot_fuchsia_test if fuchsia_test else boot)(
-            profile, image, accel=accel, append=args.append, timeout=args.timeout,
-            log_dir=scratch, echo=sys.stdout.buffer, cpus=args.smp,
-            wall_factor=args.wall_factor, deterministic=args.deterministic,
-        )
+        options: MachineOptions = {
+            "accel": accel, "append": append, "timeout": timeout, "log_dir": scratch,
+            "echo": sys.stdout.buffer, "cpus": args.smp, "wall_factor": args.wall_factor,
+            "deterministic": args.deterministic,
+        }
+        if args.gdb is not None:
+            program = None if args.image is not None else args.program
+            outcome = _boot_gdb(profile, image, program, args.gdb, options)
+        else:
+            outcome = (fuchsia.boot_fuchsia_test if fuchsia_test else boot)(
+                profile, image, **options)
     finally:
         if not args.keep_artifacts:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -283,15 +334,48 @@ def _boot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _boot_gdb(profile: Profile, image: BootImage, program: str | None, where: str,
+              options: MachineOptions) -> Outcome:
+    """Boot `image` paused in QEMU's gdbstub at `where` (--gdb's value), print the gdb
+    command line, and wait for QEMU to exit."""
+    endpoint = gdb.GdbEndpoint.parse(where)
+    out_dir = build_guest(profile.name).kernel.parent
+    command = gdb.gdb_command(gdb.symbol_files(profile, out_dir, program), endpoint)
+    options["gdb"] = endpoint.qemu_spec
+    with Machine(profile, image, **options) as machine:
+        print(f"boot: QEMU is paused in its gdbstub ({endpoint.gdb_target}); debug it with:",
+              file=sys.stderr)
+        print(shlex.join(command), file=sys.stderr, flush=True)
+        outcome = machine.wait_exit()
+    loaded = gdb.USERBOOT_LOADED.search(outcome.transcript)
+    files = gdb.symbol_files(profile, out_dir, None)
+    if loaded is not None and (int(loaded.group(1), 16), int(loaded.group(2), 16)) != (
+            files.userboot_base, files.vdso_base):
+        print(f"boot: warning: the kernel put userboot and the vDSO at {loaded.group(1).decode()}"
+              f" and {loaded.group(2).decode()}, not where the gdb command line says",
+              file=sys.stderr)
+    return outcome
+
+
 def _image(args: argparse.Namespace) -> int:
     profile = get_profile(args.arch)
     if not args.output.parent.is_dir():
         raise ImageError(profile.name, f"{args.output.parent}: no such directory")
-    cmdline, bootfs = _default_image_parts(profile.name, args.program, args.append)
+    append = args.append
+    if args.gdb is not None:
+        append = " ".join(filter(None, (append, gdb.FIXED_WORD)))
+    cmdline, bootfs = _default_image_parts(profile.name, args.program, append)
     data = pack_image(profile.name, cmdline=cmdline, bootfs=bootfs)
     args.output.write_bytes(data)
     image = image_from_file(profile.name, args.output.resolve())
-    print(shlex.join([*qemu_args(profile, image, Accel.TCG), "-serial", "stdio"]))
+    qemu = [*qemu_args(profile, image, Accel.TCG), "-serial", "stdio"]
+    if args.gdb is None:
+        print(shlex.join(qemu))
+        return 0
+    endpoint = gdb.GdbEndpoint.parse(args.gdb)
+    files = gdb.symbol_files(profile, build_guest(profile.name).kernel.parent, args.program)
+    print(shlex.join([*qemu, "-S", "-gdb", endpoint.qemu_spec]))
+    print(shlex.join(gdb.gdb_command(files, endpoint)))
     return 0
 
 

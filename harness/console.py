@@ -11,6 +11,7 @@ The guest side prints these lines (exactly; each ends in a newline, possibly `\\
     userboot: <program> exited with return code <N>   with userboot.shutdown, before power-off
     userboot: error: <what>                     userboot could not run the program; power-off
     zhb kernel: user fault: process <name> koid <K>: <kind> at address <A> pc <PC>
+                (vmo "<V>" offset <O>, vmar <B>)   (the same line: where the PC is mapped)
     zhb kernel: bad syscall <N> from pc <PC>: process <name> koid <K> killed (<why>)
     ZIRCON KERNEL PANIC...                      a panic (then pvpanic -> QMP GUEST_PANICKED)
 
@@ -42,9 +43,12 @@ USERBOOT_EXIT = re.compile(rb"userboot: (\S+) exited with return code (-?\d+)\r?
 USERBOOT_ERROR = re.compile(rb"userboot: error: ([^\r\n]*)\r?\n")
 USER_FAULT = re.compile(
     rb"zhb kernel: user fault: process (.+?) koid (\d+): (.+?) at address (0x[0-9a-f]+) "
-    rb"pc (0x[0-9a-f]+)\r?\n"
+    rb"pc (0x[0-9a-f]+)(?: \(vmo \"([^\"\r\n]*)\" offset (0x[0-9a-f]+), vmar (0x[0-9a-f]+)\))?"
+    rb"\r?\n"
 )
-"""Groups: process name, koid, kind of fault, fault address, PC."""
+"""Groups: process name, koid, kind of fault, fault address, PC, then where the PC is mapped
+(None if the line lacks it): the VMO's name ("?" when nothing maps it), the PC's offset in that
+VMO, the base of the VMAR holding the mapping (harness.symbolize.user_faults)."""
 BAD_SYSCALL = re.compile(
     rb"zhb kernel: bad syscall (\d+) from pc (0x[0-9a-f]+): process (.+?) koid (\d+) "
     rb"killed \(([^\r\n]*)\)\r?\n"

@@ -8,6 +8,7 @@ caller (a test, the CLI) can act on them without parsing messages::
     ├── VariantError        unknown machine variant (`--machine`) of an architecture
     ├── BuildError          `make` for the guest side failed (command, status, output tail)
     ├── ImageError          a boot image could not be assembled (missing output, bad ZBI...)
+    ├── ElfError            a guest ELF file the harness reads (gdb, symbolization) is malformed
     ├── AccelError          an accelerator was requested that cannot be used here
     ├── LockTimeout         another process held a harness lock file for too long
     ├── LaunchError         QEMU did not start or did not connect its serial / QMP sockets
@@ -80,6 +81,16 @@ class ImageError(HarnessError):
         self.path = path
         where = f" ({path})" if path is not None else ""
         super().__init__(f"{arch} image{where}: {reason}")
+
+
+class ElfError(HarnessError):
+    """A guest ELF file is unreadable or malformed: `field` at file `offset` is wrong."""
+
+    def __init__(self, path: Path, offset: int, field: str, why: str) -> None:
+        self.path = path
+        self.offset = offset
+        self.field = field
+        super().__init__(f"{path}: {field} at offset {offset:#x}: {why}")
 
 
 class AccelError(HarnessError):

@@ -357,10 +357,13 @@ class Machine:
         cpus: int | None = None,
         wall_factor: float = WALL_FACTOR,
         deterministic: bool = False,
+        gdb: str | None = None,
     ) -> None:
         """`timeout` is the default for waits (a `TimeLimit` with `wall_factor`); logs go to
         `log_dir` (default: the private temp dir, removed on exit unless `keep_artifacts`);
-        console bytes are copied to `echo`; `deterministic` adds `DETERMINISTIC_ARGS`."""
+        console bytes are copied to `echo`; `deterministic` adds `DETERMINISTIC_ARGS`. With
+        `gdb` (QEMU's `-gdb` chardev, harness.gdb) the gdbstub listens there and the guest
+        stays paused after launch until a debugger resumes it."""
         self.profile = profile
         self.image = image
         self.accel = accel
@@ -371,6 +374,7 @@ class Machine:
         self.launch_timeout = launch_timeout
         self.wall_factor = wall_factor
         self.deterministic = deterministic
+        self.gdb = gdb
         self._leash: int | None = None
         self.events = EventLog(sink=self._log_event)
         self.workdir: Path | None = None
@@ -458,7 +462,8 @@ class Machine:
         self.close()
 
     def launch(self) -> Machine:
-        """Start QEMU paused, connect console and QMP, then let the guest run."""
+        """Start QEMU paused, connect console and QMP, then let the guest run (unless it
+        waits for a debugger, `gdb`)."""
         if self.workdir is not None:
             raise HarnessError("a Machine can be launched only once")
         self.workdir = Path(tempfile.mkdtemp(prefix="zhb-", dir=_socket_root()))
@@ -468,6 +473,7 @@ class Machine:
             *qemu_args(self.profile, self.image, self.accel, self.append, self.cpus,
                        self.deterministic),
             *plumbing_args(serial_path, qmp_path, self.console_log),
+            *(["-gdb", self.gdb] if self.gdb is not None else []),
         ]
         self._leash = LEASH.hold([] if self.keep_artifacts else [self.workdir])
         listeners: list[socket.socket] = []
@@ -491,7 +497,8 @@ class Machine:
             self._console.logfile_read = self._transcript
             self._qmp = QmpChannel(self.workdir.name, self.events)
             self._qmp.connect(qmp_sock, max(deadline - time.monotonic(), 0.1))
-            self._qmp.execute("cont", timeout=max(deadline - time.monotonic(), 0.1))
+            if self.gdb is None:  # else the debugger resumes the guest
+                self._qmp.execute("cont", timeout=max(deadline - time.monotonic(), 0.1))
         except (OSError, QmpError) as exc:
             reason = exc.reason if isinstance(exc, QmpError) else str(exc)
             if self._proc is not None and self._exited():
@@ -781,6 +788,7 @@ class MachineOptions(TypedDict, total=False):
     cpus: int | None
     wall_factor: float
     deterministic: bool
+    gdb: str | None
 
 
 def boot(profile: Profile, image: BootImage, **options: Unpack[MachineOptions]) -> Outcome:

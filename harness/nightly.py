@@ -27,6 +27,12 @@ Everything goes to one output directory::
 durations on the latest night in the history) onto the least loaded shard, the same split on
 every runner. `--merge DIR...` runs nothing and merges shards' cases.json into one report.
 
+Trend charts (`Trends`, from the history): the pass rate, the boot time per variant, every
+microbench row per variant, the duration of every KTAP suite per variant and of every test
+file (all variants together). A test reports a figure with pytest's `record_property` under
+a name starting with `FIGURE` (tests/test_figures.py: `figure:boot_ms`,
+`figure:microbench:<row>`); each is kept per night and target in the `figures` table.
+
 The quarantine file has one case per line, `NODEID  # reason` (a case without a reason is an
 error); the report flags a quarantined case that passed `QUARANTINE_CLEAN_NIGHTS` nights in a
 row. Exit status: 0 when no case is FAILED, 1 otherwise, 2 for a usage error.
@@ -58,6 +64,12 @@ EXCERPT_LINES = 40
 LONG_STRESS_SECONDS = 5.0
 LONG_FUZZ_CALLS = 100_000
 STATUSES = ("PASSED", "FLAKY", "FAILED", "QUARANTINED", "SKIPPED")
+FIGURE = "figure:"
+"""Prefix of the test properties that are figures for the trend charts."""
+BOOT_FIGURE = "boot_ms"
+"""Milliseconds from QEMU's launch to its exit for the default image (tests/test_figures.py)."""
+MICROBENCH_FIGURE = "microbench:"
+"""Prefix of a microbench row's figure (ns): `microbench:<row>`."""
 
 
 class NightlyError(HarnessError):
@@ -345,6 +357,21 @@ def record_history(db: Path, night: str, cases: dict[str, Case], started: float,
         conn.executemany("INSERT INTO figures VALUES (?, ?, ?, ?)",
                          [(night, target, f"suite:{suite}", value)
                           for (target, suite), value in suites.items()])
+        conn.executemany("INSERT INTO figures VALUES (?, ?, ?, ?)",
+                         [(night, c.target, name.removeprefix(FIGURE), value)
+                          for c in cases.values() for name, value in _figures(c)])
+
+
+def _figures(case: Case) -> list[tuple[str, float]]:
+    """The case's `figure:` properties that are numbers."""
+    found = []
+    for name, text in case.properties.items():
+        if name.startswith(FIGURE):
+            try:
+                found.append((name, float(text)))
+            except ValueError:
+                continue
+    return found
 
 
 def _svg_chart(title: str, series: dict[str, list[tuple[str, float]]], unit: str) -> str:
@@ -380,10 +407,28 @@ def _svg_chart(title: str, series: dict[str, list[tuple[str, float]]], unit: str
             f'{" ".join(legend)}</figcaption></figure>')
 
 
-def _trend_data(db: Path) -> tuple[dict[str, list[tuple[str, float]]],
-                                   dict[str, dict[str, list[tuple[str, float]]]],
-                                   dict[str, list[tuple[str, float]]]]:
-    """(pass rate per night, suite durations per suite per target, case durations)."""
+Series = dict[str, list[tuple[str, float]]]
+"""Chart data: series name -> (night, value) points."""
+
+
+@dataclass
+class Trends:
+    """What the trend charts show, read from the history store."""
+
+    pass_rate: Series
+    boot: Series
+    """Boot time (ms) per target."""
+    microbench: dict[str, Series]
+    """Row -> ns per target."""
+    suites: dict[str, Series]
+    """KTAP suite -> its run's duration (s) per target."""
+    files: Series
+    """Test file -> the sum of its cases' durations (s), all targets."""
+    cases: Series
+    """Node id -> its duration (s)."""
+
+
+def _trend_data(db: Path) -> Trends:
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT night, status, COUNT(*) FROM cases GROUP BY night, status")
         per_night: dict[str, Counter[str]] = defaultdict(Counter)
@@ -393,15 +438,25 @@ def _trend_data(db: Path) -> tuple[dict[str, list[tuple[str, float]]],
             (night, 100.0 * (c["PASSED"] + c["FLAKY"]) / max(
                 c["PASSED"] + c["FLAKY"] + c["FAILED"] + c["QUARANTINED"], 1))
             for night, c in per_night.items()]}
-        suites: dict[str, dict[str, list[tuple[str, float]]]] = defaultdict(
-            lambda: defaultdict(list))
+        suites: dict[str, Series] = defaultdict(lambda: defaultdict(list))
+        microbench: dict[str, Series] = defaultdict(lambda: defaultdict(list))
+        boot: Series = defaultdict(list)
         for night, target, name, value in conn.execute(
-                "SELECT night, target, name, value FROM figures WHERE name LIKE 'suite:%'"):
-            suites[name.removeprefix("suite:")][target].append((night, value))
-        case_times: dict[str, list[tuple[str, float]]] = defaultdict(list)
+                "SELECT night, target, name, AVG(value) FROM figures "
+                "GROUP BY night, target, name ORDER BY night"):
+            if name.startswith("suite:"):
+                suites[name.removeprefix("suite:")][target].append((night, value))
+            elif name.startswith(MICROBENCH_FIGURE):
+                microbench[name.removeprefix(MICROBENCH_FIGURE)][target].append((night, value))
+            elif name == BOOT_FIGURE:
+                boot[target].append((night, value))
+        case_times: Series = defaultdict(list)
+        file_times: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         for night, nodeid, duration in conn.execute("SELECT night, nodeid, duration FROM cases"):
             case_times[nodeid].append((night, duration))
-    return rate, suites, case_times
+            file_times[nodeid.partition("::")[0]][night] += duration
+    files = {name: sorted(per_night.items()) for name, per_night in file_times.items()}
+    return Trends(rate, boot, microbench, suites, files, case_times)
 
 
 def _clean_quarantined(db: Path, quarantine: dict[str, str]) -> list[str]:
@@ -458,7 +513,7 @@ def write_html(cases: dict[str, Case], path: Path, night: str, db: Path,
                        f'{html.escape(variant)}">{label}</td>')
         out.append("</tr>")
     out.append("</table>")
-    rate, suites, case_times = _trend_data(db)
+    trends = _trend_data(db)
     flagged = set(_clean_quarantined(db, quarantine))
     bad = [c for c in cases.values() if c.status in ("FAILED", "FLAKY", "QUARANTINED")]
     out.append(f"<h2>Failures ({len(bad)})</h2>")
@@ -473,16 +528,20 @@ def write_html(cases: dict[str, Case], path: Path, night: str, db: Path,
         out.append(f'<p>repro: <code class="repro">{html.escape(repro_command(case))}</code></p>')
         out.append(f'<pre class="excerpt">{html.escape(case.excerpt())}</pre>')
         out.append(_svg_chart(f"duration of {case.nodeid}",
-                              {"duration": case_times.get(case.nodeid, [])}, "s"))
+                              {"duration": trends.cases.get(case.nodeid, [])}, "s"))
         out.append("</section>")
     if flagged:
         out.append(f"<h2>Quarantined cases clean for {QUARANTINE_CLEAN_NIGHTS} nights</h2><ul>"
                    + "".join(f"<li class='unquarantine'>{html.escape(n)}</li>"
                              for n in sorted(flagged)) + "</ul>")
     out.append("<h2>Trends</h2>")
-    out.append(_svg_chart("pass rate", rate, "%"))
-    for suite in sorted(suites):
-        out.append(_svg_chart(f"{suite} duration per variant", suites[suite], "s"))
+    out.append(_svg_chart("pass rate", trends.pass_rate, "%"))
+    out.append(_svg_chart("boot time per variant", trends.boot, "ms"))
+    for row in sorted(trends.microbench):
+        out.append(_svg_chart(f"microbench {row}", trends.microbench[row], "ns"))
+    for suite in sorted(trends.suites):
+        out.append(_svg_chart(f"{suite} duration per variant", trends.suites[suite], "s"))
+    out.append(_svg_chart("test file durations", trends.files, "s"))
     out.append("</body></html>")
     path.write_text("\n".join(out), encoding="utf-8")
 

@@ -45,7 +45,7 @@ from harness.ktap import CaseStatus, KtapCase, KtapReport, parse_ktap
 from harness.machine import WALL_FACTOR, boot
 from harness.outcome import Outcome, Status
 from harness.profiles import Accel, Profile
-from harness.symbolize import kernel_backtrace
+from harness.symbolize import kernel_backtrace, user_faults
 
 _BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _LINE_COMMENT = re.compile(r"//[^\n]*")
@@ -289,14 +289,17 @@ class SuiteRun:
     """The build, the image or the launch failed: the guest never ran."""
     backtrace: tuple[str, ...] = ()
     """The kernel's panic backtrace, symbolized (harness.symbolize), if it panicked."""
+    user_faults: tuple[str, ...] = ()
+    """Every user fault the kernel reported, symbolized (harness.symbolize)."""
 
     def _story(self) -> list[str]:
         """The harness's side: outcome, kernel backtrace, console log path."""
         if self.outcome is None:
             return [f"the guest did not run: {self.error}"]
         trace = ["kernel backtrace:", *(f"  {line}" for line in self.backtrace)]
+        faults = ["user faults:", *(f"  {line}" for line in self.user_faults)]
         return [f"boot outcome {self.outcome.status.name}: {self.outcome.reason}",
-                *(trace if self.backtrace else []),
+                *(trace if self.backtrace else []), *(faults if self.user_faults else []),
                 f"console log: {self.outcome.log_path}"]
 
     def _timeout(self) -> list[str]:
@@ -409,4 +412,5 @@ def run_suite(
         return SuiteRun(suite.name, profile.label, expected, suite.end_lines, error=str(exc))
     return SuiteRun(suite.name, profile.label, expected, suite.end_lines, outcome=outcome,
                     report=parse_ktap(outcome.transcript, expected),
-                    backtrace=tuple(kernel_backtrace(outcome.transcript, profile, outputs)))
+                    backtrace=tuple(kernel_backtrace(outcome.transcript, profile, outputs)),
+                    user_faults=tuple(user_faults(outcome.transcript, outputs)))

@@ -143,7 +143,12 @@ KILLED_LINES = [
     (console.USER_FAULT,
      (b"zhb kernel: user fault: process my prog koid 1042: page fault (write) at address 0x0 "
       b"pc 0x3a0012345800\n"),
-     (b"my prog", b"1042", b"page fault (write)", b"0x0", b"0x3a0012345800")),
+     (b"my prog", b"1042", b"page fault (write)", b"0x0", b"0x3a0012345800", None, None, None)),
+    (console.USER_FAULT,
+     (b"zhb kernel: user fault: process my prog koid 1042: #PF page fault at address 0x0 "
+      b"pc 0x801000103b (vmo \"\" offset 0x3b, vmar 0x1000000)\r\n"),
+     (b"my prog", b"1042", b"#PF page fault", b"0x0", b"0x801000103b", b"", b"0x3b",
+      b"0x1000000")),
     (console.USERBOOT_ERROR, b"userboot: error: bin/nope: file not found in BOOTFS\r\n",
      (b"bin/nope: file not found in BOOTFS",)),
 ]

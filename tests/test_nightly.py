@@ -1,7 +1,9 @@
 """The nightly runner (harness.nightly) on a sandbox of deliberate cases (no guest boots): a
 flaky case ends FLAKY, a broken one FAILED, a quarantined one QUARANTINED without failing the
 night; JUnit XML, the SQLite history and the HTML report hold what the issue asks; the report
-opens in headless Chromium and shows the grid, a failing case's excerpt and its trend chart."""
+opens in headless Chromium and shows the grid, a failing case's excerpt and its trend chart, and
+the trend charts of the pass rate, boot time per variant, microbench rows and test-file
+durations."""
 
 from __future__ import annotations
 
@@ -23,8 +25,9 @@ from harness.nightly import Case, NightlyError, read_quarantine
 SANDBOX_TESTS = '''
 from pathlib import Path
 
-def test_ok(arch):
-    pass
+def test_ok(arch, record_property):
+    record_property("figure:boot_ms", 250.0 if arch == "x86_64" else 300.0)
+    record_property("figure:microbench:null_syscall", 500)
 
 def test_flaky(arch, request):
     mark = Path(__file__).with_name(f"flaky-{request.node.callspec.id}")
@@ -39,6 +42,8 @@ def test_known_bad(arch):
     raise AssertionError("quarantined and broken")
 '''
 BROKEN = "test_night.py::test_broken[x86_64-pc]"
+TREND_CHARTS = ("pass rate", "boot time per variant", "microbench null_syscall",
+                "test file durations")
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +150,11 @@ def test_report_in_headless_chromium(night: tuple[Path, int], tmp_path: Path) ->
     section = section[:section.index("</section>")]
     assert "DELIBERATE CONSOLE EXCERPT" in section
     assert f'data-chart="duration of {BROKEN}"' in section and "<polyline" in section
+    trends = dom[dom.index("<h2>Trends</h2>"):]
+    for title in TREND_CHARTS:
+        chart = trends[trends.index(f'data-chart="{title}"'):]
+        chart = chart[:chart.index("</figure>")]
+        assert "<polyline" in chart and "<circle" in chart, title
 
 
 def test_trends_over_nights_and_clean_quarantine(tmp_path: Path) -> None:
@@ -152,15 +162,23 @@ def test_trends_over_nights_and_clean_quarantine(tmp_path: Path) -> None:
     flaky_case = "tests/t.py::test_q[x86_64]"
     for n in range(nightly.QUARANTINE_CLEAN_NIGHTS):
         case = Case(flaky_case, ["passed"], duration=1.0 + n,
-                    properties={"target": "x86_64", "suite": "core-tests", "elapsed_s": "2.5"})
+                    properties={"target": "x86_64", "suite": "core-tests", "elapsed_s": "2.5",
+                                "figure:boot_ms": str(100.0 + n),
+                                "figure:microbench:null_syscall": "400",
+                                "figure:not_a_number": "n/a"})
         case.status = "PASSED"
         nightly.record_history(db, f"night-{n:02}", {case.nodeid: case}, 0.0, 1.0, 0)
-    rate, suites, times = nightly._trend_data(db)
-    assert len(rate["pass rate"]) == nightly.QUARANTINE_CLEAN_NIGHTS
-    assert suites["core-tests"]["x86_64"][0] == ("night-00", 2.5)
-    assert len(times[flaky_case]) == nightly.QUARANTINE_CLEAN_NIGHTS
+    trends = nightly._trend_data(db)
+    assert len(trends.pass_rate["pass rate"]) == nightly.QUARANTINE_CLEAN_NIGHTS
+    assert trends.suites["core-tests"]["x86_64"][0] == ("night-00", 2.5)
+    assert len(trends.cases[flaky_case]) == nightly.QUARANTINE_CLEAN_NIGHTS
+    assert trends.files["tests/t.py"][-1] == (f"night-{nightly.QUARANTINE_CLEAN_NIGHTS - 1:02}",
+                                              float(nightly.QUARANTINE_CLEAN_NIGHTS))
+    assert trends.boot["x86_64"] == [(f"night-{n:02}", 100.0 + n)
+                                     for n in range(nightly.QUARANTINE_CLEAN_NIGHTS)]
+    assert trends.microbench["null_syscall"]["x86_64"][0] == ("night-00", 400.0)
     assert nightly._clean_quarantined(db, {flaky_case: "was flaky"}) == [flaky_case]
-    chart = nightly._svg_chart("pass rate", rate, "%")
+    chart = nightly._svg_chart("pass rate", trends.pass_rate, "%")
     assert chart.count("<circle") == nightly.QUARANTINE_CLEAN_NIGHTS
 
 

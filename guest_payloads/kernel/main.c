@@ -48,8 +48,8 @@ void lib_putc(char c) {
     platform_putc(c);
 }
 
-// Returns true if `word` is one of the space-separated words of `cmdline`.
-static bool cmdline_has_word(const char *cmdline, const char *word) {
+// Returns true if `word` is one of the space-separated words of `cmdline` (<kernel/bootinfo.h>).
+bool cmdline_has_word(const char *cmdline, const char *word) {
     size_t len = strlen(word);
     for (const char *p = cmdline; *p != '\0';) {
         while (*p == ' ') {

@@ -58,9 +58,14 @@ bool user_page_fault(uintptr_t addr, uint32_t access) {
 
 void user_fault(const char *kind, uintptr_t addr, uintptr_t pc) {
     struct process *p = process_current();
-    printf("zhb kernel: user fault: process %s koid %lu: %s at address 0x%lx pc 0x%lx\n",
-           p->obj.name, (unsigned long)p->obj.koid, kind, (unsigned long)addr,
-           (unsigned long)pc);
+    struct vm_location at;
+    if (p->aspace == NULL || !vm_aspace_locate(p->aspace, pc, &at)) {
+        at = (struct vm_location){.vmo_name = "?"};
+    }
+    printf("zhb kernel: user fault: process %s koid %lu: %s at address 0x%lx pc 0x%lx "
+           "(vmo \"%s\" offset 0x%llx, vmar 0x%lx)\n",
+           p->obj.name, (unsigned long)p->obj.koid, kind, (unsigned long)addr, (unsigned long)pc,
+           at.vmo_name, (unsigned long long)at.vmo_offset, (unsigned long)at.vmar_base);
     process_kill(p, ZX_TASK_RETCODE_EXCEPTION_KILL);
     uthread_exit_current();
 }

@@ -8,6 +8,11 @@
 //          [ub.size + v.code, +v.size)  vDSO code (the recorded vDSO code mapping)  R X
 //     '- stack VMO "userboot-initial-stack" (USERBOOT_STACK_SIZE), R W, anywhere
 //
+// With the command-line word kernel.userboot.fixed (the harness's `boot --gdb`) the VMAR is
+// the lowest free spot of the root VMAR instead (ZX_VM_COMPACT: USER_ASPACE_BASE, the root
+// being empty), so a debugger knows both load addresses before boot, and the kernel prints
+//   zhb kernel: userboot: loaded at 0x<base>, vDSO at 0x<base + userboot size>
+//
 // The vDSO sits right after userboot's image, so userboot reaches each vDSO entry point at a
 // fixed offset from its `_end`. The first thread starts at userboot's ELF entry with
 // arg1 = its end of the bootstrap channel and arg2 = the vDSO base. The bootstrap message is a
@@ -241,13 +246,21 @@ static zx_status_t launch(const struct boot_info *bi, struct userboot_objects *o
     }
     kobject_set_name(&o->stack->obj, "userboot-initial-stack", 22);
     kobject_set_name(&o->zbi->obj, "zbi", 3);
+    kobject_set_name(&o->image->obj, "userboot", 8);
 
     struct vmar *root = o->proc->aspace->root, *vmar;
     zx_vaddr_t base, stack;
     zx_vm_option_t can = ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_EXECUTE |
                          ZX_VM_CAN_MAP_SPECIFIC;
+    if (cmdline_has_word(bi->cmdline, "kernel.userboot.fixed")) {
+        can |= ZX_VM_COMPACT;
+    }
     if ((st = vmar_allocate(root, can, 0, ub.size + vd.size, &vmar, &base)) != ZX_OK) {
         return st;
+    }
+    if (can & ZX_VM_COMPACT) {
+        printf("zhb kernel: userboot: loaded at 0x%lx, vDSO at 0x%lx\n", (unsigned long)base,
+               (unsigned long)(base + ub.size));
     }
     st = map_rodso(vmar, 0, o->image, &ub);
     if (st == ZX_OK) {

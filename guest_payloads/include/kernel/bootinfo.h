@@ -2,6 +2,7 @@
 // the items the boot shim handed over; platform code reads it to find its devices.
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,9 @@ struct boot_info {
     struct boot_driver drivers[BOOT_MAX_DRIVERS];
     size_t driver_count;
 };
+
+// True if `word` is one of the space-separated words of `cmdline` (kernel/main.c).
+bool cmdline_has_word(const char *cmdline, const char *word);
 
 // Returns the first driver item of `kind`, or NULL.
 const struct boot_driver *boot_find_driver(const struct boot_info *bi, uint32_t kind);

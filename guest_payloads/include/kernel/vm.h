@@ -200,6 +200,16 @@ size_t vm_aspace_maps(struct vm_aspace *as, const char name[ZX_MAX_NAME_LEN],
                       struct zx_info_maps *out, size_t cap);
 size_t vm_aspace_vmos(struct vm_aspace *as, struct zx_info_vmo *out, size_t cap);
 
+// Where user address `addr` is mapped (the user-fault line, kernel/syscall.c): the VMO's
+// name, the offset of `addr` in that VMO and the base of the VMAR directly holding the
+// mapping. false (out untouched) when no mapping covers it.
+struct vm_location {
+    char vmo_name[ZX_MAX_NAME_LEN];
+    uint64_t vmo_offset;
+    uintptr_t vmar_base;
+};
+bool vm_aspace_locate(struct vm_aspace *as, uintptr_t addr, struct vm_location *out);
+
 // Creates an aspace with its root VMAR (one reference, owned by the aspace).
 zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out);
 // Destroys every mapping and VMAR of the aspace, then its page tables.

@@ -950,6 +950,19 @@ static struct vm_region *mapping_covering(struct vmar *v, uintptr_t addr, size_t
     return NULL;
 }
 
+bool vm_aspace_locate(struct vm_aspace *as, uintptr_t addr, struct vm_location *out) {
+    mutex_lock(&as->lock);
+    struct vmar *owner;
+    struct vm_region *r = as->arch != NULL ? mapping_covering(as->root, addr, 1, &owner) : NULL;
+    if (r != NULL) {
+        kobject_get_name(&r->vmo->obj, out->vmo_name);
+        out->vmo_offset = r->vmo_offset + (addr - r->base);
+        out->vmar_base = owner->base;
+    }
+    mutex_unlock(&as->lock);
+    return r != NULL;
+}
+
 struct protect_vmo_ctx {
     struct vm_aspace *as;
     const struct vmo *vmo;
