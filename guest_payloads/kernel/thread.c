@@ -141,20 +141,15 @@ static struct thread *run_queue_pop(void) {
     return t;
 }
 
-static void kick_now(void);
+static void kick_deferred(struct percpu *c);
 
 // Switches to the next ready thread (or idle). The caller masked interrupts and already put
 // the running thread where it belongs (run queue, blocked, or DEAD).
 static void thread_resched(void) {
     struct thread *old = this_thread;
     struct thread *next = run_queue_pop();
-    struct percpu *c = percpu_get();
-    if (c->kick_pending) {
-        c->kick_pending = false;  // this CPU takes the first ready thread; more need a kick
-        if (run_head != NULL) {
-            kick_now();
-        }
-    }
+    struct percpu *cpu = percpu_get();
+    kick_deferred(cpu);  // this CPU takes the first ready thread; more need a kick
     if (next == NULL) {
         if (old->state == THREAD_RUNNING) {
             return;  // nothing else to run: keep going
@@ -175,7 +170,7 @@ static void thread_resched(void) {
     if (old->stack != 0 && *(const uint64_t *)old->stack != THREAD_STACK_CANARY) {
         panic("thread_resched: thread %s overflowed its stack", old->name);
     }
-    percpu_set_current(percpu_get(), next);
+    percpu_set_current(cpu, next);
     if (old == this_idle) {
         smp_poll();  // shootdowns skipped this CPU while it idled: catch up before running next
     }
@@ -190,7 +185,6 @@ static void thread_resched(void) {
         old->next = zombies;  // its stack is in use until the switch: free it later
         zombies = old;
     }
-    struct percpu *cpu = percpu_get();
     old->lock_depth = cpu->thread_lock_depth;
     arch_context_switch(&old->arch, &next->arch);
     // Resumed, maybe on another CPU: the thread lock is held, at this thread's depth.
@@ -323,16 +317,23 @@ static void kick_idle_cpu(void) {
     kick_now();
 }
 
+// Sends the kick `c` deferred, if any, while work still waits (thread lock held).
+static void kick_deferred(struct percpu *c) {
+    if (c->kick_pending) {
+        c->kick_pending = false;
+        if (run_head != NULL) {
+            kick_now();
+        }
+    }
+}
+
 void thread_syscall_done(void) {
     struct percpu *c = percpu_get();
     if (!c->kick_pending) {
         return;
     }
     arch_irq_state_t irq = thread_lock_irqsave();
-    c->kick_pending = false;
-    if (run_head != NULL) {
-        kick_now();
-    }
+    kick_deferred(c);
     thread_unlock_irqrestore(irq);
 }
 

@@ -81,15 +81,16 @@ static struct vm_aspace *running_aspace(void) {
     return p != NULL ? p->aspace : NULL;
 }
 
-static zx_status_t copy_user(struct vm_aspace *as, uintptr_t uaddr, void *kbuf, size_t n,
-                             bool out) {
+// `running`: `as` is the running process's address space (the caller looked it up).
+static zx_status_t copy_user(struct vm_aspace *as, bool running, uintptr_t uaddr, void *kbuf,
+                             size_t n, bool out) {
     if (n == 0) {
         return ZX_OK;
     }
     if (as == NULL || !user_range_ok(uaddr, n)) {
         return ZX_ERR_INVALID_ARGS;
     }
-    if (as != running_aspace()) {
+    if (!running) {
         return copy_user_walk(as, uaddr, kbuf, n, out);
     }
     uintptr_t *resume = thread_user_copy_resume(thread_current());
@@ -117,17 +118,17 @@ bool usercopy_fault(uintptr_t addr, uint32_t access, bool can_block, uintptr_t *
 }
 
 zx_status_t copy_from_aspace(struct vm_aspace *as, void *dst, uintptr_t usrc, size_t n) {
-    return copy_user(as, usrc, dst, n, false);
+    return copy_user(as, as == running_aspace(), usrc, dst, n, false);
 }
 
 zx_status_t copy_to_aspace(struct vm_aspace *as, uintptr_t udst, const void *src, size_t n) {
-    return copy_user(as, udst, (void *)src, n, true);
+    return copy_user(as, as == running_aspace(), udst, (void *)src, n, true);
 }
 
 zx_status_t copy_from_user(void *dst, const void *usrc, size_t n) {
-    return copy_from_aspace(running_aspace(), dst, (uintptr_t)usrc, n);
+    return copy_user(running_aspace(), true, (uintptr_t)usrc, dst, n, false);
 }
 
 zx_status_t copy_to_user(void *udst, const void *src, size_t n) {
-    return copy_to_aspace(running_aspace(), (uintptr_t)udst, src, n);
+    return copy_user(running_aspace(), true, (uintptr_t)udst, (void *)src, n, true);
 }

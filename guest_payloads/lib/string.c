@@ -132,3 +132,14 @@ char *strchr(const char *s, int c) {
         }
     }
 }
+
+size_t words_next_nonzero(const uint64_t *w, size_t i, size_t end) {
+    while (i + 8 <= end &&
+           (w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] | w[i + 7]) == 0) {
+        i += 8;
+    }
+    while (i < end && w[i] == 0) {
+        i++;
+    }
+    return i;
+}

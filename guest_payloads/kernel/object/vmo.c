@@ -214,16 +214,9 @@ static void vmo_free_pages(struct vmo *vmo, size_t from) {
             continue;
         }
         size_t first = d == from / VMO_LEAF ? from % VMO_LEAF : 0;
-        for (size_t k = first; k < VMO_LEAF; k++) {
-            // Eight empty slots per step: a small VMO's leaf is mostly empty.
-            while (k % 8 == 0 && k + 8 <= VMO_LEAF &&
-                   (leaf[k] | leaf[k + 1] | leaf[k + 2] | leaf[k + 3] | leaf[k + 4] |
-                    leaf[k + 5] | leaf[k + 6] | leaf[k + 7]) == 0) {
-                k += 8;
-            }
-            if (k == VMO_LEAF) {
-                break;
-            }
+        // A small VMO's leaf is mostly empty: skip the empty slots in blocks.
+        for (size_t k = words_next_nonzero(leaf, first, VMO_LEAF); k < VMO_LEAF;
+             k = words_next_nonzero(leaf, k + 1, VMO_LEAF)) {
             slot_release(leaf[k]);
             leaf[k] = 0;
         }

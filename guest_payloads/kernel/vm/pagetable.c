@@ -18,6 +18,7 @@
 #include <kernel/physmap.h>
 #include <kernel/pmm.h>
 #include <kernel/thread.h>
+#include <lib/string.h>
 #include <zircon/errors.h>
 
 struct arch_aspace {
@@ -59,16 +60,11 @@ struct arch_aspace *arch_aspace_create(void) {
     return as;
 }
 
-// The index of the first present entry of t[i..last], or last + 1. Absent entries are 0:
-// eight are tested at a time (one loop step, where an entry a step would be a translated
-// block each under TCG).
+// The index of the first present entry of t[i..last], or last + 1 (absent entries are 0).
 static unsigned next_present(const uint64_t *t, unsigned i, unsigned last) {
-    while (i + 8 <= last + 1 &&
-           (t[i] | t[i + 1] | t[i + 2] | t[i + 3] | t[i + 4] | t[i + 5] | t[i + 6] | t[i + 7]) == 0) {
-        i += 8;
-    }
+    i = (unsigned)words_next_nonzero(t, i, last + 1u);
     while (i <= last && !mmu_pte_present(t[i])) {
-        i++;
+        i = (unsigned)words_next_nonzero(t, i + 1, last + 1u);
     }
     return i;
 }
