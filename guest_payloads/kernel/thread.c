@@ -346,16 +346,28 @@ uintptr_t thread_stack_top(const struct thread *t) {
     return t->stack + THREAD_STACK_SIZE;
 }
 
-struct thread *thread_create(const char *name, thread_start_fn entry, void *arg) {
+struct thread *thread_create_unready(const char *name, thread_start_fn entry, void *arg) {
     // The idle thread reaps too, but it never runs on a CPU that is always busy: without
     // this, threads that exited under sustained load would keep their stacks for good.
     reap_zombies();
-    struct thread *t = thread_alloc(name, entry, arg);
+    return thread_alloc(name, entry, arg);
+}
+
+void thread_ready(struct thread *t) {
+    arch_irq_state_t irq = thread_lock_irqsave();
+    run_queue_push(t);
+    kick_idle_cpu();
+    thread_unlock_irqrestore(irq);
+}
+
+void thread_discard(struct thread *t) {
+    thread_free(t);
+}
+
+struct thread *thread_create(const char *name, thread_start_fn entry, void *arg) {
+    struct thread *t = thread_create_unready(name, entry, arg);
     if (t != NULL) {
-        arch_irq_state_t irq = thread_lock_irqsave();
-        run_queue_push(t);
-        kick_idle_cpu();
-        thread_unlock_irqrestore(irq);
+        thread_ready(t);
     }
     return t;
 }

@@ -72,6 +72,14 @@ bool thread_lock_held(void);
 // Creates a thread running entry(arg) on a fresh stack and makes it ready (it runs when the
 // scheduler picks it). Returns NULL if memory is exhausted.
 struct thread *thread_create(const char *name, thread_start_fn entry, void *arg);
+// thread_create in two steps, so that the allocation happens before the caller takes the
+// thread lock (the heap's spinlock ranks before it): thread_create_unready allocates the
+// thread (on no queue; NULL if memory is exhausted; takes no lock but the allocators');
+// thread_ready makes it ready (thread lock held or not); a thread never made ready is freed
+// with thread_discard.
+struct thread *thread_create_unready(const char *name, thread_start_fn entry, void *arg);
+void thread_ready(struct thread *t);
+void thread_discard(struct thread *t);
 
 // Creates the idle thread of secondary CPU `cpu` (not ready: the CPU starts on its stack and
 // runs it). NULL if memory is exhausted.
