@@ -510,6 +510,19 @@ bool thread_wake(struct thread *t) {
     return was_blocked;
 }
 
+// Sends a reschedule IPI to every other CPU running `u`'s thread: the interrupt brings it into
+// the kernel, and its way back to user mode (user_return_check) sees the kill at once rather
+// than at its next tick. One in a syscall sees it when the syscall returns. Thread lock held.
+static void kick_cpus_running(const struct uthread *u) {
+    struct percpu *self = percpu_get();
+    for (uint32_t i = 0; i < SMP_MAX_CPUS; i++) {
+        struct percpu *c = &percpu_cpus[i];
+        if (c != self && c->online && c->current != NULL && c->current->hot.user == u) {
+            platform_ipi_cpu(i, SMP_IPI_RESCHEDULE);
+        }
+    }
+}
+
 void thread_interrupt_user(const struct uthread *u) {
     arch_irq_state_t irq = thread_lock_irqsave();
     for (struct thread *t = blocked; t != NULL;) {
@@ -519,6 +532,7 @@ void thread_interrupt_user(const struct uthread *u) {
         }
         t = next;
     }
+    kick_cpus_running(u);
     thread_unlock_irqrestore(irq);
 }
 

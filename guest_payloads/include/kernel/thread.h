@@ -143,8 +143,9 @@ zx_status_t thread_block(uint64_t deadline);
 bool thread_wake(struct thread *t);
 
 // Ends the thread_block of the kernel thread running user thread `u`, if it is blocked, with
-// ZX_ERR_INTERNAL_INTR_KILLED. Call after setting u->kill_requested; without this call the
-// next tick notices the kill (at most TIMER_TICK_NS later).
+// ZX_ERR_INTERNAL_INTR_KILLED, and interrupts (reschedule IPI) another CPU running it, which
+// then sees the kill on its way back to user mode. Call after setting u->kill_requested;
+// without this call the next tick notices the kill (at most TIMER_TICK_NS later).
 void thread_interrupt_user(const struct uthread *u);
 
 // A FIFO of threads blocked on one condition. Guarded by the thread lock; zero-initialised
