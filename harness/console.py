@@ -56,6 +56,11 @@ BAD_SYSCALL = re.compile(
 """Groups: syscall number, PC, process name, koid, the policy exception."""
 
 
+def cpus_online(count: int) -> re.Pattern[bytes]:
+    """The line the kernel prints once `count` CPUs are online."""
+    return re.compile(rb"zhb kernel: %d CPUs online\r?\n" % count)
+
+
 def userboot_exit(program: str, code: int = 0) -> re.Pattern[bytes]:
     """The exact line userboot prints once `program` (its BOOTFS path) returned `code`."""
     return re.compile(

@@ -10,8 +10,7 @@ Registered by `tests/conftest.py` (`pytest_plugins = ["harness.plugin"]`). Optio
                               S seconds of QEMU CPU time and of wall time, or F x S of wall
                               time, whichever comes first (harness.machine.TimeLimit)
     --smp=N                   vCPUs of every guest (default: the --machine variant's, 1
-                              unless it names more; more runs multi-threaded TCG); suites that
-                              name their own count (the *-smp4 ones) keep it
+                              unless it names more; more runs multi-threaded TCG)
     --wall-factor=F           that F (default 4): a starved QEMU is not a hang
     --deterministic           -icount and a virtual-clock RTC (TCG only)
     --keep-artifacts          keep images and logs of passing tests too
@@ -28,7 +27,11 @@ Registered by `tests/conftest.py` (`pytest_plugins = ["harness.plugin"]`). Optio
 
 Every test that uses the `arch` fixture, directly or through the fixtures below, runs once per
 selected architecture with the architecture as its id (`test_banner[arm64]`), unless it
-parametrizes `arch` itself. Tests that use none of them (the unit tests) never build a guest
+parametrizes `arch` itself. A test of a KTAP suite that names `variants` (core-tests and
+stress-tests: `smp4`) also runs on those variants in a plain run, one without --machine or
+--smp (`test_core_tests[x86_64-smp4-handle_close]`): 4 CPUs have one spelling, the `smp4`
+variant, whether a plain run adds it or `--machine=smp4` asks for it.
+Tests that use none of them (the unit tests) never build a guest
 or start QEMU.
 
 Fixtures (function scope unless noted)::
@@ -176,6 +179,27 @@ class HarnessSession:
         """Every (architecture, variant) the run covers, by label (`x86_64`, `arm64-gicv2`)."""
         return {v.label: v for p in self.profiles for v in select_variants(p, self.machine)}
 
+    def suite_targets(self, suite: KtapSuite | None) -> dict[str, Profile]:
+        """The targets of a test of `suite` (None: no suite): `targets`, plus, in a plain run
+        (--machine default, no --smp), the suite's own `variants` per architecture."""
+        targets = dict(self.targets)
+        if suite is not None and self.machine == "default" and self.cpus is None:
+            for p in self.profiles:
+                for name in suite.variants:
+                    v = p.with_variant(name)
+                    targets[v.label] = v
+        return targets
+
+    def target(self, label: str) -> Profile | None:
+        """The target labelled `label`: one of `targets` or a suite's variant; None if the
+        label names no variant of a selected architecture (a test's own parametrization)."""
+        for p in self.profiles:
+            for v in p.variants:
+                profile = p.with_variant(v)
+                if profile.label == label:
+                    return profile
+        return None
+
     def build(self, profile: Profile) -> GuestOutputs:
         return _memoized(self._builds, profile.name, lambda: build_guest(profile.name))
 
@@ -227,7 +251,7 @@ class HarnessSession:
             accel = Accel.KVM
         return run_suite(suite, profile, outputs, accel=accel,
                          timeout=self.boot_timeout + extra_timeout, work_dir=work_dir,
-                         cpus=suite.cpus if suite.cpus is not None else self.cpus,
+                         cpus=self.cpus,
                          wall_factor=self.wall_factor, deterministic=self.deterministic)
 
 
@@ -471,7 +495,9 @@ def _ktap_suite(node: pytest.Item) -> KtapSuite:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "arch" in metafunc.fixturenames and not _parametrizes_arch_itself(metafunc):
         targets = []
-        for label, target in metafunc.config.stash[_SESSION].targets.items():
+        marked = metafunc.definition.get_closest_marker("ktap_suite") is not None
+        suite = _ktap_suite(metafunc.definition) if marked else None
+        for label, target in metafunc.config.stash[_SESSION].suite_targets(suite).items():
             skip = target.get_variant(target.variant).skip
             marks = [pytest.mark.skip(reason=f"{label}: {skip}")] if skip else []
             targets.append(pytest.param(label, id=label, marks=marks))
@@ -545,7 +571,7 @@ def arch(request: pytest.FixtureRequest, harness_session: HarnessSession) -> str
     """The architecture under test (parametrized from --arch and --machine: the parameter is
     the target's label, e.g. `x86_64-pc`; the fixture's value the architecture's name)."""
     label = str(request.param)
-    target = harness_session.targets.get(label)
+    target = harness_session.target(label)
     if target is None:  # a test's own parametrization: the default variant of that arch
         return label
     request.node.stash[_TARGET] = target

@@ -98,8 +98,9 @@ class KtapSuite:
     """The guest program (`bin/<program>`) a program suite runs; None for other suites."""
     args: ProgramArgs | None = None
     """How pytest options become the program's arguments (None: it takes none)."""
-    cpus: int | None = None
-    """vCPUs this suite always boots with (None: the run's --smp)."""
+    variants: tuple[str, ...] = ()
+    """Machine variants (harness.profiles) a plain pytest run, one without --machine or --smp,
+    also boots this suite on, besides `default` (core-tests and stress-tests: `smp4`)."""
 
     def configured(self, knobs: SuiteKnobs) -> tuple[KtapSuite, float]:
         """This suite as booted with `knobs` (its command line carrying the program arguments
@@ -147,7 +148,8 @@ def program_cmdline(program: str, args: tuple[str, ...] = ()) -> str:
     return f"userboot.next={'+'.join((f'bin/{program}', *args))} userboot.shutdown"
 
 
-def program_suite(program: str, args: ProgramArgs | None = None) -> KtapSuite:
+def program_suite(program: str, args: ProgramArgs | None = None,
+                  variants: tuple[str, ...] = ()) -> KtapSuite:
     """The suite of guest program `bin/<program>`, run by userboot, which then powers off; a
     good run ends with userboot's `userboot: bin/<program> exited with return code 0`."""
     return KtapSuite(
@@ -159,6 +161,7 @@ def program_suite(program: str, args: ProgramArgs | None = None) -> KtapSuite:
         end_lines=(console.userboot_exit(f"bin/{program}"),),
         program=program,
         args=args,
+        variants=variants,
     )
 
 
@@ -246,32 +249,21 @@ KERNEL_SELFTEST_VARIANT = dataclasses.replace(
 """The self-tests on a second QEMU machine per arch whose interrupt controller or clock
 differs from the profile's, so the other driver path runs them too."""
 
-CORE_TESTS = program_suite("core-tests")
-STRESS_TESTS = program_suite("stress-tests", stress_args)
+SMP_VARIANT = "smp4"
+"""The multiprocessor variant (4 vCPUs, multi-threaded TCG) a plain run also boots core-tests and
+stress-tests on: the one way to run on 4 CPUs, by default or with `--machine=smp4`."""
+
+CORE_TESTS = program_suite("core-tests", variants=(SMP_VARIANT,))
+STRESS_TESTS = program_suite("stress-tests", stress_args, variants=(SMP_VARIANT,))
 """bin/stress-tests: races and limits, one KTAP case each (programs/stress-tests/)."""
 SYSCALL_FUZZ = program_suite("syscall-fuzz", fuzz_args)
 """bin/syscall-fuzz: every syscall with hostile arguments, from child processes; one KTAP
 case (programs/syscall-fuzz/)."""
 
-SMP_CPUS = 4
-"""vCPUs of the default run's multiprocessor variants."""
-
-
-def smp_variant(suite: KtapSuite, cpus: int = SMP_CPUS) -> KtapSuite:
-    """`suite` booted with `cpus` vCPUs (multi-threaded TCG), named `<name>-smp<cpus>`; a good
-    run must also have brought every CPU online."""
-    online = re.compile(rb"zhb kernel: %d CPUs online" % cpus)
-    return dataclasses.replace(suite, name=f"{suite.name}-smp{cpus}", cpus=cpus,
-                               end_lines=(*suite.end_lines, online))
-
-
-CORE_TESTS_SMP = smp_variant(CORE_TESTS)
-STRESS_TESTS_SMP = smp_variant(STRESS_TESTS)
-
 SUITES: dict[str, KtapSuite] = {
     suite.name: suite
     for suite in (KERNEL_SELFTEST, KERNEL_SELFTEST_VARIANT, CORE_TESTS, STRESS_TESTS,
-                  SYSCALL_FUZZ, CORE_TESTS_SMP, STRESS_TESTS_SMP)
+                  SYSCALL_FUZZ)
 }
 
 
@@ -401,8 +393,15 @@ def run_suite(
     wall_factor: float = WALL_FACTOR,
     deterministic: bool = False,
 ) -> SuiteRun:
-    """Boot `suite` once under `profile` and read its KTAP; never raises a HarnessError."""
+    """Boot `suite` once under `profile` and read its KTAP; never raises a HarnessError.
+
+    With more than one vCPU (`cpus`, else the profile's), a good run must also have brought
+    every CPU online."""
     expected = tuple(suite.case_names())
+    ncpus = profile.smp if cpus is None else cpus
+    if ncpus > 1:
+        suite = dataclasses.replace(suite, end_lines=(*suite.end_lines,
+                                                      console.cpus_online(ncpus)))
     try:
         image = suite_image(suite, profile, outputs, work_dir)
         outcome = boot(suite.profile_for(profile), image, accel=accel, timeout=timeout,

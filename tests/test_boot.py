@@ -43,7 +43,7 @@ from harness.machine import Machine
 from harness.outcome import Outcome, Status
 from harness.plugin import KtapCaseRun, require_no_problems
 from harness.profiles import Profile
-from harness.suites import CORE_TESTS, CORE_TESTS_SMP, SuiteRun
+from harness.suites import CORE_TESTS, SuiteRun
 from zbi_tools import ZbiItem
 from zbi_tools.format import TYPE_STORAGE_BOOTFS
 
@@ -208,16 +208,6 @@ def test_core_tests_report_every_source_case(suite_run: SuiteRun) -> None:
 
 @pytest.mark.ktap_suite(CORE_TESTS)
 def test_core_tests_shut_down_cleanly(suite_run: SuiteRun) -> None:
-    require_no_problems(suite_run.shutdown_problems())
-
-
-@pytest.mark.ktap_suite(CORE_TESTS_SMP)
-def test_core_tests_smp4(ktap_case: KtapCaseRun) -> None:
-    ktap_case.check()
-
-
-@pytest.mark.ktap_suite(CORE_TESTS_SMP)
-def test_core_tests_smp4_shut_down_cleanly(suite_run: SuiteRun) -> None:
     require_no_problems(suite_run.shutdown_problems())
 
 

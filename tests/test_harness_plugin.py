@@ -196,6 +196,49 @@ def test_ktap_cases_are_test_ids_per_arch(ktap_sandbox: pytest.Pytester) -> None
     ]
 
 
+VARIANT_TESTS = """
+from pathlib import Path
+
+import pytest
+
+from harness.suites import CaseSyntax, KtapSuite
+
+ROOT = Path(__file__).parent
+SMP = KtapSuite("smp", ("none/*.c",), CaseSyntax.MACRO, "", source_root=ROOT, variants=("smp4",))
+
+@pytest.mark.ktap_suite(SMP)
+def test_smp_summary(suite_run):
+    pass
+
+def test_plain(arch):
+    pass
+"""
+
+
+@pytest.mark.parametrize(("args", "labels"), [
+    ((), ["x86_64", "arm64", "x86_64-smp4", "arm64-smp4"]),
+    (("--machine=smp4",), ["x86_64-smp4", "arm64-smp4"]),
+    (("--machine=all", "--arch=arm64"), None),
+    (("--smp=2",), ["x86_64", "arm64"]),
+    (("--machine=default,gicv2", "--arch=arm64"), ["arm64", "arm64-gicv2"]),
+])
+def test_suite_variants_join_only_a_plain_run(
+    pytester: pytest.Pytester, args: tuple[str, ...], labels: list[str] | None
+) -> None:
+    """4 CPUs have one spelling, the smp4 variant: a plain run adds it to the suites that name
+    it, --machine asks for it explicitly (never twice), --smp replaces every count."""
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_variants=VARIANT_TESTS)
+    ids = collected(pytester, *args)
+    summary = [i.split("[")[1].rstrip("]") for i in ids if "smp_summary" in i]
+    plain = [i.split("[")[1].rstrip("]") for i in ids if "test_plain" in i]
+    if labels is None:  # every variant once, the suite's among them
+        assert summary == plain and len(set(summary)) == len(summary) and "arm64-smp4" in summary
+    else:
+        assert summary == labels
+        assert plain == [label for label in labels if not label.endswith("-smp4") or args]
+
+
 def test_suite_without_cases_is_skipped_with_a_reason(ktap_sandbox: pytest.Pytester) -> None:
     result = ktap_sandbox.runpytest("-rs", "--arch=x64", "-k", "empty")
     result.assert_outcomes(skipped=1, deselected=4)

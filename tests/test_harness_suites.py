@@ -20,6 +20,8 @@ from harness.qmp import QmpEvent
 from harness.suites import (
     CORE_TESTS,
     KERNEL_SELFTEST,
+    SMP_VARIANT,
+    STRESS_TESTS,
     SUITES,
     CaseSyntax,
     KtapSuite,
@@ -85,7 +87,7 @@ def test_real_kernel_sources_declare_the_selftests() -> None:
 
 
 def test_program_suite() -> None:
-    suite = program_suite("core-tests")
+    suite = program_suite("core-tests", variants=(SMP_VARIANT,))
     assert suite == CORE_TESTS and SUITES["core-tests"] is CORE_TESTS
     assert suite.cmdline == "userboot.next=bin/core-tests userboot.shutdown"
     assert suite.bootfs == ("bin/core-tests",)
@@ -114,6 +116,24 @@ def test_unbuilt_program_fails_without_booting(tmp_path: Path) -> None:
     story = [f"the guest did not run: {run.error}"]
     assert run.case_failure("process_create") == story[0]
     assert run.summary_problems() == story and run.shutdown_problems() == story
+
+
+def test_a_multiprocessor_run_must_bring_every_cpu_online(tmp_path: Path) -> None:
+    outputs = GuestOutputs.of(X86_64, tmp_path)
+    smp = X86_64.with_variant(SMP_VARIANT)
+    for profile, cpus, online in ((X86_64, None, None), (smp, None, 4), (X86_64, 2, 2),
+                                  (smp, 1, None)):
+        run = run_suite(CORE_TESTS, profile, outputs, accel=Accel.TCG, timeout=1,
+                        work_dir=tmp_path, cpus=cpus)
+        extra = () if online is None else (console.cpus_online(online),)
+        assert run.end_lines == (*CORE_TESTS.end_lines, *extra)
+    assert console.cpus_online(4).search(b"zhb kernel: 4 CPUs online\r\n")
+
+
+def test_core_and_stress_tests_name_the_smp_variant() -> None:
+    assert CORE_TESTS.variants == STRESS_TESTS.variants == (SMP_VARIANT,)
+    assert KERNEL_SELFTEST.variants == () and SUITES["syscall-fuzz"].variants == ()
+    assert X86_64.with_variant(SMP_VARIANT).smp == 4
 
 
 def selftest_run(name: str, expected: list[str], events: list[QmpEvent]) -> SuiteRun:

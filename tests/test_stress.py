@@ -20,7 +20,7 @@ import pytest
 
 from harness import suites
 from harness.plugin import KtapCaseRun, require_no_problems
-from harness.suites import STRESS_TESTS, STRESS_TESTS_SMP, SuiteKnobs, SuiteRun
+from harness.suites import STRESS_TESTS, SuiteKnobs, SuiteRun
 
 
 @pytest.mark.ktap_suite(STRESS_TESTS)
@@ -35,16 +35,6 @@ def test_stress_reports_every_source_case(suite_run: SuiteRun) -> None:
 
 @pytest.mark.ktap_suite(STRESS_TESTS)
 def test_stress_shut_down_cleanly(suite_run: SuiteRun) -> None:
-    require_no_problems(suite_run.shutdown_problems())
-
-
-@pytest.mark.ktap_suite(STRESS_TESTS_SMP)
-def test_stress_smp4(ktap_case: KtapCaseRun) -> None:
-    ktap_case.check()
-
-
-@pytest.mark.ktap_suite(STRESS_TESTS_SMP)
-def test_stress_smp4_shut_down_cleanly(suite_run: SuiteRun) -> None:
     require_no_problems(suite_run.shutdown_problems())
 
 

@@ -347,16 +347,28 @@ uintptr_t thread_stack_top(const struct thread *t) {
     return t->stack + THREAD_STACK_SIZE;
 }
 
-struct thread *thread_create(const char *name, thread_start_fn entry, void *arg) {
+struct thread *thread_create_unready(const char *name, thread_start_fn entry, void *arg) {
     // The idle thread reaps too, but it never runs on a CPU that is always busy: without
     // this, threads that exited under sustained load would keep their stacks for good.
     reap_zombies();
-    struct thread *t = thread_alloc(name, entry, arg);
+    return thread_alloc(name, entry, arg);
+}
+
+void thread_ready(struct thread *t) {
+    arch_irq_state_t irq = thread_lock_irqsave();
+    run_queue_push(t);
+    kick_idle_cpu();
+    thread_unlock_irqrestore(irq);
+}
+
+void thread_discard(struct thread *t) {
+    thread_free(t);
+}
+
+struct thread *thread_create(const char *name, thread_start_fn entry, void *arg) {
+    struct thread *t = thread_create_unready(name, entry, arg);
     if (t != NULL) {
-        arch_irq_state_t irq = thread_lock_irqsave();
-        run_queue_push(t);
-        kick_idle_cpu();
-        thread_unlock_irqrestore(irq);
+        thread_ready(t);
     }
     return t;
 }
@@ -499,6 +511,19 @@ bool thread_wake(struct thread *t) {
     return was_blocked;
 }
 
+// Sends a reschedule IPI to every other CPU running `u`'s thread: the interrupt brings it into
+// the kernel, and its way back to user mode (user_return_check) sees the kill at once rather
+// than at its next tick. One in a syscall sees it when the syscall returns. Thread lock held.
+static void kick_cpus_running(const struct uthread *u) {
+    struct percpu *self = percpu_get();
+    for (uint32_t i = 0; i < SMP_MAX_CPUS; i++) {
+        struct percpu *c = &percpu_cpus[i];
+        if (c != self && c->online && c->current != NULL && c->current->hot.user == u) {
+            platform_ipi_cpu(i, SMP_IPI_RESCHEDULE);
+        }
+    }
+}
+
 void thread_interrupt_user(const struct uthread *u) {
     arch_irq_state_t irq = thread_lock_irqsave();
     for (struct thread *t = blocked; t != NULL;) {
@@ -508,6 +533,7 @@ void thread_interrupt_user(const struct uthread *u) {
         }
         t = next;
     }
+    kick_cpus_running(u);
     thread_unlock_irqrestore(irq);
 }
 

@@ -73,6 +73,10 @@ void platform_cpu_abandon(uint64_t hw_id);
 // Sends inter-processor request `kind` (enum smp_ipi, kernel/smp.h) to every other CPU:
 // x86-64 a fixed IPI vector per kind, arm64 an SGI per kind. Any context.
 void platform_ipi_others(uint32_t kind);
+// Sends request `kind` to CPU `cpu` (its percpu number; online, not this one) alone: x86-64
+// to its local APIC id, arm64 an SGI to its MPIDR (GICv3) or CPU interface (GICv2), each
+// recorded when that CPU set up its interrupt controller. Any context.
+void platform_ipi_cpu(uint32_t cpu, uint32_t kind);
 
 // Generic kernel entry, called by arch/<arch>/start.S with a stack and a zeroed bss.
 // `zbi_paddr` is the data ZBI's physical address from the boot protocol register.

@@ -72,6 +72,14 @@ bool thread_lock_held(void);
 // Creates a thread running entry(arg) on a fresh stack and makes it ready (it runs when the
 // scheduler picks it). Returns NULL if memory is exhausted.
 struct thread *thread_create(const char *name, thread_start_fn entry, void *arg);
+// thread_create in two steps, so that the allocation happens before the caller takes the
+// thread lock (the heap's spinlock ranks before it): thread_create_unready allocates the
+// thread (on no queue; NULL if memory is exhausted; takes no lock but the allocators');
+// thread_ready makes it ready (thread lock held or not); a thread never made ready is freed
+// with thread_discard.
+struct thread *thread_create_unready(const char *name, thread_start_fn entry, void *arg);
+void thread_ready(struct thread *t);
+void thread_discard(struct thread *t);
 
 // Creates the idle thread of secondary CPU `cpu` (not ready: the CPU starts on its stack and
 // runs it). NULL if memory is exhausted.
@@ -135,8 +143,9 @@ zx_status_t thread_block(uint64_t deadline);
 bool thread_wake(struct thread *t);
 
 // Ends the thread_block of the kernel thread running user thread `u`, if it is blocked, with
-// ZX_ERR_INTERNAL_INTR_KILLED. Call after setting u->kill_requested; without this call the
-// next tick notices the kill (at most TIMER_TICK_NS later).
+// ZX_ERR_INTERNAL_INTR_KILLED, and interrupts (reschedule IPI) another CPU running it, which
+// then sees the kill on its way back to user mode. Call after setting u->kill_requested;
+// without this call the next tick notices the kill (at most TIMER_TICK_NS later).
 void thread_interrupt_user(const struct uthread *u);
 
 // A FIFO of threads blocked on one condition. Guarded by the thread lock; zero-initialised

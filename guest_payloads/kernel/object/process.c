@@ -150,7 +150,8 @@ zx_status_t process_create_etc(struct job *job, const char *name, size_t name_le
 // The last running thread is gone (or none ever ran): the process dies, in two steps.
 // process_finish_begin (interrupts masked) makes it DEAD and unlinks it; process_finish_end
 // (interrupts on: it takes the handle-table and aspace mutexes) closes its handles, destroys
-// its address space, leaves the job and signals ZX_PROCESS_TERMINATED. The caller holds a
+// its address space, signals ZX_PROCESS_TERMINATED and then leaves the job (Zircon's order: a
+// job terminates only after every process in it has). The caller holds a
 // reference and does not run on this process's page tables.
 static void process_finish_begin(struct process *p) {
     p->state = PROCESS_STATE_DEAD;
@@ -170,8 +171,10 @@ void process_finish_end(struct process *p) {
     thread_unlock_irqrestore(s);
     handle_table_destroy(&p->handles);
     vm_aspace_destroy(as);
-    job_remove_process(p->job);
+    // Signalled before the job lets go of it: the job's ZX_JOB_TERMINATED (which
+    // job_remove_process may raise) must never be observable before this one.
     kobject_signal(&p->obj, 0, ZX_PROCESS_TERMINATED);
+    job_remove_process(p->job);
 }
 
 void process_kill(struct process *p, int64_t retcode) {

@@ -12,7 +12,8 @@
 // there.
 // ZX_INFO_THREAD state: NEW, RUNNING, the ZX_THREAD_STATE_BLOCKED_* reason a blocking syscall
 // set with uthread_set_blocked for as long as it waits, DYING once killed, DEAD.
-// Lock rule: one CPU; state changes happen with interrupts masked.
+// Lock rule: state changes happen under the thread lock; nothing is allocated under it (the
+// heap's spinlock ranks before it), so uthread_start allocates its kernel thread first.
 #include <kernel/process.h>
 
 #include <kernel/arch.h>
@@ -112,17 +113,23 @@ static int uthread_trampoline(void *arg) {
 zx_status_t uthread_start(struct uthread *t, uintptr_t entry, uintptr_t stack, uintptr_t arg1,
                           uintptr_t arg2) {
     struct process *p = t->process;
+    char name[ZX_MAX_NAME_LEN];
+    kobject_get_name(&t->obj, name);
+    // Allocated before the thread lock (the heap's spinlock ranks before it); it runs only
+    // once thread_ready below hands it to the scheduler.
+    struct thread *kt = thread_create_unready(name, uthread_trampoline, t);
     arch_irq_state_t s = thread_lock_irqsave();
-    zx_status_t st = ZX_ERR_BAD_STATE;
     if (t->state != ZX_THREAD_STATE_NEW || p->state == PROCESS_STATE_DYING ||
         p->state == PROCESS_STATE_DEAD) {
-        goto out;
+        thread_unlock_irqrestore(s);
+        if (kt != NULL) {
+            thread_discard(kt);
+        }
+        return ZX_ERR_BAD_STATE;
     }
-    st = ZX_ERR_NO_MEMORY;
-    // Created with interrupts masked: it cannot run before it is set up below.
-    struct thread *kt = thread_create(t->obj.name, uthread_trampoline, t);
     if (kt == NULL) {
-        goto out;
+        thread_unlock_irqrestore(s);
+        return ZX_ERR_NO_MEMORY;
     }
     thread_set_user(kt, t, p->aspace->arch);
     thread_detach(kt);
@@ -134,10 +141,9 @@ zx_status_t uthread_start(struct uthread *t, uintptr_t entry, uintptr_t stack, u
     t->state = ZX_THREAD_STATE_RUNNING;
     process_mark_started(p);
     kobject_signal(&t->obj, 0, ZX_THREAD_RUNNING);
-    st = ZX_OK;
-out:
+    thread_ready(kt);  // interrupts masked: it cannot run before this unlock
     thread_unlock_irqrestore(s);
-    return st;
+    return ZX_OK;
 }
 
 void uthread_kill(struct uthread *t) {

@@ -52,7 +52,11 @@ static void pc_pic_disable(void) {
     outb(PIC2_DATA, 0xff);
 }
 
-// This CPU's local APIC: enabled, every local interrupt masked, spurious vector set.
+// Each CPU's local APIC id (by percpu number), recorded by the CPU itself (lapic_cpu_init).
+static uint32_t lapic_ids[SMP_MAX_CPUS];
+
+// This CPU's local APIC: enabled, every local interrupt masked, spurious vector set; its id
+// recorded for platform_ipi_cpu.
 static void lapic_cpu_init(void) {
     uint64_t base = x86_rdmsr(IA32_APIC_BASE);
     x86_wrmsr(IA32_APIC_BASE, base | APIC_BASE_ENABLE);
@@ -66,6 +70,7 @@ static void lapic_cpu_init(void) {
     pc_lapic_write(LAPIC_LVT_LINT1, LAPIC_LVT_MASKED);
     pc_lapic_write(LAPIC_LVT_ERROR, LAPIC_LVT_MASKED);
     pc_lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | PC_VECTOR_SPURIOUS);
+    lapic_ids[percpu_get()->cpu_num] = pc_lapic_read(LAPIC_ID) >> 24;
 }
 
 void platform_init_interrupts(const struct boot_info *bi) {
@@ -78,6 +83,7 @@ void platform_init_interrupts(const struct boot_info *bi) {
 void platform_init_interrupts_secondary(void) {
     lapic_cpu_init();  // every CPU sees its own local APIC at the same address
 }
+
 
 #define LAPIC_ICR_LOW 0x300u
 #define LAPIC_ICR_HIGH 0x310u
@@ -97,6 +103,11 @@ void pc_lapic_send_ipi(uint32_t apic_id, uint32_t command) {
 
 void platform_ipi_others(uint32_t kind) {
     pc_lapic_send_ipi(0, LAPIC_ICR_ALL_BUT_SELF | LAPIC_ICR_ASSERT | (PC_VECTOR_IPI_BASE + kind));
+}
+
+void platform_ipi_cpu(uint32_t cpu, uint32_t kind) {
+    // No shorthand, physical destination: the APIC id in ICR_HIGH.
+    pc_lapic_send_ipi(lapic_ids[cpu], LAPIC_ICR_ASSERT | (PC_VECTOR_IPI_BASE + kind));
 }
 
 bool platform_irq(uint32_t vector) {

@@ -25,6 +25,7 @@
 #define GICD_CTLR 0x0000u
 #define GICD_ISENABLER 0x0100u
 #define GICD_IPRIORITYR 0x0400u
+#define GICD_ITARGETSR 0x0800u
 #define GICD_CTLR_RWP (1u << 31)
 #define GICD_CTLR_V2_ENABLE 1u
 // v3: EnableGrp0 | EnableGrp1 (single security state) or EnableGrp1NS | EnableGrp1A
@@ -64,12 +65,19 @@ static uintptr_t gicr_first;   // the first redistributor frame
 static uint64_t gicr_stride;
 // Each CPU's own redistributor frame (v3), set by that CPU.
 static uintptr_t gicr_cpu[SMP_MAX_CPUS];
+// How an SGI reaches each CPU, set by that CPU: its MPIDR affinity (v3) or its CPU interface
+// bit (v2, what the banked GICD_ITARGETSR0 reads on it).
+static uint64_t sgi_target[SMP_MAX_CPUS];
+
+static uint64_t mpidr_affinity(void) {
+    uint64_t mpidr;
+    __asm__ volatile("mrs %0, mpidr_el1" : "=r"(mpidr));
+    return mpidr & MPIDR_AFF_MASK;
+}
 
 // This CPU's redistributor: the frame whose GICR_TYPER affinity is this CPU's MPIDR.
 static uintptr_t gicr_find(void) {
-    uint64_t mpidr;
-    __asm__ volatile("mrs %0, mpidr_el1" : "=r"(mpidr));
-    mpidr &= MPIDR_AFF_MASK;
+    uint64_t mpidr = mpidr_affinity();
     uint32_t aff = (uint32_t)(((mpidr >> 32) & 0xff) << 24 | ((mpidr >> 16) & 0xff) << 16 |
                      ((mpidr >> 8) & 0xff) << 8 | (mpidr & 0xff));
     for (uintptr_t frame = gicr_first;; frame += gicr_stride) {
@@ -87,6 +95,7 @@ static uintptr_t gicr_find(void) {
 static void gic_v3_cpu_init(void) {
     uintptr_t gicr = gicr_find();
     gicr_cpu[percpu_get()->cpu_num] = gicr;
+    sgi_target[percpu_get()->cpu_num] = mpidr_affinity();
     mmio_write32(gicr + GICR_WAKER, mmio_read32(gicr + GICR_WAKER) & ~GICR_WAKER_PROCESSOR_SLEEP);
     while (mmio_read32(gicr + GICR_WAKER) & GICR_WAKER_CHILDREN_ASLEEP) {
     }
@@ -100,6 +109,7 @@ static void gic_v3_cpu_init(void) {
 
 // GICv2: this CPU's (banked) CPU interface.
 static void gic_v2_cpu_init(void) {
+    sgi_target[percpu_get()->cpu_num] = mmio_read32(gicd + GICD_ITARGETSR) & 0xffu;
     mmio_write32(gicc + GICC_PMR, GIC_PRIORITY_MASK_ALL);
     mmio_write32(gicc + GICC_BPR, 0);
     mmio_write32(gicc + GICC_CTLR, 1);
@@ -187,6 +197,11 @@ uint32_t gic_intid(uint32_t ack) {
 #define ICC_SGI1R_INTID_SHIFT 24
 #define GICD_SGIR 0x0f00u
 #define GICD_SGIR_OTHERS (1u << 24)  // TargetListFilter: every CPU interface but this one
+#define GICD_SGIR_TARGET_SHIFT 16       // CPUTargetList (TargetListFilter 0: the list)
+#define ICC_SGI1R_AFF1_SHIFT 16
+#define ICC_SGI1R_AFF2_SHIFT 32
+#define ICC_SGI1R_RS_SHIFT 44           // Aff0 / 16: which 16 CPUs TargetList names
+#define ICC_SGI1R_AFF3_SHIFT 48
 
 void gic_send_sgi_others(uint32_t sgi) {
     if (gic_version == 3) {
@@ -195,6 +210,22 @@ void gic_send_sgi_others(uint32_t sgi) {
     } else {
         __asm__ volatile("dsb ishst" ::: "memory");
         mmio_write32(gicd + GICD_SGIR, GICD_SGIR_OTHERS | sgi);
+    }
+}
+
+void gic_send_sgi(uint32_t cpu, uint32_t sgi) {
+    uint64_t t = sgi_target[cpu];
+    if (gic_version == 3) {
+        uint64_t aff0 = t & 0xff;
+        uint64_t v = (uint64_t)sgi << ICC_SGI1R_INTID_SHIFT | 1ull << (aff0 % 16) |
+                     (aff0 / 16) << ICC_SGI1R_RS_SHIFT |
+                     ((t >> 8) & 0xff) << ICC_SGI1R_AFF1_SHIFT |
+                     ((t >> 16) & 0xff) << ICC_SGI1R_AFF2_SHIFT |
+                     ((t >> 32) & 0xff) << ICC_SGI1R_AFF3_SHIFT;
+        __asm__ volatile("dsb ishst; msr icc_sgi1r_el1, %0; isb" : : "r"(v) : "memory");
+    } else {
+        __asm__ volatile("dsb ishst" ::: "memory");
+        mmio_write32(gicd + GICD_SGIR, (uint32_t)t << GICD_SGIR_TARGET_SHIFT | sgi);
     }
 }
 

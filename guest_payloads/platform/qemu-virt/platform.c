@@ -80,6 +80,10 @@ void platform_ipi_others(uint32_t kind) {
     gic_send_sgi_others(kind);
 }
 
+void platform_ipi_cpu(uint32_t cpu, uint32_t kind) {
+    gic_send_sgi(cpu, kind);
+}
+
 bool platform_irq(uint32_t vector) {
     (void)vector;  // the GIC names the source
     uint32_t ack = gic_ack();

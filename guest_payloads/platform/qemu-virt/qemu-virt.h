@@ -38,6 +38,8 @@ uint32_t gic_ack(void);
 uint32_t gic_intid(uint32_t ack);
 // Sends software-generated interrupt `sgi` (0-15) to every other CPU.
 void gic_send_sgi_others(uint32_t sgi);
+// Sends software-generated interrupt `sgi` to CPU `cpu` (percpu number) alone.
+void gic_send_sgi(uint32_t cpu, uint32_t sgi);
 // Signals end of interrupt (priority drop and deactivation) for `intid`.
 void gic_eoi(uint32_t ack);
 
