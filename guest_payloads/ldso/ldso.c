@@ -10,6 +10,11 @@
 // handles of the linker message, and jumps to the executable's entry with
 // the bootstrap channel (whose next message is the program's own) and the vDSO base.
 //
+// Code maps straight from the file VMOs, data from copy-on-write snapshots of them
+// (pb_load_elf). The executable and the libraries go one after the other right after ld.so's
+// own image, wherever the process builder put that: one random slide for all of them, as
+// Linux's mmap base (a module whose spot is taken goes to a random one instead).
+//
 // Anything wrong is one console line, "ld.so: error: <what>", and zx_process_exit(127).
 // Everything lives in static storage: the linker's initial stack is only as big as the
 // process builder computed (the message plus 3 KiB).
@@ -65,6 +70,7 @@ __attribute__((noreturn)) void ldso_enter(uintptr_t entry, uintptr_t sp, uintptr
                                           uintptr_t arg1);
 
 uintptr_t __zhb_vdso_base;  // ulib's vDSO thunks call through it
+extern const uint8_t _end[] __attribute__((visibility("hidden")));  // our image's end
 
 struct sym {
     uint32_t name;
@@ -107,6 +113,7 @@ static struct {
     const uint8_t *exe_file;
     uint64_t exe_file_size;
     uintptr_t stack_top;
+    uintptr_t next_base;  // where the next module goes if that is free: right after the last
     uint8_t message[PB_MESSAGE_BYTES] __attribute__((aligned(8)));
 } g;
 
@@ -139,15 +146,16 @@ static uint64_t page_up(uint64_t v) {
     return page_down(v + PAGE - 1);
 }
 
+// __builtin_memcpy: one load (a memcpy call here is a byte loop, lib/string.c's).
 static uint64_t rd64(const uint8_t *p) {
     uint64_t v;
-    memcpy(&v, p, sizeof(v));
+    __builtin_memcpy(&v, p, sizeof(v));
     return v;
 }
 
 static uint32_t rd32(const uint8_t *p) {
     uint32_t v;
-    memcpy(&v, p, sizeof(v));
+    __builtin_memcpy(&v, p, sizeof(v));
     return v;
 }
 
@@ -349,14 +357,16 @@ static void load_module(struct module *m, const char *name, zx_handle_t vmo,
         snprintf(text, sizeof(text), "%s: a library with PT_INTERP", m->name);
         die(text);
     }
-    struct pb_loader loader = {.vmar = g.root_vmar, .root = g.root, .error = &g.error};
-    zx_status_t status = pb_load_elf(&loader, info, ZX_HANDLE_INVALID, file, &m->bias, &m->vmar);
+    struct pb_loader loader = {.vmar = g.root_vmar, .root = g.root, .error = &g.error,
+                               .hint = g.next_base - g.root.base};
+    zx_status_t status = pb_load_elf(&loader, info, vmo, &m->bias, &m->vmar);
     if (status != ZX_OK) {
         snprintf(text, sizeof(text), "%s: %s", m->name, g.error.text);
         die(text);
     }
     m->lo = info->lo + m->bias;
     m->hi = info->hi + m->bias;
+    g.next_base = m->hi;
     read_phdrs(m, file + rd64(file + 32), rd32(file + 56) & 0xffff);
     if (keep_file) {
         g.exe_file = file;
@@ -513,7 +523,7 @@ static void relocate_table(const struct module *m, uint64_t table, uint64_t size
             snprintf(text, sizeof(text), "%s: unsupported relocation type %u", m->name, type);
             die(text);
         }
-        memcpy((void *)(uintptr_t)where, &value, sizeof(value));
+        __builtin_memcpy((void *)(uintptr_t)where, &value, sizeof(value));
     }
 }
 
@@ -566,6 +576,7 @@ void __zhb_start(zx_handle_t bootstrap, uintptr_t vdso_base) {
     __zhb_vdso_base = vdso_base;
     g.bootstrap = bootstrap;
     read_message();
+    g.next_base = page_up((uintptr_t)_end);
     vdso_module(vdso_base);
     g.num_modules = 1;
     load_module(&g.modules[0], g.argv0, g.exe_vmo, &g.exe_info, true);

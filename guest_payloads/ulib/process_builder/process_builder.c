@@ -2,9 +2,9 @@
 // seed's order: zx_process_create + zx_thread_create up front; at build, the ELF file mapped
 // read-only into our own VMAR and parsed (elf.c); for PT_INTERP a low-address reservation,
 // the dynamic linker fetched from the loader service and the linker message; every PT_LOAD
-// copied into a fresh VMO and mapped with its own permissions (ET_EXEC at its link address,
-// ET_DYN in a sub-VMAR at a random base; code VMOs made executable with
-// zx_vmo_replace_as_executable); the vDSO VMO mapped with its exact layout; the stack; the
+// mapped with its own permissions (ET_EXEC at its link address, ET_DYN in a sub-VMAR at a
+// random base): code and read-only data straight from the file VMO, writable data from a
+// copy-on-write snapshot of it; the vDSO VMO mapped with its exact layout; the stack; the
 // main processargs message; the reservation destroyed.
 #include <lib/console.h>
 #include <lib/string.h>
@@ -175,6 +175,10 @@ zx_status_t pb_set_vdso_vmo(struct process_builder *b, zx_handle_t vdso) {
     return replace_handle(b, &b->vdso, vdso, "Invalid vDSO VMO handle");
 }
 
+void pb_set_placements(struct process_builder *b, struct pb_placements *placements) {
+    b->placements = placements;
+}
+
 zx_status_t pb_set_interp_vmo(struct process_builder *b, zx_handle_t interp) {
     return replace_handle(b, &b->interp, interp, "Invalid dynamic linker VMO handle");
 }
@@ -324,12 +328,17 @@ static zx_vm_option_t segment_perms(uint32_t flags) {
     return perms;
 }
 
-// A sub-VMAR of `size` bytes at a random page of the root VMAR (zx_cprng_draw), or wherever
-// the kernel likes if a few random tries collide with existing mappings or the reservation.
+// A sub-VMAR of `size` bytes at l->hint if that is free, else at a random page of the root
+// VMAR (zx_cprng_draw), or wherever the kernel likes if a few random tries collide with
+// existing mappings or the reservation.
 static zx_status_t allocate_random(const struct pb_loader *l, size_t size, zx_vm_option_t can_map,
                                    zx_handle_t *sub, zx_vaddr_t *base) {
     const zx_info_vmar_t *where = &l->root;
     zx_vm_option_t options = ZX_VM_CAN_MAP_SPECIFIC | can_map;
+    if (l->hint != 0 && size <= where->len && l->hint <= where->len - size &&
+        zx_vmar_allocate(l->vmar, options | ZX_VM_SPECIFIC, l->hint, size, sub, base) == ZX_OK) {
+        return ZX_OK;
+    }
     for (int i = 0; i < RANDOM_TRIES && size < where->len; i++) {
         uint64_t random;
         zx_cprng_draw(&random, sizeof(random));
@@ -341,47 +350,102 @@ static zx_status_t allocate_random(const struct pb_loader *l, size_t size, zx_vm
     return zx_vmar_allocate(l->vmar, options, 0, size, sub, base);
 }
 
-// Maps every segment of `info` into `vmar` (based at vmar_base) at vaddr + bias. With a
-// valid file_vmo the segments map its pages directly (the vDSO); otherwise each gets a new
-// VMO holding a copy of its file bytes.
+#define ZERO_CHUNK 256u  // bytes of zeros per zx_vmo_write (ld.so runs this on a small stack)
+
+// Zeroes `len` bytes of `vmo` at `offset`.
+static zx_status_t zero_vmo(zx_handle_t vmo, uint64_t offset, uint64_t len) {
+    const uint8_t zeros[ZERO_CHUNK] = {0};
+    zx_status_t status = ZX_OK;
+    while (len > 0 && status == ZX_OK) {
+        uint64_t n = len < ZERO_CHUNK ? len : ZERO_CHUNK;
+        status = zx_vmo_write(vmo, zeros, offset, n);
+        offset += n;
+        len -= n;
+    }
+    return status;
+}
+
+// The VMO of a segment's file pages [start, file_end): a copy-on-write snapshot of the file
+// VMO's pages, its bytes past filesz (the next section's, in the file) zeroed; made
+// executable again for an executable segment (a snapshot loses ZX_RIGHT_EXECUTE).
+static zx_status_t data_vmo(const struct elf_segment *seg, zx_handle_t file_vmo, uint64_t start,
+                            uint64_t file_end, zx_handle_t *vmo, const char **what) {
+    *what = "zx_vmo_create_child (segment)";
+    zx_status_t status = zx_vmo_create_child(file_vmo, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE,
+                                             page_down(seg->offset), file_end - start, vmo);
+    if (status == ZX_OK) {
+        *what = "zx_vmo_write (segment)";
+        uint64_t used = seg->vaddr + seg->filesz - start;
+        status = zero_vmo(*vmo, used, file_end - start - used);
+        if (status == ZX_OK && (seg->flags & ELF_PF_X)) {
+            *what = "zx_vmo_replace_as_executable (segment)";
+            return zx_vmo_replace_as_executable(*vmo, ZX_HANDLE_INVALID, vmo);  // consumes it
+        }
+        if (status != ZX_OK) {
+            zx_handle_close(*vmo);
+        }
+    }
+    return status;
+}
+
+// Maps `size` bytes of `vmo` at `offset` at link address `at` (+ bias, in vmar at vmar_base);
+// closes vmo unless it is the file's.
+static zx_status_t map_part(const struct pb_loader *l, zx_handle_t vmar, zx_vaddr_t vmar_base,
+                            uint64_t at, uint64_t bias, uint32_t flags, zx_handle_t vmo,
+                            zx_handle_t file_vmo, uint64_t offset, uint64_t size) {
+    zx_vaddr_t addr;
+    zx_status_t status = zx_vmar_map(vmar, segment_perms(flags) | ZX_VM_SPECIFIC,
+                                     at + bias - vmar_base, vmo, offset, size, &addr);
+    if (vmo != file_vmo) {
+        zx_handle_close(vmo);
+    }
+    if (status != ZX_OK) {
+        return pb_set_error(l->error, PB_ERR_ELF_LOAD, status, "zx_vmar_map (segment)");
+    }
+    return ZX_OK;
+}
+
+// Maps every segment of `info` into `vmar` (based at vmar_base) at vaddr + bias. Read-only
+// and executable segments map the file VMO's pages directly (so every process started from
+// one file VMO shares its code pages); a writable one (or one with more memory than file
+// bytes) maps a copy-on-write snapshot of its file pages (the tail past filesz zeroed) and,
+// past them, a fresh zero-filled VMO.
 static zx_status_t map_segments(const struct pb_loader *l, const struct elf_info *info,
-                                zx_handle_t vmar,
-                                zx_vaddr_t vmar_base, uint64_t bias, zx_handle_t file_vmo,
-                                const uint8_t *file) {
+                                zx_handle_t vmar, zx_vaddr_t vmar_base, uint64_t bias,
+                                zx_handle_t file_vmo) {
     for (uint32_t i = 0; i < info->nsegs; i++) {
         const struct elf_segment *seg = &info->segs[i];
         uint64_t start = page_down(seg->vaddr);
-        uint64_t size = page_up(seg->vaddr + seg->memsz) - start;
-        zx_handle_t vmo = file_vmo;
-        uint64_t vmo_offset = page_down(seg->offset);
+        uint64_t end = page_up(seg->vaddr + seg->memsz);
         zx_status_t status;
-        const char *what = "zx_vmar_map (segment)";
-        if (file_vmo == ZX_HANDLE_INVALID) {
-            vmo_offset = 0;
-            what = "zx_vmo_create (segment)";
-            if ((status = zx_vmo_create(size, 0, &vmo)) == ZX_OK) {
-                what = "zx_vmo_write (segment)";
-                status = zx_vmo_write(vmo, file + seg->offset, seg->vaddr - start, seg->filesz);
-                if (status != ZX_OK) {
-                    zx_handle_close(vmo);
-                } else if (seg->flags & ELF_PF_X) {
-                    what = "zx_vmo_replace_as_executable (segment)";
-                    status = zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &vmo);
-                }
-            }
+        if (!(seg->flags & ELF_PF_W) && seg->filesz == seg->memsz) {
+            status = map_part(l, vmar, vmar_base, start, bias, seg->flags, file_vmo, file_vmo,
+                              page_down(seg->offset), end - start);
             if (status != ZX_OK) {
+                return status;
+            }
+            continue;
+        }
+        uint64_t file_end = seg->filesz != 0 ? page_up(seg->vaddr + seg->filesz) : start;
+        zx_handle_t vmo;
+        const char *what;
+        if (file_end > start) {
+            if ((status = data_vmo(seg, file_vmo, start, file_end, &vmo, &what)) != ZX_OK) {
                 return pb_set_error(l->error, PB_ERR_ELF_LOAD, status, what);
             }
-            what = "zx_vmar_map (segment)";
+            if ((status = map_part(l, vmar, vmar_base, start, bias, seg->flags, vmo, file_vmo, 0,
+                                   file_end - start)) != ZX_OK) {
+                return status;
+            }
         }
-        zx_vaddr_t addr;
-        status = zx_vmar_map(vmar, segment_perms(seg->flags) | ZX_VM_SPECIFIC,
-                             start + bias - vmar_base, vmo, vmo_offset, size, &addr);
-        if (vmo != file_vmo) {
-            zx_handle_close(vmo);
-        }
-        if (status != ZX_OK) {
-            return pb_set_error(l->error, PB_ERR_ELF_LOAD, status, what);
+        if (end > file_end) {
+            if ((status = zx_vmo_create(end - file_end, 0, &vmo)) != ZX_OK) {
+                return pb_set_error(l->error, PB_ERR_ELF_LOAD, status, "zx_vmo_create (segment)");
+            }
+            if ((status = map_part(l, vmar, vmar_base, file_end, bias, seg->flags, vmo, file_vmo,
+                                   0, end - file_end)) != ZX_OK) {
+                return status;
+            }
         }
     }
     return ZX_OK;
@@ -390,11 +454,10 @@ static zx_status_t map_segments(const struct pb_loader *l, const struct elf_info
 // Loads an ELF image into the new process; *bias is what was added to its link addresses (0
 // for ET_EXEC), *loaded its sub-VMAR (ET_DYN; invalid for ET_EXEC) if loaded is not NULL.
 zx_status_t pb_load_elf(const struct pb_loader *l, const struct elf_info *info,
-                        zx_handle_t file_vmo, const uint8_t *file, uint64_t *bias,
-                        zx_handle_t *loaded) {
+                        zx_handle_t file_vmo, uint64_t *bias, zx_handle_t *loaded) {
     if (info->type == ELF_ET_EXEC) {
         *bias = 0;
-        return map_segments(l, info, l->vmar, l->root.base, 0, file_vmo, file);
+        return map_segments(l, info, l->vmar, l->root.base, 0, file_vmo);
     }
     zx_vm_option_t can_map = 0;
     for (uint32_t i = 0; i < info->nsegs; i++) {
@@ -407,11 +470,38 @@ zx_status_t pb_load_elf(const struct pb_loader *l, const struct elf_info *info,
         return pb_set_error(l->error, PB_ERR_ELF_LOAD, status, "zx_vmar_allocate");
     }
     *bias = base - info->lo;
-    status = map_segments(l, info, sub, base, *bias, file_vmo, file);
+    status = map_segments(l, info, sub, base, *bias, file_vmo);
     if (status == ZX_OK && loaded != NULL) {
         *loaded = sub;
     } else {
         zx_handle_close(sub);
+    }
+    return status;
+}
+
+// pb_load_elf for pb_build: an ET_DYN file goes where b->placements says this file VMO went
+// before (if free), and its base is recorded there.
+static zx_status_t load_placed(struct build *w, const struct elf_info *info, zx_handle_t vmo,
+                               uint64_t *bias, zx_handle_t *loaded) {
+    struct pb_placements *p = w->b->placements;
+    zx_info_handle_basic_t basic;
+    uint32_t i = 0;
+    if (p != NULL && info->type == ELF_ET_DYN &&
+        zx_object_get_info(vmo, ZX_INFO_HANDLE_BASIC, &basic, sizeof(basic), NULL, NULL) ==
+            ZX_OK) {
+        while (i < p->count && p->at[i].koid != basic.koid) {
+            i++;
+        }
+        w->loader.hint = i < p->count ? p->at[i].offset : 0;
+    } else {
+        p = NULL;
+    }
+    zx_status_t status = pb_load_elf(&w->loader, info, vmo, bias, loaded);
+    w->loader.hint = 0;
+    if (status == ZX_OK && p != NULL && i < PB_PLACEMENTS) {
+        p->at[i].koid = basic.koid;
+        p->at[i].offset = info->lo + *bias - w->root.base;
+        p->count = i == p->count ? i + 1 : p->count;
     }
     return status;
 }
@@ -511,7 +601,7 @@ static zx_status_t load_interp(struct build *w, const struct elf_info *exe, stru
                          "the dynamic linker has a PT_INTERP itself");
     }
     zx_handle_t loaded = ZX_HANDLE_INVALID;
-    if ((status = pb_load_elf(&w->loader, ld, ZX_HANDLE_INVALID, w->ld.data, bias, &loaded)) != ZX_OK) {
+    if ((status = load_placed(w, ld, w->ld_vmo, bias, &loaded)) != ZX_OK) {
         return status;
     }
     // The linker message: argv[0] only, LD_DEBUG= / LD_TRACE= only, the loader, the
@@ -558,7 +648,7 @@ static zx_status_t load_vdso(struct build *w, uint64_t *base) {
     if (vdso.type != ELF_ET_DYN) {
         return pb_set_error(&b->error, PB_ERR_ELF_PARSE, ZX_ERR_NOT_FOUND, "vDSO: not ET_DYN");
     }
-    if ((status = pb_load_elf(&w->loader, &vdso, b->vdso, NULL, base, NULL)) != ZX_OK) {
+    if ((status = load_placed(w, &vdso, b->vdso, base, NULL)) != ZX_OK) {
         return status;
     }
     message_add(&w->main, b->vdso, PA_HND(PA_VMO_VDSO, 0));
@@ -635,7 +725,7 @@ static zx_status_t build_steps(struct build *w, struct pb_built *out, uint8_t *b
             return status;
         }
         zx_handle_t sub = ZX_HANDLE_INVALID;
-        if ((status = pb_load_elf(&w->loader, &exe, ZX_HANDLE_INVALID, w->exe.data, &bias, &sub)) != ZX_OK) {
+        if ((status = load_placed(w, &exe, b->executable, &bias, &sub)) != ZX_OK) {
             return status;
         }
         if (sub != ZX_HANDLE_INVALID) {
