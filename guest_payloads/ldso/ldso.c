@@ -38,6 +38,7 @@
 #define VDSO_SONAME "libzircon.so"
 #define DEFAULT_STACK (256u * 1024u)
 #define LINE_MAX 256
+#define HEAD 1024u  // what ld.so reads of a file to parse it (else: it maps it)
 
 #define PT_DYNAMIC 2u
 #define PT_GNU_RELRO 0x6474e552u
@@ -110,11 +111,10 @@ static struct {
     uint32_t num_modules;
     struct module vdso;
     struct elf_info exe_info;
-    const uint8_t *exe_file;
-    uint64_t exe_file_size;
     uintptr_t stack_top;
     uintptr_t next_base;  // where the next module goes if that is free: right after the last
     uint8_t message[PB_MESSAGE_BYTES] __attribute__((aligned(8)));
+    uint8_t head[HEAD] __attribute__((aligned(8)));  // a file's first bytes, parsed
 } g;
 
 static void say(const char *text) {
@@ -207,19 +207,38 @@ static void read_message(void) {
 
 // ---- Loading -------------------------------------------------------------------------------
 
-// Maps `vmo` read-only; *data and *size describe it.
-static void map_file(zx_handle_t vmo, const char *name, const uint8_t **data, uint64_t *size) {
+// Parses the ELF file in `vmo` into *info from its first HEAD bytes, read into g.head, or, if
+// its headers lie further in, from the whole file mapped read-only (*mapped: its length,
+// else 0). *data: where the parsed bytes are.
+static void parse_file(zx_handle_t vmo, const char *name, struct elf_info *info,
+                       const uint8_t **data, uint64_t *mapped) {
+    uint64_t size;
     zx_vaddr_t addr;
-    zx_status_t status = zx_vmo_get_size(vmo, size);
-    if (status == ZX_OK && *size == 0) {
+    *mapped = 0;
+    zx_status_t status = zx_vmo_get_size(vmo, &size);
+    if (status == ZX_OK && size == 0) {
         status = ZX_ERR_OUT_OF_RANGE;
     }
-    if (status != ZX_OK ||
-        (status = zx_vmar_map(g.root_vmar, ZX_VM_PERM_READ, 0, vmo, 0, page_up(*size), &addr)) !=
-            ZX_OK) {
-        die_status("cannot map the file", name, status);
+    size_t len = size < HEAD ? (size_t)size : HEAD;
+    if (status != ZX_OK || (status = zx_vmo_read(vmo, g.head, 0, len)) != ZX_OK) {
+        die_status("cannot read the file", name, status);
     }
-    *data = (const uint8_t *)addr;
+    *data = g.head;
+    int parsed = elf_parse_head(g.head, len, size, ZHB_ELF_MACHINE, info);
+    if (parsed == ELF_ERR_HEAD) {
+        status = zx_vmar_map(g.root_vmar, ZX_VM_PERM_READ, 0, vmo, 0, page_up(size), &addr);
+        if (status != ZX_OK) {
+            die_status("cannot map the file", name, status);
+        }
+        *data = (const uint8_t *)addr;
+        *mapped = page_up(size);
+        parsed = elf_parse(*data, size, ZHB_ELF_MACHINE, info);
+    }
+    if (parsed != ELF_OK) {
+        char text[LINE_MAX];
+        snprintf(text, sizeof(text), "%s: %s", name, elf_strerror(parsed));
+        die(text);
+    }
 }
 
 // The module's dynamic section (at run time), checked, into m.
@@ -342,17 +361,12 @@ static void read_phdrs(struct module *m, const uint8_t *phdrs, uint32_t phnum) {
 
 // Loads the ELF file in `vmo` as module m (named `name`).
 static void load_module(struct module *m, const char *name, zx_handle_t vmo,
-                        struct elf_info *info, bool keep_file) {
+                        struct elf_info *info) {
     const uint8_t *file;
-    uint64_t size;
+    uint64_t mapped;
     snprintf(m->name, sizeof(m->name), "%s", name);
-    map_file(vmo, m->name, &file, &size);
-    int parsed = elf_parse(file, size, ZHB_ELF_MACHINE, info);
+    parse_file(vmo, m->name, info, &file, &mapped);
     char text[LINE_MAX];
-    if (parsed != ELF_OK) {
-        snprintf(text, sizeof(text), "%s: %s", m->name, elf_strerror(parsed));
-        die(text);
-    }
     if (info->interp_size != 0 && m != &g.modules[0]) {
         snprintf(text, sizeof(text), "%s: a library with PT_INTERP", m->name);
         die(text);
@@ -368,11 +382,8 @@ static void load_module(struct module *m, const char *name, zx_handle_t vmo,
     m->hi = info->hi + m->bias;
     g.next_base = m->hi;
     read_phdrs(m, file + rd64(file + 32), rd32(file + 56) & 0xffff);
-    if (keep_file) {
-        g.exe_file = file;
-        g.exe_file_size = size;
-    } else {
-        zx_vmar_unmap(g.root_vmar, (zx_vaddr_t)file, page_up(size));
+    if (mapped != 0) {
+        zx_vmar_unmap(g.root_vmar, (zx_vaddr_t)file, mapped);
     }
 }
 
@@ -421,7 +432,7 @@ static void load_libraries(void) {
                 die_status("library not found", name, status);
             }
             struct elf_info info;
-            load_module(&g.modules[g.num_modules++], name, vmo, &info, false);
+            load_module(&g.modules[g.num_modules++], name, vmo, &info);
             zx_handle_close(vmo);
         }
     }
@@ -566,7 +577,6 @@ static __attribute__((noreturn)) void link_and_run(void) {
         relocate(&g.modules[i]);
     }
     uintptr_t entry = g.exe_info.entry + g.modules[0].bias;
-    zx_vmar_unmap(g.root_vmar, (zx_vaddr_t)g.exe_file, page_up(g.exe_file_size));
     done_with_loader();
     zx_handle_close_many(g.handles, g.num_handles);  // the loader channel among them
     ldso_enter(entry, zhb_initial_sp(g.stack_top), g.bootstrap, __zhb_vdso_base);
@@ -579,17 +589,25 @@ void __zhb_start(zx_handle_t bootstrap, uintptr_t vdso_base) {
     g.next_base = page_up((uintptr_t)_end);
     vdso_module(vdso_base);
     g.num_modules = 1;
-    load_module(&g.modules[0], g.argv0, g.exe_vmo, &g.exe_info, true);
+    load_module(&g.modules[0], g.argv0, g.exe_vmo, &g.exe_info);
     // The program's stack, which ld.so moves onto now (its own is tiny).
     uint64_t size = page_up(g.exe_info.stack_size != 0 ? g.exe_info.stack_size : DEFAULT_STACK);
     zx_handle_t vmo;
     zx_vaddr_t base;
+    // It goes after the executable, past an unmapped guard page (the libraries follow it),
+    // or, if that spot is taken, anywhere.
+    zx_vm_option_t rw = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
     zx_status_t status = zx_vmo_create(size, 0, &vmo);
-    if (status != ZX_OK || (status = zx_vmar_map(g.root_vmar, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE,
-                                                 0, vmo, 0, size, &base)) != ZX_OK) {
+    if (status == ZX_OK &&
+        zx_vmar_map(g.root_vmar, rw | ZX_VM_SPECIFIC, g.next_base + PAGE - g.root.base, vmo, 0,
+                    size, &base) != ZX_OK) {
+        status = zx_vmar_map(g.root_vmar, rw, 0, vmo, 0, size, &base);
+    }
+    if (status != ZX_OK) {
         die_status("cannot make the program's stack", "", status);
     }
     zx_handle_close(vmo);
     g.stack_top = base + size;
+    g.next_base = g.stack_top > g.next_base ? g.stack_top : g.next_base;
     ldso_switch(link_and_run, g.stack_top & ~(uintptr_t)15);
 }

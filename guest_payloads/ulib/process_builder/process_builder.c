@@ -1,6 +1,7 @@
 // The process builder: see <zhb/process_builder.h>. Zircon's process-creation flow, in the
-// seed's order: zx_process_create + zx_thread_create up front; at build, the ELF file mapped
-// read-only into our own VMAR and parsed (elf.c); for PT_INTERP a low-address reservation,
+// seed's order: zx_process_create + zx_thread_create up front; at build, the ELF file's
+// headers read (or, if they lie past its first KiB, the file mapped read-only into our own
+// VMAR) and parsed (elf.c); for PT_INTERP a low-address reservation,
 // the dynamic linker fetched from the loader service and the linker message; every PT_LOAD
 // mapped with its own permissions (ET_EXEC at its link address, ET_DYN in a sub-VMAR at a
 // random base): code and read-only data straight from the file VMO, writable data from a
@@ -255,10 +256,15 @@ void pb_built_destroy(struct pb_built *built) {
 // ---- Building ------------------------------------------------------------------------------
 
 // A file mapped read-only into our own VMAR.
+#define HEAD_BYTES 1024u  // what pb_build reads of a file to parse it (else: it maps it)
+
+// A file being parsed: its first bytes read into head (data points there), or, if its
+// headers lie further in, the whole file mapped (data points there, `mapped` bytes).
 struct mapped {
     const uint8_t *data;
     uint64_t size;
     uint64_t mapped;
+    uint8_t head[HEAD_BYTES] __attribute__((aligned(8)));
 };
 
 // A processargs message being assembled: its handles are owned until written.
@@ -282,16 +288,9 @@ struct build {
 
 static zx_status_t map_file(struct build *w, zx_handle_t vmo, struct mapped *m, const char *what) {
     zx_vaddr_t addr;
-    zx_status_t status = zx_vmo_get_size(vmo, &m->size);
-    if (status != ZX_OK) {
-        return pb_set_error(&w->b->error, PB_ERR_GENERIC_STATUS, status, what);
-    }
     m->mapped = page_up(m->size);
-    if (m->mapped == 0) {
-        return pb_set_error(&w->b->error, PB_ERR_ELF_PARSE, ZX_ERR_NOT_FOUND,
-                         elf_strerror(ELF_ERR_TRUNCATED));
-    }
-    status = zx_vmar_map(w->b->self_vmar, ZX_VM_PERM_READ, 0, vmo, 0, m->mapped, &addr);
+    zx_status_t status =
+        zx_vmar_map(w->b->self_vmar, ZX_VM_PERM_READ, 0, vmo, 0, m->mapped, &addr);
     if (status != ZX_OK) {
         m->mapped = 0;
         return pb_set_error(&w->b->error, PB_ERR_GENERIC_STATUS, status, what);
@@ -307,9 +306,30 @@ static void unmap_file(struct build *w, struct mapped *m) {
     }
 }
 
-static zx_status_t parse(struct build *w, const struct mapped *m, struct elf_info *info,
-                         const char *whose) {
-    int parsed = elf_parse(m->data, m->size, ZHB_ELF_MACHINE, info);
+// Parses the ELF file in `vmo` into *info: from its first HEAD_BYTES, read, or if its headers
+// lie further in, from the whole file, mapped into our VMAR (`what` names that step).
+static zx_status_t parse_file(struct build *w, zx_handle_t vmo, struct mapped *m,
+                              struct elf_info *info, const char *what, const char *whose) {
+    zx_status_t status = zx_vmo_get_size(vmo, &m->size);
+    if (status != ZX_OK) {
+        return pb_set_error(&w->b->error, PB_ERR_GENERIC_STATUS, status, what);
+    }
+    if (m->size == 0) {
+        return pb_set_error(&w->b->error, PB_ERR_ELF_PARSE, ZX_ERR_NOT_FOUND,
+                            elf_strerror(ELF_ERR_TRUNCATED));
+    }
+    size_t len = m->size < HEAD_BYTES ? (size_t)m->size : HEAD_BYTES;
+    if ((status = zx_vmo_read(vmo, m->head, 0, len)) != ZX_OK) {
+        return pb_set_error(&w->b->error, PB_ERR_GENERIC_STATUS, status, what);
+    }
+    m->data = m->head;
+    int parsed = elf_parse_head(m->head, len, m->size, ZHB_ELF_MACHINE, info);
+    if (parsed == ELF_ERR_HEAD) {
+        if ((status = map_file(w, vmo, m, what)) != ZX_OK) {
+            return status;
+        }
+        parsed = elf_parse(m->data, m->size, ZHB_ELF_MACHINE, info);
+    }
     if (parsed == ELF_OK) {
         return ZX_OK;
     }
@@ -350,40 +370,59 @@ static zx_status_t allocate_random(const struct pb_loader *l, size_t size, zx_vm
     return zx_vmar_allocate(l->vmar, options, 0, size, sub, base);
 }
 
-#define ZERO_CHUNK 256u  // bytes of zeros per zx_vmo_write (ld.so runs this on a small stack)
+// Zeros for zero_vmo: read-only data (userboot, which links this, has no writable data).
+static const uint8_t zero_page[PAGE_SIZE];
 
 // Zeroes `len` bytes of `vmo` at `offset`.
 static zx_status_t zero_vmo(zx_handle_t vmo, uint64_t offset, uint64_t len) {
-    const uint8_t zeros[ZERO_CHUNK] = {0};
     zx_status_t status = ZX_OK;
     while (len > 0 && status == ZX_OK) {
-        uint64_t n = len < ZERO_CHUNK ? len : ZERO_CHUNK;
-        status = zx_vmo_write(vmo, zeros, offset, n);
+        uint64_t n = len < sizeof(zero_page) ? len : sizeof(zero_page);
+        status = zx_vmo_write(vmo, zero_page, offset, n);
         offset += n;
         len -= n;
     }
     return status;
 }
 
-// The VMO of a segment's file pages [start, file_end): a copy-on-write snapshot of the file
-// VMO's pages, its bytes past filesz (the next section's, in the file) zeroed; made
-// executable again for an executable segment (a snapshot loses ZX_RIGHT_EXECUTE).
+#define COPY_MAX 512u  // file bytes up to which a segment's are copied rather than snapshot
+
+// The VMO of a segment's file pages [start, file_end). A few hundred file bytes (the usual
+// .data) are copied into a new VMO: cheaper than a snapshot, which must zero the rest of the
+// page in it. More are a copy-on-write snapshot of the file VMO's pages, its bytes past filesz
+// (the next section's, in the file) zeroed. Made executable again for an executable segment
+// (neither a new VMO nor a snapshot has ZX_RIGHT_EXECUTE).
 static zx_status_t data_vmo(const struct elf_segment *seg, zx_handle_t file_vmo, uint64_t start,
                             uint64_t file_end, zx_handle_t *vmo, const char **what) {
-    *what = "zx_vmo_create_child (segment)";
-    zx_status_t status = zx_vmo_create_child(file_vmo, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE,
-                                             page_down(seg->offset), file_end - start, vmo);
-    if (status == ZX_OK) {
-        *what = "zx_vmo_write (segment)";
-        uint64_t used = seg->vaddr + seg->filesz - start;
-        status = zero_vmo(*vmo, used, file_end - start - used);
-        if (status == ZX_OK && (seg->flags & ELF_PF_X)) {
-            *what = "zx_vmo_replace_as_executable (segment)";
-            return zx_vmo_replace_as_executable(*vmo, ZX_HANDLE_INVALID, vmo);  // consumes it
+    uint64_t used = seg->vaddr + seg->filesz - start;
+    zx_status_t status;
+    if (seg->filesz <= COPY_MAX) {
+        uint8_t bytes[COPY_MAX];
+        *what = "zx_vmo_create (segment)";
+        if ((status = zx_vmo_create(file_end - start, 0, vmo)) != ZX_OK) {
+            return status;
         }
+        *what = "zx_vmo_read (segment)";
+        if ((status = zx_vmo_read(file_vmo, bytes, seg->offset, seg->filesz)) == ZX_OK) {
+            *what = "zx_vmo_write (segment)";
+            status = zx_vmo_write(*vmo, bytes, seg->vaddr - start, seg->filesz);
+        }
+    } else {
+        *what = "zx_vmo_create_child (segment)";
+        status = zx_vmo_create_child(file_vmo, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE,
+                                     page_down(seg->offset), file_end - start, vmo);
         if (status != ZX_OK) {
-            zx_handle_close(*vmo);
+            return status;
         }
+        *what = "zx_vmo_write (segment)";
+        status = zero_vmo(*vmo, used, file_end - start - used);
+    }
+    if (status == ZX_OK && (seg->flags & ELF_PF_X)) {
+        *what = "zx_vmo_replace_as_executable (segment)";
+        return zx_vmo_replace_as_executable(*vmo, ZX_HANDLE_INVALID, vmo);  // consumes it
+    }
+    if (status != ZX_OK) {
+        zx_handle_close(*vmo);
     }
     return status;
 }
@@ -408,8 +447,8 @@ static zx_status_t map_part(const struct pb_loader *l, zx_handle_t vmar, zx_vadd
 // Maps every segment of `info` into `vmar` (based at vmar_base) at vaddr + bias. Read-only
 // and executable segments map the file VMO's pages directly (so every process started from
 // one file VMO shares its code pages); a writable one (or one with more memory than file
-// bytes) maps a copy-on-write snapshot of its file pages (the tail past filesz zeroed) and,
-// past them, a fresh zero-filled VMO.
+// bytes) maps a VMO of its file pages (data_vmo: a copy-on-write snapshot, or for a few
+// hundred bytes a copy) and, past them, a fresh zero-filled VMO.
 static zx_status_t map_segments(const struct pb_loader *l, const struct elf_info *info,
                                 zx_handle_t vmar, zx_vaddr_t vmar_base, uint64_t bias,
                                 zx_handle_t file_vmo) {
@@ -592,8 +631,8 @@ static zx_status_t load_interp(struct build *w, const struct elf_info *exe, stru
         return pb_set_error(&b->error, PB_ERR_LOAD_DYNAMIC_LINKER, status,
                          "Failed to load dynamic linker from fuchsia.ldsvc.Loader");
     }
-    if ((status = map_file(w, w->ld_vmo, &w->ld, "mapping the dynamic linker")) != ZX_OK ||
-        (status = parse(w, &w->ld, ld, "dynamic linker: ")) != ZX_OK) {
+    if ((status = parse_file(w, w->ld_vmo, &w->ld, ld, "reading the dynamic linker",
+                             "dynamic linker: ")) != ZX_OK) {
         return status;
     }
     if (ld->interp_size != 0) {
@@ -641,8 +680,8 @@ static zx_status_t load_vdso(struct build *w, uint64_t *base) {
     if (b->vdso == ZX_HANDLE_INVALID) {
         return pb_set_error(&b->error, PB_ERR_BAD_HANDLE, ZX_ERR_BAD_HANDLE, "no vDSO VMO");
     }
-    zx_status_t status = map_file(w, b->vdso, &w->vdso, "mapping the vDSO");
-    if (status != ZX_OK || (status = parse(w, &w->vdso, &vdso, "vDSO: ")) != ZX_OK) {
+    zx_status_t status = parse_file(w, b->vdso, &w->vdso, &vdso, "reading the vDSO", "vDSO: ");
+    if (status != ZX_OK) {
         return status;
     }
     if (vdso.type != ELF_ET_DYN) {
@@ -696,8 +735,9 @@ static zx_status_t build_steps(struct build *w, struct pb_built *out, uint8_t *b
     struct process_builder *b = w->b;
     struct elf_info exe, ld;
     uint64_t bias = 0;
-    zx_status_t status = map_file(w, b->executable, &w->exe, "mapping the executable");
-    if (status != ZX_OK || (status = parse(w, &w->exe, &exe, "")) != ZX_OK) {
+    zx_status_t status =
+        parse_file(w, b->executable, &w->exe, &exe, "reading the executable", "");
+    if (status != ZX_OK) {
         return status;
     }
     if ((status = zx_object_get_info(b->root_vmar, ZX_INFO_VMAR, &w->root, sizeof(w->root), NULL,

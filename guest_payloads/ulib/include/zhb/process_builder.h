@@ -171,7 +171,8 @@ struct elf_info;
 // (*loaded gets it if not NULL, else it is closed; at l->hint if that is free). Read-only and executable segments map
 // file_vmo's pages directly (it needs ZX_RIGHT_EXECUTE for code); writable ones map a
 // copy-on-write snapshot of their file pages (zx_vmo_create_child, so file_vmo needs
-// ZX_RIGHT_DUPLICATE) and zero-filled pages past them. *bias is what was added to the link
+// ZX_RIGHT_DUPLICATE; up to 512 file bytes are copied instead) and zero-filled pages past
+// them. *bias is what was added to the link
 // addresses.
 zx_status_t pb_load_elf(const struct pb_loader *l, const struct elf_info *info,
                         zx_handle_t file_vmo, uint64_t *bias, zx_handle_t *loaded);
