@@ -129,6 +129,9 @@ void vmo_mapping_remove(struct vmo *vmo);
 // The physical page at `offset` (committing a zeroed page, or owning a shared one); 0 when
 // out of memory/range. The fault path (vm_fault_locked) maps what it returns.
 uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset);
+// The physical page at `offset` if the VMO holds it alone (committed and not shared), else 0;
+// commits nothing. vmar_map's ZX_VM_MAP_RANGE maps what it returns.
+uintptr_t vmo_owned_page(struct vmo *vmo, uint64_t offset);
 
 // zx_vmo_create_child's object part: `options` are ZX_VMO_CHILD_* without NO_WRITE (a
 // property of the handle). Zircon's argument rules; the caller holds the one reference.

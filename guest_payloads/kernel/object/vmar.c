@@ -333,6 +333,18 @@ static zx_status_t vdso_map_check(const struct vmar *v, const struct vmo *vmo,
     return ZX_OK;
 }
 
+// ZX_VM_MAP_RANGE: maps the pages of the new region `r` that its VMO already holds alone
+// now, as vm_fault_locked would on their first touch (a shared page still waits for its
+// fault, which takes it over). Best effort: what fails here faults in later. Aspace locked.
+static void map_range(struct vm_aspace *as, const struct vm_region *r) {
+    for (size_t off = 0; off < r->size; off += PAGE_SIZE) {
+        uintptr_t paddr = vmo_owned_page(r->vmo, r->vmo_offset + off);
+        if (paddr != 0 && arch_aspace_map(as->arch, r->base + off, paddr, r->mmu_flags) != ZX_OK) {
+            return;
+        }
+    }
+}
+
 zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
                      struct vmo *vmo, uint64_t vmo_offset, size_t len, zx_vm_option_t max_perms,
                      zx_vaddr_t *mapped) {
@@ -385,6 +397,9 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
     r->no_vmo_child = (options & ZX_VM_CANNOT_CREATE_VMO_CHILD) != 0;
     kobject_ref(&vmo->obj);
     insert_region(v, r);  // pages come on first touch (vm_fault_locked)
+    if ((options & ZX_VM_MAP_RANGE) && !vdso_code) {
+        map_range(v->aspace, r);
+    }
     if (vdso_code) {
         v->aspace->vdso_code = r;
         v->aspace->vdso_base = base - vmo_offset;

@@ -396,6 +396,18 @@ uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset) {
     return page != 0 ? vaddr_to_paddr((const void *)page) : 0;
 }
 
+uintptr_t vmo_owned_page(struct vmo *vmo, uint64_t offset) {
+    if (vmo->slice_root != NULL) {
+        return offset < vmo->size ? vmo_owned_page(vmo->slice_root, offset + vmo->slice_offset)
+                                  : 0;
+    }
+    mutex_lock(&vmo->lock);
+    const uintptr_t *slot = offset < vmo->size ? slot_at(vmo, (size_t)(offset / PAGE_SIZE)) : NULL;
+    uintptr_t page = slot != NULL && !(*slot & SLOT_SHARED) ? *slot : 0;
+    mutex_unlock(&vmo->lock);
+    return page != 0 ? vaddr_to_paddr((const void *)page) : 0;
+}
+
 static bool range_ok(const struct vmo *vmo, uint64_t offset, size_t len) {
     return offset <= vmo->size && len <= vmo->size - offset;
 }
