@@ -427,13 +427,14 @@ static zx_status_t data_vmo(const struct elf_segment *seg, zx_handle_t file_vmo,
     return status;
 }
 
-// Maps `size` bytes of `vmo` at `offset` at link address `at` (+ bias, in vmar at vmar_base);
-// closes vmo unless it is the file's.
+// Maps `size` bytes of `vmo` at `offset` at link address `at` (+ bias, in vmar at vmar_base),
+// with the pages the VMO holds already entered at once (ZX_VM_MAP_RANGE: no fault on the first
+// touch of each); closes vmo unless it is the file's.
 static zx_status_t map_part(const struct pb_loader *l, zx_handle_t vmar, zx_vaddr_t vmar_base,
                             uint64_t at, uint64_t bias, uint32_t flags, zx_handle_t vmo,
                             zx_handle_t file_vmo, uint64_t offset, uint64_t size) {
     zx_vaddr_t addr;
-    zx_status_t status = zx_vmar_map(vmar, segment_perms(flags) | ZX_VM_SPECIFIC,
+    zx_status_t status = zx_vmar_map(vmar, segment_perms(flags) | ZX_VM_SPECIFIC | ZX_VM_MAP_RANGE,
                                      at + bias - vmar_base, vmo, offset, size, &addr);
     if (vmo != file_vmo) {
         zx_handle_close(vmo);
