@@ -10,6 +10,11 @@
 // handles of the linker message, and jumps to the executable's entry with
 // the bootstrap channel (whose next message is the program's own) and the vDSO base.
 //
+// Code maps straight from the file VMOs, data from copy-on-write snapshots of them
+// (pb_load_elf). The executable and the libraries go one after the other right after ld.so's
+// own image, wherever the process builder put that: one random slide for all of them, as
+// Linux's mmap base (a module whose spot is taken goes to a random one instead).
+//
 // Anything wrong is one console line, "ld.so: error: <what>", and zx_process_exit(127).
 // Everything lives in static storage: the linker's initial stack is only as big as the
 // process builder computed (the message plus 3 KiB).
@@ -33,6 +38,7 @@
 #define VDSO_SONAME "libzircon.so"
 #define DEFAULT_STACK (256u * 1024u)
 #define LINE_MAX 256
+#define HEAD 1024u  // what ld.so reads of a file to parse it (else: it maps it)
 
 #define PT_DYNAMIC 2u
 #define PT_GNU_RELRO 0x6474e552u
@@ -65,6 +71,7 @@ __attribute__((noreturn)) void ldso_enter(uintptr_t entry, uintptr_t sp, uintptr
                                           uintptr_t arg1);
 
 uintptr_t __zhb_vdso_base;  // ulib's vDSO thunks call through it
+extern const uint8_t _end[] __attribute__((visibility("hidden")));  // our image's end
 
 struct sym {
     uint32_t name;
@@ -104,10 +111,10 @@ static struct {
     uint32_t num_modules;
     struct module vdso;
     struct elf_info exe_info;
-    const uint8_t *exe_file;
-    uint64_t exe_file_size;
     uintptr_t stack_top;
+    uintptr_t next_base;  // where the next module goes if that is free: right after the last
     uint8_t message[PB_MESSAGE_BYTES] __attribute__((aligned(8)));
+    uint8_t head[HEAD] __attribute__((aligned(8)));  // a file's first bytes, parsed
 } g;
 
 static void say(const char *text) {
@@ -139,15 +146,16 @@ static uint64_t page_up(uint64_t v) {
     return page_down(v + PAGE - 1);
 }
 
+// __builtin_memcpy: one load (a memcpy call here is a byte loop, lib/string.c's).
 static uint64_t rd64(const uint8_t *p) {
     uint64_t v;
-    memcpy(&v, p, sizeof(v));
+    __builtin_memcpy(&v, p, sizeof(v));
     return v;
 }
 
 static uint32_t rd32(const uint8_t *p) {
     uint32_t v;
-    memcpy(&v, p, sizeof(v));
+    __builtin_memcpy(&v, p, sizeof(v));
     return v;
 }
 
@@ -199,19 +207,38 @@ static void read_message(void) {
 
 // ---- Loading -------------------------------------------------------------------------------
 
-// Maps `vmo` read-only; *data and *size describe it.
-static void map_file(zx_handle_t vmo, const char *name, const uint8_t **data, uint64_t *size) {
+// Parses the ELF file in `vmo` into *info from its first HEAD bytes, read into g.head, or, if
+// its headers lie further in, from the whole file mapped read-only (*mapped: its length,
+// else 0). *data: where the parsed bytes are.
+static void parse_file(zx_handle_t vmo, const char *name, struct elf_info *info,
+                       const uint8_t **data, uint64_t *mapped) {
+    uint64_t size;
     zx_vaddr_t addr;
-    zx_status_t status = zx_vmo_get_size(vmo, size);
-    if (status == ZX_OK && *size == 0) {
+    *mapped = 0;
+    zx_status_t status = zx_vmo_get_size(vmo, &size);
+    if (status == ZX_OK && size == 0) {
         status = ZX_ERR_OUT_OF_RANGE;
     }
-    if (status != ZX_OK ||
-        (status = zx_vmar_map(g.root_vmar, ZX_VM_PERM_READ, 0, vmo, 0, page_up(*size), &addr)) !=
-            ZX_OK) {
-        die_status("cannot map the file", name, status);
+    size_t len = size < HEAD ? (size_t)size : HEAD;
+    if (status != ZX_OK || (status = zx_vmo_read(vmo, g.head, 0, len)) != ZX_OK) {
+        die_status("cannot read the file", name, status);
     }
-    *data = (const uint8_t *)addr;
+    *data = g.head;
+    int parsed = elf_parse_head(g.head, len, size, ZHB_ELF_MACHINE, info);
+    if (parsed == ELF_ERR_HEAD) {
+        status = zx_vmar_map(g.root_vmar, ZX_VM_PERM_READ, 0, vmo, 0, page_up(size), &addr);
+        if (status != ZX_OK) {
+            die_status("cannot map the file", name, status);
+        }
+        *data = (const uint8_t *)addr;
+        *mapped = page_up(size);
+        parsed = elf_parse(*data, size, ZHB_ELF_MACHINE, info);
+    }
+    if (parsed != ELF_OK) {
+        char text[LINE_MAX];
+        snprintf(text, sizeof(text), "%s: %s", name, elf_strerror(parsed));
+        die(text);
+    }
 }
 
 // The module's dynamic section (at run time), checked, into m.
@@ -334,35 +361,29 @@ static void read_phdrs(struct module *m, const uint8_t *phdrs, uint32_t phnum) {
 
 // Loads the ELF file in `vmo` as module m (named `name`).
 static void load_module(struct module *m, const char *name, zx_handle_t vmo,
-                        struct elf_info *info, bool keep_file) {
+                        struct elf_info *info) {
     const uint8_t *file;
-    uint64_t size;
+    uint64_t mapped;
     snprintf(m->name, sizeof(m->name), "%s", name);
-    map_file(vmo, m->name, &file, &size);
-    int parsed = elf_parse(file, size, ZHB_ELF_MACHINE, info);
+    parse_file(vmo, m->name, info, &file, &mapped);
     char text[LINE_MAX];
-    if (parsed != ELF_OK) {
-        snprintf(text, sizeof(text), "%s: %s", m->name, elf_strerror(parsed));
-        die(text);
-    }
     if (info->interp_size != 0 && m != &g.modules[0]) {
         snprintf(text, sizeof(text), "%s: a library with PT_INTERP", m->name);
         die(text);
     }
-    struct pb_loader loader = {.vmar = g.root_vmar, .root = g.root, .error = &g.error};
-    zx_status_t status = pb_load_elf(&loader, info, ZX_HANDLE_INVALID, file, &m->bias, &m->vmar);
+    struct pb_loader loader = {.vmar = g.root_vmar, .root = g.root, .error = &g.error,
+                               .hint = g.next_base - g.root.base};
+    zx_status_t status = pb_load_elf(&loader, info, vmo, &m->bias, &m->vmar);
     if (status != ZX_OK) {
         snprintf(text, sizeof(text), "%s: %s", m->name, g.error.text);
         die(text);
     }
     m->lo = info->lo + m->bias;
     m->hi = info->hi + m->bias;
+    g.next_base = m->hi;
     read_phdrs(m, file + rd64(file + 32), rd32(file + 56) & 0xffff);
-    if (keep_file) {
-        g.exe_file = file;
-        g.exe_file_size = size;
-    } else {
-        zx_vmar_unmap(g.root_vmar, (zx_vaddr_t)file, page_up(size));
+    if (mapped != 0) {
+        zx_vmar_unmap(g.root_vmar, (zx_vaddr_t)file, mapped);
     }
 }
 
@@ -411,7 +432,7 @@ static void load_libraries(void) {
                 die_status("library not found", name, status);
             }
             struct elf_info info;
-            load_module(&g.modules[g.num_modules++], name, vmo, &info, false);
+            load_module(&g.modules[g.num_modules++], name, vmo, &info);
             zx_handle_close(vmo);
         }
     }
@@ -513,7 +534,7 @@ static void relocate_table(const struct module *m, uint64_t table, uint64_t size
             snprintf(text, sizeof(text), "%s: unsupported relocation type %u", m->name, type);
             die(text);
         }
-        memcpy((void *)(uintptr_t)where, &value, sizeof(value));
+        __builtin_memcpy((void *)(uintptr_t)where, &value, sizeof(value));
     }
 }
 
@@ -556,7 +577,6 @@ static __attribute__((noreturn)) void link_and_run(void) {
         relocate(&g.modules[i]);
     }
     uintptr_t entry = g.exe_info.entry + g.modules[0].bias;
-    zx_vmar_unmap(g.root_vmar, (zx_vaddr_t)g.exe_file, page_up(g.exe_file_size));
     done_with_loader();
     zx_handle_close_many(g.handles, g.num_handles);  // the loader channel among them
     ldso_enter(entry, zhb_initial_sp(g.stack_top), g.bootstrap, __zhb_vdso_base);
@@ -566,19 +586,28 @@ void __zhb_start(zx_handle_t bootstrap, uintptr_t vdso_base) {
     __zhb_vdso_base = vdso_base;
     g.bootstrap = bootstrap;
     read_message();
+    g.next_base = page_up((uintptr_t)_end);
     vdso_module(vdso_base);
     g.num_modules = 1;
-    load_module(&g.modules[0], g.argv0, g.exe_vmo, &g.exe_info, true);
+    load_module(&g.modules[0], g.argv0, g.exe_vmo, &g.exe_info);
     // The program's stack, which ld.so moves onto now (its own is tiny).
     uint64_t size = page_up(g.exe_info.stack_size != 0 ? g.exe_info.stack_size : DEFAULT_STACK);
     zx_handle_t vmo;
     zx_vaddr_t base;
+    // It goes after the executable, past an unmapped guard page (the libraries follow it),
+    // or, if that spot is taken, anywhere.
+    zx_vm_option_t rw = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE;
     zx_status_t status = zx_vmo_create(size, 0, &vmo);
-    if (status != ZX_OK || (status = zx_vmar_map(g.root_vmar, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE,
-                                                 0, vmo, 0, size, &base)) != ZX_OK) {
+    if (status == ZX_OK &&
+        zx_vmar_map(g.root_vmar, rw | ZX_VM_SPECIFIC, g.next_base + PAGE - g.root.base, vmo, 0,
+                    size, &base) != ZX_OK) {
+        status = zx_vmar_map(g.root_vmar, rw, 0, vmo, 0, size, &base);
+    }
+    if (status != ZX_OK) {
         die_status("cannot make the program's stack", "", status);
     }
     zx_handle_close(vmo);
     g.stack_top = base + size;
+    g.next_base = g.stack_top > g.next_base ? g.stack_top : g.next_base;
     ldso_switch(link_and_run, g.stack_top & ~(uintptr_t)15);
 }

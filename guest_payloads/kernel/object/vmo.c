@@ -208,15 +208,18 @@ static uintptr_t *page_slot(struct vmo *vmo, size_t i) {
 
 // Frees every committed page from index `from` on, and the leaves left empty. VMO locked.
 static void vmo_free_pages(struct vmo *vmo, size_t from) {
+    size_t pages = (size_t)(vmo->size / PAGE_SIZE);  // slots past the size are always empty
     for (size_t d = from / VMO_LEAF; d < vmo->dir_len; d++) {
         uintptr_t *leaf = vmo->dir[d];
         if (leaf == NULL) {
             continue;
         }
         size_t first = d == from / VMO_LEAF ? from % VMO_LEAF : 0;
+        size_t left = pages > d * VMO_LEAF ? pages - d * VMO_LEAF : 0;
+        size_t end = left < VMO_LEAF ? left : VMO_LEAF;
         // A small VMO's leaf is mostly empty: skip the empty slots in blocks.
-        for (size_t k = words_next_nonzero(leaf, first, VMO_LEAF); k < VMO_LEAF;
-             k = words_next_nonzero(leaf, k + 1, VMO_LEAF)) {
+        for (size_t k = words_next_nonzero(leaf, first, end); k < end;
+             k = words_next_nonzero(leaf, k + 1, end)) {
             slot_release(leaf[k]);
             leaf[k] = 0;
         }

@@ -15,6 +15,7 @@
 #include "testkit.h"
 
 #define WAIT_MS 20000
+#define LDSO_PATH "lib/ld.so.1"
 #define EVENT_RIGHTS (ZX_RIGHT_TRANSFER | ZX_RIGHT_WAIT | ZX_RIGHT_SIGNAL)
 #define NUM_ARGS 4
 #define NUM_ENV 3
@@ -143,6 +144,59 @@ void pb_check_launch(const char *path, zx_handle_t ldsvc) {
     zx_handle_close(ours);
 }
 
+// ---- BOOTFS files, read once ------------------------------------------------------------
+
+#define SHARED_FILES 8
+#define SHARED_PATH_MAX 64
+
+// Each BOOTFS file pb_spawn or the loader service was asked for, read into a VMO once and
+// kept: every launch gets a duplicate without ZX_RIGHT_WRITE (so nobody changes what the next
+// launch maps), and the process builder and ld.so map its code pages straight from it, so
+// every process started from it shares them (as a page cache shares a file's pages).
+static struct {
+    volatile uint64_t lock;
+    uint32_t count;
+    struct {
+        char path[SHARED_PATH_MAX];
+        zx_handle_t vmo;
+        zx_rights_t rights;
+    } files[SHARED_FILES];
+} shared;
+
+static zx_status_t shared_dup(uint32_t i, zx_handle_t *vmo) {
+    return zx_handle_duplicate(shared.files[i].vmo, shared.files[i].rights, vmo);
+}
+
+// A read-only duplicate of BOOTFS file `path`'s shared VMO (a private copy if the table is full).
+static zx_status_t bootfs_file_vmo_shared(const char *path, zx_handle_t *vmo) {
+    while (tk_xchg(&shared.lock, 1) != 0) {
+        zx_nanosleep(0);
+    }
+    zx_status_t status = ZX_ERR_NOT_FOUND;
+    uint32_t i = 0;
+    while (i < shared.count && strcmp(shared.files[i].path, path) != 0) {
+        i++;
+    }
+    if (i < shared.count) {
+        status = shared_dup(i, vmo);
+    } else if (i == SHARED_FILES || strlen(path) >= SHARED_PATH_MAX) {
+        status = bootfs_file_vmo(path, vmo);
+    } else if ((status = bootfs_file_vmo(path, &shared.files[i].vmo)) == ZX_OK) {
+        zx_info_handle_basic_t info;
+        status = zx_object_get_info(shared.files[i].vmo, ZX_INFO_HANDLE_BASIC, &info,
+                                    sizeof(info), NULL, NULL);
+        shared.files[i].rights = info.rights & ~ZX_RIGHT_WRITE;
+        if (status == ZX_OK && (status = shared_dup(i, vmo)) == ZX_OK) {
+            memcpy(shared.files[i].path, path, strlen(path) + 1);
+            shared.count++;
+        } else {
+            zx_handle_close(shared.files[i].vmo);
+        }
+    }
+    tk_store(&shared.lock, 0);
+    return status;
+}
+
 // ---- A loader service from our BOOTFS ----------------------------------------------------
 
 struct pb_loader_thread {
@@ -170,7 +224,7 @@ static bool serve_request(struct pb_loader_thread *l) {
     if (ordinal == LDMSG_OP_LOAD_OBJECT) {
         memcpy(path + 4, name, len);
         path[4 + len] = '\0';
-        if ((status = bootfs_file_vmo(path, &vmo)) == ZX_OK) {
+        if ((status = bootfs_file_vmo_shared(path, &vmo)) == ZX_OK) {
             l->loads++;
         }
     }
@@ -208,14 +262,16 @@ uint32_t pb_serve_join(struct pb_loader_thread *t) {
     return t->loads;
 }
 
+// Where pb_spawn's builds put ld.so and the vDSO: the same spot in every process we start.
+static struct pb_placements placements;
+
 zx_status_t pb_spawn(const char *path, const char *const *args, uint32_t nargs, bool dynamic,
                      zx_handle_t *proc) {
     struct process_builder b;
     struct pb_built built;
     struct vdso_layout layout;
-    zx_handle_t exe, vdso, client, server;
-    struct pb_loader_thread *loader = NULL;
-    zx_status_t status = bootfs_file_vmo(path, &exe);
+    zx_handle_t exe, vdso;
+    zx_status_t status = bootfs_file_vmo_shared(path, &exe);
     if (status != ZX_OK) {
         return status;
     }
@@ -228,25 +284,39 @@ zx_status_t pb_spawn(const char *path, const char *const *args, uint32_t nargs, 
         zx_handle_close(vdso);
         return status;
     }
+    pb_set_placements(&b, &placements);
     pb_set_vdso_vmo(&b, vdso);
     pb_add_args(&b, &path, 1);
     if ((status = pb_add_args(&b, args, nargs)) != ZX_OK) {
         pb_destroy(&b);
         return status;
     }
+    zx_handle_t server = ZX_HANDLE_INVALID;
     if (dynamic) {
-        if ((status = zx_channel_create(0, &client, &server)) != ZX_OK ||
-            (loader = pb_serve_bootfs_libs(server)) == NULL) {
+        // As userboot does: ld.so handed over directly, the loader served on this thread.
+        zx_handle_t client, interp;
+        if ((status = zx_channel_create(0, &client, &server)) != ZX_OK) {
             pb_destroy(&b);
-            return status != ZX_OK ? status : ZX_ERR_NO_RESOURCES;
+            return status;
         }
         pb_set_loader_service(&b, client);
+        if ((status = bootfs_file_vmo_shared(LDSO_PATH, &interp)) != ZX_OK) {
+            zx_handle_close(server);
+            pb_destroy(&b);
+            return status;
+        }
+        pb_set_interp_vmo(&b, interp);
     }
     if ((status = pb_build(&b, &built)) == ZX_OK) {
         status = pb_start(&built, proc, &b.error);
     }
-    if (loader != NULL) {
-        pb_serve_join(loader);
+    if (server != ZX_HANDLE_INVALID) {
+        struct pb_loader_thread l = {.server = server};
+        if (status == ZX_OK) {
+            serve(&l);  // closes server
+        } else {
+            zx_handle_close(server);
+        }
     }
     return status;
 }

@@ -19,8 +19,11 @@ int pb_child(int argc, char **argv);
 void pb_check_launch(const char *path, zx_handle_t ldsvc);
 
 // Starts BOOTFS file `path` with args {path, args[0..nargs)} through the process builder in
-// our job, with the vDSO; `dynamic`: with a loader-service thread serving BOOTFS lib/ until
-// ld.so is done with it (joined before returning). *proc gets the started process.
+// our job, with the vDSO; `dynamic`: handing it lib/ld.so.1 directly and then serving the
+// loader service (BOOTFS lib/) on the calling thread until ld.so is done with it, as userboot
+// does. *proc gets the started process. Files come from a table of VMOs read from BOOTFS once
+// (each launch gets a duplicate without ZX_RIGHT_WRITE), and ld.so and the vDSO go where they
+// went in the previous launches (pb_set_placements).
 zx_status_t pb_spawn(const char *path, const char *const *args, uint32_t nargs, bool dynamic,
                      zx_handle_t *proc);
 

@@ -174,8 +174,38 @@ KTAP_CASE(pb_interp_without_loader_fails) {
     KTAP_EXPECT_EQ(handle_total(), before);
 }
 
-// A loader service on a thread of ours: answers one LoadObject for INTERP_NAME with the vDSO
-// (an ET_DYN file that stands in for the dynamic linker) and any other name with NOT_FOUND.
+// A copy of the vDSO image in a plain executable VMO: an ET_DYN file that can stand in for the
+// dynamic linker (the vDSO VMO itself maps only as the process's one vDSO, and the process
+// builder maps an interpreter's code straight from its VMO).
+static zx_handle_t vdso_copy(void) {
+    zx_handle_t vdso = vdso_dup();
+    zx_handle_t copy = ZX_HANDLE_INVALID;
+    uint64_t size = 0;
+    uint8_t chunk[512];
+    if (vdso == ZX_HANDLE_INVALID || zx_vmo_get_size(vdso, &size) != ZX_OK ||
+        zx_vmo_create(size, 0, &copy) != ZX_OK) {
+        zx_handle_close(vdso);
+        return ZX_HANDLE_INVALID;
+    }
+    zx_status_t status = ZX_OK;
+    for (uint64_t at = 0; at < size && status == ZX_OK; at += sizeof(chunk)) {
+        uint64_t n = size - at < sizeof(chunk) ? size - at : sizeof(chunk);
+        if ((status = zx_vmo_read(vdso, chunk, at, n)) == ZX_OK) {
+            status = zx_vmo_write(copy, chunk, at, n);
+        }
+    }
+    zx_handle_close(vdso);
+    if (status != ZX_OK) {
+        zx_handle_close(copy);
+        return ZX_HANDLE_INVALID;
+    }
+    return zx_vmo_replace_as_executable(copy, ZX_HANDLE_INVALID, &copy) == ZX_OK
+               ? copy
+               : ZX_HANDLE_INVALID;
+}
+
+// A loader service on a thread of ours: answers one LoadObject for INTERP_NAME with a copy of
+// the vDSO (vdso_copy) and any other name with NOT_FOUND.
 struct test_loader {
     zx_handle_t server;
     char name[64];
@@ -204,7 +234,7 @@ static void serve_one(void *arg) {
         return;
     }
     memcpy(l->name, name, len);
-    zx_handle_t vdso = strcmp(l->name, INTERP_NAME) == 0 ? vdso_dup() : ZX_HANDLE_INVALID;
+    zx_handle_t vdso = strcmp(l->name, INTERP_NAME) == 0 ? vdso_copy() : ZX_HANDLE_INVALID;
     ldmsg_encode_reply(rsp, txid, ordinal, vdso != ZX_HANDLE_INVALID ? ZX_OK : ZX_ERR_NOT_FOUND,
                        vdso != ZX_HANDLE_INVALID);
     zx_channel_write(l->server, 0, rsp, sizeof(rsp), &vdso, vdso != ZX_HANDLE_INVALID ? 1 : 0);

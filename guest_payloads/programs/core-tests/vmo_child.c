@@ -335,6 +335,42 @@ KTAP_CASE(demand_paging_commits_on_touch) {
     zx_handle_close(vmo);
 }
 
+// ZX_VM_MAP_RANGE enters the pages a VMO holds at map time and commits nothing; pages a
+// snapshot shares with its parent still go through the copy-on-write fault.
+KTAP_CASE(vmar_map_range_commits_nothing_and_keeps_cow) {
+    zx_handle_t parent = lettered_vmo(4, 0);
+    zx_handle_t snap;
+    zx_vaddr_t addr = 0;
+    zx_vaddr_t snap_addr = 0;
+    zx_vm_option_t rw = ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_MAP_RANGE;
+    KTAP_ASSERT_TRUE(parent != ZX_HANDLE_INVALID);
+    KTAP_ASSERT_OK(zx_vmo_create_child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, 6 * PG, &snap));
+    KTAP_ASSERT_OK(zx_vmo_write(snap, "s", 2 * PG, 1));  // its own page 2, the rest shared
+    KTAP_ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), rw, 0, snap, 0, 6 * PG, &snap_addr));
+    KTAP_EXPECT_EQ(committed_pages(snap), 1u);
+    volatile char *s = (volatile char *)snap_addr;
+    KTAP_EXPECT_EQ(s[0], 'a');
+    KTAP_EXPECT_EQ(s[2 * PG], 's');
+    KTAP_EXPECT_EQ(s[5 * PG], 0);
+    s[PG] = 'x';  // a shared page: the snapshot's own copy, the parent keeps its 'b'
+    KTAP_EXPECT_EQ(byte_at(parent, PG), 'b');
+    KTAP_EXPECT_EQ(byte_at(snap, PG), 'x');
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), snap_addr, 6 * PG));
+    // The parent's own pages: the same bytes through the handle and the mapping, both ways.
+    uint64_t before = committed_pages(parent);
+    KTAP_ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), rw, 0, parent, 0, 4 * PG, &addr));
+    KTAP_EXPECT_EQ(committed_pages(parent), before);
+    volatile char *p = (volatile char *)addr;
+    KTAP_EXPECT_EQ(p[3 * PG], 'd');
+    p[3 * PG + 1] = 'w';
+    KTAP_EXPECT_EQ(byte_at(parent, 3 * PG + 1), 'w');
+    KTAP_EXPECT_OK(zx_vmo_write(parent, "h", 0, 1));
+    KTAP_EXPECT_EQ(p[0], 'h');
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), addr, 4 * PG));
+    zx_handle_close(snap);
+    zx_handle_close(parent);
+}
+
 // ZX_INFO_PROCESS_MAPS: depth-first pre-order, depth 0 the aspace, 1 the root VMAR, then a
 // sub-VMAR and the mapping inside it with its permissions, VMO koid, offset and pages.
 static const zx_info_maps_t *find_map(const zx_info_maps_t *maps, size_t n, zx_vaddr_t base) {

@@ -42,18 +42,39 @@ __attribute__((noreturn)) static void zygote_entry(zx_handle_t channel, uintptr_
     zx_process_exit(7);
 }
 
-// The bytes our mappings' VMOs hold alone (ZX_INFO_PROCESS_VMOS, VIA_MAPPING records): pages
-// shared with a clone count for neither side.
+static bool writable_mapping_of(const zx_info_maps_t *maps, size_t n, zx_koid_t koid) {
+    for (size_t i = 0; i < n; i++) {
+        if (maps[i].type == ZX_INFO_MAPS_TYPE_MAPPING && maps[i].u.mapping.vmo_koid == koid &&
+            (maps[i].u.mapping.mmu_flags & ZX_VM_PERM_WRITE)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// The bytes the VMOs of our writable mappings hold alone (ZX_INFO_PROCESS_VMOS, VIA_MAPPING
+// records, each VMO once): pages shared with a clone count for neither side. Read-only and
+// code mappings are left out: they map the executable's file VMO, most of whose pages (the
+// parts of the file no segment covers) no mapping shows.
 static uint64_t private_mapped_bytes(void) {
     static zx_info_vmo_t vmos[256];
+    static zx_info_maps_t maps[256];
     size_t n = 0;
+    size_t nmaps = 0;
     uint64_t bytes = 0;
     if (zx_object_get_info(zx_process_self(), ZX_INFO_PROCESS_VMOS, vmos, sizeof(vmos), &n,
+                           NULL) != ZX_OK ||
+        zx_object_get_info(zx_process_self(), ZX_INFO_PROCESS_MAPS, maps, sizeof(maps), &nmaps,
                            NULL) != ZX_OK) {
         return 0;
     }
     for (size_t i = 0; i < n; i++) {
-        if (vmos[i].flags & ZX_INFO_VMO_VIA_MAPPING) {
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++) {
+            seen = (vmos[j].flags & ZX_INFO_VMO_VIA_MAPPING) && vmos[j].koid == vmos[i].koid;
+        }
+        if ((vmos[i].flags & ZX_INFO_VMO_VIA_MAPPING) && !seen &&
+            writable_mapping_of(maps, nmaps, vmos[i].koid)) {
             bytes += vmos[i].committed_bytes;
         }
     }

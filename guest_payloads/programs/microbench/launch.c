@@ -1,10 +1,11 @@
 // pb_launch_static / pb_launch_dynamic: a program started through the process builder, to
 // its exit (the counterpart of Linux's posix_spawn + waitpid of a tiny static binary):
-// reading it from BOOTFS into a VMO, pb_create .. pb_build, pb_start, waiting for
+// pb_spawn (programs/common/pbcheck.c): the file's VMO (read from BOOTFS at the first launch
+// and kept, as a page cache keeps a file), pb_create .. pb_build, pb_start, waiting for
 // ZX_PROCESS_TERMINATED. bin/pb-exit0 is static; bin/pb-exit0-dyn has PT_INTERP ld.so.1 and
-// needs libdyn-a.so and libdyn-b.so, which a loader-service thread of ours (started per
-// launch, like any launcher's) reads from BOOTFS: ld.so's loads and relocations are in the
-// figure. A BOOTFS without these files (the harness CLI packs only bin/) skips the row with a
+// needs libdyn-a.so and libdyn-b.so, which we serve as its loader service (on this thread,
+// as userboot does) from BOOTFS: ld.so's loads and relocations are in the figure. A BOOTFS
+// without these files (the harness CLI packs only bin/) skips the row with a
 // `microbench: note:` line.
 #include <stdbool.h>
 #include <stdio.h>

@@ -38,7 +38,7 @@ static int check_ident(const uint8_t *p, size_t size) {
 }
 
 // One PT_LOAD, checked and appended to info->segs.
-static int add_segment(struct elf_info *info, const uint8_t *ph, size_t size) {
+static int add_segment(struct elf_info *info, const uint8_t *ph, uint64_t size) {
     struct elf_segment seg = {
         .flags = rd32(ph + 4),
         .offset = rd64(ph + 8),
@@ -74,11 +74,17 @@ static int add_segment(struct elf_info *info, const uint8_t *ph, size_t size) {
 }
 
 // The PT_INTERP at `ph`: a name inside the file, not empty, ending in its only NUL.
-static int set_interp(struct elf_info *info, const uint8_t *p, const uint8_t *ph, size_t size) {
+static int set_interp(struct elf_info *info, const uint8_t *p, const uint8_t *ph, uint64_t size,
+                      size_t head_len) {
     uint64_t offset = rd64(ph + 8);
     uint64_t filesz = rd64(ph + 32);
-    if (info->interp_size != 0 || filesz < 2 || offset > size || filesz > size - offset ||
-        p[offset + filesz - 1] != '\0') {
+    if (info->interp_size != 0 || filesz < 2 || offset > size || filesz > size - offset) {
+        return ELF_ERR_INTERP;
+    }
+    if (offset > head_len || filesz > head_len - offset) {
+        return ELF_ERR_HEAD;
+    }
+    if (p[offset + filesz - 1] != '\0') {
         return ELF_ERR_INTERP;
     }
     for (uint64_t i = 0; i + 1 < filesz; i++) {
@@ -92,8 +98,16 @@ static int set_interp(struct elf_info *info, const uint8_t *p, const uint8_t *ph
 }
 
 int elf_parse(const void *image, size_t size, uint16_t machine, struct elf_info *info) {
-    const uint8_t *p = image;
-    int status = check_ident(p, size);
+    return elf_parse_head(image, size, size, machine, info);
+}
+
+int elf_parse_head(const void *head, size_t head_len, uint64_t size, uint16_t machine,
+                   struct elf_info *info) {
+    const uint8_t *p = head;
+    if (head_len < EHDR_SIZE && size > head_len) {
+        return ELF_ERR_HEAD;
+    }
+    int status = check_ident(p, head_len);
     if (status != ELF_OK) {
         return status;
     }
@@ -112,11 +126,14 @@ int elf_parse(const void *image, size_t size, uint16_t machine, struct elf_info 
         (uint64_t)phnum * PHDR_SIZE > size - phoff) {
         return ELF_ERR_PHDRS;
     }
+    if (phoff > head_len || (uint64_t)phnum * PHDR_SIZE > head_len - phoff) {
+        return ELF_ERR_HEAD;
+    }
     for (uint16_t i = 0; i < phnum; i++) {
         const uint8_t *ph = p + phoff + (size_t)i * PHDR_SIZE;
         uint32_t type = rd32(ph);
         if (type == PT_INTERP) {
-            if ((status = set_interp(info, p, ph, size)) != ELF_OK) {
+            if ((status = set_interp(info, p, ph, size, head_len)) != ELF_OK) {
                 return status;
             }
         } else if (type == PT_GNU_STACK) {
@@ -172,6 +189,8 @@ const char *elf_strerror(int status) {
         return "ELF file asks for an executable stack";
     case ELF_ERR_ENTRY:
         return "ELF entry point is not in executable code";
+    case ELF_ERR_HEAD:
+        return "ELF headers past the bytes read";
     default:
         return "unknown ELF error";
     }

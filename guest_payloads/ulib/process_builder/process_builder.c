@@ -1,10 +1,11 @@
 // The process builder: see <zhb/process_builder.h>. Zircon's process-creation flow, in the
-// seed's order: zx_process_create + zx_thread_create up front; at build, the ELF file mapped
-// read-only into our own VMAR and parsed (elf.c); for PT_INTERP a low-address reservation,
+// seed's order: zx_process_create + zx_thread_create up front; at build, the ELF file's
+// headers read (or, if they lie past its first KiB, the file mapped read-only into our own
+// VMAR) and parsed (elf.c); for PT_INTERP a low-address reservation,
 // the dynamic linker fetched from the loader service and the linker message; every PT_LOAD
-// copied into a fresh VMO and mapped with its own permissions (ET_EXEC at its link address,
-// ET_DYN in a sub-VMAR at a random base; code VMOs made executable with
-// zx_vmo_replace_as_executable); the vDSO VMO mapped with its exact layout; the stack; the
+// mapped with its own permissions (ET_EXEC at its link address, ET_DYN in a sub-VMAR at a
+// random base): code and read-only data straight from the file VMO, writable data from a
+// copy-on-write snapshot of it; the vDSO VMO mapped with its exact layout; the stack; the
 // main processargs message; the reservation destroyed.
 #include <lib/console.h>
 #include <lib/string.h>
@@ -175,6 +176,10 @@ zx_status_t pb_set_vdso_vmo(struct process_builder *b, zx_handle_t vdso) {
     return replace_handle(b, &b->vdso, vdso, "Invalid vDSO VMO handle");
 }
 
+void pb_set_placements(struct process_builder *b, struct pb_placements *placements) {
+    b->placements = placements;
+}
+
 zx_status_t pb_set_interp_vmo(struct process_builder *b, zx_handle_t interp) {
     return replace_handle(b, &b->interp, interp, "Invalid dynamic linker VMO handle");
 }
@@ -251,10 +256,15 @@ void pb_built_destroy(struct pb_built *built) {
 // ---- Building ------------------------------------------------------------------------------
 
 // A file mapped read-only into our own VMAR.
+#define HEAD_BYTES 1024u  // what pb_build reads of a file to parse it (else: it maps it)
+
+// A file being parsed: its first bytes read into head (data points there), or, if its
+// headers lie further in, the whole file mapped (data points there, `mapped` bytes).
 struct mapped {
     const uint8_t *data;
     uint64_t size;
     uint64_t mapped;
+    uint8_t head[HEAD_BYTES] __attribute__((aligned(8)));
 };
 
 // A processargs message being assembled: its handles are owned until written.
@@ -278,16 +288,9 @@ struct build {
 
 static zx_status_t map_file(struct build *w, zx_handle_t vmo, struct mapped *m, const char *what) {
     zx_vaddr_t addr;
-    zx_status_t status = zx_vmo_get_size(vmo, &m->size);
-    if (status != ZX_OK) {
-        return pb_set_error(&w->b->error, PB_ERR_GENERIC_STATUS, status, what);
-    }
     m->mapped = page_up(m->size);
-    if (m->mapped == 0) {
-        return pb_set_error(&w->b->error, PB_ERR_ELF_PARSE, ZX_ERR_NOT_FOUND,
-                         elf_strerror(ELF_ERR_TRUNCATED));
-    }
-    status = zx_vmar_map(w->b->self_vmar, ZX_VM_PERM_READ, 0, vmo, 0, m->mapped, &addr);
+    zx_status_t status =
+        zx_vmar_map(w->b->self_vmar, ZX_VM_PERM_READ, 0, vmo, 0, m->mapped, &addr);
     if (status != ZX_OK) {
         m->mapped = 0;
         return pb_set_error(&w->b->error, PB_ERR_GENERIC_STATUS, status, what);
@@ -303,9 +306,30 @@ static void unmap_file(struct build *w, struct mapped *m) {
     }
 }
 
-static zx_status_t parse(struct build *w, const struct mapped *m, struct elf_info *info,
-                         const char *whose) {
-    int parsed = elf_parse(m->data, m->size, ZHB_ELF_MACHINE, info);
+// Parses the ELF file in `vmo` into *info: from its first HEAD_BYTES, read, or if its headers
+// lie further in, from the whole file, mapped into our VMAR (`what` names that step).
+static zx_status_t parse_file(struct build *w, zx_handle_t vmo, struct mapped *m,
+                              struct elf_info *info, const char *what, const char *whose) {
+    zx_status_t status = zx_vmo_get_size(vmo, &m->size);
+    if (status != ZX_OK) {
+        return pb_set_error(&w->b->error, PB_ERR_GENERIC_STATUS, status, what);
+    }
+    if (m->size == 0) {
+        return pb_set_error(&w->b->error, PB_ERR_ELF_PARSE, ZX_ERR_NOT_FOUND,
+                            elf_strerror(ELF_ERR_TRUNCATED));
+    }
+    size_t len = m->size < HEAD_BYTES ? (size_t)m->size : HEAD_BYTES;
+    if ((status = zx_vmo_read(vmo, m->head, 0, len)) != ZX_OK) {
+        return pb_set_error(&w->b->error, PB_ERR_GENERIC_STATUS, status, what);
+    }
+    m->data = m->head;
+    int parsed = elf_parse_head(m->head, len, m->size, ZHB_ELF_MACHINE, info);
+    if (parsed == ELF_ERR_HEAD) {
+        if ((status = map_file(w, vmo, m, what)) != ZX_OK) {
+            return status;
+        }
+        parsed = elf_parse(m->data, m->size, ZHB_ELF_MACHINE, info);
+    }
     if (parsed == ELF_OK) {
         return ZX_OK;
     }
@@ -324,12 +348,17 @@ static zx_vm_option_t segment_perms(uint32_t flags) {
     return perms;
 }
 
-// A sub-VMAR of `size` bytes at a random page of the root VMAR (zx_cprng_draw), or wherever
-// the kernel likes if a few random tries collide with existing mappings or the reservation.
+// A sub-VMAR of `size` bytes at l->hint if that is free, else at a random page of the root
+// VMAR (zx_cprng_draw), or wherever the kernel likes if a few random tries collide with
+// existing mappings or the reservation.
 static zx_status_t allocate_random(const struct pb_loader *l, size_t size, zx_vm_option_t can_map,
                                    zx_handle_t *sub, zx_vaddr_t *base) {
     const zx_info_vmar_t *where = &l->root;
     zx_vm_option_t options = ZX_VM_CAN_MAP_SPECIFIC | can_map;
+    if (l->hint != 0 && size <= where->len && l->hint <= where->len - size &&
+        zx_vmar_allocate(l->vmar, options | ZX_VM_SPECIFIC, l->hint, size, sub, base) == ZX_OK) {
+        return ZX_OK;
+    }
     for (int i = 0; i < RANDOM_TRIES && size < where->len; i++) {
         uint64_t random;
         zx_cprng_draw(&random, sizeof(random));
@@ -341,47 +370,122 @@ static zx_status_t allocate_random(const struct pb_loader *l, size_t size, zx_vm
     return zx_vmar_allocate(l->vmar, options, 0, size, sub, base);
 }
 
-// Maps every segment of `info` into `vmar` (based at vmar_base) at vaddr + bias. With a
-// valid file_vmo the segments map its pages directly (the vDSO); otherwise each gets a new
-// VMO holding a copy of its file bytes.
+// Zeros for zero_vmo: read-only data (userboot, which links this, has no writable data).
+static const uint8_t zero_page[PAGE_SIZE];
+
+// Zeroes `len` bytes of `vmo` at `offset`.
+static zx_status_t zero_vmo(zx_handle_t vmo, uint64_t offset, uint64_t len) {
+    zx_status_t status = ZX_OK;
+    while (len > 0 && status == ZX_OK) {
+        uint64_t n = len < sizeof(zero_page) ? len : sizeof(zero_page);
+        status = zx_vmo_write(vmo, zero_page, offset, n);
+        offset += n;
+        len -= n;
+    }
+    return status;
+}
+
+#define COPY_MAX 512u  // file bytes up to which a segment's are copied rather than snapshot
+
+// The VMO of a segment's file pages [start, file_end). A few hundred file bytes (the usual
+// .data) are copied into a new VMO: cheaper than a snapshot, which must zero the rest of the
+// page in it. More are a copy-on-write snapshot of the file VMO's pages, its bytes past filesz
+// (the next section's, in the file) zeroed. Made executable again for an executable segment
+// (neither a new VMO nor a snapshot has ZX_RIGHT_EXECUTE).
+static zx_status_t data_vmo(const struct elf_segment *seg, zx_handle_t file_vmo, uint64_t start,
+                            uint64_t file_end, zx_handle_t *vmo, const char **what) {
+    uint64_t used = seg->vaddr + seg->filesz - start;
+    zx_status_t status;
+    if (seg->filesz <= COPY_MAX) {
+        uint8_t bytes[COPY_MAX];
+        *what = "zx_vmo_create (segment)";
+        if ((status = zx_vmo_create(file_end - start, 0, vmo)) != ZX_OK) {
+            return status;
+        }
+        *what = "zx_vmo_read (segment)";
+        if ((status = zx_vmo_read(file_vmo, bytes, seg->offset, seg->filesz)) == ZX_OK) {
+            *what = "zx_vmo_write (segment)";
+            status = zx_vmo_write(*vmo, bytes, seg->vaddr - start, seg->filesz);
+        }
+    } else {
+        *what = "zx_vmo_create_child (segment)";
+        status = zx_vmo_create_child(file_vmo, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE,
+                                     page_down(seg->offset), file_end - start, vmo);
+        if (status != ZX_OK) {
+            return status;
+        }
+        *what = "zx_vmo_write (segment)";
+        status = zero_vmo(*vmo, used, file_end - start - used);
+    }
+    if (status == ZX_OK && (seg->flags & ELF_PF_X)) {
+        *what = "zx_vmo_replace_as_executable (segment)";
+        return zx_vmo_replace_as_executable(*vmo, ZX_HANDLE_INVALID, vmo);  // consumes it
+    }
+    if (status != ZX_OK) {
+        zx_handle_close(*vmo);
+    }
+    return status;
+}
+
+// Maps `size` bytes of `vmo` at `offset` at link address `at` (+ bias, in vmar at vmar_base),
+// with the pages the VMO holds already entered at once (ZX_VM_MAP_RANGE: no fault on the first
+// touch of each); closes vmo unless it is the file's.
+static zx_status_t map_part(const struct pb_loader *l, zx_handle_t vmar, zx_vaddr_t vmar_base,
+                            uint64_t at, uint64_t bias, uint32_t flags, zx_handle_t vmo,
+                            zx_handle_t file_vmo, uint64_t offset, uint64_t size) {
+    zx_vaddr_t addr;
+    zx_status_t status = zx_vmar_map(vmar, segment_perms(flags) | ZX_VM_SPECIFIC | ZX_VM_MAP_RANGE,
+                                     at + bias - vmar_base, vmo, offset, size, &addr);
+    if (vmo != file_vmo) {
+        zx_handle_close(vmo);
+    }
+    if (status != ZX_OK) {
+        return pb_set_error(l->error, PB_ERR_ELF_LOAD, status, "zx_vmar_map (segment)");
+    }
+    return ZX_OK;
+}
+
+// Maps every segment of `info` into `vmar` (based at vmar_base) at vaddr + bias. Read-only
+// and executable segments map the file VMO's pages directly (so every process started from
+// one file VMO shares its code pages); a writable one (or one with more memory than file
+// bytes) maps a VMO of its file pages (data_vmo: a copy-on-write snapshot, or for a few
+// hundred bytes a copy) and, past them, a fresh zero-filled VMO.
 static zx_status_t map_segments(const struct pb_loader *l, const struct elf_info *info,
-                                zx_handle_t vmar,
-                                zx_vaddr_t vmar_base, uint64_t bias, zx_handle_t file_vmo,
-                                const uint8_t *file) {
+                                zx_handle_t vmar, zx_vaddr_t vmar_base, uint64_t bias,
+                                zx_handle_t file_vmo) {
     for (uint32_t i = 0; i < info->nsegs; i++) {
         const struct elf_segment *seg = &info->segs[i];
         uint64_t start = page_down(seg->vaddr);
-        uint64_t size = page_up(seg->vaddr + seg->memsz) - start;
-        zx_handle_t vmo = file_vmo;
-        uint64_t vmo_offset = page_down(seg->offset);
+        uint64_t end = page_up(seg->vaddr + seg->memsz);
         zx_status_t status;
-        const char *what = "zx_vmar_map (segment)";
-        if (file_vmo == ZX_HANDLE_INVALID) {
-            vmo_offset = 0;
-            what = "zx_vmo_create (segment)";
-            if ((status = zx_vmo_create(size, 0, &vmo)) == ZX_OK) {
-                what = "zx_vmo_write (segment)";
-                status = zx_vmo_write(vmo, file + seg->offset, seg->vaddr - start, seg->filesz);
-                if (status != ZX_OK) {
-                    zx_handle_close(vmo);
-                } else if (seg->flags & ELF_PF_X) {
-                    what = "zx_vmo_replace_as_executable (segment)";
-                    status = zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &vmo);
-                }
-            }
+        if (!(seg->flags & ELF_PF_W) && seg->filesz == seg->memsz) {
+            status = map_part(l, vmar, vmar_base, start, bias, seg->flags, file_vmo, file_vmo,
+                              page_down(seg->offset), end - start);
             if (status != ZX_OK) {
+                return status;
+            }
+            continue;
+        }
+        uint64_t file_end = seg->filesz != 0 ? page_up(seg->vaddr + seg->filesz) : start;
+        zx_handle_t vmo;
+        const char *what;
+        if (file_end > start) {
+            if ((status = data_vmo(seg, file_vmo, start, file_end, &vmo, &what)) != ZX_OK) {
                 return pb_set_error(l->error, PB_ERR_ELF_LOAD, status, what);
             }
-            what = "zx_vmar_map (segment)";
+            if ((status = map_part(l, vmar, vmar_base, start, bias, seg->flags, vmo, file_vmo, 0,
+                                   file_end - start)) != ZX_OK) {
+                return status;
+            }
         }
-        zx_vaddr_t addr;
-        status = zx_vmar_map(vmar, segment_perms(seg->flags) | ZX_VM_SPECIFIC,
-                             start + bias - vmar_base, vmo, vmo_offset, size, &addr);
-        if (vmo != file_vmo) {
-            zx_handle_close(vmo);
-        }
-        if (status != ZX_OK) {
-            return pb_set_error(l->error, PB_ERR_ELF_LOAD, status, what);
+        if (end > file_end) {
+            if ((status = zx_vmo_create(end - file_end, 0, &vmo)) != ZX_OK) {
+                return pb_set_error(l->error, PB_ERR_ELF_LOAD, status, "zx_vmo_create (segment)");
+            }
+            if ((status = map_part(l, vmar, vmar_base, file_end, bias, seg->flags, vmo, file_vmo,
+                                   0, end - file_end)) != ZX_OK) {
+                return status;
+            }
         }
     }
     return ZX_OK;
@@ -390,11 +494,10 @@ static zx_status_t map_segments(const struct pb_loader *l, const struct elf_info
 // Loads an ELF image into the new process; *bias is what was added to its link addresses (0
 // for ET_EXEC), *loaded its sub-VMAR (ET_DYN; invalid for ET_EXEC) if loaded is not NULL.
 zx_status_t pb_load_elf(const struct pb_loader *l, const struct elf_info *info,
-                        zx_handle_t file_vmo, const uint8_t *file, uint64_t *bias,
-                        zx_handle_t *loaded) {
+                        zx_handle_t file_vmo, uint64_t *bias, zx_handle_t *loaded) {
     if (info->type == ELF_ET_EXEC) {
         *bias = 0;
-        return map_segments(l, info, l->vmar, l->root.base, 0, file_vmo, file);
+        return map_segments(l, info, l->vmar, l->root.base, 0, file_vmo);
     }
     zx_vm_option_t can_map = 0;
     for (uint32_t i = 0; i < info->nsegs; i++) {
@@ -407,11 +510,38 @@ zx_status_t pb_load_elf(const struct pb_loader *l, const struct elf_info *info,
         return pb_set_error(l->error, PB_ERR_ELF_LOAD, status, "zx_vmar_allocate");
     }
     *bias = base - info->lo;
-    status = map_segments(l, info, sub, base, *bias, file_vmo, file);
+    status = map_segments(l, info, sub, base, *bias, file_vmo);
     if (status == ZX_OK && loaded != NULL) {
         *loaded = sub;
     } else {
         zx_handle_close(sub);
+    }
+    return status;
+}
+
+// pb_load_elf for pb_build: an ET_DYN file goes where b->placements says this file VMO went
+// before (if free), and its base is recorded there.
+static zx_status_t load_placed(struct build *w, const struct elf_info *info, zx_handle_t vmo,
+                               uint64_t *bias, zx_handle_t *loaded) {
+    struct pb_placements *p = w->b->placements;
+    zx_info_handle_basic_t basic;
+    uint32_t i = 0;
+    if (p != NULL && info->type == ELF_ET_DYN &&
+        zx_object_get_info(vmo, ZX_INFO_HANDLE_BASIC, &basic, sizeof(basic), NULL, NULL) ==
+            ZX_OK) {
+        while (i < p->count && p->at[i].koid != basic.koid) {
+            i++;
+        }
+        w->loader.hint = i < p->count ? p->at[i].offset : 0;
+    } else {
+        p = NULL;
+    }
+    zx_status_t status = pb_load_elf(&w->loader, info, vmo, bias, loaded);
+    w->loader.hint = 0;
+    if (status == ZX_OK && p != NULL && i < PB_PLACEMENTS) {
+        p->at[i].koid = basic.koid;
+        p->at[i].offset = info->lo + *bias - w->root.base;
+        p->count = i == p->count ? i + 1 : p->count;
     }
     return status;
 }
@@ -502,8 +632,8 @@ static zx_status_t load_interp(struct build *w, const struct elf_info *exe, stru
         return pb_set_error(&b->error, PB_ERR_LOAD_DYNAMIC_LINKER, status,
                          "Failed to load dynamic linker from fuchsia.ldsvc.Loader");
     }
-    if ((status = map_file(w, w->ld_vmo, &w->ld, "mapping the dynamic linker")) != ZX_OK ||
-        (status = parse(w, &w->ld, ld, "dynamic linker: ")) != ZX_OK) {
+    if ((status = parse_file(w, w->ld_vmo, &w->ld, ld, "reading the dynamic linker",
+                             "dynamic linker: ")) != ZX_OK) {
         return status;
     }
     if (ld->interp_size != 0) {
@@ -511,7 +641,7 @@ static zx_status_t load_interp(struct build *w, const struct elf_info *exe, stru
                          "the dynamic linker has a PT_INTERP itself");
     }
     zx_handle_t loaded = ZX_HANDLE_INVALID;
-    if ((status = pb_load_elf(&w->loader, ld, ZX_HANDLE_INVALID, w->ld.data, bias, &loaded)) != ZX_OK) {
+    if ((status = load_placed(w, ld, w->ld_vmo, bias, &loaded)) != ZX_OK) {
         return status;
     }
     // The linker message: argv[0] only, LD_DEBUG= / LD_TRACE= only, the loader, the
@@ -551,14 +681,14 @@ static zx_status_t load_vdso(struct build *w, uint64_t *base) {
     if (b->vdso == ZX_HANDLE_INVALID) {
         return pb_set_error(&b->error, PB_ERR_BAD_HANDLE, ZX_ERR_BAD_HANDLE, "no vDSO VMO");
     }
-    zx_status_t status = map_file(w, b->vdso, &w->vdso, "mapping the vDSO");
-    if (status != ZX_OK || (status = parse(w, &w->vdso, &vdso, "vDSO: ")) != ZX_OK) {
+    zx_status_t status = parse_file(w, b->vdso, &w->vdso, &vdso, "reading the vDSO", "vDSO: ");
+    if (status != ZX_OK) {
         return status;
     }
     if (vdso.type != ELF_ET_DYN) {
         return pb_set_error(&b->error, PB_ERR_ELF_PARSE, ZX_ERR_NOT_FOUND, "vDSO: not ET_DYN");
     }
-    if ((status = pb_load_elf(&w->loader, &vdso, b->vdso, NULL, base, NULL)) != ZX_OK) {
+    if ((status = load_placed(w, &vdso, b->vdso, base, NULL)) != ZX_OK) {
         return status;
     }
     message_add(&w->main, b->vdso, PA_HND(PA_VMO_VDSO, 0));
@@ -606,8 +736,9 @@ static zx_status_t build_steps(struct build *w, struct pb_built *out, uint8_t *b
     struct process_builder *b = w->b;
     struct elf_info exe, ld;
     uint64_t bias = 0;
-    zx_status_t status = map_file(w, b->executable, &w->exe, "mapping the executable");
-    if (status != ZX_OK || (status = parse(w, &w->exe, &exe, "")) != ZX_OK) {
+    zx_status_t status =
+        parse_file(w, b->executable, &w->exe, &exe, "reading the executable", "");
+    if (status != ZX_OK) {
         return status;
     }
     if ((status = zx_object_get_info(b->root_vmar, ZX_INFO_VMAR, &w->root, sizeof(w->root), NULL,
@@ -635,7 +766,7 @@ static zx_status_t build_steps(struct build *w, struct pb_built *out, uint8_t *b
             return status;
         }
         zx_handle_t sub = ZX_HANDLE_INVALID;
-        if ((status = pb_load_elf(&w->loader, &exe, ZX_HANDLE_INVALID, w->exe.data, &bias, &sub)) != ZX_OK) {
+        if ((status = load_placed(w, &exe, b->executable, &bias, &sub)) != ZX_OK) {
             return status;
         }
         if (sub != ZX_HANDLE_INVALID) {

@@ -41,6 +41,7 @@ enum elf_status {
     ELF_ERR_WX,           // a segment both writable and executable
     ELF_ERR_STACK,        // PT_GNU_STACK asks for an executable stack
     ELF_ERR_ENTRY,        // entry point outside every executable segment
+    ELF_ERR_HEAD,         // elf_parse_head: the headers or PT_INTERP's name lie past `head`
 };
 
 struct elf_segment {
@@ -65,5 +66,11 @@ struct elf_info {
 
 // Parses the ELF file image[0..size) built for `machine` into *info.
 int elf_parse(const void *image, size_t size, uint16_t machine, struct elf_info *info);
+
+// The same checks for a file of `size` bytes of which only the first head_len are at hand
+// (`head`): ELF_ERR_HEAD if the ELF header, the program headers or PT_INTERP's name lie
+// past them (the caller then parses the whole file); otherwise what elf_parse would return.
+int elf_parse_head(const void *head, size_t head_len, uint64_t size, uint16_t machine,
+                   struct elf_info *info);
 
 const char *elf_strerror(int status);

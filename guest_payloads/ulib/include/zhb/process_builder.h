@@ -54,8 +54,20 @@ struct pb_error {
     char text[PB_ERROR_TEXT];
 };
 
+// Where a launcher's earlier builds placed each ET_DYN file (by the file VMO's koid): see
+// pb_set_placements. Zero-initialize it and keep it as long as the launcher launches.
+#define PB_PLACEMENTS 8
+struct pb_placements {
+    struct {
+        zx_koid_t koid;
+        uint64_t offset;  // in the root VMAR
+    } at[PB_PLACEMENTS];
+    uint32_t count;
+};
+
 struct process_builder {
     zx_handle_t self_vmar;   // borrowed: where the builder maps files to read them
+    struct pb_placements *placements;  // borrowed, optional: see pb_set_placements
     zx_handle_t executable;  // owned
     zx_handle_t ldsvc;       // owned, optional
     zx_handle_t vdso;        // owned (required: userboot has no startup handles to take it from)
@@ -105,6 +117,15 @@ zx_status_t pb_add_handles(struct process_builder *b, const zx_handle_t *handles
 zx_status_t pb_set_loader_service(struct process_builder *b, zx_handle_t ldsvc);
 zx_status_t pb_set_vdso_vmo(struct process_builder *b, zx_handle_t vdso);
 
+// Optional, not in Fuchsia's ProcessBuilder: the dynamic linker, the vDSO and an ET_DYN
+// executable are placed where this launcher's earlier builds placed the same file VMO (same
+// koid), if that spot is free, else at a new random base that `placements` records. One
+// random slide per launcher and file instead of one per process (as Windows slides a DLL once
+// per boot): every process then runs ld.so's code at the same addresses, so that QEMU TCG,
+// which keys its translations on the virtual address, translates it once, not per launch.
+// Not thread-safe: one builder at a time per `placements`. Not consumed.
+void pb_set_placements(struct process_builder *b, struct pb_placements *placements);
+
 // Not in the seed: the dynamic linker's VMO, for a caller that is itself the loader service
 // and cannot answer its own LoadObject while pb_build waits (userboot, one thread). PT_INTERP
 // still needs a loader service handle: the linker gets it.
@@ -140,18 +161,21 @@ struct pb_loader {
     zx_handle_t vmar;
     zx_info_vmar_t root;
     struct pb_error *error;
+    uint64_t hint;  // ET_DYN: the offset in the root VMAR to try first; 0: a random one
 };
 
 struct elf_info;
 
-// Maps every PT_LOAD of the parsed file `file` (the bytes elf_parse checked) into l->vmar:
-// ET_EXEC at its link address, ET_DYN in a new sub-VMAR at a random base (*loaded gets it
-// if not NULL, else it is closed). With a valid file_vmo the segments map its pages directly
-// (the vDSO); otherwise each gets a fresh VMO with a copy of its bytes. *bias is what was
-// added to the link addresses.
+// Maps every PT_LOAD of the parsed file in `file_vmo` (info: what elf_parse found in it)
+// into l->vmar: ET_EXEC at its link address, ET_DYN in a new sub-VMAR at a random base
+// (*loaded gets it if not NULL, else it is closed; at l->hint if that is free). Read-only and executable segments map
+// file_vmo's pages directly (it needs ZX_RIGHT_EXECUTE for code); writable ones map a
+// copy-on-write snapshot of their file pages (zx_vmo_create_child, so file_vmo needs
+// ZX_RIGHT_DUPLICATE; up to 512 file bytes are copied instead) and zero-filled pages past
+// them. *bias is what was added to the link
+// addresses.
 zx_status_t pb_load_elf(const struct pb_loader *l, const struct elf_info *info,
-                        zx_handle_t file_vmo, const uint8_t *file, uint64_t *bias,
-                        zx_handle_t *loaded);
+                        zx_handle_t file_vmo, uint64_t *bias, zx_handle_t *loaded);
 
 // Sets *e (the text: `what`, or "`what` failed (status N)" for a failed call) and returns
 // status.
