@@ -45,6 +45,8 @@
 struct arch_aspace;  // opaque per-arch page-table root
 struct zx_info_maps;  // <zircon/syscalls/object.h>
 struct zx_info_vmo;
+struct vm_region;
+struct vm_aspace;
 
 // Creates an address space whose tables share the kernel's half; NULL when out of memory.
 struct arch_aspace *arch_aspace_create(void);
@@ -90,6 +92,17 @@ struct vmo {
     const struct vm_aspace *sole_aspace;
     bool multi_aspace;
     uint32_t slice_mappings;
+    // Every mapping region of this VMO (struct vm_region.vmo_next/vmo_prev), under the VMO
+    // lock: ZX_INFO_VMO share_count and the write-protection of a snapshot walk it.
+    struct vm_region *mappings;
+    // The child tree (kernel/object/vmo.c "Child tree", under its vmo-tree spinlock): the
+    // live VMO this one was created from (NULL for a root, or once the parent is gone), its
+    // live direct children (snapshots and slices) as a sibling list, and their count, which
+    // drives ZX_VMO_ZERO_CHILDREN and ZX_INFO_VMO num_children.
+    struct vmo *parent;
+    struct vmo *children;
+    struct vmo *sibling_next, *sibling_prev;
+    size_t num_children;
     // VMO_FLAG_VDSO only: the image's executable segment [code_start, size): the one
     // mapping with ZX_VM_PERM_EXECUTE a process may make of it.
     uint64_t vdso_code_start;
@@ -126,6 +139,10 @@ zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size);
 zx_status_t vmo_mapping_add(struct vmo *vmo, const struct vm_aspace *as, uint64_t offset,
                             size_t len, bool non_resizable);
 void vmo_mapping_remove(struct vmo *vmo);
+// Puts mapping region `r` (r->vmo == vmo, r->aspace set) on / takes it off the VMO's list of
+// mappings; the aspace lock of r is held.
+void vmo_region_link(struct vmo *vmo, struct vm_region *r);
+void vmo_region_unlink(struct vmo *vmo, struct vm_region *r);
 // The physical page at `offset` (committing a zeroed page, or owning a shared one); 0 when
 // out of memory/range. The fault path (vm_fault_locked) maps what it returns.
 uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset);
@@ -167,6 +184,10 @@ struct vm_region {
     uint32_t max_mmu_flags;  // what vmar_protect may raise it to (VMAR and VMO-handle limits)
     bool vdso_code;          // this is the process's one vDSO code mapping
     bool no_vmo_child;       // mapped with ZX_VM_CANNOT_CREATE_VMO_CHILD
+    // A mapping's place on its VMO's list (struct vmo.mappings, VMO lock) and the address
+    // space it is in.
+    struct vm_region *vmo_next, *vmo_prev;
+    struct vm_aspace *aspace;
 };
 
 struct vm_aspace {

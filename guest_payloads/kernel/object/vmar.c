@@ -304,6 +304,7 @@ static void mapping_free(struct vmar *v, struct vm_region *r) {
         v->aspace->vdso_base = 0;
         v->aspace->vdso_sysret = NULL;
     }
+    vmo_region_unlink(r->vmo, r);
     vmo_mapping_remove(r->vmo);
     kobject_unref(&r->vmo->obj);
     kfree(r);
@@ -383,7 +384,9 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
     r->max_mmu_flags = perms_to_mmu(max_perms & VM_PERMS);
     r->vdso_code = vdso_code;
     r->no_vmo_child = (options & ZX_VM_CANNOT_CREATE_VMO_CHILD) != 0;
+    r->aspace = v->aspace;
     kobject_ref(&vmo->obj);
+    vmo_region_link(vmo, r);
     insert_region(v, r);  // pages come on first touch (vm_fault_locked)
     if (vdso_code) {
         v->aspace->vdso_code = r;
@@ -424,6 +427,7 @@ static zx_status_t split_at(struct vmar *v, uintptr_t addr) {
         kobject_ref(&r->vmo->obj);
         // Cannot fail: the range is inside the one already counted.
         (void)vmo_mapping_add(r->vmo, v->aspace, tail->vmo_offset, 0, false);
+        vmo_region_link(r->vmo, tail);
         return ZX_OK;
     }
     return ZX_OK;

@@ -74,6 +74,61 @@ struct shared_page {
 // be reading it.
 static spinlock_t cow_lock = SPINLOCK_INITIALIZER("vmo-cow");
 
+// Child tree. A VMO counts its live direct children (snapshots and slices alike, as Zircon
+// does) for ZX_INFO_VMO num_children and ZX_VMO_ZERO_CHILDREN: set while it has none, cleared
+// when the first is created, raised again when the last one is destroyed. A child links to its
+// parent weakly (the parent may go first: it then unlinks its children). The links and counts
+// are under this leaf spinlock; the signal changes are made under it too (the thread lock
+// nests inside), so a clear and a raise can never land out of order.
+static spinlock_t tree_lock = SPINLOCK_INITIALIZER("vmo-tree");
+
+static void tree_link(struct vmo *parent, struct vmo *child) {
+    arch_irq_state_t st = spin_lock_irqsave(&tree_lock);
+    child->parent = parent;
+    child->sibling_prev = NULL;
+    child->sibling_next = parent->children;
+    if (parent->children != NULL) {
+        parent->children->sibling_prev = child;
+    }
+    parent->children = child;
+    if (parent->num_children++ == 0) {
+        kobject_signal(&parent->obj, ZX_VMO_ZERO_CHILDREN, 0);
+    }
+    spin_unlock_irqrestore(&tree_lock, st);
+}
+
+// Takes a dying VMO out of the tree: off its parent's list (raising the parent's
+// ZX_VMO_ZERO_CHILDREN with its last child), and its children lose their parent link.
+static void tree_unlink(struct vmo *vmo) {
+    arch_irq_state_t st = spin_lock_irqsave(&tree_lock);
+    struct vmo *parent = vmo->parent;
+    if (parent != NULL) {
+        if (vmo->sibling_prev != NULL) {
+            vmo->sibling_prev->sibling_next = vmo->sibling_next;
+        } else {
+            parent->children = vmo->sibling_next;
+        }
+        if (vmo->sibling_next != NULL) {
+            vmo->sibling_next->sibling_prev = vmo->sibling_prev;
+        }
+        if (--parent->num_children == 0) {
+            kobject_signal(&parent->obj, 0, ZX_VMO_ZERO_CHILDREN);
+        }
+    }
+    for (struct vmo *c = vmo->children; c != NULL; c = c->sibling_next) {
+        c->parent = NULL;
+    }
+    vmo->children = NULL;
+    spin_unlock_irqrestore(&tree_lock, st);
+}
+
+static size_t tree_num_children(const struct vmo *vmo) {
+    arch_irq_state_t st = spin_lock_irqsave(&tree_lock);
+    size_t n = vmo->num_children;
+    spin_unlock_irqrestore(&tree_lock, st);
+    return n;
+}
+
 static bool slot_is_shared(uintptr_t v) {
     return (v & SLOT_SHARED) != 0;
 }
@@ -227,6 +282,7 @@ static void vmo_free_pages(struct vmo *vmo, size_t from) {
 
 static void vmo_destroy(struct kobject *obj) {
     struct vmo *vmo = vmo_from(obj);
+    tree_unlink(vmo);
     vmo_free_pages(vmo, 0);
     kfree(vmo->dir);
     if (vmo->slice_root != NULL) {
@@ -256,14 +312,29 @@ uint64_t vmo_committed_bytes(struct vmo *vmo) {
     return bytes;
 }
 
+// Zircon's share_count: the address spaces the VMO is mapped into, at least 1. VMO locked.
+static size_t vmo_share_count(const struct vmo *vmo) {
+    size_t n = 0;
+    for (const struct vm_region *r = vmo->mappings; r != NULL; r = r->vmo_next) {
+        const struct vm_region *seen = vmo->mappings;
+        while (seen != r && seen->aspace != r->aspace) {
+            seen = seen->vmo_next;
+        }
+        n += seen == r;
+    }
+    return n > 1 ? n : 1;
+}
+
 void vmo_fill_info(struct vmo *vmo, zx_info_vmo_t *out) {
+    size_t children = tree_num_children(vmo);
     mutex_lock(&vmo->lock);
     zx_info_vmo_t info = {
         .koid = vmo->obj.koid,
         .size_bytes = vmo->size,
         .parent_koid = vmo->parent_koid,
+        .num_children = children,
         .num_mappings = vmo->mapping_count,
-        .share_count = 1,
+        .share_count = vmo_share_count(vmo),
         .flags = ZX_INFO_VMO_TYPE_PAGED |
                  ((vmo->options & ZX_VMO_RESIZABLE) ? ZX_INFO_VMO_RESIZABLE : 0) |
                  ((vmo->flags & VMO_FLAG_VDSO) ? ZX_INFO_VMO_IMMUTABLE : 0) |
@@ -338,6 +409,7 @@ static zx_status_t vmo_new(uint64_t rounded, uint32_t options, bool with_dir, st
     vmo->options = options;
     mutex_init(&vmo->lock, "vmo", LOCK_RANK_VMO);
     kobject_init(&vmo->obj, ZX_OBJ_TYPE_VMO, &vmo_ops);
+    vmo->obj.signals = ZX_VMO_ZERO_CHILDREN;  // nobody can wait on it yet
     *out = vmo;
     return ZX_OK;
 }
@@ -434,6 +506,30 @@ static void mapping_count_remove(struct vmo *vmo, bool via_slice) {
     mutex_lock(&vmo->lock);
     vmo->mapping_count--;
     vmo->slice_mappings -= via_slice ? 1 : 0;
+    mutex_unlock(&vmo->lock);
+}
+
+void vmo_region_link(struct vmo *vmo, struct vm_region *r) {
+    mutex_lock(&vmo->lock);
+    r->vmo_prev = NULL;
+    r->vmo_next = vmo->mappings;
+    if (vmo->mappings != NULL) {
+        vmo->mappings->vmo_prev = r;
+    }
+    vmo->mappings = r;
+    mutex_unlock(&vmo->lock);
+}
+
+void vmo_region_unlink(struct vmo *vmo, struct vm_region *r) {
+    mutex_lock(&vmo->lock);
+    if (r->vmo_prev != NULL) {
+        r->vmo_prev->vmo_next = r->vmo_next;
+    } else {
+        vmo->mappings = r->vmo_next;
+    }
+    if (r->vmo_next != NULL) {
+        r->vmo_next->vmo_prev = r->vmo_prev;
+    }
     mutex_unlock(&vmo->lock);
 }
 
@@ -720,6 +816,7 @@ zx_status_t vmo_create_child_in(struct vmo *parent, uint32_t options, uint64_t o
                          : create_snapshot(parent, options, offset, rounded, as, &child);
     if (st == ZX_OK) {
         child->parent_koid = parent->obj.koid;
+        tree_link(parent, child);
         *out = child;
     }
     return st;

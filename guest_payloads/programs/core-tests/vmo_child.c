@@ -442,3 +442,105 @@ KTAP_CASE(info_process_vmos) {
     zx_handle_close(child);
     zx_handle_close(vmo);
 }
+
+static bool zero_children(zx_handle_t vmo) {
+    zx_signals_t seen = 0;
+    (void)zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, 0, &seen);
+    return (seen & ZX_VMO_ZERO_CHILDREN) != 0;
+}
+
+// ZX_VMO_ZERO_CHILDREN and num_children follow the live direct children, snapshots and
+// slices alike; a mapping keeps a child alive after its handle is closed.
+KTAP_CASE(vmo_zero_children_signal) {
+    zx_handle_t parent = lettered_vmo(2, 0);
+    zx_handle_t snap;
+    zx_handle_t slice;
+    zx_handle_t grandchild;
+    zx_vaddr_t addr = 0;
+    KTAP_ASSERT_TRUE(parent != ZX_HANDLE_INVALID);
+    KTAP_EXPECT_TRUE(zero_children(parent));
+    KTAP_EXPECT_EQ(vmo_info(parent).num_children, 0u);
+    KTAP_ASSERT_OK(zx_vmo_create_child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, PG, &snap));
+    KTAP_EXPECT_TRUE(!zero_children(parent));
+    KTAP_EXPECT_TRUE(zero_children(snap));
+    KTAP_ASSERT_OK(zx_vmo_create_child(parent, ZX_VMO_CHILD_SLICE, PG, PG, &slice));
+    KTAP_EXPECT_EQ(vmo_info(parent).num_children, 2u);
+    // A grandchild counts for its own parent only.
+    KTAP_ASSERT_OK(zx_vmo_create_child(snap, ZX_VMO_CHILD_SNAPSHOT, 0, PG, &grandchild));
+    KTAP_EXPECT_EQ(vmo_info(parent).num_children, 2u);
+    KTAP_EXPECT_EQ(vmo_info(snap).num_children, 1u);
+    KTAP_EXPECT_TRUE(!zero_children(snap));
+    zx_handle_close(grandchild);
+    KTAP_EXPECT_TRUE(zero_children(snap));
+    // A failed create changes nothing.
+    zx_handle_t bad = ZX_HANDLE_INVALID;
+    KTAP_EXPECT_STATUS(zx_vmo_create_child(snap, ZX_VMO_CHILD_SLICE, 0, 4 * PG, &bad),
+                       ZX_ERR_INVALID_ARGS);
+    KTAP_EXPECT_TRUE(zero_children(snap));
+    // The snapshot mapped, then its handle closed: still a child until unmapped.
+    KTAP_ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ, 0, snap, 0, PG, &addr));
+    zx_handle_close(snap);
+    zx_handle_close(slice);
+    KTAP_EXPECT_EQ(vmo_info(parent).num_children, 1u);
+    KTAP_EXPECT_TRUE(!zero_children(parent));
+    KTAP_EXPECT_EQ(((volatile char *)addr)[0], 'a');
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), addr, PG));
+    KTAP_EXPECT_EQ(vmo_info(parent).num_children, 0u);
+    KTAP_EXPECT_TRUE(zero_children(parent));
+    KTAP_EXPECT_OK(zx_object_wait_one(parent, ZX_VMO_ZERO_CHILDREN, ZX_TIME_INFINITE, NULL));
+    zx_handle_close(parent);
+}
+
+// The parent closed first: the child lives on with its parent koid, and its own children
+// still count.
+KTAP_CASE(vmo_zero_children_parent_first) {
+    zx_handle_t parent = lettered_vmo(1, 0);
+    zx_handle_t child;
+    zx_handle_t grandchild;
+    KTAP_ASSERT_TRUE(parent != ZX_HANDLE_INVALID);
+    zx_koid_t parent_koid = koid_of(parent);
+    KTAP_ASSERT_OK(zx_vmo_create_child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, PG, &child));
+    zx_handle_close(parent);
+    KTAP_EXPECT_EQ(vmo_info(child).parent_koid, parent_koid);
+    KTAP_EXPECT_EQ(byte_at(child, 0), 'a');
+    KTAP_ASSERT_OK(zx_vmo_create_child(child, ZX_VMO_CHILD_SLICE, 0, PG, &grandchild));
+    KTAP_EXPECT_TRUE(!zero_children(child));
+    zx_handle_close(child);  // the slice keeps it alive (it forwards to it)
+    KTAP_EXPECT_EQ(byte_at(grandchild, 0), 'a');
+    KTAP_EXPECT_TRUE(zero_children(grandchild));
+    zx_handle_close(grandchild);
+}
+
+// num_mappings counts mappings, share_count the address spaces holding them (at least 1).
+KTAP_CASE(vmo_info_mappings_and_share_count) {
+    zx_handle_t vmo = lettered_vmo(2, 0);
+    zx_handle_t proc;
+    zx_handle_t vmar;
+    zx_vaddr_t a = 0;
+    zx_vaddr_t b = 0;
+    zx_vaddr_t c = 0;
+    KTAP_ASSERT_TRUE(vmo != ZX_HANDLE_INVALID);
+    KTAP_EXPECT_EQ(vmo_info(vmo).num_mappings, 0u);
+    KTAP_EXPECT_EQ(vmo_info(vmo).share_count, 1u);
+    KTAP_ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ, 0, vmo, 0, 2 * PG, &a));
+    KTAP_ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ, 0, vmo, PG, PG, &b));
+    KTAP_EXPECT_EQ(vmo_info(vmo).num_mappings, 2u);
+    KTAP_EXPECT_EQ(vmo_info(vmo).share_count, 1u);
+    KTAP_ASSERT_OK(zx_process_create(zx_job_default(), "share", 5, 0, &proc, &vmar));
+    KTAP_ASSERT_OK(zx_vmar_map(vmar, ZX_VM_PERM_READ, 0, vmo, 0, PG, &c));
+    KTAP_EXPECT_EQ(vmo_info(vmo).num_mappings, 3u);
+    KTAP_EXPECT_EQ(vmo_info(vmo).share_count, 2u);
+    // Splitting a mapping makes two: still two address spaces.
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), a, PG));
+    KTAP_EXPECT_OK(zx_vmar_protect(zx_vmar_root_self(), ZX_VM_PERM_READ, a + PG, PG));
+    KTAP_EXPECT_EQ(vmo_info(vmo).share_count, 2u);
+    KTAP_EXPECT_OK(zx_vmar_unmap(vmar, c, PG));
+    KTAP_EXPECT_EQ(vmo_info(vmo).share_count, 1u);
+    KTAP_EXPECT_EQ(vmo_info(vmo).num_mappings, 2u);
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), a + PG, PG));
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), b, PG));
+    KTAP_EXPECT_EQ(vmo_info(vmo).num_mappings, 0u);
+    zx_handle_close(vmar);
+    zx_handle_close(proc);
+    zx_handle_close(vmo);
+}
