@@ -62,6 +62,14 @@ static void aspace_release(struct vm_aspace *as) {
     }
 }
 
+void vm_aspace_ref(struct vm_aspace *as) {
+    __atomic_add_fetch(&as->refs, 1u, __ATOMIC_ACQ_REL);
+}
+
+void vm_aspace_unref(struct vm_aspace *as) {
+    aspace_release(as);
+}
+
 static void vmar_kobj_destroy(struct kobject *obj) {
     struct vmar *v = vmar_from(obj);
     aspace_release(v->aspace);
@@ -352,6 +360,7 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
     if (len == 0) {
         return ZX_ERR_INVALID_ARGS;
     }
+    vmo_map_prepare(vmo, v->aspace);
     mutex_lock(&v->aspace->lock);
     zx_status_t st = ZX_ERR_BAD_STATE;
     bool vdso_code = false;
@@ -397,6 +406,7 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
     st = ZX_OK;
 out:
     mutex_unlock(&v->aspace->lock);
+    vmo_map_finish(vmo);
     return st;
 }
 
@@ -634,6 +644,11 @@ static zx_status_t protect_apply(struct vmar *v, struct vm_region *r, void *ctx)
         arch_aspace_unmap(v->aspace->arch, r->base, pages);
         return ZX_OK;
     }
+    if ((want & ARCH_MMU_FLAG_WRITE) && vmo_maps_shared(r->vmo)) {
+        // Some entries may map shared pages read-only: they fault back in as they must.
+        arch_aspace_unmap(v->aspace->arch, r->base, pages);
+        return ZX_OK;
+    }
     // Only the pages already faulted in change; the others fault in with the new flags.
     return arch_aspace_protect(v->aspace->arch, r->base, pages, want);
 }
@@ -769,12 +784,16 @@ zx_status_t vm_fault_locked(struct vm_aspace *as, uintptr_t addr, uint32_t acces
         return (flags & access) == access ? ZX_OK : ZX_ERR_ACCESS_DENIED;
     }
     // Not there, or a write to a page made read-only for copy-on-write: the VMO's own page
-    // (vmo_commit_page copies or takes over a shared one) replaces it, with the full flags.
-    paddr = vmo_commit_page(r->vmo, r->vmo_offset + (page - r->base));
+    // (vmo_fault_page copies or takes over a shared one) replaces it, with the full flags;
+    // a read of a shared page maps that page itself, read-only.
+    bool read_only;
+    paddr = vmo_fault_page(r->vmo, as, r->vmo_offset + (page - r->base), page,
+                           (access & ARCH_MMU_FLAG_WRITE) != 0, &read_only);
     if (paddr == 0) {
         return ZX_ERR_NO_MEMORY;
     }
-    return arch_aspace_map(as->arch, page, paddr, r->mmu_flags);
+    return arch_aspace_map(as->arch, page, paddr,
+                           read_only ? r->mmu_flags & ~ARCH_MMU_FLAG_WRITE : r->mmu_flags);
 }
 
 zx_status_t vm_fault(struct vm_aspace *as, uintptr_t addr, uint32_t access) {
@@ -930,38 +949,6 @@ static struct vm_region *mapping_covering(struct vmar *v, uintptr_t addr, size_t
     return NULL;
 }
 
-struct protect_vmo_ctx {
-    struct vm_aspace *as;
-    const struct vmo *vmo;
-    uint64_t offset;
-    size_t size;
-};
-
-static void protect_vmo_emit(void *ctx, size_t index, struct vm_region *r, size_t depth) {
-    (void)index;
-    (void)depth;
-    const struct protect_vmo_ctx *pc = ctx;
-    if (r->vmo != pc->vmo || !(r->mmu_flags & ARCH_MMU_FLAG_WRITE) ||
-        pc->offset >= r->vmo_offset + r->size || r->vmo_offset >= pc->offset + pc->size) {
-        return;
-    }
-    uint64_t from = pc->offset > r->vmo_offset ? pc->offset : r->vmo_offset;
-    uint64_t to = pc->offset + pc->size < r->vmo_offset + r->size ? pc->offset + pc->size
-                                                                  : r->vmo_offset + r->size;
-    (void)arch_aspace_protect(pc->as->arch, r->base + (from - r->vmo_offset),
-                              (size_t)((to - from) / PAGE_SIZE),
-                              r->mmu_flags & ~ARCH_MMU_FLAG_WRITE);
-}
-
-// Makes every mapping of `vmo` in `as` read-only over [offset, offset + size) of the VMO
-// (only the pages present change), so the snapshot that follows can share those pages: the
-// next write faults and copies (vm_fault_locked). Aspace locked.
-static void write_protect_vmo(struct vm_aspace *as, const struct vmo *vmo, uint64_t offset,
-                              size_t size) {
-    struct protect_vmo_ctx pc = {.as = as, .vmo = vmo, .offset = offset, .size = size};
-    (void)walk_regions(as, protect_vmo_emit, &pc, 0);
-}
-
 // RFC-0013's security notes: ZX_VM_CANNOT_CREATE_VMO_CHILD on the mapping or on any VMAR
 // holding it refuses the clone, and so does the vDSO (a copy of it could never make a
 // syscall, and it must never become writable or executable elsewhere).
@@ -998,9 +985,6 @@ zx_status_t vmar_create_vmo_child(struct vmar *v, uint32_t options, zx_vaddr_t a
         } else {
             *executable = (r->mmu_flags & ARCH_MMU_FLAG_EXECUTE) != 0;
             uint64_t offset = r->vmo_offset + (addr - r->base);
-            if (r->vmo->slice_root == NULL) {
-                write_protect_vmo(v->aspace, r->vmo, offset, size);
-            }
             st = vmo_create_child_in(r->vmo, type, offset, size, v->aspace, out);
         }
     }
