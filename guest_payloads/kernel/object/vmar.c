@@ -10,8 +10,9 @@
 // access to a page of a mapping faults (or, from a user copy, misses in the tables), and
 // vm_fault_locked commits the VMO page (making it the VMO's own, see vmo.c "Children") and
 // maps it with the mapping's flags; an access the mapping does not allow, or outside every
-// mapping, is a user fault. A page in a page table is always its VMO's own page and stays
-// there until unmapped, so a user copy holding the aspace lock has it pinned.
+// mapping, is a user fault. A page in a page table is its VMO's own page, or a page it
+// shares copy-on-write mapped read-only (vmo.c "Mapped sharing"), and stays there until
+// unmapped under the aspace lock, so a user copy holding that lock has it pinned.
 // unmap/protect split a mapping where the range cuts it; protect reaches into sub-VMARs in
 // the range; every check runs before anything changes (a split alone changes nothing
 // visible).

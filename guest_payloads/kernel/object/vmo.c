@@ -21,19 +21,15 @@
 // pages in) never nests inside a VMO lock. No path holds two VMO locks at once.
 //
 // Children (zx_vmo_create_child). A snapshot child gets, under its parent's lock, every
-// committed page of the parent's range: an unmapped parent's pages are shared (the slot of
-// both becomes one shared_page with a count of sharers); a mapped parent's pages are copied
-// at once, because its pages sit in page tables we cannot reach from here (no reverse map),
-// except for zx_vmar_create_vmo_child when every mapping of the parent is in the address
-// space whose lock it holds: it first makes those mappings read-only over the range, and the
-// pages are shared *pinned* to the parent (shared_page.pinned_by). The invariants: a shared
-// page is never written in place, and only its pinned owner's mappings map it (read-only).
-// Whoever needs to write a shared page, or map it, first owns it (slot_own): the last sharer
-// takes the page over; the pinned owner keeps the physical page (its read-only mappings stay
-// right) and hands a copy to the other sharers; anyone else copies it and drops its
-// reference. The last reference frees the page, whichever sharer goes last. Copies out of a
-// shared page and the pinned swap run under the cow_lock spinlock, so nobody reads a page
-// its new owner is already writing. Snapshots of snapshots share the same way, so chains
+// committed page of the parent's range: the slot of both becomes one shared_page with a count
+// of sharers, when no mapping of the parent can write those pages (it is unmapped, or mapped
+// in one address space only, whose mappings are first made read-only over the range: see
+// "Mapped sharing"); a parent mapped in several address spaces has its pages copied at once.
+// The invariant: a shared page's bytes never change while it has two sharers. Whoever writes
+// a shared page first owns it (slot_own): the last sharer takes the page over, anyone else
+// copies it, unmaps the shared page from its own mappings, and drops its reference. A read
+// fault may map a shared page read-only ("Mapped sharing"). The last reference frees the
+// page, whichever sharer goes last. Snapshots of snapshots share the same way, so chains
 // need no parent links, and a child's pages never depend on its parent staying alive. A
 // slice holds no pages: it forwards every page operation to its root VMO (slices of slices
 // point at the same root), which is never resizable, so the slice's range stays inside it.
