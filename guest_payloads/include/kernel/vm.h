@@ -45,6 +45,8 @@
 struct arch_aspace;  // opaque per-arch page-table root
 struct zx_info_maps;  // <zircon/syscalls/object.h>
 struct zx_info_vmo;
+struct vm_region;
+struct vm_aspace;
 
 // Creates an address space whose tables share the kernel's half; NULL when out of memory.
 struct arch_aspace *arch_aspace_create(void);
@@ -90,6 +92,24 @@ struct vmo {
     const struct vm_aspace *sole_aspace;
     bool multi_aspace;
     uint32_t slice_mappings;
+    // Every mapping region of this VMO (struct vm_region.vmo_next/vmo_prev), under the VMO
+    // lock: ZX_INFO_VMO share_count and the write-protection of a snapshot walk it.
+    struct vm_region *mappings;
+    // Some page-table entry of a mapping of this VMO maps a page it shares copy-on-write
+    // (read-only). Only while every mapping of it is in sole_aspace, none through a slice:
+    // that aspace's lock lets a writer unmap those entries before it drops the shared page
+    // (kernel/object/vmo.c "Mapped sharing"). `map_pending` counts mappings being made in
+    // another aspace (vmo_map_prepare), which keep it clear.
+    bool ro_shared;
+    uint32_t map_pending;
+    // The child tree (kernel/object/vmo.c "Child tree", under its vmo-tree spinlock): the
+    // live VMO this one was created from (NULL for a root, or once the parent is gone), its
+    // live direct children (snapshots and slices) as a sibling list, and their count, which
+    // drives ZX_VMO_ZERO_CHILDREN and ZX_INFO_VMO num_children.
+    struct vmo *parent;
+    struct vmo *children;
+    struct vmo *sibling_next, *sibling_prev;
+    size_t num_children;
     // VMO_FLAG_VDSO only: the image's executable segment [code_start, size): the one
     // mapping with ZX_VM_PERM_EXECUTE a process may make of it.
     uint64_t vdso_code_start;
@@ -126,9 +146,25 @@ zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size);
 zx_status_t vmo_mapping_add(struct vmo *vmo, const struct vm_aspace *as, uint64_t offset,
                             size_t len, bool non_resizable);
 void vmo_mapping_remove(struct vmo *vmo);
-// The physical page at `offset` (committing a zeroed page, or owning a shared one); 0 when
-// out of memory/range. The fault path (vm_fault_locked) maps what it returns.
-uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset);
+// Puts mapping region `r` (r->vmo == vmo, r->aspace set) on / takes it off the VMO's list of
+// mappings; the aspace lock of r is held.
+void vmo_region_link(struct vmo *vmo, struct vm_region *r);
+void vmo_region_unlink(struct vmo *vmo, struct vm_region *r);
+// The fault path (vm_fault_locked, the lock of `as` held): the physical page to map at user
+// address `vaddr` for page `offset` of the VMO; 0 when out of memory/range. A write, or a VMO
+// not mapped in `as` alone, makes the page the VMO's own (committing a zeroed page, or taking
+// over or copying a shared one); a read of a page shared copy-on-write maps the shared page
+// itself, *read_only set (kernel/object/vmo.c "Mapped sharing").
+uintptr_t vmo_fault_page(struct vmo *vmo, const struct vm_aspace *as, uint64_t offset,
+                         uintptr_t vaddr, bool write, bool *read_only);
+// Around vmar_map of `vmo` into `as` (no lock held): takes shared pages the VMO (or its
+// slice root) has mapped in another address space out of the page tables first, and keeps
+// read faults from mapping shared pages until vmo_map_finish.
+void vmo_map_prepare(struct vmo *vmo, const struct vm_aspace *as);
+void vmo_map_finish(struct vmo *vmo);
+// True if mappings of the VMO (or its slice root) may map shared pages read-only: raising a
+// mapping to writable must then unmap its pages rather than change their flags.
+bool vmo_maps_shared(struct vmo *vmo);
 // Calls fn(ctx, page offset from `offset`, physical address) for each page of
 // [offset, offset + len) that `vmo` holds committed and alone (not shared with a snapshot
 // relative), under the VMO lock (it may take the thread lock, nothing else). Commits nothing.
@@ -140,9 +176,10 @@ void vmo_for_each_owned(struct vmo *vmo, uint64_t offset, size_t len,
 // property of the handle). Zircon's argument rules; the caller holds the one reference.
 zx_status_t vmo_create_child(struct vmo *parent, uint32_t options, uint64_t offset,
                              uint64_t size, struct vmo **out);
-// The same from zx_vmar_create_vmo_child with the lock of `as` held, after it made every
-// mapping of `parent` in `as` read-only over the range: if all of parent's mappings are in
-// `as`, its pages are shared (pinned to it: kernel/object/vmo.c "Children") instead of copied.
+// The same from zx_vmar_create_vmo_child with the lock of `as` held. A snapshot of a VMO
+// mapped in one address space only (`as`, or the one it locks itself without `as`)
+// write-protects its mappings over the range and shares the pages; one mapped in several
+// copies them.
 zx_status_t vmo_create_child_in(struct vmo *parent, uint32_t options, uint64_t offset,
                                 uint64_t size, const struct vm_aspace *as, struct vmo **out);
 
@@ -173,6 +210,10 @@ struct vm_region {
     uint32_t max_mmu_flags;  // what vmar_protect may raise it to (VMAR and VMO-handle limits)
     bool vdso_code;          // this is the process's one vDSO code mapping
     bool no_vmo_child;       // mapped with ZX_VM_CANNOT_CREATE_VMO_CHILD
+    // A mapping's place on its VMO's list (struct vmo.mappings, VMO lock) and the address
+    // space it is in.
+    struct vm_region *vmo_next, *vmo_prev;
+    struct vm_aspace *aspace;
 };
 
 struct vm_aspace {
@@ -210,6 +251,10 @@ struct vm_location {
 };
 bool vm_aspace_locate(struct vm_aspace *as, uintptr_t addr, struct vm_location *out);
 
+
+// One more / one less reference on the aspace struct (freed with the last).
+void vm_aspace_ref(struct vm_aspace *as);
+void vm_aspace_unref(struct vm_aspace *as);
 // Creates an aspace with its root VMAR (one reference, owned by the aspace).
 zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out);
 // Destroys every mapping and VMAR of the aspace, then its page tables.

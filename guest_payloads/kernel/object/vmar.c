@@ -10,8 +10,9 @@
 // access to a page of a mapping faults (or, from a user copy, misses in the tables), and
 // vm_fault_locked commits the VMO page (making it the VMO's own, see vmo.c "Children") and
 // maps it with the mapping's flags; an access the mapping does not allow, or outside every
-// mapping, is a user fault. A page in a page table is always its VMO's own page and stays
-// there until unmapped, so a user copy holding the aspace lock has it pinned.
+// mapping, is a user fault. A page in a page table is its VMO's own page, or a page it
+// shares copy-on-write mapped read-only (vmo.c "Mapped sharing"), and stays there until
+// unmapped under the aspace lock, so a user copy holding that lock has it pinned.
 // unmap/protect split a mapping where the range cuts it; protect reaches into sub-VMARs in
 // the range; every check runs before anything changes (a split alone changes nothing
 // visible).
@@ -60,6 +61,14 @@ static void aspace_release(struct vm_aspace *as) {
     if (__atomic_sub_fetch(&as->refs, 1u, __ATOMIC_ACQ_REL) == 0) {
         kfree(as);
     }
+}
+
+void vm_aspace_ref(struct vm_aspace *as) {
+    __atomic_add_fetch(&as->refs, 1u, __ATOMIC_ACQ_REL);
+}
+
+void vm_aspace_unref(struct vm_aspace *as) {
+    aspace_release(as);
 }
 
 static void vmar_kobj_destroy(struct kobject *obj) {
@@ -307,6 +316,7 @@ static void mapping_free(struct vmar *v, struct vm_region *r) {
         v->aspace->vdso_base = 0;
         v->aspace->vdso_sysret = NULL;
     }
+    vmo_region_unlink(r->vmo, r);
     vmo_mapping_remove(r->vmo);
     kobject_unref(&r->vmo->obj);
     kfree(r);
@@ -366,6 +376,7 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
     if (len == 0) {
         return ZX_ERR_INVALID_ARGS;
     }
+    vmo_map_prepare(vmo, v->aspace);
     mutex_lock(&v->aspace->lock);
     zx_status_t st = ZX_ERR_BAD_STATE;
     bool vdso_code = false;
@@ -398,7 +409,9 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
     r->max_mmu_flags = perms_to_mmu(max_perms & VM_PERMS);
     r->vdso_code = vdso_code;
     r->no_vmo_child = (options & ZX_VM_CANNOT_CREATE_VMO_CHILD) != 0;
+    r->aspace = v->aspace;
     kobject_ref(&vmo->obj);
+    vmo_region_link(vmo, r);
     insert_region(v, r);
     // Pages the VMO already holds alone are mapped now, as Zircon does; the rest come on first
     // touch (vm_fault_locked). A fault costs far more than a map.
@@ -415,6 +428,7 @@ zx_status_t vmar_map(struct vmar *v, zx_vm_option_t options, size_t vmar_offset,
     st = ZX_OK;
 out:
     mutex_unlock(&v->aspace->lock);
+    vmo_map_finish(vmo);
     return st;
 }
 
@@ -445,6 +459,7 @@ static zx_status_t split_at(struct vmar *v, uintptr_t addr) {
         kobject_ref(&r->vmo->obj);
         // Cannot fail: the range is inside the one already counted.
         (void)vmo_mapping_add(r->vmo, v->aspace, tail->vmo_offset, 0, false);
+        vmo_region_link(r->vmo, tail);
         return ZX_OK;
     }
     return ZX_OK;
@@ -651,6 +666,11 @@ static zx_status_t protect_apply(struct vmar *v, struct vm_region *r, void *ctx)
         arch_aspace_unmap(v->aspace->arch, r->base, pages);
         return ZX_OK;
     }
+    if ((want & ARCH_MMU_FLAG_WRITE) && vmo_maps_shared(r->vmo)) {
+        // Some entries may map shared pages read-only: they fault back in as they must.
+        arch_aspace_unmap(v->aspace->arch, r->base, pages);
+        return ZX_OK;
+    }
     // Only the pages already faulted in change; the others fault in with the new flags.
     return arch_aspace_protect(v->aspace->arch, r->base, pages, want);
 }
@@ -789,12 +809,16 @@ zx_status_t vm_fault_locked(struct vm_aspace *as, uintptr_t addr, uint32_t acces
         return (flags & access) == access ? ZX_OK : ZX_ERR_ACCESS_DENIED;
     }
     // Not there, or a write to a page made read-only for copy-on-write: the VMO's own page
-    // (vmo_commit_page copies or takes over a shared one) replaces it, with the full flags.
-    paddr = vmo_commit_page(r->vmo, r->vmo_offset + (page - r->base));
+    // (vmo_fault_page copies or takes over a shared one) replaces it, with the full flags;
+    // a read of a shared page maps that page itself, read-only.
+    bool read_only;
+    paddr = vmo_fault_page(r->vmo, as, r->vmo_offset + (page - r->base), page,
+                           (access & ARCH_MMU_FLAG_WRITE) != 0, &read_only);
     if (paddr == 0) {
         return ZX_ERR_NO_MEMORY;
     }
-    return arch_aspace_map(as->arch, page, paddr, r->mmu_flags);
+    return arch_aspace_map(as->arch, page, paddr,
+                           read_only ? r->mmu_flags & ~ARCH_MMU_FLAG_WRITE : r->mmu_flags);
 }
 
 zx_status_t vm_fault(struct vm_aspace *as, uintptr_t addr, uint32_t access) {
@@ -963,38 +987,6 @@ bool vm_aspace_locate(struct vm_aspace *as, uintptr_t addr, struct vm_location *
     return r != NULL;
 }
 
-struct protect_vmo_ctx {
-    struct vm_aspace *as;
-    const struct vmo *vmo;
-    uint64_t offset;
-    size_t size;
-};
-
-static void protect_vmo_emit(void *ctx, size_t index, struct vm_region *r, size_t depth) {
-    (void)index;
-    (void)depth;
-    const struct protect_vmo_ctx *pc = ctx;
-    if (r->vmo != pc->vmo || !(r->mmu_flags & ARCH_MMU_FLAG_WRITE) ||
-        pc->offset >= r->vmo_offset + r->size || r->vmo_offset >= pc->offset + pc->size) {
-        return;
-    }
-    uint64_t from = pc->offset > r->vmo_offset ? pc->offset : r->vmo_offset;
-    uint64_t to = pc->offset + pc->size < r->vmo_offset + r->size ? pc->offset + pc->size
-                                                                  : r->vmo_offset + r->size;
-    (void)arch_aspace_protect(pc->as->arch, r->base + (from - r->vmo_offset),
-                              (size_t)((to - from) / PAGE_SIZE),
-                              r->mmu_flags & ~ARCH_MMU_FLAG_WRITE);
-}
-
-// Makes every mapping of `vmo` in `as` read-only over [offset, offset + size) of the VMO
-// (only the pages present change), so the snapshot that follows can share those pages: the
-// next write faults and copies (vm_fault_locked). Aspace locked.
-static void write_protect_vmo(struct vm_aspace *as, const struct vmo *vmo, uint64_t offset,
-                              size_t size) {
-    struct protect_vmo_ctx pc = {.as = as, .vmo = vmo, .offset = offset, .size = size};
-    (void)walk_regions(as, protect_vmo_emit, &pc, 0);
-}
-
 // RFC-0013's security notes: ZX_VM_CANNOT_CREATE_VMO_CHILD on the mapping or on any VMAR
 // holding it refuses the clone, and so does the vDSO (a copy of it could never make a
 // syscall, and it must never become writable or executable elsewhere).
@@ -1031,9 +1023,6 @@ zx_status_t vmar_create_vmo_child(struct vmar *v, uint32_t options, zx_vaddr_t a
         } else {
             *executable = (r->mmu_flags & ARCH_MMU_FLAG_EXECUTE) != 0;
             uint64_t offset = r->vmo_offset + (addr - r->base);
-            if (r->vmo->slice_root == NULL) {
-                write_protect_vmo(v->aspace, r->vmo, offset, size);
-            }
             st = vmo_create_child_in(r->vmo, type, offset, size, v->aspace, out);
         }
     }

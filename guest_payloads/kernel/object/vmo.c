@@ -21,19 +21,15 @@
 // pages in) never nests inside a VMO lock. No path holds two VMO locks at once.
 //
 // Children (zx_vmo_create_child). A snapshot child gets, under its parent's lock, every
-// committed page of the parent's range: an unmapped parent's pages are shared (the slot of
-// both becomes one shared_page with a count of sharers); a mapped parent's pages are copied
-// at once, because its pages sit in page tables we cannot reach from here (no reverse map),
-// except for zx_vmar_create_vmo_child when every mapping of the parent is in the address
-// space whose lock it holds: it first makes those mappings read-only over the range, and the
-// pages are shared *pinned* to the parent (shared_page.pinned_by). The invariants: a shared
-// page is never written in place, and only its pinned owner's mappings map it (read-only).
-// Whoever needs to write a shared page, or map it, first owns it (slot_own): the last sharer
-// takes the page over; the pinned owner keeps the physical page (its read-only mappings stay
-// right) and hands a copy to the other sharers; anyone else copies it and drops its
-// reference. The last reference frees the page, whichever sharer goes last. Copies out of a
-// shared page and the pinned swap run under the cow_lock spinlock, so nobody reads a page
-// its new owner is already writing. Snapshots of snapshots share the same way, so chains
+// committed page of the parent's range: the slot of both becomes one shared_page with a count
+// of sharers, when no mapping of the parent can write those pages (it is unmapped, or mapped
+// in one address space only, whose mappings are first made read-only over the range: see
+// "Mapped sharing"); a parent mapped in several address spaces has its pages copied at once.
+// The invariant: a shared page's bytes never change while it has two sharers. Whoever writes
+// a shared page first owns it (slot_own): the last sharer takes the page over, anyone else
+// copies it, unmaps the shared page from its own mappings, and drops its reference. A read
+// fault may map a shared page read-only ("Mapped sharing"). The last reference frees the
+// page, whichever sharer goes last. Snapshots of snapshots share the same way, so chains
 // need no parent links, and a child's pages never depend on its parent staying alive. A
 // slice holds no pages: it forwards every page operation to its root VMO (slices of slices
 // point at the same root), which is never resizable, so the slice's range stays inside it.
@@ -62,17 +58,64 @@ static struct vmo *vmo_from(struct kobject *obj) {
 #define SLOT_SHARED ((uintptr_t)1)  // bit 0 of a slot: a struct shared_page, not a page
 
 struct shared_page {
-    uintptr_t page;  // physmap address (changed only under cow_lock)
+    uintptr_t page;  // physmap address; its bytes never change while refs > 1
     uint32_t refs;   // slots pointing here (atomic: the sharers hold different VMO locks)
-    // The one VMO whose mappings may map `page` (read-only): the VMO it was taken from by
-    // zx_vmar_create_vmo_child while mapped (vmo_create_child_in); NULL: nobody's.
-    const struct vmo *pinned_by;
 };
 
-// Copies out of shared pages and the pinned owner's swap (slot_own) are serialized by this
-// leaf spinlock: after a swap the owner writes the old page in place, so no sharer may still
-// be reading it.
-static spinlock_t cow_lock = SPINLOCK_INITIALIZER("vmo-cow");
+// Child tree. A VMO counts its live direct children (snapshots and slices alike, as Zircon
+// does) for ZX_INFO_VMO num_children and ZX_VMO_ZERO_CHILDREN: set while it has none, cleared
+// when the first is created, raised again when the last one is destroyed. A child links to its
+// parent weakly (the parent may go first: it then unlinks its children). The links and counts
+// are under this leaf spinlock; the signal changes are made under it too (the thread lock
+// nests inside), so a clear and a raise can never land out of order.
+static spinlock_t tree_lock = SPINLOCK_INITIALIZER("vmo-tree");
+
+static void tree_link(struct vmo *parent, struct vmo *child) {
+    arch_irq_state_t st = spin_lock_irqsave(&tree_lock);
+    child->parent = parent;
+    child->sibling_prev = NULL;
+    child->sibling_next = parent->children;
+    if (parent->children != NULL) {
+        parent->children->sibling_prev = child;
+    }
+    parent->children = child;
+    if (parent->num_children++ == 0) {
+        kobject_signal(&parent->obj, ZX_VMO_ZERO_CHILDREN, 0);
+    }
+    spin_unlock_irqrestore(&tree_lock, st);
+}
+
+// Takes a dying VMO out of the tree: off its parent's list (raising the parent's
+// ZX_VMO_ZERO_CHILDREN with its last child), and its children lose their parent link.
+static void tree_unlink(struct vmo *vmo) {
+    arch_irq_state_t st = spin_lock_irqsave(&tree_lock);
+    struct vmo *parent = vmo->parent;
+    if (parent != NULL) {
+        if (vmo->sibling_prev != NULL) {
+            vmo->sibling_prev->sibling_next = vmo->sibling_next;
+        } else {
+            parent->children = vmo->sibling_next;
+        }
+        if (vmo->sibling_next != NULL) {
+            vmo->sibling_next->sibling_prev = vmo->sibling_prev;
+        }
+        if (--parent->num_children == 0) {
+            kobject_signal(&parent->obj, 0, ZX_VMO_ZERO_CHILDREN);
+        }
+    }
+    for (struct vmo *c = vmo->children; c != NULL; c = c->sibling_next) {
+        c->parent = NULL;
+    }
+    vmo->children = NULL;
+    spin_unlock_irqrestore(&tree_lock, st);
+}
+
+static size_t tree_num_children(const struct vmo *vmo) {
+    arch_irq_state_t st = spin_lock_irqsave(&tree_lock);
+    size_t n = vmo->num_children;
+    spin_unlock_irqrestore(&tree_lock, st);
+    return n;
+}
 
 static bool slot_is_shared(uintptr_t v) {
     return (v & SLOT_SHARED) != 0;
@@ -82,15 +125,14 @@ static struct shared_page *slot_shared(uintptr_t v) {
     return (struct shared_page *)(v & ~SLOT_SHARED);
 }
 
-// Copies `len` bytes at `off` of the page behind slot value v (shared or not) to `dst`.
-static void slot_read(uintptr_t v, size_t off, void *dst, size_t len) {
-    if (!slot_is_shared(v)) {
-        memcpy(dst, (const char *)v + off, len);
-        return;
-    }
-    arch_irq_state_t st = spin_lock_irqsave(&cow_lock);
-    memcpy(dst, (const char *)slot_shared(v)->page + off, len);
-    spin_unlock_irqrestore(&cow_lock, st);
+// The physmap address of the page behind slot value v (shared or not; v != 0).
+static uintptr_t slot_page(uintptr_t v) {
+    return slot_is_shared(v) ? slot_shared(v)->page : v;
+}
+
+// True if slot value v is a page other VMOs share too (copy-on-write).
+static bool slot_cow(uintptr_t v) {
+    return slot_is_shared(v) && __atomic_load_n(&slot_shared(v)->refs, __ATOMIC_ACQUIRE) > 1;
 }
 
 // Drops one slot's hold on its page: frees a private page, or the shared page with its last
@@ -110,12 +152,13 @@ static void slot_release(uintptr_t v) {
     }
 }
 
-// Makes *slot a page of its VMO (`owner`) alone, committing a zeroed page or taking over /
-// copying a shared one; false when out of memory (the slot is unchanged). Owner locked.
-// The pinned owner of a shared page (its mappings may map the page read-only) keeps the page
-// itself and the other sharers get the copy, so those mappings stay right.
-static bool slot_own(uintptr_t *slot, const struct vmo *owner) {
+// Makes *slot a page of its VMO alone: commits a zeroed page, takes over a shared one whose
+// last sharer it is (the same physical page), or copies it. False when out of memory (the
+// slot is unchanged). After a copy *old is the shared slot value the caller still has to
+// release, once no mapping of its VMO maps that page any more; else 0. VMO locked.
+static bool slot_own(uintptr_t *slot, uintptr_t *old) {
     uintptr_t v = *slot;
+    *old = 0;
     if (v == 0) {
         *slot = pmm_alloc_zeroed_page();
         return *slot != 0;
@@ -124,8 +167,9 @@ static bool slot_own(uintptr_t *slot, const struct vmo *owner) {
         return true;
     }
     struct shared_page *sp = slot_shared(v);
-    // The count only grows through a sharer's lock (a snapshot of it): with ours held and
-    // a count of 1, nobody else can reach this page.
+    // The count only grows through a sharer's lock (a snapshot of it): with ours held and a
+    // count of 1, nobody else can reach this page (the others dropped it after their last
+    // read of it, ordered by the count's release/acquire).
     if (__atomic_load_n(&sp->refs, __ATOMIC_ACQUIRE) == 1) {
         *slot = sp->page;
         kfree(sp);
@@ -135,29 +179,19 @@ static bool slot_own(uintptr_t *slot, const struct vmo *owner) {
     if (copy == 0) {
         return false;
     }
-    arch_irq_state_t st = spin_lock_irqsave(&cow_lock);
     memcpy((void *)copy, (const void *)sp->page, PAGE_SIZE);
-    if (sp->pinned_by == owner) {
-        uintptr_t mine = sp->page;
-        sp->page = copy;
-        sp->pinned_by = NULL;
-        copy = mine;
-    }
-    spin_unlock_irqrestore(&cow_lock, st);
     *slot = copy;
-    slot_release(v);
+    *old = v;
     return true;
 }
 
-// How a snapshot takes its source's private pages: shares them (an unmapped source), copies
-// them (a mapped one), or shares them pinned to the source (a source mapped only in the
-// address space whose lock the caller holds, which made those mappings read-only first).
-enum snap_mode { SNAP_SHARE, SNAP_COPY, SNAP_PIN };
+// How a snapshot takes its source's private pages: shares them (a source none of whose
+// mappings can write them: unmapped, or write-protected first) or copies them.
+enum snap_mode { SNAP_SHARE, SNAP_COPY };
 
 // The value a snapshot child's slot takes for its source's *slot (0: nothing committed).
-// False when out of memory. Source (`owner`) locked.
-static bool slot_snapshot(uintptr_t *slot, enum snap_mode mode, const struct vmo *owner,
-                          uintptr_t *out) {
+// False when out of memory. Source locked.
+static bool slot_snapshot(uintptr_t *slot, enum snap_mode mode, uintptr_t *out) {
     uintptr_t v = *slot;
     if (v == 0) {
         *out = 0;
@@ -177,7 +211,6 @@ static bool slot_snapshot(uintptr_t *slot, enum snap_mode mode, const struct vmo
         }
         sp->page = v;
         sp->refs = 2;
-        sp->pinned_by = mode == SNAP_PIN ? owner : NULL;
         *slot = (uintptr_t)sp | SLOT_SHARED;
         *out = *slot;
     }
@@ -232,6 +265,7 @@ static void vmo_free_pages(struct vmo *vmo, size_t from) {
 
 static void vmo_destroy(struct kobject *obj) {
     struct vmo *vmo = vmo_from(obj);
+    tree_unlink(vmo);
     vmo_free_pages(vmo, 0);
     kfree(vmo->dir);
     if (vmo->slice_root != NULL) {
@@ -261,14 +295,29 @@ uint64_t vmo_committed_bytes(struct vmo *vmo) {
     return bytes;
 }
 
+// Zircon's share_count: the address spaces the VMO is mapped into, at least 1. VMO locked.
+static size_t vmo_share_count(const struct vmo *vmo) {
+    size_t n = 0;
+    for (const struct vm_region *r = vmo->mappings; r != NULL; r = r->vmo_next) {
+        const struct vm_region *seen = vmo->mappings;
+        while (seen != r && seen->aspace != r->aspace) {
+            seen = seen->vmo_next;
+        }
+        n += seen == r;
+    }
+    return n > 1 ? n : 1;
+}
+
 void vmo_fill_info(struct vmo *vmo, zx_info_vmo_t *out) {
+    size_t children = tree_num_children(vmo);
     mutex_lock(&vmo->lock);
     zx_info_vmo_t info = {
         .koid = vmo->obj.koid,
         .size_bytes = vmo->size,
         .parent_koid = vmo->parent_koid,
+        .num_children = children,
         .num_mappings = vmo->mapping_count,
-        .share_count = 1,
+        .share_count = vmo_share_count(vmo),
         .flags = ZX_INFO_VMO_TYPE_PAGED |
                  ((vmo->options & ZX_VMO_RESIZABLE) ? ZX_INFO_VMO_RESIZABLE : 0) |
                  ((vmo->flags & VMO_FLAG_VDSO) ? ZX_INFO_VMO_IMMUTABLE : 0) |
@@ -343,6 +392,7 @@ static zx_status_t vmo_new(uint64_t rounded, uint32_t options, bool with_dir, st
     vmo->options = options;
     mutex_init(&vmo->lock, "vmo", LOCK_RANK_VMO);
     kobject_init(&vmo->obj, ZX_OBJ_TYPE_VMO, &vmo_ops);
+    vmo->obj.signals = ZX_VMO_ZERO_CHILDREN;  // nobody can wait on it yet
     *out = vmo;
     return ZX_OK;
 }
@@ -374,26 +424,95 @@ zx_status_t vmo_create_from_kernel(const void *data, size_t len, uint32_t flags,
     return ZX_OK;
 }
 
-// The page at `offset` as a kernel (physmap) address, committing a zeroed one; 0 when out
-// of memory or range. VMO locked.
-static uintptr_t commit_kpage(struct vmo *vmo, uint64_t offset) {
+// ---- Mapped sharing -------------------------------------------------------------------------
+// A mapping may map a page its VMO shares copy-on-write, read-only: a read fault on it
+// (vmo_fault_page) maps the shared page itself instead of copying it, and a snapshot of a
+// mapped VMO write-protects the VMO's mappings (its list of regions) instead of copying its
+// pages. That is allowed only while every mapping of the VMO is in one address space and
+// none goes through a slice; `ro_shared` then records that such entries may exist. Whoever
+// makes the VMO's slot stop pointing at such a page (a write: copy_out) unmaps it from every
+// mapping of the VMO first, under that address space's lock (the fault path holds it; a
+// zx_vmo_write takes it, vmo_lock_mapped), then drops its reference: so no entry ever maps
+// a page that another sharer may since have taken over and written. A mapping made in
+// another address space first clears every mapping of the VMO out of the page tables
+// (vmo_map_prepare), so `ro_shared` never holds for two address spaces. Lock order: the
+// address space (rank 50) is always taken before the VMO (60).
+
+// True while read faults may map shared pages of `vmo` in `as` and a snapshot may
+// write-protect its mappings there. VMO locked.
+static bool mapped_sharing_ok(const struct vmo *vmo, const struct vm_aspace *as) {
+    return vmo->mapping_count > 0 && !vmo->multi_aspace && vmo->sole_aspace == as &&
+           vmo->slice_mappings == 0 && vmo->map_pending == 0;
+}
+
+// Unmaps page `index` of `vmo` from every mapping of it (but the address `skip`, which the
+// caller is about to map again). VMO and its sole aspace locked.
+static void unmap_page(struct vmo *vmo, size_t index, uintptr_t skip) {
+    uint64_t off = (uint64_t)index * PAGE_SIZE;
+    for (struct vm_region *r = vmo->mappings; r != NULL; r = r->vmo_next) {
+        if (off >= r->vmo_offset && off - r->vmo_offset < r->size &&
+            r->base + (off - r->vmo_offset) != skip) {
+            arch_aspace_unmap(r->aspace->arch, r->base + (uintptr_t)(off - r->vmo_offset), 1);
+        }
+    }
+}
+
+// Makes page `index` (its slot `slot`) the VMO's own (slot_own), taking a mapped shared page
+// out of the VMO's page tables before dropping it. False when out of memory. VMO locked, and
+// its sole aspace too while ro_shared.
+static bool copy_out(struct vmo *vmo, size_t index, uintptr_t *slot, uintptr_t skip) {
+    uintptr_t old;
+    if (!slot_own(slot, &old)) {
+        return false;
+    }
+    if (old != 0) {
+        if (vmo->ro_shared) {
+            unmap_page(vmo, index, skip);
+        }
+        slot_release(old);
+    }
+    return true;
+}
+
+// The page at `offset` as a kernel (physmap) address, owned by the VMO (committed, taken over
+// or copied); 0 when out of memory or range; COMMIT_NEED_ASPACE when a copy would need the
+// VMO's sole aspace locked (`aspace_held` false). VMO locked.
+#define COMMIT_NEED_ASPACE ((uintptr_t)1)
+static uintptr_t commit_kpage(struct vmo *vmo, uint64_t offset, bool aspace_held) {
     if (offset >= vmo->size) {
         return 0;
     }
-    uintptr_t *slot = page_slot(vmo, (size_t)(offset / PAGE_SIZE));
-    if (slot == NULL || !slot_own(slot, vmo)) {
+    size_t index = (size_t)(offset / PAGE_SIZE);
+    uintptr_t *slot = page_slot(vmo, index);
+    if (slot == NULL) {
         return 0;
     }
-    return *slot;
+    if (vmo->ro_shared && !aspace_held && slot_cow(*slot)) {
+        return COMMIT_NEED_ASPACE;
+    }
+    return copy_out(vmo, index, slot, 0) ? *slot : 0;
 }
 
-uintptr_t vmo_commit_page(struct vmo *vmo, uint64_t offset) {
-    if (vmo->slice_root != NULL) {
-        return offset < vmo->size ? vmo_commit_page(vmo->slice_root, offset + vmo->slice_offset)
+uintptr_t vmo_fault_page(struct vmo *vmo, const struct vm_aspace *as, uint64_t offset,
+                         uintptr_t vaddr, bool write, bool *read_only) {
+    *read_only = false;
+    if (vmo->slice_root != NULL) {  // slices never map shared pages: always the root's own
+        return offset < vmo->size ? vmo_fault_page(vmo->slice_root, as,
+                                                   offset + vmo->slice_offset, 0, true,
+                                                   read_only)
                                   : 0;
     }
     mutex_lock(&vmo->lock);
-    uintptr_t page = commit_kpage(vmo, offset);
+    uintptr_t page = 0;
+    size_t index = (size_t)(offset / PAGE_SIZE);
+    uintptr_t *slot = offset < vmo->size ? page_slot(vmo, index) : NULL;
+    if (slot != NULL && !write && slot_cow(*slot) && mapped_sharing_ok(vmo, as)) {
+        vmo->ro_shared = true;  // a read maps the shared page itself
+        *read_only = true;
+        page = slot_page(*slot);
+    } else if (slot != NULL && copy_out(vmo, index, slot, vaddr)) {
+        page = *slot;
+    }
     mutex_unlock(&vmo->lock);
     return page != 0 ? vaddr_to_paddr((const void *)page) : 0;
 }
@@ -417,6 +536,70 @@ void vmo_for_each_owned(struct vmo *vmo, uint64_t offset, size_t len,
         }
     }
     mutex_unlock(&vmo->lock);
+}
+
+// Locks `vmo` and, while it may have shared pages mapped, its sole aspace before it (the
+// address space is returned, referenced; NULL: none taken).
+static struct vm_aspace *vmo_lock_mapped(struct vmo *vmo) {
+    for (;;) {
+        mutex_lock(&vmo->lock);
+        if (!vmo->ro_shared) {
+            return NULL;
+        }
+        struct vm_aspace *as = (struct vm_aspace *)vmo->sole_aspace;
+        vm_aspace_ref(as);  // alive: it still holds a mapping of ours
+        mutex_unlock(&vmo->lock);
+        mutex_lock(&as->lock);
+        mutex_lock(&vmo->lock);
+        if (!vmo->ro_shared || vmo->sole_aspace == as) {
+            return as;
+        }
+        mutex_unlock(&vmo->lock);
+        mutex_unlock(&as->lock);
+        vm_aspace_unref(as);
+    }
+}
+
+static void vmo_unlock_mapped(struct vmo *vmo, struct vm_aspace *as) {
+    mutex_unlock(&vmo->lock);
+    if (as != NULL) {
+        mutex_unlock(&as->lock);
+        vm_aspace_unref(as);
+    }
+}
+
+void vmo_map_prepare(struct vmo *vmo, const struct vm_aspace *as) {
+    struct vmo *root = vmo->slice_root != NULL ? vmo->slice_root : vmo;
+    mutex_lock(&root->lock);
+    root->map_pending++;
+    bool clear = root->ro_shared && root->sole_aspace != as;
+    mutex_unlock(&root->lock);
+    if (!clear) {
+        return;
+    }
+    struct vm_aspace *held = vmo_lock_mapped(root);
+    if (root->ro_shared && held != as) {
+        for (struct vm_region *r = root->mappings; r != NULL; r = r->vmo_next) {
+            arch_aspace_unmap(r->aspace->arch, r->base, r->size / PAGE_SIZE);
+        }
+        root->ro_shared = false;
+    }
+    vmo_unlock_mapped(root, held);
+}
+
+void vmo_map_finish(struct vmo *vmo) {
+    struct vmo *root = vmo->slice_root != NULL ? vmo->slice_root : vmo;
+    mutex_lock(&root->lock);
+    root->map_pending--;
+    mutex_unlock(&root->lock);
+}
+
+bool vmo_maps_shared(struct vmo *vmo) {
+    struct vmo *root = vmo->slice_root != NULL ? vmo->slice_root : vmo;
+    mutex_lock(&root->lock);
+    bool shared = root->ro_shared;
+    mutex_unlock(&root->lock);
+    return shared;
 }
 
 static bool range_ok(const struct vmo *vmo, uint64_t offset, size_t len) {
@@ -460,6 +643,33 @@ static void mapping_count_remove(struct vmo *vmo, bool via_slice) {
     mutex_lock(&vmo->lock);
     vmo->mapping_count--;
     vmo->slice_mappings -= via_slice ? 1 : 0;
+    if (vmo->mapping_count == 0) {
+        vmo->ro_shared = false;  // no page-table entry maps its pages any more
+    }
+    mutex_unlock(&vmo->lock);
+}
+
+void vmo_region_link(struct vmo *vmo, struct vm_region *r) {
+    mutex_lock(&vmo->lock);
+    r->vmo_prev = NULL;
+    r->vmo_next = vmo->mappings;
+    if (vmo->mappings != NULL) {
+        vmo->mappings->vmo_prev = r;
+    }
+    vmo->mappings = r;
+    mutex_unlock(&vmo->lock);
+}
+
+void vmo_region_unlink(struct vmo *vmo, struct vm_region *r) {
+    mutex_lock(&vmo->lock);
+    if (r->vmo_prev != NULL) {
+        r->vmo_prev->vmo_next = r->vmo_next;
+    } else {
+        vmo->mappings = r->vmo_next;
+    }
+    if (r->vmo_next != NULL) {
+        r->vmo_next->vmo_prev = r->vmo_prev;
+    }
     mutex_unlock(&vmo->lock);
 }
 
@@ -474,7 +684,7 @@ void vmo_mapping_remove(struct vmo *vmo) {
 // locked; a write commits pages, a read of an uncommitted page gives zeros. Checks the range
 // against the size as it is now (the size may have changed since an earlier chunk).
 static zx_status_t vmo_copy_locked(struct vmo *vmo, uint64_t offset, size_t len, void *kbuf,
-                                   bool write) {
+                                   bool write, bool aspace_held) {
     if (!range_ok(vmo, offset, len)) {
         return ZX_ERR_OUT_OF_RANGE;
     }
@@ -488,7 +698,10 @@ static zx_status_t vmo_copy_locked(struct vmo *vmo, uint64_t offset, size_t len,
             chunk = len - done;
         }
         if (write) {
-            uintptr_t page = commit_kpage(vmo, at);
+            uintptr_t page = commit_kpage(vmo, at, aspace_held);
+            if (page == COMMIT_NEED_ASPACE) {
+                return ZX_ERR_SHOULD_WAIT;
+            }
             if (page == 0) {
                 return ZX_ERR_NO_MEMORY;
             }
@@ -496,7 +709,7 @@ static zx_status_t vmo_copy_locked(struct vmo *vmo, uint64_t offset, size_t len,
         } else {
             const uintptr_t *slot = slot_at(vmo, (size_t)(at / PAGE_SIZE));
             if (slot != NULL && *slot != 0) {
-                slot_read(*slot, in_page, k + done, chunk);
+                memcpy(k + done, (const char *)slot_page(*slot) + in_page, chunk);
             } else {
                 memset(k + done, 0, chunk);
             }
@@ -504,6 +717,22 @@ static zx_status_t vmo_copy_locked(struct vmo *vmo, uint64_t offset, size_t len,
         done += chunk;
     }
     return ZX_OK;
+}
+
+// vmo_copy_locked with the VMO locked, and again with its sole aspace locked too when a
+// write must take a mapped shared page out of the page tables (ZX_ERR_SHOULD_WAIT: what was
+// written before is written again, the same bytes).
+static zx_status_t vmo_copy(struct vmo *vmo, uint64_t offset, size_t len, void *kbuf,
+                            bool write) {
+    mutex_lock(&vmo->lock);
+    zx_status_t st = vmo_copy_locked(vmo, offset, len, kbuf, write, false);
+    mutex_unlock(&vmo->lock);
+    if (st == ZX_ERR_SHOULD_WAIT) {
+        struct vm_aspace *as = vmo_lock_mapped(vmo);
+        st = vmo_copy_locked(vmo, offset, len, kbuf, write, true);
+        vmo_unlock_mapped(vmo, as);
+    }
+    return st;
 }
 
 // The whole-range checks of a read or write, before anything moves.
@@ -527,10 +756,7 @@ static zx_status_t vmo_rw_kernel(struct vmo *vmo, void *kbuf, uint64_t offset, s
     if (write && (vmo->flags & VMO_FLAG_VDSO)) {
         return ZX_ERR_ACCESS_DENIED;
     }
-    mutex_lock(&vmo->lock);
-    zx_status_t st = vmo_copy_locked(vmo, offset, len, kbuf, write);
-    mutex_unlock(&vmo->lock);
-    return st;
+    return vmo_copy(vmo, offset, len, kbuf, write);
 }
 
 zx_status_t vmo_read(struct vmo *vmo, void *kbuf, uint64_t offset, size_t len) {
@@ -558,9 +784,7 @@ static zx_status_t vmo_rw_user(struct vmo *vmo, uintptr_t ubuf, uint64_t offset,
         if (write && copy_from_user(bounce, (const void *)(ubuf + done), chunk) != ZX_OK) {
             return ZX_ERR_INVALID_ARGS;
         }
-        mutex_lock(&vmo->lock);
-        st = vmo_copy_locked(vmo, offset + done, chunk, bounce, write);
-        mutex_unlock(&vmo->lock);
+        st = vmo_copy(vmo, offset + done, chunk, bounce, write);
         if (st == ZX_OK && !write && copy_to_user((void *)(ubuf + done), bounce, chunk) != ZX_OK) {
             return ZX_ERR_INVALID_ARGS;
         }
@@ -669,27 +893,64 @@ static zx_status_t snapshot_pages(struct vmo *src, size_t first, size_t count,
             continue;
         }
         uintptr_t *to = page_slot(child, i);
-        if (to == NULL || !slot_snapshot(from, mode, src, to)) {
+        if (to == NULL || !slot_snapshot(from, mode, to)) {
             return ZX_ERR_NO_MEMORY;
         }
     }
     return ZX_OK;
 }
 
-// How a snapshot of `src` (locked) taken under the lock of `as` (NULL: none) treats its
-// private pages: pinned sharing needs every mapping of src in `as` and none through a slice.
-static enum snap_mode snapshot_mode(const struct vmo *src, const struct vm_aspace *as) {
+// Makes every writable mapping of `src` read-only over [offset, offset + len) of it (only
+// the entries present change), so its pages there can be shared: the next write faults and
+// copies. Src and its sole aspace locked.
+static void write_protect(struct vmo *src, uint64_t offset, uint64_t len) {
+    for (struct vm_region *r = src->mappings; r != NULL; r = r->vmo_next) {
+        uint64_t from = offset > r->vmo_offset ? offset : r->vmo_offset;
+        uint64_t to = offset + len < r->vmo_offset + r->size ? offset + len
+                                                             : r->vmo_offset + r->size;
+        if ((r->mmu_flags & ARCH_MMU_FLAG_WRITE) && from < to) {
+            (void)arch_aspace_protect(r->aspace->arch, r->base + (uintptr_t)(from - r->vmo_offset),
+                                      (size_t)((to - from) / PAGE_SIZE),
+                                      r->mmu_flags & ~ARCH_MMU_FLAG_WRITE);
+        }
+    }
+}
+
+// Locks `src` for a snapshot taken with the aspace `held` locked (NULL: none). Without one,
+// when src is mapped in one address space only, that one is locked first (returned,
+// referenced) so its mappings can be write-protected instead of the pages copied.
+static struct vm_aspace *lock_for_snapshot(struct vmo *src, const struct vm_aspace *held) {
+    mutex_lock(&src->lock);
+    if (held != NULL || !mapped_sharing_ok(src, src->sole_aspace)) {
+        return NULL;
+    }
+    struct vm_aspace *as = (struct vm_aspace *)src->sole_aspace;
+    vm_aspace_ref(as);  // alive: it still holds a mapping of src
+    mutex_unlock(&src->lock);
+    mutex_lock(&as->lock);
+    mutex_lock(&src->lock);  // what changed meanwhile is checked again (snapshot_mode)
+    return as;
+}
+
+// How a snapshot of [offset, offset + len) of root VMO `src` (locked, and `as` if not NULL)
+// takes its pages: an unmapped source shares them; a source mapped only in `as` has its
+// mappings write-protected over the range and shares them too; any other copies them.
+static enum snap_mode snapshot_mode(struct vmo *src, const struct vm_aspace *as,
+                                    uint64_t offset, uint64_t len) {
     if (src->mapping_count == 0) {
         return SNAP_SHARE;
     }
-    return as != NULL && !src->multi_aspace && src->sole_aspace == as &&
-                   src->slice_mappings == 0
-               ? SNAP_PIN
-               : SNAP_COPY;
+    if (as == NULL || !mapped_sharing_ok(src, as)) {
+        return SNAP_COPY;
+    }
+    write_protect(src, offset, len);
+    src->ro_shared = true;  // those entries now map shared pages
+    return SNAP_SHARE;
 }
 
 static zx_status_t create_snapshot(struct vmo *parent, uint32_t options, uint64_t offset,
-                                   uint64_t size, const struct vm_aspace *as, struct vmo **out) {
+                                   uint64_t size, const struct vm_aspace *held,
+                                   struct vmo **out) {
     struct vmo *child;
     zx_status_t st = vmo_new(size, (options & ZX_VMO_CHILD_RESIZABLE) ? ZX_VMO_RESIZABLE : 0,
                              true, &child);
@@ -697,18 +958,20 @@ static zx_status_t create_snapshot(struct vmo *parent, uint32_t options, uint64_
         return st;
     }
     child->flags = VMO_FLAG_COW_CLONE;
-    // A slice's window is fixed; its root holds the pages.
-    struct vmo *src = parent->slice_root != NULL ? parent->slice_root : parent;
-    uint64_t base = parent->slice_root != NULL ? parent->slice_offset : 0;
-    mutex_lock(&src->lock);
-    uint64_t view = parent->slice_root != NULL ? parent->size : src->size;
+    // A slice's window is fixed; its root holds the pages (copied if it is mapped at all).
+    bool of_slice = parent->slice_root != NULL;
+    struct vmo *src = of_slice ? parent->slice_root : parent;
+    uint64_t base = of_slice ? parent->slice_offset : 0;
+    struct vm_aspace *taken = of_slice ? (mutex_lock(&src->lock), NULL)
+                                       : lock_for_snapshot(src, held);
+    uint64_t view = of_slice ? parent->size : src->size;
     uint64_t avail = offset < view ? view - offset : 0;
     size_t count = (size_t)((avail < size ? avail : size) / PAGE_SIZE);
-    enum snap_mode mode = parent->slice_root != NULL ? (src->mapping_count > 0 ? SNAP_COPY
-                                                                                 : SNAP_SHARE)
-                                                     : snapshot_mode(src, as);
+    enum snap_mode mode = of_slice ? (src->mapping_count > 0 ? SNAP_COPY : SNAP_SHARE)
+                                   : snapshot_mode(src, held != NULL ? held : taken, offset,
+                                                   (uint64_t)count * PAGE_SIZE);
     st = snapshot_pages(src, (size_t)((base + offset) / PAGE_SIZE), count, mode, child);
-    mutex_unlock(&src->lock);
+    vmo_unlock_mapped(src, taken);
     if (st != ZX_OK) {
         kobject_unref(&child->obj);  // releases what it took
         return st;
@@ -746,6 +1009,7 @@ zx_status_t vmo_create_child_in(struct vmo *parent, uint32_t options, uint64_t o
                          : create_snapshot(parent, options, offset, rounded, as, &child);
     if (st == ZX_OK) {
         child->parent_koid = parent->obj.koid;
+        tree_link(parent, child);
         *out = child;
     }
     return st;

@@ -324,11 +324,21 @@ KTAP_CASE(demand_paging_commits_on_touch) {
     KTAP_EXPECT_OK(zx_vmo_read(src, (void *)(addr + 10 * PG - 1), PG - 1, 2));
     KTAP_EXPECT_EQ(((volatile char *)addr)[10 * PG], 'b');
     KTAP_EXPECT_EQ(committed_pages(vmo), 5u);
-    // A snapshot of the mapped VMO holds copies of the committed pages, no more.
+    // A snapshot of the mapped VMO shares its committed pages (its mapping turns read-only
+    // over them): neither side holds a page alone ...
     zx_handle_t snap;
     KTAP_ASSERT_OK(zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT, 0, 16 * PG, &snap));
-    KTAP_EXPECT_EQ(committed_pages(snap), 5u);
+    KTAP_EXPECT_EQ(committed_pages(snap), 0u);
+    KTAP_EXPECT_EQ(committed_pages(vmo), 0u);
     KTAP_EXPECT_EQ(byte_at(snap, 5 * PG), 'v');
+    // ... until a write through the mapping faults and copies that one page.
+    ((volatile char *)addr)[5 * PG] = 'V';
+    KTAP_EXPECT_EQ(byte_at(snap, 5 * PG), 'v');
+    KTAP_EXPECT_EQ(byte_at(vmo, 5 * PG), 'V');
+    KTAP_EXPECT_EQ(committed_pages(vmo), 1u);
+    KTAP_EXPECT_EQ(committed_pages(snap), 1u);  // its last sharer
+    KTAP_EXPECT_EQ(((volatile char *)addr)[3 * PG + 1], 'w');  // reads copy nothing
+    KTAP_EXPECT_EQ(committed_pages(vmo), 1u);
     KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), addr, 16 * PG));
     zx_handle_close(snap);
     zx_handle_close(src);
@@ -476,5 +486,245 @@ KTAP_CASE(info_process_vmos) {
     KTAP_EXPECT_EQ(via_mapping, 1);
     KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), addr, PG));
     zx_handle_close(child);
+    zx_handle_close(vmo);
+}
+
+static bool zero_children(zx_handle_t vmo) {
+    zx_signals_t seen = 0;
+    (void)zx_object_wait_one(vmo, ZX_VMO_ZERO_CHILDREN, 0, &seen);
+    return (seen & ZX_VMO_ZERO_CHILDREN) != 0;
+}
+
+// ZX_VMO_ZERO_CHILDREN and num_children follow the live direct children, snapshots and
+// slices alike; a mapping keeps a child alive after its handle is closed.
+KTAP_CASE(vmo_zero_children_signal) {
+    zx_handle_t parent = lettered_vmo(2, 0);
+    zx_handle_t snap;
+    zx_handle_t slice;
+    zx_handle_t grandchild;
+    zx_vaddr_t addr = 0;
+    KTAP_ASSERT_TRUE(parent != ZX_HANDLE_INVALID);
+    KTAP_EXPECT_TRUE(zero_children(parent));
+    KTAP_EXPECT_EQ(vmo_info(parent).num_children, 0u);
+    KTAP_ASSERT_OK(zx_vmo_create_child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, PG, &snap));
+    KTAP_EXPECT_TRUE(!zero_children(parent));
+    KTAP_EXPECT_TRUE(zero_children(snap));
+    KTAP_ASSERT_OK(zx_vmo_create_child(parent, ZX_VMO_CHILD_SLICE, PG, PG, &slice));
+    KTAP_EXPECT_EQ(vmo_info(parent).num_children, 2u);
+    // A grandchild counts for its own parent only.
+    KTAP_ASSERT_OK(zx_vmo_create_child(snap, ZX_VMO_CHILD_SNAPSHOT, 0, PG, &grandchild));
+    KTAP_EXPECT_EQ(vmo_info(parent).num_children, 2u);
+    KTAP_EXPECT_EQ(vmo_info(snap).num_children, 1u);
+    KTAP_EXPECT_TRUE(!zero_children(snap));
+    zx_handle_close(grandchild);
+    KTAP_EXPECT_TRUE(zero_children(snap));
+    // A failed create changes nothing.
+    zx_handle_t bad = ZX_HANDLE_INVALID;
+    KTAP_EXPECT_STATUS(zx_vmo_create_child(snap, ZX_VMO_CHILD_SLICE, 0, 4 * PG, &bad),
+                       ZX_ERR_INVALID_ARGS);
+    KTAP_EXPECT_TRUE(zero_children(snap));
+    // The snapshot mapped, then its handle closed: still a child until unmapped.
+    KTAP_ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ, 0, snap, 0, PG, &addr));
+    zx_handle_close(snap);
+    zx_handle_close(slice);
+    KTAP_EXPECT_EQ(vmo_info(parent).num_children, 1u);
+    KTAP_EXPECT_TRUE(!zero_children(parent));
+    KTAP_EXPECT_EQ(((volatile char *)addr)[0], 'a');
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), addr, PG));
+    KTAP_EXPECT_EQ(vmo_info(parent).num_children, 0u);
+    KTAP_EXPECT_TRUE(zero_children(parent));
+    KTAP_EXPECT_OK(zx_object_wait_one(parent, ZX_VMO_ZERO_CHILDREN, ZX_TIME_INFINITE, NULL));
+    zx_handle_close(parent);
+}
+
+// The parent closed first: the child lives on with its parent koid, and its own children
+// still count.
+KTAP_CASE(vmo_zero_children_parent_first) {
+    zx_handle_t parent = lettered_vmo(1, 0);
+    zx_handle_t child;
+    zx_handle_t grandchild;
+    KTAP_ASSERT_TRUE(parent != ZX_HANDLE_INVALID);
+    zx_koid_t parent_koid = koid_of(parent);
+    KTAP_ASSERT_OK(zx_vmo_create_child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, PG, &child));
+    zx_handle_close(parent);
+    KTAP_EXPECT_EQ(vmo_info(child).parent_koid, parent_koid);
+    KTAP_EXPECT_EQ(byte_at(child, 0), 'a');
+    KTAP_ASSERT_OK(zx_vmo_create_child(child, ZX_VMO_CHILD_SLICE, 0, PG, &grandchild));
+    KTAP_EXPECT_TRUE(!zero_children(child));
+    zx_handle_close(child);  // the slice keeps it alive (it forwards to it)
+    KTAP_EXPECT_EQ(byte_at(grandchild, 0), 'a');
+    KTAP_EXPECT_TRUE(zero_children(grandchild));
+    zx_handle_close(grandchild);
+}
+
+// num_mappings counts mappings, share_count the address spaces holding them (at least 1).
+KTAP_CASE(vmo_info_mappings_and_share_count) {
+    zx_handle_t vmo = lettered_vmo(2, 0);
+    zx_handle_t proc;
+    zx_handle_t vmar;
+    zx_vaddr_t a = 0;
+    zx_vaddr_t b = 0;
+    zx_vaddr_t c = 0;
+    KTAP_ASSERT_TRUE(vmo != ZX_HANDLE_INVALID);
+    KTAP_EXPECT_EQ(vmo_info(vmo).num_mappings, 0u);
+    KTAP_EXPECT_EQ(vmo_info(vmo).share_count, 1u);
+    KTAP_ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ, 0, vmo, 0, 2 * PG, &a));
+    KTAP_ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ, 0, vmo, PG, PG, &b));
+    KTAP_EXPECT_EQ(vmo_info(vmo).num_mappings, 2u);
+    KTAP_EXPECT_EQ(vmo_info(vmo).share_count, 1u);
+    KTAP_ASSERT_OK(zx_process_create(zx_job_default(), "share", 5, 0, &proc, &vmar));
+    KTAP_ASSERT_OK(zx_vmar_map(vmar, ZX_VM_PERM_READ, 0, vmo, 0, PG, &c));
+    KTAP_EXPECT_EQ(vmo_info(vmo).num_mappings, 3u);
+    KTAP_EXPECT_EQ(vmo_info(vmo).share_count, 2u);
+    // Splitting a mapping makes two: still two address spaces.
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), a, PG));
+    KTAP_EXPECT_OK(zx_vmar_protect(zx_vmar_root_self(), ZX_VM_PERM_READ, a + PG, PG));
+    KTAP_EXPECT_EQ(vmo_info(vmo).share_count, 2u);
+    KTAP_EXPECT_OK(zx_vmar_unmap(vmar, c, PG));
+    KTAP_EXPECT_EQ(vmo_info(vmo).share_count, 1u);
+    KTAP_EXPECT_EQ(vmo_info(vmo).num_mappings, 2u);
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), a + PG, PG));
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), b, PG));
+    KTAP_EXPECT_EQ(vmo_info(vmo).num_mappings, 0u);
+    zx_handle_close(vmar);
+    zx_handle_close(proc);
+    zx_handle_close(vmo);
+}
+
+static zx_vaddr_t map_rw(zx_handle_t vmar, zx_handle_t vmo, size_t len) {
+    zx_vaddr_t addr = 0;
+    if (zx_vmar_map(vmar, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0, len, &addr) != ZX_OK) {
+        return 0;
+    }
+    return addr;
+}
+
+// A read fault on a page a clone still shares maps the shared page read-only (nothing is
+// committed); a write fault then copies that one page; handle writes on either side stay
+// private and show through the mappings at once.
+KTAP_CASE(cow_read_fault_shares) {
+    zx_handle_t parent = lettered_vmo(4, 0);
+    zx_handle_t child;
+    KTAP_ASSERT_TRUE(parent != ZX_HANDLE_INVALID);
+    KTAP_ASSERT_OK(zx_vmo_create_child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, 4 * PG, &child));
+    volatile char *m = (volatile char *)map_rw(zx_vmar_root_self(), child, 4 * PG);
+    KTAP_ASSERT_TRUE(m != NULL);
+    for (size_t i = 0; i < 4; i++) {
+        KTAP_EXPECT_EQ(m[i * PG], (char)('a' + i));
+    }
+    KTAP_EXPECT_EQ(committed_pages(child), 0u);
+    KTAP_EXPECT_EQ(committed_pages(parent), 0u);
+    // The child writes page 1 through the mapping: one copy.
+    m[PG] = 'B';
+    KTAP_EXPECT_EQ(m[PG], 'B');
+    KTAP_EXPECT_EQ(byte_at(child, PG), 'B');
+    KTAP_EXPECT_EQ(byte_at(parent, PG), 'b');
+    KTAP_EXPECT_EQ(committed_pages(child), 1u);
+    KTAP_EXPECT_EQ(committed_pages(parent), 1u);  // its last sharer now
+    // The parent writes page 2 through its handle: the child's mapping keeps the old byte.
+    KTAP_EXPECT_OK(zx_vmo_write(parent, "C", 2 * PG, 1));
+    KTAP_EXPECT_EQ(m[2 * PG], 'c');
+    // The child writes page 3 through its handle while the mapping maps the shared page:
+    // the mapping shows the child's new page, the parent keeps its own.
+    KTAP_EXPECT_OK(zx_vmo_write(child, "D", 3 * PG, 1));
+    KTAP_EXPECT_EQ(m[3 * PG], 'D');
+    KTAP_EXPECT_EQ(byte_at(parent, 3 * PG), 'd');
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), (zx_vaddr_t)m, 4 * PG));
+    zx_handle_close(child);
+    KTAP_EXPECT_EQ(committed_pages(parent), 4u);
+    zx_handle_close(parent);
+}
+
+// The same shared page mapped at two addresses: a write through one copies it and the other
+// address shows the copy too.
+KTAP_CASE(cow_read_fault_two_mappings) {
+    zx_handle_t parent = lettered_vmo(2, 0);
+    zx_handle_t child;
+    KTAP_ASSERT_TRUE(parent != ZX_HANDLE_INVALID);
+    KTAP_ASSERT_OK(zx_vmo_create_child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, 2 * PG, &child));
+    volatile char *a = (volatile char *)map_rw(zx_vmar_root_self(), child, 2 * PG);
+    volatile char *b = (volatile char *)map_rw(zx_vmar_root_self(), child, 2 * PG);
+    KTAP_ASSERT_TRUE(a != NULL && b != NULL);
+    KTAP_EXPECT_EQ(a[0], 'a');
+    KTAP_EXPECT_EQ(b[0], 'a');
+    KTAP_EXPECT_EQ(committed_pages(child), 0u);
+    a[0] = 'x';
+    KTAP_EXPECT_EQ(b[0], 'x');
+    KTAP_EXPECT_EQ(byte_at(parent, 0), 'a');
+    KTAP_EXPECT_EQ(committed_pages(child), 1u);
+    // Raising a read-only view to writable never lets a write reach the shared page.
+    KTAP_EXPECT_EQ(b[PG], 'b');
+    KTAP_EXPECT_OK(zx_vmar_protect(zx_vmar_root_self(), ZX_VM_PERM_READ, (zx_vaddr_t)b, 2 * PG));
+    KTAP_EXPECT_OK(zx_vmar_protect(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE,
+                                   (zx_vaddr_t)b, 2 * PG));
+    b[PG] = 'y';
+    KTAP_EXPECT_EQ(a[PG], 'y');
+    KTAP_EXPECT_EQ(byte_at(parent, PG), 'b');
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), (zx_vaddr_t)a, 2 * PG));
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), (zx_vaddr_t)b, 2 * PG));
+    zx_handle_close(child);
+    zx_handle_close(parent);
+}
+
+// A clone whose shared pages are mapped here gets mapped in a second address space: its
+// writes afterwards still show through our mapping.
+KTAP_CASE(cow_read_fault_then_second_aspace) {
+    zx_handle_t parent = lettered_vmo(2, 0);
+    zx_handle_t child;
+    zx_handle_t proc;
+    zx_handle_t vmar;
+    zx_vaddr_t other = 0;
+    KTAP_ASSERT_TRUE(parent != ZX_HANDLE_INVALID);
+    KTAP_ASSERT_OK(zx_vmo_create_child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, 2 * PG, &child));
+    volatile char *m = (volatile char *)map_rw(zx_vmar_root_self(), child, 2 * PG);
+    KTAP_ASSERT_TRUE(m != NULL);
+    KTAP_EXPECT_EQ(m[0], 'a');
+    KTAP_EXPECT_EQ(m[PG], 'b');
+    KTAP_ASSERT_OK(zx_process_create(zx_job_default(), "cow2", 4, 0, &proc, &vmar));
+    KTAP_ASSERT_OK(zx_vmar_map(vmar, ZX_VM_PERM_READ, 0, child, 0, 2 * PG, &other));
+    KTAP_EXPECT_EQ(vmo_info(child).share_count, 2u);
+    KTAP_EXPECT_OK(zx_vmo_write(child, "A", 0, 1));
+    KTAP_EXPECT_EQ(m[0], 'A');
+    m[PG] = 'B';
+    KTAP_EXPECT_EQ(byte_at(child, PG), 'B');
+    KTAP_EXPECT_EQ(byte_at(parent, 0), 'a');
+    KTAP_EXPECT_EQ(byte_at(parent, PG), 'b');
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), (zx_vaddr_t)m, 2 * PG));
+    zx_handle_close(vmar);
+    zx_handle_close(proc);
+    zx_handle_close(child);
+    zx_handle_close(parent);
+}
+
+// A snapshot of a VMO mapped writable elsewhere (another process's address space): the
+// mapping is write-protected, nothing is copied.
+KTAP_CASE(cow_snapshot_mapped_elsewhere) {
+    zx_handle_t vmo = lettered_vmo(3, 0);
+    zx_handle_t proc;
+    zx_handle_t vmar;
+    zx_handle_t snap;
+    KTAP_ASSERT_TRUE(vmo != ZX_HANDLE_INVALID);
+    KTAP_ASSERT_OK(zx_process_create(zx_job_default(), "cow2", 4, 0, &proc, &vmar));
+    KTAP_ASSERT_TRUE(map_rw(vmar, vmo, 3 * PG) != 0);
+    KTAP_ASSERT_OK(zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT, 0, 3 * PG, &snap));
+    KTAP_EXPECT_EQ(committed_pages(snap), 0u);
+    KTAP_EXPECT_EQ(committed_pages(vmo), 0u);
+    KTAP_EXPECT_OK(zx_vmo_write(vmo, "X", PG, 1));
+    KTAP_EXPECT_EQ(byte_at(snap, PG), 'b');
+    KTAP_EXPECT_EQ(committed_pages(vmo), 1u);
+    // Mapped in two address spaces: a snapshot copies (no write-protection across them).
+    zx_handle_t snap2;
+    volatile char *m = (volatile char *)map_rw(zx_vmar_root_self(), vmo, 3 * PG);
+    KTAP_ASSERT_TRUE(m != NULL);
+    KTAP_ASSERT_OK(zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT, 0, 3 * PG, &snap2));
+    m[0] = 'Y';
+    KTAP_EXPECT_EQ(byte_at(snap2, 0), 'a');
+    KTAP_EXPECT_EQ(byte_at(snap, 0), 'a');
+    KTAP_EXPECT_EQ(byte_at(snap2, PG), 'X');
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), (zx_vaddr_t)m, 3 * PG));
+    zx_handle_close(snap2);
+    zx_handle_close(snap);
+    zx_handle_close(vmar);
+    zx_handle_close(proc);
     zx_handle_close(vmo);
 }

@@ -109,9 +109,11 @@ static void check_exhausted_paths(const struct chunk *full) {
         }
         zx_handle_close(vmo);
         zx_handle_t snap = (zx_handle_t)0x5e5e5e5eu;
+        // The full chunk is mapped here only: a snapshot shares its pages (write-protecting
+        // the mapping) and needs only heap records for them, which may or may not be left.
         status = zx_vmo_create_child(full->vmo, ZX_VMO_CHILD_SNAPSHOT, 0, CHUNK, &snap);
-        KTAP_EXPECT_STATUS(status, ZX_ERR_NO_MEMORY);
-        KTAP_EXPECT_EQ(snap, (zx_handle_t)0x5e5e5e5eu);
+        KTAP_EXPECT_TRUE(status == ZX_OK ||
+                         (status == ZX_ERR_NO_MEMORY && snap == (zx_handle_t)0x5e5e5e5eu));
         if (status == ZX_OK) {
             zx_handle_close(snap);
         }

@@ -111,6 +111,108 @@ KTAP_CASE(cow_faults_on_shared_pages) {
     STRESS_KERNEL_SANE();
 }
 
+// ---- cow_readers_and_writers_on_shared_pages -----------------------------------------------
+
+struct cow_share {
+    struct cow_race r;  // first: cow_writer and cow_parent_writer take it (map: the child)
+    zx_handle_t child;
+    volatile uint64_t reads;
+    volatile uint64_t handle_writes;
+    volatile uint64_t snapshots;
+};
+
+// Reads random pages of the child's mapping: read faults map pages it shares with its
+// parent (and with its own snapshots) read-only. Every page keeps its tag, and nothing the
+// parent writes (word 1) ever shows.
+static void share_reader(void *arg) {
+    struct cow_share *s = arg;
+    uint64_t rng = stress_seed((uintptr_t)&rng);
+    while (!tk_load(&s->r.stop)) {
+        uint64_t page = tk_below(&rng, COW_PAGES);
+        volatile uint64_t *p = s->r.map + page * (TK_PAGE / 8);
+        if (p[0] != page_tag(page) || p[1] != 0) {
+            TK_FAIL(&s->r.fail, "a shared page read through the mapping: tag, no parent word",
+                    page, p[1]);
+        }
+        tk_add(&s->reads, 1);
+    }
+}
+
+// Writes word 2 of random child pages through its handle (pages the mapping may map shared
+// and read-only at that moment) and reads it back through the mapping at once.
+static void share_handle_writer(void *arg) {
+    struct cow_share *s = arg;
+    uint64_t rng = stress_seed((uintptr_t)&rng);
+    for (uint64_t n = 1; !tk_load(&s->r.stop); n++) {
+        uint64_t page = tk_below(&rng, COW_PAGES);
+        zx_status_t status = zx_vmo_write(s->child, &n, page * TK_PAGE + 16, sizeof(n));
+        if (status != ZX_OK || s->r.map[page * (TK_PAGE / 8) + 2] != n) {
+            TK_FAIL(&s->r.fail, "a handle write shows through the mapping at once", status, page);
+        }
+        tk_add(&s->handle_writes, 1);
+    }
+}
+
+// Snapshots the mapped child again and again (its mapping is write-protected, nothing
+// copied): every snapshot holds every tag and keeps its own writes.
+static void share_snapshotter(void *arg) {
+    struct cow_share *s = arg;
+    uint64_t rng = stress_seed((uintptr_t)&rng);
+    while (!tk_load(&s->r.stop)) {
+        zx_handle_t snap;
+        zx_status_t status = zx_vmo_create_child(s->child, ZX_VMO_CHILD_SNAPSHOT, 0,
+                                                 COW_PAGES * TK_PAGE, &snap);
+        if (status != ZX_OK) {
+            TK_FAIL(&s->r.fail, "zx_vmo_create_child of the mapped child: OK", status, 0);
+            continue;
+        }
+        uint64_t page = tk_below(&rng, COW_PAGES);
+        uint64_t got = 0;
+        uint64_t mark = ~0ull;
+        (void)zx_vmo_read(snap, &got, page * TK_PAGE, 8);
+        (void)zx_vmo_write(snap, &mark, page * TK_PAGE + 24, 8);
+        if (got != page_tag(page) || s->r.map[page * (TK_PAGE / 8) + 3] == mark) {
+            TK_FAIL(&s->r.fail, "a snapshot holds the tag and keeps its writes", page, got);
+        }
+        zx_handle_close(snap);
+        tk_add(&s->snapshots, 1);
+    }
+}
+
+// Readers and writers on pages a clone shares with its parent, from several threads: read
+// faults share, write faults and handle writes copy one page and unmap the shared one from
+// the mapping before letting it go, snapshots of the mapped clone write-protect it.
+KTAP_CASE(cow_readers_and_writers_on_shared_pages) {
+    static struct cow_share s;
+    s = (struct cow_share){0};
+    zx_vaddr_t addr = 0;
+    KTAP_ASSERT_OK(tagged_vmo(COW_PAGES, 0, &s.r.parent));
+    KTAP_ASSERT_OK(zx_vmo_create_child(s.r.parent, ZX_VMO_CHILD_SNAPSHOT, 0, COW_PAGES * TK_PAGE,
+                                       &s.child));
+    KTAP_ASSERT_OK(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0,
+                               s.child, 0, COW_PAGES * TK_PAGE, &addr));
+    s.r.map = (volatile uint64_t *)addr;
+    static const stress_worker workers[] = {share_reader, share_reader,        cow_writer,
+                                            cow_writer,   share_handle_writer, cow_parent_writer,
+                                            share_snapshotter};
+    KTAP_EXPECT_OK(stress_round(workers, 7, &s, &s.r.stop));
+    ktap_diag("%llu reads, %llu handle writes, %llu snapshots", (unsigned long long)s.reads,
+              (unsigned long long)s.handle_writes, (unsigned long long)s.snapshots);
+    tk_report(&s.r.fail, __FILE__);
+    // The parent never saw the child's words.
+    for (uint64_t page = 0; page < COW_PAGES; page++) {
+        uint64_t words[3];
+        KTAP_EXPECT_OK(zx_vmo_read(s.r.parent, words, page * TK_PAGE, sizeof(words)));
+        KTAP_EXPECT_EQ(words[0], page_tag(page));
+        KTAP_EXPECT_EQ(words[2], 0u);
+    }
+    KTAP_EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), addr, COW_PAGES * TK_PAGE));
+    zx_handle_close(s.child);
+    KTAP_EXPECT_EQ(committed_pages(s.r.parent), COW_PAGES);  // every page its own again
+    zx_handle_close(s.r.parent);
+    STRESS_KERNEL_SANE();
+}
+
 // ---- cow_resize_parent_while_children_mapped -----------------------------------------------
 
 #define RESIZE_CHILDREN 3
